@@ -1,0 +1,259 @@
+// A Hugging Face `tokenizer.json` (+ `tokenizer_config.json`) behind a small, explicit API,
+// on the `tokenizers` library's native bindings.
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Encoding as RawEncoding, Tokenizer as RawTokenizer } from 'tokenizers';
+import { type ChatEncoding, type ChatMessage, type ChatTemplateOptions, encodeChat, renderChatTemplate } from './chat-template.js';
+import { Encoding } from './encoding.js';
+import { TokenizerError } from './errors.js';
+import { isRecord, parseJson, readJsonFile, writeFileAtomic } from './json-file.js';
+import {
+  type AddedTokenSpec,
+  EMPTY_TOKENIZER_CONFIG,
+  parseAddedTokens,
+  parseTokenizerConfig,
+  type TokenizerConfig,
+} from './tokenizer-config.js';
+
+export interface EncodeOptions {
+  /** Add the tokens of the post-processor (for example BOS). Required: there is no hidden default. */
+  addSpecialTokens: boolean;
+  /**
+   * Match special-token text in the input (`<|im_start|>`, `<|endoftext|>`) as control tokens.
+   * Default false: such text is encoded as ordinary text, so user content cannot inject control tokens.
+   */
+  allowSpecial?: boolean;
+  /** Keep at most this many tokens, counting the added special tokens, which are kept. */
+  maxLength?: number;
+  /** Which end truncation removes tokens from. Default `right`. */
+  truncationSide?: 'left' | 'right';
+}
+
+export interface BatchEncodeOptions extends EncodeOptions {
+  /** `longest`: pad to the longest sequence in the batch; a number: pad every sequence to that length. */
+  padding?: 'longest' | number;
+  /** Which end padding goes on. Default `right` (use `left` for batched generation). */
+  paddingSide?: 'left' | 'right';
+  /** Round the padded length up to a multiple of this. */
+  padToMultipleOf?: number;
+}
+
+export interface DecodeOptions {
+  /** Drop special tokens (BOS, EOS, chat markers) from the text. Default false. */
+  skipSpecialTokens?: boolean;
+}
+
+/** A special token and its id. */
+export interface SpecialToken {
+  token: string;
+  id: number;
+}
+
+/** A tokenizer loaded from Hugging Face files, or trained with `trainBpeTokenizer`. */
+export class Tokenizer {
+  /** Matches every added token, special ones included. */
+  private readonly withSpecial: RawTokenizer;
+  /** The same tokenizer with special added tokens removed, so their text encodes as plain text. */
+  private readonly plain: RawTokenizer;
+  private nSpecialAdded: number | undefined;
+
+  /** Special (control) added tokens, by content. */
+  readonly specialTokens: ReadonlyMap<string, AddedTokenSpec & { id: number }>;
+  /** Ids of the special tokens. */
+  readonly specialIds: ReadonlySet<number>;
+  readonly bos: SpecialToken | null;
+  readonly eos: SpecialToken | null;
+  readonly pad: SpecialToken | null;
+  readonly unk: SpecialToken | null;
+
+  private constructor(
+    /** The `tokenizer.json` text this tokenizer was built from. */
+    readonly json: string,
+    readonly config: TokenizerConfig,
+    file: string,
+  ) {
+    const parsed = parseJson(json, file);
+    if (!isRecord(parsed) || !isRecord(parsed.model) || typeof parsed.model.type !== 'string') {
+      throw new TokenizerError('not a Hugging Face tokenizer.json: expected an object with "model": { "type": ... }', {
+        file,
+      });
+    }
+    const added = parseAddedTokens(parsed.added_tokens, file);
+    this.withSpecial = loadRaw(json, file);
+    const special = added.filter((t) => t.special);
+    this.specialTokens = new Map(special.map((t) => [t.content, t]));
+    this.specialIds = new Set(special.map((t) => t.id));
+    const ordinary = (parsed.added_tokens as unknown[] | undefined)?.filter((_, i) => !added[i]!.special);
+    this.plain = special.length ? loadRaw(JSON.stringify({ ...parsed, added_tokens: ordinary }), file) : this.withSpecial;
+    const find = (content: string | null, key: string): SpecialToken | null => {
+      if (content === null) return null;
+      const id = this.withSpecial.tokenToId(content);
+      if (id === null || id === undefined) {
+        throw new TokenizerError(`${key} "${content}" from tokenizer_config.json is not in the vocabulary of tokenizer.json`, {
+          file,
+        });
+      }
+      return { token: content, id };
+    };
+    this.bos = find(config.bos_token, 'bos_token');
+    this.eos = find(config.eos_token, 'eos_token');
+    this.pad = find(config.pad_token, 'pad_token');
+    this.unk = find(config.unk_token, 'unk_token');
+  }
+
+  /**
+   * Loads a Hugging Face tokenizer: a folder with `tokenizer.json` and optionally `tokenizer_config.json`,
+   * or the path of a `tokenizer.json` (its folder's `tokenizer_config.json` is read when present).
+   */
+  static async fromPretrained(path: string): Promise<Tokenizer> {
+    const isDir = await stat(path).then(
+      (s) => s.isDirectory(),
+      () => false,
+    );
+    const dir = isDir ? path : join(path, '..');
+    const tokenizerFile = isDir ? join(path, 'tokenizer.json') : path;
+    const configFile = join(dir, 'tokenizer_config.json');
+    const { text } = await readJsonFile(tokenizerFile);
+    const hasConfig = await stat(configFile).then(
+      () => true,
+      () => false,
+    );
+    const config = hasConfig
+      ? parseTokenizerConfig((await readJsonFile(configFile)).value, configFile)
+      : EMPTY_TOKENIZER_CONFIG;
+    return new Tokenizer(text, config, tokenizerFile);
+  }
+
+  /** Builds a tokenizer from `tokenizer.json` text (or its parsed object) and an optional parsed `tokenizer_config.json`. */
+  static fromJSON(tokenizerJson: string | object, tokenizerConfig?: unknown): Tokenizer {
+    const text = typeof tokenizerJson === 'string' ? tokenizerJson : JSON.stringify(tokenizerJson);
+    const config =
+      tokenizerConfig === undefined
+        ? EMPTY_TOKENIZER_CONFIG
+        : parseTokenizerConfig(tokenizerConfig, 'tokenizer_config.json');
+    return new Tokenizer(text, config, 'tokenizer.json');
+  }
+
+  /** Vocabulary size, added tokens included (the embedding matrix needs at least this many rows). */
+  get vocabSize(): number {
+    return this.withSpecial.getVocabSize(true);
+  }
+
+  tokenToId(token: string): number | null {
+    return this.withSpecial.tokenToId(token) ?? null;
+  }
+
+  idToToken(id: number): string | null {
+    return this.withSpecial.idToToken(id) ?? null;
+  }
+
+  /** The chat template of `tokenizer_config.json`: `name`, else `default`, else null. */
+  chatTemplate(name = 'default'): string | null {
+    return this.config.chat_templates[name] ?? this.config.chat_templates.default ?? null;
+  }
+
+  /** Encodes one text. */
+  async encode(text: string, options: EncodeOptions): Promise<Encoding> {
+    return new Encoding(await this.encodeRaw(text, options), text, this.specialIds);
+  }
+
+  /** Encodes many texts in parallel on the native thread pool, optionally padded to one length. */
+  async encodeBatch(texts: string[], options: BatchEncodeOptions): Promise<Encoding[]> {
+    const raw = options.maxLength
+      ? await Promise.all(texts.map((t) => this.encodeRaw(t, options)))
+      : await this.rawFor(options).encodeBatch(texts, { addSpecialTokens: options.addSpecialTokens });
+    if (options.padding !== undefined) this.padAll(raw, options);
+    return raw.map((r, i) => new Encoding(r, texts[i]!, this.specialIds));
+  }
+
+  async decode(ids: number[], options: DecodeOptions = {}): Promise<string> {
+    checkIds(ids, this.vocabSize);
+    return this.withSpecial.decode(ids, options.skipSpecialTokens ?? false);
+  }
+
+  async decodeBatch(batch: number[][], options: DecodeOptions = {}): Promise<string[]> {
+    for (const ids of batch) checkIds(ids, this.vocabSize);
+    return this.withSpecial.decodeBatch(batch, options.skipSpecialTokens ?? false);
+  }
+
+  /** Renders a conversation to text with the tokenizer's Jinja chat template. */
+  applyChatTemplate(messages: ChatMessage[], options: ChatTemplateOptions = {}): string {
+    return renderChatTemplate(this, messages, options);
+  }
+
+  /**
+   * Renders and encodes a conversation, and returns the token spans of assistant turns (content plus
+   * the end-of-turn token), which are what instruction finetuning trains on.
+   */
+  async encodeChat(messages: ChatMessage[], options: ChatTemplateOptions = {}): Promise<ChatEncoding> {
+    return encodeChat(this, messages, options);
+  }
+
+  /** Writes `tokenizer.json` and `tokenizer_config.json` into `dir`, each atomically. */
+  async save(dir: string): Promise<void> {
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(dir, { recursive: true });
+    await writeFileAtomic(join(dir, 'tokenizer.json'), this.json);
+    await writeFileAtomic(join(dir, 'tokenizer_config.json'), `${JSON.stringify(this.config.raw, null, 2)}\n`);
+  }
+
+  /** @internal Encodes `text` with added-token matching as chosen, no special tokens added. Used by chat encoding. */
+  rawEncode(text: string, allowSpecial: boolean): Promise<RawEncoding> {
+    return (allowSpecial ? this.withSpecial : this.plain).encode(text, null, { addSpecialTokens: false });
+  }
+
+  private rawFor(options: EncodeOptions): RawTokenizer {
+    return options.allowSpecial ? this.withSpecial : this.plain;
+  }
+
+  private async encodeRaw(text: string, options: EncodeOptions): Promise<RawEncoding> {
+    if (typeof text !== 'string') throw new TokenizerError(`encode expects a string, found ${typeof text}`);
+    const raw = this.rawFor(options);
+    if (!options.maxLength) return raw.encode(text, null, { addSpecialTokens: options.addSpecialTokens });
+    // Truncate the text's tokens first, then add special tokens, so that BOS/EOS survive truncation.
+    const added = options.addSpecialTokens ? this.numSpecialTokensToAdd() : 0;
+    if (options.maxLength <= added) {
+      throw new TokenizerError(`maxLength ${options.maxLength} leaves no room next to ${added} added special tokens`);
+    }
+    const enc = await raw.encode(text, null, { addSpecialTokens: false });
+    enc.truncate(options.maxLength - added, 0, options.truncationSide ?? 'right');
+    return options.addSpecialTokens ? raw.postProcess(enc, null, true) : enc;
+  }
+
+  /** How many tokens the post-processor adds to a single sequence (BOS, EOS, ...). */
+  numSpecialTokensToAdd(): number {
+    this.nSpecialAdded ??= this.withSpecial.postProcess(new RawEncoding(), null, true).getLength();
+    return this.nSpecialAdded;
+  }
+
+  private padAll(raw: RawEncoding[], options: BatchEncodeOptions): void {
+    if (!this.pad) {
+      throw new TokenizerError('padding needs a pad token: set "pad_token" in tokenizer_config.json');
+    }
+    let length = options.padding === 'longest' ? Math.max(0, ...raw.map((r) => r.getLength())) : options.padding!;
+    const multiple = options.padToMultipleOf;
+    if (multiple && length % multiple !== 0) length += multiple - (length % multiple);
+    for (const r of raw) {
+      r.pad(length, { padId: this.pad.id, padToken: this.pad.token, direction: options.paddingSide ?? 'right' });
+    }
+  }
+}
+
+function loadRaw(json: string, file: string): RawTokenizer {
+  try {
+    return RawTokenizer.fromString(json);
+  } catch (cause) {
+    throw new TokenizerError(`the tokenizers library rejected this tokenizer.json: ${(cause as Error).message}`, {
+      file,
+      cause,
+    });
+  }
+}
+
+function checkIds(ids: number[], vocabSize: number): void {
+  for (const [i, id] of ids.entries()) {
+    if (!Number.isInteger(id) || id < 0 || id >= vocabSize) {
+      throw new TokenizerError(`cannot decode id ${id} at index ${i}: ids must be integers in [0, ${vocabSize})`);
+    }
+  }
+}
