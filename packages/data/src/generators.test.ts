@@ -1,0 +1,141 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from './errors.js';
+import { generateMathProblems, mathSplitOf } from './gsm8k-generator.js';
+import {
+  codeProblemCount,
+  codeTaskProgram,
+  generateCodeCorpus,
+  generateCodeTasks,
+  pythonLiteral,
+} from './humaneval-generator.js';
+
+const hasPython = (() => {
+  try {
+    execFileSync('python3', ['--version']);
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+describe('GSM8K-style math generator', () => {
+  it('writes GSM8K answers whose calculator annotations are right and that end in #### N', () => {
+    const problems = [...generateMathProblems({ split: 'train', count: 300, seed: 3 })];
+    expect(problems).toHaveLength(300);
+    const steps = new Set<number>();
+    for (const { question, answer } of problems) {
+      expect(Object.keys({ question, answer })).toEqual(['question', 'answer']);
+      const lines = answer.split('\n');
+      const last = lines.pop()!;
+      expect(last).toMatch(/^#### -?\d+$/);
+      steps.add(lines.length);
+      let result = Number.NaN;
+      for (const line of lines) {
+        const m = /<<([\d+\-*/.]+)=(-?[\d.]+)>>(-?[\d.]+)/.exec(line);
+        expect(m, line).not.toBeNull();
+        const [, expr, annotated, shown] = m!;
+        // biome-ignore lint/security/noGlobalEval: evaluates a generated arithmetic expression of digits and + - * /
+        const value = eval(expr!);
+        expect(value).toBe(Number(annotated));
+        expect(shown).toBe(annotated);
+        result = value;
+      }
+      expect(last).toBe(`#### ${result}`);
+      expect(Number.isInteger(result)).toBe(true);
+    }
+    expect([...steps].sort()).toEqual([1, 2, 3]);
+  });
+
+  it('is deterministic in its seed', () => {
+    const a = [...generateMathProblems({ split: 'train', count: 20, seed: 1 })];
+    expect([...generateMathProblems({ split: 'train', count: 20, seed: 1 })]).toEqual(a);
+    expect([...generateMathProblems({ split: 'train', count: 20, seed: 2 })]).not.toEqual(a);
+  });
+
+  it('never puts a question in both splits, whatever the seeds', () => {
+    const train = new Set(
+      [0, 1].flatMap((seed) =>
+        [...generateMathProblems({ split: 'train', count: 3000, seed })].map((p) => p.question),
+      ),
+    );
+    const test = [0, 1].flatMap((seed) =>
+      [...generateMathProblems({ split: 'test', count: 300, seed })].map((p) => p.question),
+    );
+    expect(test.filter((q) => train.has(q))).toEqual([]);
+    expect(test.every((q) => mathSplitOf(q) === 'test')).toBe(true);
+    // The check can fail: the train stream, unfiltered, would contain test questions.
+    expect([...train].every((q) => mathSplitOf(q) === 'train')).toBe(true);
+  });
+});
+
+describe('HumanEval-style code generator', () => {
+  it('writes records in the HumanEval schema', () => {
+    const [t] = [...generateCodeTasks({ split: 'test', count: 1, seed: 0 })];
+    expect(Object.keys(t!)).toEqual(['task_id', 'prompt', 'canonical_solution', 'test', 'entry_point']);
+    expect(t!.task_id).toBe('Generated/test/0');
+    expect(t!.prompt).toContain(`def ${t!.entry_point}(`);
+    expect(t!.prompt).toMatch(/"""[\s\S]*>>> [\s\S]*"""\n$/);
+    expect(t!.test).toMatch(/def check\(candidate\):\n( {4}assert candidate\(.*\) == .*\n)+$/);
+  });
+
+  it('keeps train and test problems disjoint and refuses more problems than a split holds', () => {
+    const nTrain = codeProblemCount('train');
+    const nTest = codeProblemCount('test');
+    expect(nTest).toBeGreaterThan(20);
+    const key = (p: { prompt: string } | string) =>
+      (typeof p === 'string' ? p : p.prompt).match(/def (\w+)/)![1]!;
+    const train = new Set([...generateCodeTasks({ split: 'train', count: nTrain, seed: 5 })].map(key));
+    const test = [...generateCodeTasks({ split: 'test', count: nTest, seed: 9 })].map(key);
+    expect(train.size).toBe(nTrain);
+    expect(new Set(test).size).toBe(nTest);
+    expect(test.filter((k) => train.has(k))).toEqual([]);
+    const corpus = [...generateCodeCorpus({ count: 300, seed: 2 })].map(key);
+    expect(corpus.filter((k) => !train.has(k))).toEqual([]);
+    expect(() => [...generateCodeTasks({ split: 'test', count: nTest + 1 })]).toThrow(ConfigError);
+  });
+
+  it('formats Python literals', () => {
+    expect(pythonLiteral([1, -2, [true, false]])).toBe('[1, -2, [True, False]]');
+    expect(pythonLiteral("it's \\")).toBe("'it\\'s \\\\'");
+  });
+
+  it.skipIf(!hasPython)(
+    'every canonical solution passes its own test under python3, and an empty body fails',
+    () => {
+      const tasks = [
+        ...generateCodeTasks({ split: 'train', count: codeProblemCount('train'), seed: 1 }),
+        ...generateCodeTasks({ split: 'test', count: codeProblemCount('test'), seed: 1 }),
+      ];
+      const dir = mkdtempSync(join(tmpdir(), 'loralab-code-'));
+      // One script runs every task in its own namespace and prints the ids of failures.
+      const script = [
+        'import json, sys',
+        'tasks = json.load(open(sys.argv[1]))',
+        'bad = []',
+        'for t in tasks:',
+        '    try:',
+        '        exec(t["program"], {})',
+        '    except Exception as e:',
+        '        bad.append(t["task_id"])',
+        'print(json.dumps(bad))',
+      ].join('\n');
+      writeFileSync(join(dir, 'run.py'), script);
+      const run = (programs: Array<{ task_id: string; program: string }>) => {
+        writeFileSync(join(dir, 'tasks.json'), JSON.stringify(programs));
+        return JSON.parse(
+          execFileSync('python3', [join(dir, 'run.py'), join(dir, 'tasks.json')], { encoding: 'utf8' }),
+        );
+      };
+      expect(run(tasks.map((t) => ({ task_id: t.task_id, program: codeTaskProgram(t) })))).toEqual([]);
+      const broken = tasks.map((t) => ({
+        task_id: t.task_id,
+        program: codeTaskProgram({ ...t, canonical_solution: '    return None\n' }),
+      }));
+      expect(run(broken)).toHaveLength(tasks.length);
+    },
+  );
+});

