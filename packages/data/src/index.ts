@@ -1,5 +1,8 @@
 // @loralab/data: corpora sources, tokenized Arrow shards with a manifest, and a streaming loader.
+
+export { fsyncDir, writeFileAtomic, writeJsonAtomic } from './atomic-file.js';
 export { BROWN_CATEGORIES, brownDir, brownDocument, brownFiles, untagBrownLine } from './brown.js';
+export { type RankInfo, resolveRank, roundRobinCount } from './distributed.js';
 export { ConfigError, DataError, type DataErrorWhere } from './errors.js';
 export { expandPaths, readJsonArrayElements, readLinesNumbered } from './file-input.js';
 export {
@@ -19,17 +22,58 @@ export {
   type HumanEvalRecord,
   pythonLiteral,
 } from './humaneval-generator.js';
+export {
+  detectInstructFormat,
+  type InstructFormat,
+  type LossMaskStrategy,
+  lossMaskFor,
+  toChatMessages,
+} from './instruct-formats.js';
+export {
+  MANIFEST_FORMAT,
+  MANIFEST_VERSION,
+  type Manifest,
+  type ManifestShard,
+  readManifest,
+  type TokenizerIdentity,
+} from './manifest.js';
 export { createRng, hashString, mixSeed, permutation } from './prng.js';
+export {
+  hfFeatures,
+  readShard,
+  type ShardColumns,
+  type ShardData,
+  type ShardExpectation,
+  type ShardSummary,
+  ShardWriter,
+  shardSchema,
+  type TokenArray,
+  type TokenDtype,
+  tokenDtypeFor,
+} from './shard-file.js';
 export {
   type BadRecordPolicy,
   emptyStats,
   hfDataFiles,
   type Partition,
   readSource,
+  readSourceItems,
   recordText,
   resolveSourceConfig,
   type SourceConfig,
+  type SourceItem,
   type SourceRecord,
   type SourceStats,
   sourceFiles,
 } from './sources.js';
+export {
+  DEFAULT_WRITE_DATASET_CONFIG,
+  finalizeDataset,
+  type ResolvedWriteDatasetConfig,
+  resolveWriteDatasetConfig,
+  tokenizerIdentity,
+  type WriteDatasetConfig,
+  type WriteHooks,
+  type WriteResult,
+  writeTokenizedDataset,
+} from './write-dataset.js';

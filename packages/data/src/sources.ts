@@ -224,80 +224,69 @@ export function badRecord(
     });
   }
   stats.skipped++;
-  if (stats.skippedExamples.length < 10) stats.skippedExamples.push({ ...where, reason });
+  if (stats.skippedExamples.length < 10)
+    stats.skippedExamples.push({ file: where.file, line: where.line, reason });
 }
 
 async function* jsonRecords(
   file: string,
   elements: AsyncGenerator<[string, number]>,
-  policy: BadRecordPolicy,
-  stats: SourceStats,
-): AsyncGenerator<SourceRecord> {
+): AsyncGenerator<SourceItem> {
   for await (const [text, line] of elements) {
     if (text.trim() === '') continue;
-    let value: unknown;
     try {
-      value = JSON.parse(text);
+      yield { value: JSON.parse(text), file, line };
     } catch (cause) {
-      badRecord(policy, stats, { file, line }, `malformed JSON: ${(cause as Error).message}`, cause);
-      continue;
+      yield { value: undefined, file, line, error: `malformed JSON: ${(cause as Error).message}`, cause };
     }
-    yield { value, file, line };
   }
 }
 
+/** A record, or a malformed one (`error` set, `value` undefined) at its place in the stream. */
+export interface SourceItem extends SourceRecord {
+  error?: string;
+  cause?: unknown;
+}
+
 /**
- * Yields the records of `source`, in a fixed order. With `partition`, only this rank's part: the files
- * `files[rank::worldSize]` for file sources, records `i % worldSize === rank` for generators. A file that is
- * not valid JSON as a whole (a JSON array source) is one bad record under the policy.
+ * Yields every item of `source` in a fixed order, malformed ones included (with `error`), so a consumer can
+ * count positions exactly. With `partition`, only this rank's part: the files `files[rank::worldSize]` for
+ * file sources, records `i % worldSize === rank` for generators. A JSON array file that cannot be parsed
+ * as a whole yields one malformed item where parsing stopped.
  */
-export async function* readSource(
+export async function* readSourceItems(
   source: SourceConfig,
-  options: { onBadRecord?: BadRecordPolicy; stats?: SourceStats; partition?: Partition } = {},
-): AsyncGenerator<SourceRecord> {
+  partition?: Partition,
+): AsyncGenerator<SourceItem> {
   resolveSourceConfig(source);
-  const policy = options.onBadRecord ?? 'fail';
-  const stats = options.stats ?? emptyStats();
-  const part = options.partition ?? { rank: 0, worldSize: 1 };
-  const mine = <T>(items: T[]) => items.filter((_, i) => i % part.worldSize === part.rank);
-  const counted = async function* (records: AsyncIterable<SourceRecord> | Iterable<SourceRecord>) {
-    for await (const r of records) {
-      stats.records++;
-      yield r;
-    }
-  };
+  const part = partition ?? { rank: 0, worldSize: 1 };
   const files = await sourceFiles(source);
   if (files) {
-    for (const file of mine(files)) {
+    for (const file of files.filter((_, i) => i % part.worldSize === part.rank)) {
       switch (source.kind) {
         case 'text':
-          yield* counted(textRecords(file, source.unit ?? 'file'));
+          yield* textRecords(file, source.unit ?? 'file');
           break;
-        case 'jsonl': {
-          const lines = (async function* () {
-            for await (const [line, n] of readLinesNumbered(file)) yield [line, n] as [string, number];
-          })();
-          yield* counted(jsonRecords(file, lines, policy, stats));
+        case 'jsonl':
+          yield* jsonRecords(file, readLinesNumbered(file));
           break;
-        }
-        case 'json': {
+        case 'json':
           try {
-            yield* counted(jsonRecords(file, readJsonArrayElements(file), policy, stats));
+            yield* jsonRecords(file, readJsonArrayElements(file));
           } catch (e) {
-            if (!(e instanceof DataError) || policy === 'fail') throw e;
-            badRecord(policy, stats, { file, line: e.line ?? 1 }, e.message, e);
+            if (!(e instanceof DataError)) throw e;
+            yield { value: undefined, file, line: e.line ?? 1, error: e.message, cause: e };
           }
           break;
-        }
         case 'parquet':
-          yield* counted(parquetRecords(file));
+          yield* parquetRecords(file);
           break;
         case 'arrow':
         case 'hf':
-          yield* counted(arrowRecords(file));
+          yield* arrowRecords(file);
           break;
         case 'brown':
-          yield* counted([{ value: await brownDocument(file), file, line: 1 }]);
+          yield { value: await brownDocument(file), file, line: 1 };
           break;
       }
     }
@@ -318,11 +307,28 @@ export async function* readSource(
   })();
   let i = 0;
   for (const value of generated) {
-    if (i % part.worldSize === part.rank) {
-      stats.records++;
-      yield { value, file: `<${source.kind}>`, line: i + 1 };
-    }
+    if (i % part.worldSize === part.rank) yield { value, file: `<${source.kind}>`, line: i + 1 };
     i++;
+  }
+}
+
+/**
+ * Yields the well-formed records of `source`; a malformed one raises a DataError naming file and line
+ * (`onBadRecord: 'fail'`, the default) or is skipped and counted in `stats` (`'skip'`).
+ */
+export async function* readSource(
+  source: SourceConfig,
+  options: { onBadRecord?: BadRecordPolicy; stats?: SourceStats; partition?: Partition } = {},
+): AsyncGenerator<SourceRecord> {
+  const policy = options.onBadRecord ?? 'fail';
+  const stats = options.stats ?? emptyStats();
+  for await (const item of readSourceItems(source, options.partition)) {
+    if (item.error !== undefined) {
+      badRecord(policy, stats, item, item.error, item.cause);
+      continue;
+    }
+    stats.records++;
+    yield { value: item.value, file: item.file, line: item.line };
   }
 }
 

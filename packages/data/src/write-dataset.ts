@@ -1,0 +1,551 @@
+// Tokenizes a source into Arrow IPC shards in the Hugging Face `save_to_disk` layout with a loralab manifest.
+// Crash-safe and resumable: each shard is written to a temporary file, synced and renamed, and only then
+// recorded in the rank's progress file; a rerun skips the source records of recorded shards and continues.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ChatMessage, Tokenizer } from '@loralab/tokenizer';
+import { writeJsonAtomic } from './atomic-file.js';
+import { resolveRank } from './distributed.js';
+import { ConfigError, DataError, rejectUnknownKeys } from './errors.js';
+import {
+  type InstructFormat,
+  type LossMaskStrategy,
+  lossMaskFor,
+  toChatMessages,
+} from './instruct-formats.js';
+import {
+  MANIFEST_FORMAT,
+  MANIFEST_VERSION,
+  type Manifest,
+  type ManifestShard,
+  readManifest,
+  type TokenizerIdentity,
+} from './manifest.js';
+import {
+  hfFeatures,
+  type ShardColumns,
+  type ShardSummary,
+  ShardWriter,
+  tokenDtypeFor,
+} from './shard-file.js';
+import {
+  type BadRecordPolicy,
+  badRecord,
+  emptyStats,
+  readSourceItems,
+  recordText,
+  resolveSourceConfig,
+  type SourceConfig,
+  type SourceStats,
+} from './sources.js';
+
+export interface WriteDatasetConfig {
+  /** Output folder; created if missing. */
+  outDir: string;
+  /** Where the records come from. */
+  source: SourceConfig;
+  /** `text`: documents for continued pretraining (default); `chat`: instruction conversations with a loss mask. */
+  kind?: 'text' | 'chat';
+  /** A shard is closed after the row that brings it to at least this many tokens. Default 2^25 (64 MiB of uint16). */
+  shardTokens?: number;
+  /** Tokens buffered per Arrow record batch inside a shard (bounds memory). Default 2^20. */
+  recordBatchTokens?: number;
+  /** Documents per call of the native batch encoder. Default 1024. */
+  encodeBatchSize?: number;
+  /** Append EOS to every row. Default: true for `text`, false for `chat` (the template ends turns itself). */
+  appendEos?: boolean | null;
+  /** Add the post-processor's special tokens (BOS) when encoding `text`. Default false. */
+  addSpecialTokens?: boolean;
+  /** Malformed records: `fail` (default) raises a DataError with file and line; `skip` skips and counts them. */
+  onBadRecord?: BadRecordPolicy;
+  /** `chat`: record format. Default `auto` (by keys). */
+  format?: InstructFormat;
+  /** `chat`: which tokens are trained. Default `assistant` (every assistant turn). */
+  lossMask?: LossMaskStrategy;
+  /** `chat`: a template string or the name of one of the tokenizer's. Default the tokenizer's own. */
+  chatTemplate?: string | null;
+  /** `chat`: longest conversation in tokens; null for no limit (default). */
+  maxLength?: number | null;
+  /** `chat`, required with `maxLength`: `right` cuts the end, `drop` skips and counts, `error` raises. */
+  truncation?: 'right' | 'drop' | 'error' | null;
+  /** This process's rank and the number of processes; default from Slurm/Kubernetes variables, else 0 of 1. */
+  rank?: number | null;
+  worldSize?: number | null;
+  /** Re-hash shards recorded by an earlier run before resuming after them. Default true. */
+  verifyOnResume?: boolean;
+}
+
+export const DEFAULT_WRITE_DATASET_CONFIG = {
+  kind: 'text',
+  shardTokens: 2 ** 25,
+  recordBatchTokens: 2 ** 20,
+  encodeBatchSize: 1024,
+  appendEos: null,
+  addSpecialTokens: false,
+  onBadRecord: 'fail',
+  format: 'auto',
+  lossMask: 'assistant',
+  chatTemplate: null,
+  maxLength: null,
+  truncation: null,
+  rank: null,
+  worldSize: null,
+  verifyOnResume: true,
+} as const satisfies Omit<WriteDatasetConfig, 'outDir' | 'source'>;
+
+export type ResolvedWriteDatasetConfig = Required<WriteDatasetConfig> & {
+  appendEos: boolean;
+  rank: number;
+  worldSize: number;
+};
+
+const posInt = (key: string, v: unknown) => {
+  if (!Number.isInteger(v) || (v as number) < 1)
+    throw new ConfigError(key, `expected a positive integer, found ${JSON.stringify(v)}`);
+};
+
+export function resolveWriteDatasetConfig(config: WriteDatasetConfig): ResolvedWriteDatasetConfig {
+  rejectUnknownKeys(config, ['outDir', 'source', ...Object.keys(DEFAULT_WRITE_DATASET_CONFIG)], 'write');
+  if (typeof config.outDir !== 'string' || !config.outDir)
+    throw new ConfigError('outDir', 'expected a folder path');
+  resolveSourceConfig(config.source);
+  const c = { ...DEFAULT_WRITE_DATASET_CONFIG, ...config };
+  if (c.kind !== 'text' && c.kind !== 'chat')
+    throw new ConfigError('kind', `expected "text" or "chat", found ${JSON.stringify(c.kind)}`);
+  posInt('shardTokens', c.shardTokens);
+  posInt('recordBatchTokens', c.recordBatchTokens);
+  posInt('encodeBatchSize', c.encodeBatchSize);
+  if (!['fail', 'skip'].includes(c.onBadRecord))
+    throw new ConfigError('onBadRecord', `expected "fail" or "skip", found ${JSON.stringify(c.onBadRecord)}`);
+  if (!['auto', 'alpaca', 'sharegpt', 'messages'].includes(c.format))
+    throw new ConfigError('format', `unknown format ${JSON.stringify(c.format)}`);
+  if (!['assistant', 'last-assistant', 'all'].includes(c.lossMask))
+    throw new ConfigError('lossMask', `unknown strategy ${JSON.stringify(c.lossMask)}`);
+  if (c.maxLength !== null) {
+    posInt('maxLength', c.maxLength);
+    if (c.truncation === null)
+      throw new ConfigError('truncation', 'maxLength is set: choose "right", "drop" or "error" explicitly');
+  }
+  if (c.truncation !== null && !['right', 'drop', 'error'].includes(c.truncation)) {
+    throw new ConfigError(
+      'truncation',
+      `expected "right", "drop" or "error", found ${JSON.stringify(c.truncation)}`,
+    );
+  }
+  if (
+    c.kind === 'text' &&
+    (c.maxLength !== null || config.lossMask !== undefined || config.format !== undefined)
+  ) {
+    throw new ConfigError('kind', 'maxLength, lossMask and format apply to kind "chat" only');
+  }
+  const { rank, worldSize } = resolveRank({ rank: c.rank, worldSize: c.worldSize });
+  return { ...c, appendEos: c.appendEos ?? c.kind === 'text', rank, worldSize } as ResolvedWriteDatasetConfig;
+}
+
+export function tokenizerIdentity(tokenizer: Tokenizer): TokenizerIdentity {
+  return {
+    sha256: createHash('sha256').update(tokenizer.json).digest('hex'),
+    vocabSize: tokenizer.vocabSize,
+    bos: tokenizer.bos?.id ?? null,
+    eos: tokenizer.eos?.id ?? null,
+    pad: tokenizer.pad?.id ?? null,
+  };
+}
+
+/** A rank's progress: the parts it has finished and the source position and counts after the last one. */
+interface Progress {
+  configHash: string;
+  parts: Array<ShardSummary & { position: number }>;
+  position: number;
+  stats: SourceStats;
+  truncated: { dropped: number; cut: number };
+}
+
+const PROGRESS_DIR = '.loralab-progress';
+const pad5 = (n: number) => String(n).padStart(5, '0');
+const rankTag = (rank: number, worldSize: number) => `rank-${pad5(rank)}-of-${pad5(worldSize)}`;
+const partName = (rank: number, i: number) => `part-${pad5(rank)}-${pad5(i)}.arrow`;
+const dataName = (i: number, n: number) => `data-${pad5(i)}-of-${pad5(n)}.arrow`;
+
+/** The write settings that determine the output: what is hashed into `configHash` and kept in the manifest. */
+function outputConfig(c: ResolvedWriteDatasetConfig): Record<string, unknown> {
+  const { outDir: _o, rank: _r, verifyOnResume: _v, recordBatchTokens: _b, encodeBatchSize: _e, ...rest } = c;
+  return rest;
+}
+
+export interface WriteResult {
+  rank: number;
+  worldSize: number;
+  /** Shards this call wrote, and those found complete from an earlier run. */
+  written: number;
+  resumed: number;
+  /** The finished dataset's manifest, or null while other ranks have not finished. */
+  manifest: Manifest | null;
+}
+
+/** Hooks for tests and progress display. */
+export interface WriteHooks {
+  /** Called after each shard is durable and recorded. */
+  onShard?: (shard: ShardSummary & { position: number }) => void;
+}
+
+/**
+ * Tokenizes `config.source` into shards. Each of `worldSize` ranks takes `files[rank::worldSize]` (records
+ * `i % worldSize === rank` for generators) and writes `part-<rank>-<i>.arrow` files with its own progress file;
+ * when every rank's completion marker exists, the rank that finishes last renames the parts, in rank order, to
+ * `data-<i>-of-<N>.arrow` and writes `state.json`, `dataset_info.json` and, last, `manifest.json`.
+ * A rerun after a crash continues after the last recorded shard; a rerun of a finished dataset does nothing.
+ */
+export async function writeTokenizedDataset(
+  tokenizer: Tokenizer,
+  config: WriteDatasetConfig,
+  hooks: WriteHooks = {},
+): Promise<WriteResult> {
+  const c = resolveWriteDatasetConfig(config);
+  const identity = tokenizerIdentity(tokenizer);
+  const configHash = createHash('sha256')
+    .update(JSON.stringify({ identity, config: outputConfig(c) }))
+    .digest('hex');
+  const progressDir = join(c.outDir, PROGRESS_DIR);
+  mkdirSync(progressDir, { recursive: true });
+
+  if (existsSync(join(c.outDir, 'manifest.json'))) {
+    const m = await readManifest(c.outDir);
+    if (m.configHash !== configHash) {
+      throw new DataError(
+        'holds a finished dataset written with another tokenizer or config; choose another outDir',
+        { file: c.outDir },
+      );
+    }
+    return { rank: c.rank, worldSize: c.worldSize, written: 0, resumed: m.shards.length, manifest: m };
+  }
+
+  const tag = rankTag(c.rank, c.worldSize);
+  const progressFile = join(progressDir, `${tag}.json`);
+  const doneFile = join(progressDir, `${tag}.done`);
+  let progress: Progress = {
+    configHash,
+    parts: [],
+    position: 0,
+    stats: emptyStats(),
+    truncated: { dropped: 0, cut: 0 },
+  };
+  if (existsSync(progressFile)) {
+    const found = JSON.parse(readFileSync(progressFile, 'utf8')) as Progress;
+    if (found.configHash !== configHash) {
+      throw new DataError(
+        'holds a partial dataset written with another tokenizer or config; delete it or choose another outDir',
+        {
+          file: progressFile,
+        },
+      );
+    }
+    progress = found;
+    if (c.verifyOnResume) {
+      for (const p of progress.parts) {
+        const path = join(c.outDir, p.file);
+        const sha = existsSync(path)
+          ? createHash('sha256').update(readFileSync(path)).digest('hex')
+          : 'missing';
+        if (sha !== p.sha256) {
+          throw new DataError(
+            `shard ${p.file} recorded by an earlier run is ${sha === 'missing' ? 'missing' : 'damaged'}; delete the folder and rewrite`,
+            {
+              file: path,
+              shard: p.file,
+            },
+          );
+        }
+      }
+    }
+  }
+  const resumed = progress.parts.length;
+  const columns: ShardColumns = {
+    tokenDtype: tokenDtypeFor(identity.vocabSize),
+    lossMask: c.kind === 'chat',
+  };
+  writeJsonAtomic(join(progressDir, `${tag}.meta.json`), {
+    kind: c.kind,
+    tokenizer: identity,
+    columns,
+    config: outputConfig(c),
+  });
+  if (!existsSync(doneFile)) {
+    await writeRank(tokenizer, c, identity, progress, progressFile, hooks);
+    writeJsonAtomic(doneFile, {
+      parts: progress.parts.length,
+      rows: progress.parts.reduce((s, p) => s + p.rows, 0),
+    });
+  }
+  const manifest = await finalizeDataset(c.outDir);
+  return {
+    rank: c.rank,
+    worldSize: c.worldSize,
+    written: progress.parts.length - resumed,
+    resumed,
+    manifest,
+  };
+}
+
+interface Row {
+  ids: number[];
+  mask?: Uint8Array;
+}
+
+/** A batch item in source order: a record to encode, or a malformed record to count when its turn comes. */
+type Pending = {
+  index: number;
+  file: string;
+  line: number;
+  text?: string;
+  messages?: ChatMessage[];
+  bad?: { file: string; line: number; reason: string };
+};
+
+async function writeRank(
+  tokenizer: Tokenizer,
+  c: ResolvedWriteDatasetConfig,
+  identity: TokenizerIdentity,
+  progress: Progress,
+  progressFile: string,
+  hooks: WriteHooks,
+): Promise<void> {
+  const columns: ShardColumns = {
+    tokenDtype: tokenDtypeFor(identity.vocabSize),
+    lossMask: c.kind === 'chat',
+  };
+  const eos = identity.eos;
+  if (c.appendEos && eos === null)
+    throw new ConfigError('appendEos', 'the tokenizer has no eos_token: set appendEos: false or add one');
+  let shard: ShardWriter | null = null;
+  const closeShard = (position: number) => {
+    if (!shard) return;
+    const summary = { ...shard.finish(), position };
+    shard = null;
+    progress.parts.push(summary);
+    progress.position = position;
+    writeJsonAtomic(progressFile, progress);
+    hooks.onShard?.(summary);
+  };
+  const addRow = (row: Row, index: number) => {
+    shard ??= new ShardWriter(
+      join(c.outDir, partName(c.rank, progress.parts.length)),
+      columns,
+      c.recordBatchTokens,
+    );
+    if (c.appendEos && eos !== null) {
+      row.ids.push(eos);
+      if (row.mask) {
+        const m = new Uint8Array(row.mask.length + 1);
+        m.set(row.mask);
+        m[row.mask.length] = row.mask[row.mask.length - 1] ?? 0;
+        row.mask = m;
+      }
+    }
+    shard.addRow(row.ids, row.mask);
+    if (shard.tokens >= c.shardTokens) closeShard(index + 1);
+  };
+
+  const encode = async (batch: Pending[]): Promise<Array<Row | null>> => {
+    if (c.kind === 'text') {
+      const texts = batch.filter((p) => p.text !== undefined).map((p) => p.text!);
+      const enc = await tokenizer.encodeBatch(texts, { addSpecialTokens: c.addSpecialTokens });
+      let k = 0;
+      return batch.map((p) => (p.text !== undefined ? { ids: enc[k++]!.ids } : null));
+    }
+    const opts = c.chatTemplate === null ? {} : { chatTemplate: c.chatTemplate };
+    return Promise.all(
+      batch.map(async (p) => {
+        if (!p.messages) return null;
+        const e = await tokenizer.encodeChat(p.messages, opts);
+        return { ids: e.ids, mask: lossMaskFor(c.lossMask, e.ids.length, e.assistantSpans) };
+      }),
+    );
+  };
+
+  // Rows are written strictly in source order; batch k+1 is read and rendered while batch k is encoded.
+  const emit = (batch: Pending[], rows: Array<Row | null>) => {
+    for (const [i, p] of batch.entries()) {
+      if (p.bad) {
+        badRecord(c.onBadRecord, progress.stats, p.bad, p.bad.reason);
+        continue;
+      }
+      const row = rows[i]!;
+      progress.stats.records++;
+      if (c.maxLength !== null && row.ids.length > c.maxLength) {
+        if (c.truncation === 'error') {
+          throw new DataError(
+            `conversation of ${row.ids.length} tokens exceeds maxLength ${c.maxLength} (truncation: "error")`,
+            {
+              file: p.file,
+              line: p.line,
+            },
+          );
+        }
+        if (c.truncation === 'drop') {
+          progress.truncated.dropped++;
+          continue;
+        }
+        progress.truncated.cut++;
+        row.ids.length = c.maxLength - (c.appendEos ? 1 : 0);
+        row.mask = row.mask?.slice(0, row.ids.length);
+      }
+      addRow(row, p.index);
+    }
+  };
+
+  let index = 0;
+  let batch: Pending[] = [];
+  let inFlight: { batch: Pending[]; rows: Promise<Array<Row | null>> } | null = null;
+  const submit = async () => {
+    if (inFlight) emit(inFlight.batch, await inFlight.rows);
+    inFlight = batch.length ? { batch, rows: encode(batch) } : null;
+    batch = [];
+  };
+  try {
+    for await (const item of readSourceItems(c.source, { rank: c.rank, worldSize: c.worldSize })) {
+      const i = index++;
+      if (i < progress.position) continue; // already in a recorded shard: not tokenized again
+      const at = { index: i, file: item.file, line: item.line };
+      const bad = (reason: string) => ({ ...at, bad: { file: item.file, line: item.line, reason } });
+      if (item.error !== undefined) {
+        batch.push(bad(item.error));
+      } else if (c.kind === 'text') {
+        const text = recordText(c.source, item.value);
+        batch.push(text instanceof Error ? bad(text.message) : { ...at, text });
+      } else {
+        const messages = toChatMessages(item.value, c.format);
+        batch.push(messages instanceof Error ? bad(messages.message) : { ...at, messages });
+      }
+      if (batch.length >= c.encodeBatchSize) await submit();
+    }
+    await submit();
+    await submit();
+    // The last, partial shard; its position is the end of the rank's stream.
+    if (shard) closeShard(index);
+    else if (progress.position < index) {
+      progress.position = index;
+      writeJsonAtomic(progressFile, progress);
+    }
+  } catch (e) {
+    (shard as ShardWriter | null)?.abort();
+    throw e;
+  }
+}
+
+/**
+ * Finishes a dataset once every rank's completion marker is present: renames the parts to the `save_to_disk`
+ * names, writes `state.json` and `dataset_info.json`, then `manifest.json`. Idempotent, so a crash in the middle
+ * is repaired by running it again. Returns null while some rank has not finished.
+ */
+export async function finalizeDataset(outDir: string): Promise<Manifest | null> {
+  if (existsSync(join(outDir, 'manifest.json'))) return readManifest(outDir);
+  const progressDir = join(outDir, PROGRESS_DIR);
+  const names = existsSync(progressDir) ? readdirSync(progressDir) : [];
+  const tags = names.filter((n) => /^rank-\d{5}-of-\d{5}\.json$/.test(n)).sort();
+  if (tags.length === 0) return null;
+  const worldSize = Number(/of-(\d{5})/.exec(tags[0]!)![1]);
+  for (let r = 0; r < worldSize; r++) if (!names.includes(`${rankTag(r, worldSize)}.done`)) return null;
+  const progresses = Array.from(
+    { length: worldSize },
+    (_, r) =>
+      JSON.parse(readFileSync(join(progressDir, `${rankTag(r, worldSize)}.json`), 'utf8')) as Progress,
+  );
+  const hashes = new Set(progresses.map((p) => p.configHash));
+  if (hashes.size !== 1)
+    throw new DataError('ranks wrote with different tokenizers or configs; rewrite the dataset', {
+      file: progressDir,
+    });
+  const meta = JSON.parse(readFileSync(join(progressDir, `${rankTag(0, worldSize)}.meta.json`), 'utf8')) as {
+    kind: 'text' | 'chat';
+    tokenizer: TokenizerIdentity;
+    columns: ShardColumns;
+    config: Record<string, unknown>;
+  };
+  const parts = progresses.flatMap((p) => p.parts);
+  if (parts.length === 0) {
+    // An empty dataset still has one (empty) data file, as `datasets` writes it.
+    const empty = new ShardWriter(join(outDir, partName(0, 0)), meta.columns);
+    parts.push({ ...empty.finish(), position: 0 });
+  }
+  const n = parts.length;
+  const shards: ManifestShard[] = parts.map((p, i) => ({
+    file: dataName(i, n),
+    rows: p.rows,
+    tokens: p.tokens,
+    bytes: p.bytes,
+    sha256: p.sha256,
+  }));
+  for (const [i, p] of parts.entries()) {
+    const from = join(outDir, p.file);
+    const to = join(outDir, shards[i]!.file);
+    if (existsSync(from)) renameSync(from, to);
+    else if (!existsSync(to))
+      throw new DataError(`shard ${p.file} is missing (neither it nor ${shards[i]!.file} exists)`, {
+        file: from,
+      });
+  }
+  const stats = progresses.reduce(
+    (s, p) => ({
+      records: s.records + p.stats.records,
+      skipped: s.skipped + p.stats.skipped,
+      skippedExamples: [...s.skippedExamples, ...p.stats.skippedExamples].slice(0, 10),
+    }),
+    emptyStats(),
+  );
+  const fingerprint = progresses[0]!.configHash.slice(0, 16);
+  writeJsonAtomic(join(outDir, 'state.json'), {
+    _data_files: shards.map((s) => ({ filename: s.file })),
+    _fingerprint: fingerprint,
+    _format_columns: null,
+    _format_kwargs: {},
+    _format_type: null,
+    _output_all_columns: false,
+    _split: null,
+  });
+  writeJsonAtomic(join(outDir, 'dataset_info.json'), {
+    builder_name: null,
+    citation: '',
+    config_name: null,
+    dataset_name: null,
+    description: `loralab tokenized dataset (${meta.kind}); see manifest.json`,
+    features: hfFeatures(meta.columns),
+    homepage: '',
+    license: '',
+    splits: {
+      train: {
+        name: 'train',
+        num_bytes: shards.reduce((s, x) => s + x.bytes, 0),
+        num_examples: shards.reduce((s, x) => s + x.rows, 0),
+      },
+    },
+  });
+  const manifest: Manifest = {
+    format: MANIFEST_FORMAT,
+    version: MANIFEST_VERSION,
+    kind: meta.kind,
+    tokenizer: meta.tokenizer,
+    columns: {
+      input_ids: meta.columns.tokenDtype,
+      ...(meta.columns.lossMask ? { loss_mask: 'uint8' as const } : {}),
+    },
+    shards,
+    totals: {
+      shards: n,
+      rows: shards.reduce((s, x) => s + x.rows, 0),
+      tokens: shards.reduce((s, x) => s + x.tokens, 0),
+      bytes: shards.reduce((s, x) => s + x.bytes, 0),
+    },
+    source: { config: meta.config.source, ...stats },
+    truncated: progresses.reduce(
+      (t, p) => ({ dropped: t.dropped + p.truncated.dropped, cut: t.cut + p.truncated.cut }),
+      { dropped: 0, cut: 0 },
+    ),
+    config: meta.config,
+    configHash: progresses[0]!.configHash,
+    worldSize,
+  };
+  writeJsonAtomic(join(outDir, 'manifest.json'), manifest);
+  return manifest;
+}
