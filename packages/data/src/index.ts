@@ -2,9 +2,26 @@
 
 export { fsyncDir, writeFileAtomic, writeJsonAtomic } from './atomic-file.js';
 export { BROWN_CATEGORIES, brownDir, brownDocument, brownFiles, untagBrownLine } from './brown.js';
+export {
+  type Batch,
+  DataLoader,
+  DEFAULT_LOADER_CONFIG,
+  IGNORE_INDEX,
+  type LoaderConfig,
+  type LoaderState,
+  type ResolvedLoaderConfig,
+  resolveLoaderConfig,
+} from './data-loader.js';
+export { DatasetReader, type TokenRange } from './dataset-reader.js';
 export { type RankInfo, resolveRank, roundRobinCount } from './distributed.js';
 export { ConfigError, DataError, type DataErrorWhere } from './errors.js';
 export { expandPaths, readJsonArrayElements, readLinesNumbered } from './file-input.js';
+export {
+  type FormatExampleOptions,
+  formatBatchExample,
+  formatDatasetExample,
+  formatMaskedExample,
+} from './format-example.js';
 export {
   type Gsm8kRecord,
   generateMathProblems,

@@ -1,0 +1,133 @@
+// Random access into a tokenized dataset in an epoch's shard order: token ranges (for packing) and rows,
+// loading shards on demand (each checked against the manifest) with the next one prefetched.
+import { join } from 'node:path';
+import type { Manifest } from './manifest.js';
+import { readShard, type ShardData } from './shard-file.js';
+
+/** Tokens `[start, end)` of the concatenated stream, with the loss mask and which tokens start a row. */
+export interface TokenRange {
+  values: Uint32Array;
+  /** 1 = trained; all ones for datasets without a loss mask. */
+  mask: Uint8Array;
+  /** 1 where a row (document) starts. */
+  rowStart: Uint8Array;
+}
+
+/** Cumulative sums: `out[i]` = sum of `xs[0..i)`. */
+function cumsum(xs: number[]): Float64Array {
+  const out = new Float64Array(xs.length + 1);
+  for (let i = 0; i < xs.length; i++) out[i + 1] = out[i]! + xs[i]!;
+  return out;
+}
+
+/** The index `i` with `cum[i] <= x < cum[i+1]` (binary search). */
+function locate(cum: Float64Array, x: number): number {
+  let lo = 0;
+  let hi = cum.length - 2;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (cum[mid]! <= x) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+export class DatasetReader {
+  private readonly cache = new Map<number, Promise<ShardData>>();
+  /** Shard indices in this epoch's order, and cumulative tokens and rows in that order. */
+  private order: Uint32Array = new Uint32Array(0);
+  private cumTokens: Float64Array = new Float64Array(1);
+  private cumRows: Float64Array = new Float64Array(1);
+
+  constructor(
+    readonly dir: string,
+    readonly manifest: Manifest,
+    private readonly verify: boolean,
+  ) {}
+
+  /** Sets the shard order (an epoch's permutation). */
+  setOrder(order: Uint32Array): void {
+    this.order = order;
+    const shards = Array.from(order, (i) => this.manifest.shards[i]!);
+    this.cumTokens = cumsum(shards.map((s) => s.tokens));
+    this.cumRows = cumsum(shards.map((s) => s.rows));
+  }
+
+  get totalTokens(): number {
+    return this.cumTokens[this.cumTokens.length - 1]!;
+  }
+
+  get totalRows(): number {
+    return this.cumRows[this.cumRows.length - 1]!;
+  }
+
+  /** Loads shard `k` of the current order; keeps at most the two most recent and prefetches `k + 1`. */
+  private shard(k: number): Promise<ShardData> {
+    const index = this.order[k]!;
+    let p = this.cache.get(index);
+    if (!p) {
+      const s = this.manifest.shards[index]!;
+      p = readShard(join(this.dir, s.file), s, { verify: this.verify });
+      this.cache.set(index, p);
+    }
+    const next = this.order[k + 1];
+    // Keep this one and the next; drop the rest so memory stays at about two shards.
+    for (const key of [...this.cache.keys()]) if (key !== index && key !== next) this.cache.delete(key);
+    if (next !== undefined && !this.cache.has(next)) {
+      const s = this.manifest.shards[next]!;
+      const pre = readShard(join(this.dir, s.file), s, { verify: this.verify });
+      pre.catch(() => {}); // an error surfaces when the shard is used
+      this.cache.set(next, pre);
+    }
+    return p;
+  }
+
+  /** Tokens `[start, end)` of the stream (shards concatenated in the current order). */
+  async tokens(start: number, end: number): Promise<TokenRange> {
+    const n = end - start;
+    const out: TokenRange = {
+      values: new Uint32Array(n),
+      mask: new Uint8Array(n),
+      rowStart: new Uint8Array(n),
+    };
+    let at = start;
+    while (at < end) {
+      const k = locate(this.cumTokens, at);
+      const d = await this.shard(k);
+      const base = this.cumTokens[k]!;
+      const from = at - base;
+      const to = Math.min(end - base, d.values.length);
+      const o = at - start;
+      out.values.set(d.values.subarray(from, to), o);
+      if (d.mask) out.mask.set(d.mask.subarray(from, to), o);
+      else out.mask.fill(1, o, o + (to - from));
+      // Row starts inside [from, to): binary search the first, then walk.
+      let r = locateRow(d.offsets, from);
+      if (d.offsets[r]! < from) r++;
+      for (; r < d.rows && d.offsets[r]! < to; r++) out.rowStart[o + d.offsets[r]! - from] = 1;
+      at = base + to;
+    }
+    return out;
+  }
+
+  /** Row `i` of the stream (rows of shards in the current order): its tokens and loss mask (null when none). */
+  async row(i: number): Promise<{ values: Uint16Array | Uint32Array; mask: Uint8Array | null }> {
+    const k = locate(this.cumRows, i);
+    const d = await this.shard(k);
+    const r = i - this.cumRows[k]!;
+    const [a, b] = [d.offsets[r]!, d.offsets[r + 1]!];
+    return { values: d.values.subarray(a, b), mask: d.mask ? d.mask.subarray(a, b) : null };
+  }
+}
+
+/** The row containing token `t` (largest r with offsets[r] <= t). */
+function locateRow(offsets: Int32Array, t: number): number {
+  let lo = 0;
+  let hi = offsets.length - 2;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (offsets[mid]! <= t) lo = mid;
+    else hi = mid - 1;
+  }
+  return Math.max(0, lo);
+}
