@@ -152,6 +152,14 @@ export class DataLoader {
       .slice(0, 16);
   }
 
+  private positionsCache: Int32Array | null = null;
+
+  /** 0, 1, ..., seqLen - 1. */
+  private positions(): Int32Array {
+    this.positionsCache ??= Int32Array.from({ length: this.c.seqLen }, (_, i) => i);
+    return this.positionsCache;
+  }
+
   /** Opens the tokenized dataset in `dir`. */
   static async open(dir: string, config: LoaderConfig): Promise<DataLoader> {
     return new DataLoader(dir, await readManifest(dir), resolveLoaderConfig(config));
@@ -297,25 +305,28 @@ export class DataLoader {
       const d = block.data!;
       const s = (unit - block.start) * (T + 1);
       const { values, mask, rowStart } = d;
-      const bounds = this.c.keepDocumentBoundaries;
-      let pos = 0;
-      let seg = 0;
+      inputIds.set(values.subarray(s, s + T), o);
+      labels.set(values.subarray(s + 1, s + T + 1), o);
+      attentionMask.fill(1, o, o + T);
+      if (mask) {
+        for (let t = 0; t < T; t++) if (mask[s + t + 1] !== 1) labels[o + t] = IGNORE_INDEX;
+      }
+      if (!this.c.keepDocumentBoundaries) {
+        positionIds.set(this.positions(), o);
+        return T;
+      }
+      // Document boundaries: positions restart at each row start, and no target crosses into the next row.
       const segs: number[] = [];
+      let pos = 0;
       for (let t = 0; t < T; t++) {
-        if (bounds && t > 0 && rowStart[s + t]) {
-          segs.push(seg);
-          seg = 0;
+        if (t > 0 && rowStart[s + t]) {
+          segs.push(pos);
           pos = 0;
         }
-        inputIds[o + t] = values[s + t]!;
-        attentionMask[o + t] = 1;
-        positionIds[o + t] = bounds ? pos++ : t;
-        seg++;
-        // The target is trained if its loss mask is set and, with boundaries, it is in the same document.
-        const trained = mask[s + t + 1] === 1 && !(bounds && rowStart[s + t + 1]);
-        labels[o + t] = trained ? values[s + t + 1]! : IGNORE_INDEX;
+        positionIds[o + t] = pos++;
+        if (rowStart[s + t + 1]) labels[o + t] = IGNORE_INDEX;
       }
-      segs.push(seg);
+      segs.push(pos);
       segments?.push(segs);
       return T;
     }

@@ -7,8 +7,8 @@ import { readShard, type ShardData } from './shard-file.js';
 /** Tokens `[start, end)` of the concatenated stream, with the loss mask and which tokens start a row. */
 export interface TokenRange {
   values: Uint32Array;
-  /** 1 = trained; all ones for datasets without a loss mask. */
-  mask: Uint8Array;
+  /** 1 = trained; null for datasets without a loss mask (all trained). */
+  mask: Uint8Array | null;
   /** 1 where a row (document) starts. */
   rowStart: Uint8Array;
 }
@@ -85,9 +85,10 @@ export class DatasetReader {
   /** Tokens `[start, end)` of the stream (shards concatenated in the current order). */
   async tokens(start: number, end: number): Promise<TokenRange> {
     const n = end - start;
+    const hasMask = this.manifest.columns.loss_mask !== undefined;
     const out: TokenRange = {
       values: new Uint32Array(n),
-      mask: new Uint8Array(n),
+      mask: hasMask ? new Uint8Array(n) : null,
       rowStart: new Uint8Array(n),
     };
     let at = start;
@@ -99,8 +100,7 @@ export class DatasetReader {
       const to = Math.min(end - base, d.values.length);
       const o = at - start;
       out.values.set(d.values.subarray(from, to), o);
-      if (d.mask) out.mask.set(d.mask.subarray(from, to), o);
-      else out.mask.fill(1, o, o + (to - from));
+      if (d.mask && out.mask) out.mask.set(d.mask.subarray(from, to), o);
       // Row starts inside [from, to): binary search the first, then walk.
       let r = locateRow(d.offsets, from);
       if (d.offsets[r]! < from) r++;

@@ -53,6 +53,8 @@ export interface WriteDatasetConfig {
   recordBatchTokens?: number;
   /** Documents per call of the native batch encoder. Default 1024. */
   encodeBatchSize?: number;
+  /** ... and at most about this many characters per call (bounds the encoder's memory). Default 2^22. */
+  encodeBatchChars?: number;
   /** Append EOS to every row. Default: true for `text`, false for `chat` (the template ends turns itself). */
   appendEos?: boolean | null;
   /** Add the post-processor's special tokens (BOS) when encoding `text`. Default false. */
@@ -81,6 +83,7 @@ export const DEFAULT_WRITE_DATASET_CONFIG = {
   shardTokens: 2 ** 25,
   recordBatchTokens: 2 ** 20,
   encodeBatchSize: 1024,
+  encodeBatchChars: 2 ** 22,
   appendEos: null,
   addSpecialTokens: false,
   onBadRecord: 'fail',
@@ -116,6 +119,7 @@ export function resolveWriteDatasetConfig(config: WriteDatasetConfig): ResolvedW
   posInt('shardTokens', c.shardTokens);
   posInt('recordBatchTokens', c.recordBatchTokens);
   posInt('encodeBatchSize', c.encodeBatchSize);
+  posInt('encodeBatchChars', c.encodeBatchChars);
   if (!['fail', 'skip'].includes(c.onBadRecord))
     throw new ConfigError('onBadRecord', `expected "fail" or "skip", found ${JSON.stringify(c.onBadRecord)}`);
   if (!['auto', 'alpaca', 'sharegpt', 'messages'].includes(c.format))
@@ -170,7 +174,15 @@ const dataName = (i: number, n: number) => `data-${pad5(i)}-of-${pad5(n)}.arrow`
 
 /** The write settings that determine the output: what is hashed into `configHash` and kept in the manifest. */
 function outputConfig(c: ResolvedWriteDatasetConfig): Record<string, unknown> {
-  const { outDir: _o, rank: _r, verifyOnResume: _v, recordBatchTokens: _b, encodeBatchSize: _e, ...rest } = c;
+  const {
+    outDir: _o,
+    rank: _r,
+    verifyOnResume: _v,
+    recordBatchTokens: _b,
+    encodeBatchSize: _e,
+    encodeBatchChars: _ec,
+    ...rest
+  } = c;
   return rest;
 }
 
@@ -397,11 +409,13 @@ async function writeRank(
 
   let index = 0;
   let batch: Pending[] = [];
+  let batchChars = 0;
   let inFlight: { batch: Pending[]; rows: Promise<Array<Row | null>> } | null = null;
   const submit = async () => {
     if (inFlight) emit(inFlight.batch, await inFlight.rows);
     inFlight = batch.length ? { batch, rows: encode(batch) } : null;
     batch = [];
+    batchChars = 0;
   };
   try {
     for await (const item of readSourceItems(c.source, { rank: c.rank, worldSize: c.worldSize })) {
@@ -418,7 +432,10 @@ async function writeRank(
         const messages = toChatMessages(item.value, c.format);
         batch.push(messages instanceof Error ? bad(messages.message) : { ...at, messages });
       }
-      if (batch.length >= c.encodeBatchSize) await submit();
+      const last = batch[batch.length - 1]!;
+      batchChars +=
+        last.text?.length ?? last.messages?.reduce((n, m) => n + (m.content?.length ?? 0), 0) ?? 0;
+      if (batch.length >= c.encodeBatchSize || batchChars >= c.encodeBatchChars) await submit();
     }
     await submit();
     await submit();
