@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'no
 import { join } from 'node:path';
 import type { ChatMessage, Tokenizer } from '@loralab/tokenizer';
 import { writeJsonAtomic } from './atomic-file.js';
+import { ChatBatchEncoder } from './chat-batch-encoder.js';
 import { resolveRank } from './distributed.js';
 import { ConfigError, DataError, rejectUnknownKeys } from './errors.js';
 import {
@@ -359,6 +360,10 @@ async function writeRank(
     if (shard.tokens >= c.shardTokens) closeShard(index + 1);
   };
 
+  const chatEncoder = new ChatBatchEncoder(
+    tokenizer,
+    c.chatTemplate === null ? {} : { chatTemplate: c.chatTemplate },
+  );
   const encode = async (batch: Pending[]): Promise<Array<Row | null>> => {
     if (c.kind === 'text') {
       const texts = batch.filter((p) => p.text !== undefined).map((p) => p.text!);
@@ -366,14 +371,14 @@ async function writeRank(
       let k = 0;
       return batch.map((p) => (p.text !== undefined ? { ids: enc[k++]!.ids } : null));
     }
-    const opts = c.chatTemplate === null ? {} : { chatTemplate: c.chatTemplate };
-    return Promise.all(
-      batch.map(async (p) => {
-        if (!p.messages) return null;
-        const e = await tokenizer.encodeChat(p.messages, opts);
-        return { ids: e.ids, mask: lossMaskFor(c.lossMask, e.ids.length, e.assistantSpans) };
-      }),
-    );
+    const chats = batch.filter((p) => p.messages !== undefined);
+    const enc = await chatEncoder.encode(chats.map((p) => p.messages!));
+    let k = 0;
+    return batch.map((p) => {
+      if (!p.messages) return null;
+      const e = enc[k++]!;
+      return { ids: e.ids, mask: lossMaskFor(c.lossMask, e.ids.length, e.assistantSpans) };
+    });
   };
 
   // Rows are written strictly in source order; batch k+1 is read and rendered while batch k is encoded.
