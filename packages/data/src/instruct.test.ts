@@ -182,6 +182,29 @@ describe('instruction datasets', () => {
     expect(printed).toContain('<|im_start|>assistant\n⟦Yes.<|im_end|>⟧');
   });
 
+  it('packs conversations with their loss masks applied to the labels', async () => {
+    const tok = await smallTokenizer();
+    const dir = await tmp();
+    const file = join(dir, 'chat.json');
+    writeFileSync(file, JSON.stringify([SHAREGPT, { instruction: 'Say yes.', output: 'Yes.' }, SHAREGPT]));
+    await writeTokenizedDataset(tok, { outDir: dir, source: { kind: 'json', paths: [file] }, kind: 'chat' });
+    const m = await readManifest(dir);
+    const d = await readShard(join(dir, m.shards[0]!.file), m.shards[0]!);
+    const T = 32;
+    const loader = await DataLoader.open(dir, { seqLen: T, batchSize: 64, shuffle: false });
+    const batch = (await loader.batches().next()).value as Batch;
+    expect(batch.batchSize).toBe(Math.floor(d.values.length / (T + 1)));
+    const want: number[] = [];
+    for (let k = 0; k < batch.batchSize; k++) {
+      for (let t = 0; t < T; t++) {
+        const g = k * (T + 1) + t + 1;
+        want.push(d.mask![g] === 1 ? d.values[g]! : IGNORE_INDEX);
+      }
+    }
+    expect(Array.from(batch.labels)).toEqual(want);
+    expect(want.filter((x) => x === IGNORE_INDEX).length).toBeGreaterThan(T);
+  });
+
   it.skipIf(!hasShared)(
     'reads the ../shared samples of all three formats (skipped when ../shared is absent)',
     async () => {
