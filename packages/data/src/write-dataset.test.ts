@@ -79,6 +79,16 @@ describe('writeTokenizedDataset', () => {
     expect(m.totals.tokens).toBe(expected.flat().length);
   });
 
+  it('reads its own output back as a Hugging Face save_to_disk source', async () => {
+    const tok = await smallTokenizer();
+    const dir = await tmp();
+    await writeTokenizedDataset(tok, { outDir: dir, source: BROWN, shardTokens: 20_000 });
+    const rows: number[][] = [];
+    for await (const r of readSource({ kind: 'hf', path: dir }))
+      rows.push((r.value as { input_ids: number[] }).input_ids);
+    expect(rows).toEqual(await rowsOf(dir));
+  });
+
   it('picks the narrowest token type', () => {
     expect(tokenDtypeFor(512)).toBe('uint16');
     expect(tokenDtypeFor(65536)).toBe('uint16');
