@@ -33,6 +33,12 @@ const BATCH_CHARS = 2 ** 22; // characters per encodeBatch call, the writer's de
 const MiB = 2 ** 20;
 const fmt = (x: number, digits = 2) => x.toLocaleString('en-US', { maximumFractionDigits: digits });
 const peakRssMiB = () => (process.resourceUsage().maxRSS * 1024) / MiB;
+/** CPU seconds (user + system, all threads) this process has used: with the machine shared, wall time
+ * depends on the load; tokens per CPU second does much less. */
+const cpuSeconds = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
 
 type Result = Record<string, number>;
 
@@ -46,6 +52,7 @@ const PHASES: Record<string, (work: string, tok: Tokenizer) => Promise<Result>> 
       .flatMap((f) => readFileSync(join(corpus, f), 'utf8').trimEnd().split('\n'))
       .map((line) => (JSON.parse(line) as { text: string }).text);
     await tok.encodeBatch(texts.slice(0, 64), { addSpecialTokens: false });
+    const c0 = cpuSeconds();
     const t0 = performance.now();
     let tokens = 0;
     // Batches cut as the writer cuts them: at most BATCH documents and about BATCH_CHARS characters.
@@ -57,10 +64,16 @@ const PHASES: Record<string, (work: string, tok: Tokenizer) => Promise<Result>> 
         tokens += e.ids.length;
       i = j;
     }
-    return { tokens, seconds: (performance.now() - t0) / 1000, peakRss: peakRssMiB() };
+    return {
+      tokens,
+      seconds: (performance.now() - t0) / 1000,
+      cpu: cpuSeconds() - c0,
+      peakRss: peakRssMiB(),
+    };
   },
   async write(work, tok) {
     const rss: number[] = [];
+    const c0 = cpuSeconds();
     const t0 = performance.now();
     const { manifest } = await writeTokenizedDataset(
       tok,
@@ -80,6 +93,7 @@ const PHASES: Record<string, (work: string, tok: Tokenizer) => Promise<Result>> 
       shards: m.totals.shards,
       bytes: m.totals.bytes,
       seconds: (performance.now() - t0) / 1000,
+      cpu: cpuSeconds() - c0,
       peakRss: peakRssMiB(),
       rss25: at(0.25),
       rss50: at(0.5),
@@ -96,15 +110,18 @@ const PHASES: Record<string, (work: string, tok: Tokenizer) => Promise<Result>> 
         seed: 1,
         verify,
       });
+      const c0 = cpuSeconds();
       const t0 = performance.now();
       let tokens = 0;
       for await (const b of loader.batches()) tokens += b.tokens;
       out[verify ? 'tokens' : 'tokensNoVerify'] = tokens;
       out[verify ? 'seconds' : 'secondsNoVerify'] = (performance.now() - t0) / 1000;
+      out[verify ? 'cpu' : 'cpuNoVerify'] = cpuSeconds() - c0;
     }
     return { ...out, peakRss: peakRssMiB() };
   },
   async chat(work, tok) {
+    const c0 = cpuSeconds();
     const t0 = performance.now();
     const m = (
       await writeTokenizedDataset(tok, {
@@ -190,6 +207,10 @@ async function main() {
       `writer (JSONL on disk -> ${write.shards} shards of 2^22 tokens, sha256, fsync, manifest): ${fmt(write.tokens!, 0)} tokens in ${fmt(write.seconds!)} s = ${fmt(writeRate / 1e6, 3)} M tokens/s`,
     );
     console.log(`writer / bare tokenizer: ${fmt(writeRate / bareRate, 3)} (goal >= 0.8)`);
+    const bareCpuRate = (bare1.tokens! + bare2.tokens!) / (bare1.cpu! + bare2.cpu!);
+    console.log(
+      `per CPU second (user + system, all threads): bare ${fmt(bareCpuRate / 1e6, 3)}, writer ${fmt(write.tokens! / write.cpu! / 1e6, 3)} M tokens/CPU-s (ratio ${fmt(write.tokens! / write.cpu! / bareCpuRate, 3)}); CPU/wall: bare ${fmt((bare1.cpu! + bare2.cpu!) / (bare1.seconds! + bare2.seconds!))}, writer ${fmt(write.cpu! / write.seconds!)} cores busy`,
+    );
     console.log(
       `writer peak RSS ${fmt(write.peakRss!, 0)} MiB; RSS after the shards at 25/50/75/100% of the run: ${[write.rss25, write.rss50, write.rss75, write.rss100].map((x) => fmt(x!, 0)).join(' / ')} MiB (bare tokenizer process with the corpus in memory: ${fmt(bare1.peakRss!, 0)} MiB)`,
     );
@@ -199,7 +220,7 @@ async function main() {
 
     const load = await runPhase('load', work);
     console.log(
-      `loader (packed 8 x 2048, shuffled, one epoch): ${fmt(load.tokens! / load.seconds! / 1e6, 1)} M tokens/s with sha256 checks, ${fmt(load.tokensNoVerify! / load.secondsNoVerify! / 1e6, 1)} M tokens/s without (goal >= 50); ${fmt(load.tokens!, 0)} tokens; peak RSS ${fmt(load.peakRss!, 0)} MiB`,
+      `loader (packed 8 x 2048, shuffled, one epoch): ${fmt(load.tokens! / load.seconds! / 1e6, 1)} M tokens/s with sha256 checks, ${fmt(load.tokensNoVerify! / load.secondsNoVerify! / 1e6, 1)} M tokens/s without (goal >= 50); per CPU second ${fmt(load.tokens! / load.cpu! / 1e6, 1)} and ${fmt(load.tokensNoVerify! / load.cpuNoVerify! / 1e6, 1)} M tokens/CPU-s; ${fmt(load.tokens!, 0)} tokens; peak RSS ${fmt(load.peakRss!, 0)} MiB`,
     );
 
     const lines: string[] = [];
@@ -216,7 +237,7 @@ async function main() {
     writeFileSync(join(work, 'math.jsonl'), `${lines.join('\n')}\n`);
     const chat = await runPhase('chat', work);
     console.log(
-      `instruction data (generated GSM8K-style, messages format, granite-3 chat template, assistant-only loss masks): ${fmt(chat.rows!, 0)} conversations, ${fmt(chat.tokens!, 0)} tokens in ${fmt(chat.seconds!)} s = ${fmt(chat.rows! / chat.seconds!, 0)} conversations/s; peak RSS ${fmt(chat.peakRss!, 0)} MiB`,
+      `instruction data (generated GSM8K-style, messages format, granite-3 chat template, assistant-only loss masks): ${fmt(chat.rows!, 0)} conversations, ${fmt(chat.tokens!, 0)} tokens in ${fmt(chat.seconds!)} s = ${fmt(chat.rows! / chat.seconds!, 0)} conversations/s (${fmt(chat.rows! / chat.cpu!, 0)} per CPU second); peak RSS ${fmt(chat.peakRss!, 0)} MiB`,
     );
     console.log(
       `load average at the end: ${loadavg()
