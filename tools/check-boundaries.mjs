@@ -41,7 +41,10 @@ for (const name of existsSync(pkgsDir) ? readdirSync(pkgsDir) : []) {
   }
   if (pkg.name !== `@loralab/${name}`)
     problems.push(`packages/${name}/package.json: name must be @loralab/${name}`);
-  const ok = (dep) => allowed.includes(dep.replace('@loralab/', '').split('/')[0]);
+  const ok = (dep) => {
+    const target = dep.replace('@loralab/', '').split('/')[0];
+    return target === name || allowed.includes(target); // a package's own examples may import it by name
+  };
   for (const field of ['dependencies', 'devDependencies', 'peerDependencies', 'optionalDependencies']) {
     for (const dep of Object.keys(pkg[field] ?? {})) {
       if (dep.startsWith('@loralab/') && !ok(dep)) {
