@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Checks that each package imports only the @loralab packages that docs/architecture.md allows
 // (the dependency table of ../shared/DESIGN.md), both in package.json and in its source files.
-import { readdirSync, readFileSync, existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** package -> the @loralab packages it may depend on */
@@ -39,12 +39,18 @@ for (const name of existsSync(pkgsDir) ? readdirSync(pkgsDir) : []) {
     problems.push(`packages/${name}: not in the allowed-dependency table of tools/check-boundaries.mjs`);
     continue;
   }
-  if (pkg.name !== `@loralab/${name}`) problems.push(`packages/${name}/package.json: name must be @loralab/${name}`);
-  const ok = (dep) => allowed.includes(dep.replace('@loralab/', '').split('/')[0]);
+  if (pkg.name !== `@loralab/${name}`)
+    problems.push(`packages/${name}/package.json: name must be @loralab/${name}`);
+  const ok = (dep) => {
+    const target = dep.replace('@loralab/', '').split('/')[0];
+    return target === name || allowed.includes(target); // a package's own examples may import it by name
+  };
   for (const field of ['dependencies', 'devDependencies', 'peerDependencies', 'optionalDependencies']) {
     for (const dep of Object.keys(pkg[field] ?? {})) {
       if (dep.startsWith('@loralab/') && !ok(dep)) {
-        problems.push(`packages/${name}/package.json ${field}: ${dep} is not allowed (allowed: ${allowed.join(', ') || 'none'})`);
+        problems.push(
+          `packages/${name}/package.json ${field}: ${dep} is not allowed (allowed: ${allowed.join(', ') || 'none'})`,
+        );
       }
     }
   }
@@ -53,7 +59,9 @@ for (const name of existsSync(pkgsDir) ? readdirSync(pkgsDir) : []) {
     for (const m of text.matchAll(/(?:from|import|require)\s*\(?\s*['"](@loralab\/[^'"]+)['"]/g)) {
       if (!ok(m[1])) {
         const line = text.slice(0, m.index).split('\n').length;
-        problems.push(`${file.slice(root.length)}:${line}: imports ${m[1]}, which packages/${name} may not use`);
+        problems.push(
+          `${file.slice(root.length)}:${line}: imports ${m[1]}, which packages/${name} may not use`,
+        );
       }
     }
   }

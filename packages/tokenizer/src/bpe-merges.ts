@@ -117,9 +117,9 @@ export function learnBpeMerges(wordCounts: Map<string, number>, options: LearnMe
     const k = key(a, b);
     pairCounts.set(k, (pairCounts.get(k) ?? 0) + delta);
     if (delta > 0) {
-      let set = whereToUpdate.get(k);
-      if (!set) whereToUpdate.set(k, (set = new Set()));
-      set.add(word);
+      const set = whereToUpdate.get(k);
+      if (set) set.add(word);
+      else whereToUpdate.set(k, new Set([word]));
     }
   };
   for (const [w, symbols] of words.entries()) {

@@ -111,7 +111,9 @@ function locateContent(
   options: ChatTemplateOptions,
   rendered: string,
 ): Array<[number, number] | undefined> {
-  const marked = messages.map((m, i) => (typeof m.content === 'string' ? { ...m, content: `\uE000${i}\uE001` } : m));
+  const marked = messages.map((m, i) =>
+    typeof m.content === 'string' ? { ...m, content: `\uE000${i}\uE001` } : m,
+  );
   const skeleton = renderChatTemplate(tokenizer, marked, options);
   const spans: Array<[number, number] | undefined> = [];
   let pos = 0;
@@ -148,7 +150,8 @@ export async function encodeChat(
   const text = renderChatTemplate(tokenizer, messages, options);
   const spans = locateContent(tokenizer, messages, options, text);
   const { specialIds } = tokenizer;
-  const inContent = (o: Offset) => spans.some((s) => s !== undefined && o[0] >= s[0] && o[1] <= s[1] && o[1] > o[0]);
+  const inContent = (o: Offset) =>
+    spans.some((s) => s !== undefined && o[0] >= s[0] && o[1] <= s[1] && o[1] > o[0]);
 
   // Whole-text encoding matches transformers' apply_chat_template(tokenize=True) exactly ...
   const whole = await tokenizer.rawEncode(text, true);

@@ -27,7 +27,10 @@ export async function readJsonFile(file: string): Promise<{ text: string; value:
     text = await readFile(file, 'utf8');
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code;
-    throw new TokenizerError(code === 'ENOENT' ? 'file not found' : `cannot read file (${code})`, { file, cause });
+    throw new TokenizerError(code === 'ENOENT' ? 'file not found' : `cannot read file (${code})`, {
+      file,
+      cause,
+    });
   }
   return { text, value: parseJson(text, file) };
 }

@@ -48,7 +48,8 @@ export async function* textsOf(input: {
   for (const file of input.files ?? []) yield* readLines(file);
   if (input.texts) {
     for await (const text of input.texts) {
-      if (typeof text !== 'string') throw new TokenizerError(`training texts must be strings, found ${typeof text}`);
+      if (typeof text !== 'string')
+        throw new TokenizerError(`training texts must be strings, found ${typeof text}`);
       yield text;
     }
   }

@@ -43,15 +43,21 @@ function tokenContent(value: unknown, key: string, file: string): string | null 
   if (value === null || value === undefined) return null;
   if (typeof value === 'string') return value;
   if (isRecord(value) && typeof value.content === 'string') return value.content;
-  throw new TokenizerError(`"${key}" must be a string or an object with a string "content", found ${JSON.stringify(value)}`, {
-    file,
-  });
+  throw new TokenizerError(
+    `"${key}" must be a string or an object with a string "content", found ${JSON.stringify(value)}`,
+    {
+      file,
+    },
+  );
 }
 
 /** Validates a parsed `tokenizer_config.json`. */
 export function parseTokenizerConfig(value: unknown, file: string): TokenizerConfig {
   if (!isRecord(value)) {
-    throw new TokenizerError(`expected a JSON object, found ${Array.isArray(value) ? 'an array' : typeof value}`, { file });
+    throw new TokenizerError(
+      `expected a JSON object, found ${Array.isArray(value) ? 'an array' : typeof value}`,
+      { file },
+    );
   }
   const extra = value.additional_special_tokens ?? [];
   if (!Array.isArray(extra)) {
@@ -65,25 +71,36 @@ export function parseTokenizerConfig(value: unknown, file: string): TokenizerCon
     // transformers' list form: [{ name, template }, ...]
     for (const [i, entry] of template.entries()) {
       if (!isRecord(entry) || typeof entry.name !== 'string' || typeof entry.template !== 'string') {
-        throw new TokenizerError(`"chat_template"[${i}] must be an object with string "name" and "template"`, { file });
+        throw new TokenizerError(
+          `"chat_template"[${i}] must be an object with string "name" and "template"`,
+          { file },
+        );
       }
       chat_templates[entry.name] = entry.template;
     }
   } else if (template !== undefined && template !== null) {
-    throw new TokenizerError(`"chat_template" must be a string or a list of {name, template}, found ${typeof template}`, {
-      file,
-    });
+    throw new TokenizerError(
+      `"chat_template" must be a string or a list of {name, template}, found ${typeof template}`,
+      {
+        file,
+      },
+    );
   }
   const maxLength = value.model_max_length;
   if (maxLength !== undefined && maxLength !== null && (typeof maxLength !== 'number' || !(maxLength > 0))) {
-    throw new TokenizerError(`"model_max_length" must be a positive number, found ${JSON.stringify(maxLength)}`, { file });
+    throw new TokenizerError(
+      `"model_max_length" must be a positive number, found ${JSON.stringify(maxLength)}`,
+      { file },
+    );
   }
   return {
     bos_token: tokenContent(value.bos_token, 'bos_token', file),
     eos_token: tokenContent(value.eos_token, 'eos_token', file),
     pad_token: tokenContent(value.pad_token, 'pad_token', file),
     unk_token: tokenContent(value.unk_token, 'unk_token', file),
-    additional_special_tokens: extra.map((t, i) => tokenContent(t, `additional_special_tokens[${i}]`, file) ?? ''),
+    additional_special_tokens: extra.map(
+      (t, i) => tokenContent(t, `additional_special_tokens[${i}]`, file) ?? '',
+    ),
     chat_templates,
     // transformers uses a huge sentinel (1e30) for "no limit"
     model_max_length: typeof maxLength === 'number' && maxLength < 1e15 ? maxLength : null,
@@ -97,7 +114,9 @@ export function parseAddedTokens(value: unknown, file: string): Array<AddedToken
   if (!Array.isArray(value)) throw new TokenizerError('"added_tokens" must be a list', { file });
   return value.map((t, i) => {
     if (!isRecord(t) || typeof t.id !== 'number' || typeof t.content !== 'string') {
-      throw new TokenizerError(`"added_tokens"[${i}] must have a numeric "id" and a string "content"`, { file });
+      throw new TokenizerError(`"added_tokens"[${i}] must have a numeric "id" and a string "content"`, {
+        file,
+      });
     }
     return {
       id: t.id,

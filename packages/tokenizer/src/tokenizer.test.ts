@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Tokenizer as RawTokenizer } from 'tokenizers';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { randomUnicode, SHARED_DATA, SKIP_SHARED, seeded } from '../test/helpers.js';
 import { byteLevelTokenBytes } from './byte-level.js';
 import { TokenizerError } from './errors.js';
@@ -11,7 +11,7 @@ import { Tokenizer } from './tokenizer.js';
 const FIXED = [
   'Hello world',
   'The quick brown fox jumps over the lazy dog.',
-  "  leading spaces, trailing  \n\nand\ttabs\r\n",
+  '  leading spaces, trailing  \n\nand\ttabs\r\n',
   'def add(a, b):\n    return a + b\n',
   'Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May.',
   'naïve café — “quotes” … 1,234.56 ½',
@@ -40,9 +40,10 @@ describe.skipIf(SKIP_SHARED)('real Hugging Face tokenizers', () => {
       const raw = RawTokenizer.fromFile(file);
       for (const text of FIXED) {
         const expected = (await raw.encode(text, null, { addSpecialTokens: false })).getIds();
-        expect((await ours.encode(text, { addSpecialTokens: false })).ids, `${file}: ${JSON.stringify(text)}`).toEqual(
-          expected,
-        );
+        expect(
+          (await ours.encode(text, { addSpecialTokens: false })).ids,
+          `${file}: ${JSON.stringify(text)}`,
+        ).toEqual(expected);
       }
     }
   });
@@ -71,7 +72,9 @@ describe.skipIf(SKIP_SHARED)('real Hugging Face tokenizers', () => {
     expect(control.ids).toContain(0);
     expect(control.specialTokensMask[control.ids.indexOf(0)]).toBe(1);
     expect((await gpt2.encode('<|endoftext|>', { addSpecialTokens: false })).ids).not.toContain(50256);
-    expect((await gpt2.encode('<|endoftext|>', { addSpecialTokens: false, allowSpecial: true })).ids).toEqual([50256]);
+    expect((await gpt2.encode('<|endoftext|>', { addSpecialTokens: false, allowSpecial: true })).ids).toEqual(
+      [50256],
+    );
   });
 
   it('reports offsets in JavaScript string units, also after characters outside the BMP', async () => {
@@ -110,7 +113,12 @@ describe.skipIf(SKIP_SHARED)('real Hugging Face tokenizers', () => {
       expect(e.attentionMask.slice(real).every((m) => m === 0)).toBe(true);
       expect(e.ids.slice(real).every((id) => id === granite.pad!.id)).toBe(true);
     }
-    const left = await granite.encodeBatch(texts, { addSpecialTokens: false, padding: 8, paddingSide: 'left', padToMultipleOf: 8 });
+    const left = await granite.encodeBatch(texts, {
+      addSpecialTokens: false,
+      padding: 8,
+      paddingSide: 'left',
+      padToMultipleOf: 8,
+    });
     expect(left[1]!.ids.length).toBe(8);
     expect(left[1]!.attentionMask[0]).toBe(0);
     expect(left[1]!.attentionMask.at(-1)).toBe(1);
@@ -128,20 +136,28 @@ describe.skipIf(SKIP_SHARED)('real Hugging Face tokenizers', () => {
       expect(err.file).toBe(malformed);
       expect(err.message).toMatch(/malformed JSON/);
 
-      await writeFile(join(dir, 'tokenizer.json'), '{"version": "1.0", "model": {"type": "BPE", "vocab": 3}}');
+      await writeFile(
+        join(dir, 'tokenizer.json'),
+        '{"version": "1.0", "model": {"type": "BPE", "vocab": 3}}',
+      );
       await expect(Tokenizer.fromPretrained(dir)).rejects.toThrow(/tokenizers library rejected/);
       await writeFile(join(dir, 'tokenizer.json'), '[1, 2]');
       await expect(Tokenizer.fromPretrained(dir)).rejects.toThrow(/not a Hugging Face tokenizer\.json/);
 
       // A good tokenizer.json with a bad tokenizer_config.json beside it.
       const { readFile } = await import('node:fs/promises');
-      await writeFile(join(dir, 'tokenizer.json'), await readFile(join(SHARED_DATA, 'tokenizers/gpt2/tokenizer.json')));
+      await writeFile(
+        join(dir, 'tokenizer.json'),
+        await readFile(join(SHARED_DATA, 'tokenizers/gpt2/tokenizer.json')),
+      );
       await writeFile(join(dir, 'tokenizer_config.json'), await readFile(malformed));
       await expect(Tokenizer.fromPretrained(dir)).rejects.toThrow(/tokenizer_config\.json: malformed JSON/);
       await writeFile(join(dir, 'tokenizer_config.json'), '{"chat_template": 3}');
       await expect(Tokenizer.fromPretrained(dir)).rejects.toThrow(/"chat_template" must be a string/);
       await writeFile(join(dir, 'tokenizer_config.json'), '{"eos_token": "<|not-a-token|>"}');
-      await expect(Tokenizer.fromPretrained(dir)).rejects.toThrow(/eos_token "<\|not-a-token\|>" .* not in the vocabulary/);
+      await expect(Tokenizer.fromPretrained(dir)).rejects.toThrow(
+        /eos_token "<\|not-a-token\|>" .* not in the vocabulary/,
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -2,8 +2,14 @@
 // on the `tokenizers` library's native bindings.
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Encoding as RawEncoding, Tokenizer as RawTokenizer } from 'tokenizers';
-import { type ChatEncoding, type ChatMessage, type ChatTemplateOptions, encodeChat, renderChatTemplate } from './chat-template.js';
+import { type Encoding as RawEncoding, Tokenizer as RawTokenizer } from 'tokenizers';
+import {
+  type ChatEncoding,
+  type ChatMessage,
+  type ChatTemplateOptions,
+  encodeChat,
+  renderChatTemplate,
+} from './chat-template.js';
 import { Encoding } from './encoding.js';
 import { TokenizerError } from './errors.js';
 import { isRecord, parseJson, readJsonFile, writeFileAtomic } from './json-file.js';
@@ -74,9 +80,12 @@ export class Tokenizer {
   ) {
     const parsed = parseJson(json, file);
     if (!isRecord(parsed) || !isRecord(parsed.model) || typeof parsed.model.type !== 'string') {
-      throw new TokenizerError('not a Hugging Face tokenizer.json: expected an object with "model": { "type": ... }', {
-        file,
-      });
+      throw new TokenizerError(
+        'not a Hugging Face tokenizer.json: expected an object with "model": { "type": ... }',
+        {
+          file,
+        },
+      );
     }
     const added = parseAddedTokens(parsed.added_tokens, file);
     this.withSpecial = loadRaw(json, file);
@@ -84,14 +93,19 @@ export class Tokenizer {
     this.specialTokens = new Map(special.map((t) => [t.content, t]));
     this.specialIds = new Set(special.map((t) => t.id));
     const ordinary = (parsed.added_tokens as unknown[] | undefined)?.filter((_, i) => !added[i]!.special);
-    this.plain = special.length ? loadRaw(JSON.stringify({ ...parsed, added_tokens: ordinary }), file) : this.withSpecial;
+    this.plain = special.length
+      ? loadRaw(JSON.stringify({ ...parsed, added_tokens: ordinary }), file)
+      : this.withSpecial;
     const find = (content: string | null, key: string): SpecialToken | null => {
       if (content === null) return null;
       const id = this.withSpecial.tokenToId(content);
       if (id === null || id === undefined) {
-        throw new TokenizerError(`${key} "${content}" from tokenizer_config.json is not in the vocabulary of tokenizer.json`, {
-          file,
-        });
+        throw new TokenizerError(
+          `${key} "${content}" from tokenizer_config.json is not in the vocabulary of tokenizer.json`,
+          {
+            file,
+          },
+        );
       }
       return { token: content, id };
     };
@@ -194,7 +208,10 @@ export class Tokenizer {
     const { mkdir } = await import('node:fs/promises');
     await mkdir(dir, { recursive: true });
     await writeFileAtomic(join(dir, 'tokenizer.json'), this.json);
-    await writeFileAtomic(join(dir, 'tokenizer_config.json'), `${JSON.stringify(this.config.raw, null, 2)}\n`);
+    await writeFileAtomic(
+      join(dir, 'tokenizer_config.json'),
+      `${JSON.stringify(this.config.raw, null, 2)}\n`,
+    );
   }
 
   /** @internal Encodes `text` with added-token matching as chosen, no special tokens added. Used by chat encoding. */
@@ -211,9 +228,11 @@ export class Tokenizer {
     const raw = this.rawFor(options);
     if (!options.maxLength) return raw.encode(text, null, { addSpecialTokens: options.addSpecialTokens });
     // Truncate the text's tokens first, then add special tokens, so that BOS/EOS survive truncation.
-    const added = options.addSpecialTokens ? this.numSpecialTokensToAdd() : 0;
+    const added = options.addSpecialTokens ? await this.numSpecialTokensToAdd() : 0;
     if (options.maxLength <= added) {
-      throw new TokenizerError(`maxLength ${options.maxLength} leaves no room next to ${added} added special tokens`);
+      throw new TokenizerError(
+        `maxLength ${options.maxLength} leaves no room next to ${added} added special tokens`,
+      );
     }
     const enc = await raw.encode(text, null, { addSpecialTokens: false });
     enc.truncate(options.maxLength - added, 0, options.truncationSide ?? 'right');
@@ -221,8 +240,8 @@ export class Tokenizer {
   }
 
   /** How many tokens the post-processor adds to a single sequence (BOS, EOS, ...). */
-  numSpecialTokensToAdd(): number {
-    this.nSpecialAdded ??= this.withSpecial.postProcess(new RawEncoding(), null, true).getLength();
+  async numSpecialTokensToAdd(): Promise<number> {
+    this.nSpecialAdded ??= (await this.withSpecial.encode('', null, { addSpecialTokens: true })).getLength();
     return this.nSpecialAdded;
   }
 
@@ -230,11 +249,16 @@ export class Tokenizer {
     if (!this.pad) {
       throw new TokenizerError('padding needs a pad token: set "pad_token" in tokenizer_config.json');
     }
-    let length = options.padding === 'longest' ? Math.max(0, ...raw.map((r) => r.getLength())) : options.padding!;
+    let length =
+      options.padding === 'longest' ? Math.max(0, ...raw.map((r) => r.getLength())) : options.padding!;
     const multiple = options.padToMultipleOf;
     if (multiple && length % multiple !== 0) length += multiple - (length % multiple);
     for (const r of raw) {
-      r.pad(length, { padId: this.pad.id, padToken: this.pad.token, direction: options.paddingSide ?? 'right' });
+      r.pad(length, {
+        padId: this.pad.id,
+        padToken: this.pad.token,
+        direction: options.paddingSide ?? 'right',
+      });
     }
   }
 }
@@ -243,17 +267,22 @@ function loadRaw(json: string, file: string): RawTokenizer {
   try {
     return RawTokenizer.fromString(json);
   } catch (cause) {
-    throw new TokenizerError(`the tokenizers library rejected this tokenizer.json: ${(cause as Error).message}`, {
-      file,
-      cause,
-    });
+    throw new TokenizerError(
+      `the tokenizers library rejected this tokenizer.json: ${(cause as Error).message}`,
+      {
+        file,
+        cause,
+      },
+    );
   }
 }
 
 function checkIds(ids: number[], vocabSize: number): void {
   for (const [i, id] of ids.entries()) {
     if (!Number.isInteger(id) || id < 0 || id >= vocabSize) {
-      throw new TokenizerError(`cannot decode id ${id} at index ${i}: ids must be integers in [0, ${vocabSize})`);
+      throw new TokenizerError(
+        `cannot decode id ${id} at index ${i}: ids must be integers in [0, ${vocabSize})`,
+      );
     }
   }
 }

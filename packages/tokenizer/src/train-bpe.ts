@@ -16,7 +16,8 @@ export interface TrainBpeOptions {
   files?: string[];
   /** Documents to train on, from any (async) iterable; used after `files`. */
   texts?: Iterable<string> | AsyncIterable<string>;
-  /** Vocabulary size, special tokens and the 256 byte characters included. Default 8192. */
+  /** Vocabulary size, special tokens and the 256 byte characters included; smaller if the input runs out of
+   * pairs to merge. Default 8192. */
   vocabSize?: number;
   /** A pair is merged only if it occurs at least this often. Default 2. */
   minFrequency?: number;
@@ -70,7 +71,9 @@ type Resolved = Required<Omit<TrainBpeOptions, 'files' | 'texts' | 'maxTokenLeng
 export function resolveTrainBpeOptions(options: TrainBpeOptions): Resolved {
   for (const k of Object.keys(options)) {
     if (!KNOWN_KEYS.has(k)) {
-      throw new TokenizerError(`unknown training option "${k}"; known options: ${[...KNOWN_KEYS].sort().join(', ')}`);
+      throw new TokenizerError(
+        `unknown training option "${k}"; known options: ${[...KNOWN_KEYS].sort().join(', ')}`,
+      );
     }
   }
   const o = { ...DEFAULT_TRAIN_BPE_OPTIONS, ...options };

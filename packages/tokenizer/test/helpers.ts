@@ -5,7 +5,9 @@ import { fileURLToPath } from 'node:url';
 /** ../shared/data beside the checkout (real public tokenizer and benchmark files; see its SOURCES.md). */
 export const SHARED_DATA = fileURLToPath(new URL('../../../../shared/data', import.meta.url));
 export const HAS_SHARED = existsSync(SHARED_DATA);
-export const SKIP_SHARED = HAS_SHARED ? false : 'needs ../shared/data (real tokenizer files); not found beside the checkout';
+export const SKIP_SHARED = HAS_SHARED
+  ? false
+  : 'needs ../shared/data (real tokenizer files); not found beside the checkout';
 if (!HAS_SHARED) console.warn(`[tokenizer tests] ${SKIP_SHARED}: those tests are skipped`);
 
 /** mulberry32: a small seeded PRNG, so generated test inputs are the same on every run. */
