@@ -135,6 +135,7 @@ const PHASES: Record<string, (work: string, tok: Tokenizer) => Promise<Result>> 
       rows: m.totals.rows,
       tokens: m.totals.tokens,
       seconds: (performance.now() - t0) / 1000,
+      cpu: cpuSeconds() - c0,
       peakRss: peakRssMiB(),
     };
   },

@@ -29,7 +29,7 @@ const second = (await batches.next()).value!;
 const resumed = (await loader.batches(first.state).next()).value!; // e.g. after a restart from a checkpoint
 console.log(
   first.state,
-  resumed.inputIds.every((x, i) => x === second.inputIds[i]),
+  resumed.inputIds.every((x: number, i: number) => x === second.inputIds[i]),
 );
 
 // Instruction data: GSM8K-style problems as conversations, trained on assistant turns only.
