@@ -216,7 +216,7 @@ async function main() {
       `writer peak RSS ${fmt(write.peakRss!, 0)} MiB; RSS after the shards at 25/50/75/100% of the run: ${[write.rss25, write.rss50, write.rss75, write.rss100].map((x) => fmt(x!, 0)).join(' / ')} MiB (bare tokenizer process with the corpus in memory: ${fmt(bare1.peakRss!, 0)} MiB)`,
     );
     console.log(
-      `projected for 10B tokens at the measured writer rate on this machine: ${fmt(10e9 / writeRate / 3600, 1)} h`,
+      `projected for 10B tokens on this machine: ${fmt(10e9 / writeRate / 3600, 1)} h at the measured (loaded) wall rate; ${fmt(10e9 / ((write.tokens! / write.cpu!) * cpus().length) / 3600, 1)} h with all ${cpus().length} cores free (tokens per CPU second x cores)`,
     );
 
     const load = await runPhase('load', work);
