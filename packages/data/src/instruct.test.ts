@@ -1,10 +1,11 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { smallTokenizer, tmp } from '../test/helpers.js';
 import { type Batch, DataLoader, IGNORE_INDEX } from './data-loader.js';
 import { DataError } from './errors.js';
 import { formatBatchExample, formatDatasetExample } from './format-example.js';
+import { generateMathProblems } from './gsm8k-generator.js';
 import { detectInstructFormat, lossMaskFor, toChatMessages } from './instruct-formats.js';
 import { readManifest } from './manifest.js';
 import { readShard } from './shard-file.js';
@@ -106,6 +107,41 @@ describe('instruction datasets', () => {
       '<|im_start|>assistant\n⟦The meaning of life is 42.<|im_end|>⟧\n<|im_start|>user',
     );
     expect(printed.split('\n')[0]).toMatch(/^\d+ tokens, \d+ trained \(\d+\.\d%\), trained spans in ⟦ ⟧$/);
+  });
+
+  it('encodes on worker threads to the same bytes as in one thread', async () => {
+    const tok = await smallTokenizer();
+    const dir = await tmp();
+    const file = join(dir, 'math.jsonl');
+    const lines = [...generateMathProblems({ split: 'train', count: 60, seed: 4 })].map((p) =>
+      JSON.stringify({
+        messages: [
+          { role: 'user', content: p.question },
+          { role: 'assistant', content: p.answer },
+        ],
+      }),
+    );
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    const source = { kind: 'jsonl' as const, paths: [file] };
+    const files = async (chatThreads: number) => {
+      const out = join(dir, `t${chatThreads}`);
+      await writeTokenizedDataset(tok, {
+        outDir: out,
+        source,
+        kind: 'chat',
+        encodeBatchSize: 7,
+        shardTokens: 3000,
+        chatThreads,
+      });
+      return Object.fromEntries(
+        readdirSync(out)
+          .filter((f) => !f.startsWith('.'))
+          .map((f) => [f, readFileSync(join(out, f), 'base64')]),
+      );
+    };
+    const one = await files(0);
+    expect(Object.keys(one).length).toBeGreaterThan(4);
+    expect(await files(2)).toEqual(one);
   });
 
   it('makes truncation explicit: cut, drop and count, or raise', async () => {

@@ -3,10 +3,11 @@
 // recorded in the rank's progress file; a rerun skips the source records of recorded shards and continues.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { ChatMessage, Tokenizer } from '@loralab/tokenizer';
 import { writeJsonAtomic } from './atomic-file.js';
-import { ChatBatchEncoder } from './chat-batch-encoder.js';
+import { ChatEncoderPool } from './chat-encoder-pool.js';
 import { resolveRank } from './distributed.js';
 import { ConfigError, DataError, rejectUnknownKeys } from './errors.js';
 import {
@@ -68,6 +69,8 @@ export interface WriteDatasetConfig {
   lossMask?: LossMaskStrategy;
   /** `chat`: a template string or the name of one of the tokenizer's. Default the tokenizer's own. */
   chatTemplate?: string | null;
+  /** `chat`: worker threads rendering and encoding conversations; 0 for none. Default min(cores, 8). */
+  chatThreads?: number | null;
   /** `chat`: longest conversation in tokens; null for no limit (default). */
   maxLength?: number | null;
   /** `chat`, required with `maxLength`: `right` cuts the end, `drop` skips and counts, `error` raises. */
@@ -91,6 +94,7 @@ export const DEFAULT_WRITE_DATASET_CONFIG = {
   format: 'auto',
   lossMask: 'assistant',
   chatTemplate: null,
+  chatThreads: null,
   maxLength: null,
   truncation: null,
   rank: null,
@@ -127,6 +131,12 @@ export function resolveWriteDatasetConfig(config: WriteDatasetConfig): ResolvedW
     throw new ConfigError('format', `unknown format ${JSON.stringify(c.format)}`);
   if (!['assistant', 'last-assistant', 'all'].includes(c.lossMask))
     throw new ConfigError('lossMask', `unknown strategy ${JSON.stringify(c.lossMask)}`);
+  if (c.chatThreads !== null && (!Number.isInteger(c.chatThreads) || c.chatThreads < 0)) {
+    throw new ConfigError(
+      'chatThreads',
+      `expected a non-negative integer or null, found ${JSON.stringify(c.chatThreads)}`,
+    );
+  }
   if (c.maxLength !== null) {
     posInt('maxLength', c.maxLength);
     if (c.truncation === null)
@@ -182,6 +192,7 @@ function outputConfig(c: ResolvedWriteDatasetConfig): Record<string, unknown> {
     recordBatchTokens: _b,
     encodeBatchSize: _e,
     encodeBatchChars: _ec,
+    chatThreads: _ct,
     ...rest
   } = c;
   return rest;
@@ -360,11 +371,13 @@ async function writeRank(
     if (shard.tokens >= c.shardTokens) closeShard(index + 1);
   };
 
-  const chatEncoder = new ChatBatchEncoder(
-    tokenizer,
-    c.chatTemplate === null ? {} : { chatTemplate: c.chatTemplate },
-  );
-  const encode = async (batch: Pending[]): Promise<Array<Row | null>> => {
+  // Chat batches are encoded on a pool of worker threads, started when the first full batch is ready
+  // (small inputs never pay for it); the last, partial batch is encoded here when there is no pool yet.
+  const chatOptions = c.chatTemplate === null ? {} : { chatTemplate: c.chatTemplate };
+  const threads = c.kind === 'chat' ? (c.chatThreads ?? Math.min(availableParallelism(), 8)) : 0;
+  let pool: ChatEncoderPool | null = null;
+  const local = new ChatEncoderPool(tokenizer, chatOptions, 0);
+  const encode = async (batch: Pending[], full: boolean): Promise<Array<Row | null>> => {
     if (c.kind === 'text') {
       const texts = batch.filter((p) => p.text !== undefined).map((p) => p.text!);
       const enc = await tokenizer.encodeBatch(texts, { addSpecialTokens: c.addSpecialTokens });
@@ -372,7 +385,8 @@ async function writeRank(
       return batch.map((p) => (p.text !== undefined ? { ids: enc[k++]!.ids } : null));
     }
     const chats = batch.filter((p) => p.messages !== undefined);
-    const enc = await chatEncoder.encode(chats.map((p) => p.messages!));
+    if (full && threads > 0) pool ??= new ChatEncoderPool(tokenizer, chatOptions, threads);
+    const enc = await (pool ?? local).encode(chats.map((p) => p.messages!));
     let k = 0;
     return batch.map((p) => {
       if (!p.messages) return null;
@@ -415,12 +429,21 @@ async function writeRank(
   let index = 0;
   let batch: Pending[] = [];
   let batchChars = 0;
-  let inFlight: { batch: Pending[]; rows: Promise<Array<Row | null>> } | null = null;
-  const submit = async () => {
-    if (inFlight) emit(inFlight.batch, await inFlight.rows);
-    inFlight = batch.length ? { batch, rows: encode(batch) } : null;
+  // Up to `maxInFlight` batches are encoded at once; their rows are emitted strictly in order.
+  const inFlight: Array<{ batch: Pending[]; rows: Promise<Array<Row | null>> }> = [];
+  const maxInFlight = Math.max(1, threads);
+  const submit = async (full: boolean) => {
+    if (batch.length) {
+      const rows = encode(batch, full);
+      rows.catch(() => {}); // surfaces when awaited below
+      inFlight.push({ batch, rows });
+    }
     batch = [];
     batchChars = 0;
+    while (inFlight.length > (full ? maxInFlight - 1 : 0)) {
+      const next = inFlight.shift()!;
+      emit(next.batch, await next.rows);
+    }
   };
   try {
     for await (const item of readSourceItems(c.source, { rank: c.rank, worldSize: c.worldSize })) {
@@ -440,10 +463,9 @@ async function writeRank(
       const last = batch[batch.length - 1]!;
       batchChars +=
         last.text?.length ?? last.messages?.reduce((n, m) => n + (m.content?.length ?? 0), 0) ?? 0;
-      if (batch.length >= c.encodeBatchSize || batchChars >= c.encodeBatchChars) await submit();
+      if (batch.length >= c.encodeBatchSize || batchChars >= c.encodeBatchChars) await submit(true);
     }
-    await submit();
-    await submit();
+    await submit(false);
     // The last, partial shard; its position is the end of the rank's stream.
     if (shard) closeShard(index);
     else if (progress.position < index) {
@@ -453,6 +475,8 @@ async function writeRank(
   } catch (e) {
     (shard as ShardWriter | null)?.abort();
     throw e;
+  } finally {
+    await (pool as ChatEncoderPool | null)?.close();
   }
 }
 
