@@ -11,7 +11,7 @@
 // Sample k of rank r in epoch e is therefore a pure function of (seed, e, k): resuming at (e, k) loads only
 // the block holding it, without replaying what came before.
 import { createHash } from 'node:crypto';
-import { DatasetReader } from './dataset-reader.js';
+import { DatasetReader, type RowRange, type TokenRange } from './dataset-reader.js';
 import { resolveRank } from './distributed.js';
 import { ConfigError, DataError, rejectUnknownKeys } from './errors.js';
 import { type Manifest, readManifest } from './manifest.js';
@@ -121,7 +121,8 @@ export class DataLoader {
     index: number;
     perm: Uint32Array;
     start: number;
-    data: Awaited<ReturnType<DatasetReader['tokens']>> | null;
+    data: TokenRange | null;
+    rows: RowRange | null;
   } | null = null;
 
   private constructor(
@@ -225,12 +226,11 @@ export class DataLoader {
       const perm = this.c.shuffle
         ? permutation(len, mixSeed(this.c.seed, epoch, index + 1))
         : Uint32Array.from({ length: len }, (_, i) => i);
-      let data = null;
-      if (this.c.mode === 'pack') {
-        const L = this.c.seqLen + 1;
-        data = await this.reader.tokens(start * L, (start + len) * L);
-      }
-      this.block = { epoch, index, perm, start, data };
+      // One sequential read of the block's units: token ranges for `pack`, rows for `rows`.
+      const L = this.c.seqLen + 1;
+      const data = this.c.mode === 'pack' ? await this.reader.tokens(start * L, (start + len) * L) : null;
+      const rows = this.c.mode === 'rows' ? await this.reader.rows(start, start + len) : null;
+      this.block = { epoch, index, perm, start, data, rows };
     }
     const block = this.block;
     return { unit: block.start + block.perm[p - block.start]!, block };
@@ -331,7 +331,11 @@ export class DataLoader {
       return T;
     }
     // `rows`: one row, cut to T + 1 tokens, padded to T.
-    const { values, mask } = await this.reader.row(unit);
+    const rows = block.rows!;
+    const r = unit - block.start;
+    const [a, z] = [rows.offsets[r]!, rows.offsets[r + 1]!];
+    const values = rows.values.subarray(a, z);
+    const mask = rows.mask ? rows.mask.subarray(a, z) : null;
     const n = Math.min(values.length, T + 1);
     const pad = this.c.padId ?? this.manifest.tokenizer.pad ?? this.manifest.tokenizer.eos ?? 0;
     for (let t = 0; t < T; t++) {

@@ -13,6 +13,13 @@ export interface TokenRange {
   rowStart: Uint8Array;
 }
 
+/** Rows `[start, end)`: row `i` is `values[offsets[i] .. offsets[i+1])`. */
+export interface RowRange {
+  offsets: Int32Array;
+  values: Uint32Array;
+  mask: Uint8Array | null;
+}
+
 /** Cumulative sums: `out[i]` = sum of `xs[0..i)`. */
 function cumsum(xs: number[]): Float64Array {
   const out = new Float64Array(xs.length + 1);
@@ -110,13 +117,36 @@ export class DatasetReader {
     return out;
   }
 
-  /** Row `i` of the stream (rows of shards in the current order): its tokens and loss mask (null when none). */
-  async row(i: number): Promise<{ values: Uint16Array | Uint32Array; mask: Uint8Array | null }> {
-    const k = locate(this.cumRows, i);
-    const d = await this.shard(k);
-    const r = i - this.cumRows[k]!;
-    const [a, b] = [d.offsets[r]!, d.offsets[r + 1]!];
-    return { values: d.values.subarray(a, b), mask: d.mask ? d.mask.subarray(a, b) : null };
+  /** Rows `[start, end)` of the stream (rows of shards in the current order), gathered in one sequential pass. */
+  async rows(start: number, end: number): Promise<RowRange> {
+    const n = end - start;
+    const parts: Array<{ d: ShardData; a: number; b: number }> = [];
+    let tokens = 0;
+    for (let at = start; at < end; ) {
+      const k = locate(this.cumRows, at);
+      const d = await this.shard(k);
+      const a = at - this.cumRows[k]!;
+      const b = Math.min(d.rows, end - this.cumRows[k]!);
+      parts.push({ d, a, b });
+      tokens += d.offsets[b]! - d.offsets[a]!;
+      at += b - a;
+    }
+    const hasMask = this.manifest.columns.loss_mask !== undefined;
+    const out: RowRange = {
+      offsets: new Int32Array(n + 1),
+      values: new Uint32Array(tokens),
+      mask: hasMask ? new Uint8Array(tokens) : null,
+    };
+    let r = 0;
+    let t = 0;
+    for (const { d, a, b } of parts) {
+      const [ta, tb] = [d.offsets[a]!, d.offsets[b]!];
+      out.values.set(d.values.subarray(ta, tb), t);
+      if (out.mask && d.mask) out.mask.set(d.mask.subarray(ta, tb), t);
+      for (let i = a; i < b; i++) out.offsets[++r] = t + d.offsets[i + 1]! - ta;
+      t += tb - ta;
+    }
+    return out;
   }
 }
 

@@ -12,7 +12,7 @@ export {
   type ResolvedLoaderConfig,
   resolveLoaderConfig,
 } from './data-loader.js';
-export { DatasetReader, type TokenRange } from './dataset-reader.js';
+export { DatasetReader, type RowRange, type TokenRange } from './dataset-reader.js';
 export { type RankInfo, resolveRank, roundRobinCount } from './distributed.js';
 export { ConfigError, DataError, type DataErrorWhere } from './errors.js';
 export { expandPaths, readJsonArrayElements, readLinesNumbered } from './file-input.js';
