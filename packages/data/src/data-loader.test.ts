@@ -52,7 +52,12 @@ const samples = (batches: Batch[]) =>
 describe('DataLoader (pack)', () => {
   it('without shuffle, cuts the token stream into sequences of seqLen + 1 with shifted labels', async () => {
     const T = 64;
-    const batches = await all({ seqLen: T, batchSize: 8, shuffle: false });
+    // Blocks of 3 sequences mostly lie inside one shard (read as views), blocks of 4096 span shards (copied).
+    for (const shuffleBlock of [3, 4096]) await checkPlain(T, shuffleBlock);
+  });
+
+  async function checkPlain(T: number, shuffleBlock: number) {
+    const batches = await all({ seqLen: T, batchSize: 8, shuffle: false, shuffleBlock });
     const n = Math.floor(stream.length / (T + 1));
     expect(batches.reduce((s, b) => s + b.batchSize, 0)).toBe(n);
     let k = 0;
@@ -64,7 +69,7 @@ describe('DataLoader (pack)', () => {
       }
     }
     expect(batches.at(-1)!.batchSize).toBe(n % 8 || 8);
-  });
+  }
 
   it('shuffles deterministically: each epoch is a permutation of the same sequences, different per epoch and seed', async () => {
     const T = 64;

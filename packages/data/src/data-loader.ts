@@ -228,7 +228,9 @@ export class DataLoader {
         : Uint32Array.from({ length: len }, (_, i) => i);
       // One sequential read of the block's units: token ranges for `pack`, rows for `rows`.
       const L = this.c.seqLen + 1;
-      const data = this.c.mode === 'pack' ? await this.reader.tokens(start * L, (start + len) * L) : null;
+      const rowStarts = this.c.keepDocumentBoundaries;
+      const data =
+        this.c.mode === 'pack' ? await this.reader.tokens(start * L, (start + len) * L, { rowStarts }) : null;
       const rows = this.c.mode === 'rows' ? await this.reader.rows(start, start + len) : null;
       this.block = { epoch, index, perm, start, data, rows };
     }
@@ -319,12 +321,12 @@ export class DataLoader {
       const segs: number[] = [];
       let pos = 0;
       for (let t = 0; t < T; t++) {
-        if (t > 0 && rowStart[s + t]) {
+        if (t > 0 && rowStart![s + t]) {
           segs.push(pos);
           pos = 0;
         }
         positionIds[o + t] = pos++;
-        if (rowStart[s + t + 1]) labels[o + t] = IGNORE_INDEX;
+        if (rowStart![s + t + 1]) labels[o + t] = IGNORE_INDEX;
       }
       segs.push(pos);
       segments?.push(segs);

@@ -6,11 +6,11 @@ import { readShard, type ShardData } from './shard-file.js';
 
 /** Tokens `[start, end)` of the concatenated stream, with the loss mask and which tokens start a row. */
 export interface TokenRange {
-  values: Uint32Array;
+  values: Uint16Array | Uint32Array;
   /** 1 = trained; null for datasets without a loss mask (all trained). */
   mask: Uint8Array | null;
-  /** 1 where a row (document) starts. */
-  rowStart: Uint8Array;
+  /** 1 where a row (document) starts; null when not asked for. */
+  rowStart: Uint8Array | null;
 }
 
 /** Rows `[start, end)`: row `i` is `values[offsets[i] .. offsets[i+1])`. */
@@ -90,13 +90,25 @@ export class DatasetReader {
   }
 
   /** Tokens `[start, end)` of the stream (shards concatenated in the current order). */
-  async tokens(start: number, end: number): Promise<TokenRange> {
+  async tokens(start: number, end: number, options: { rowStarts?: boolean } = {}): Promise<TokenRange> {
     const n = end - start;
     const hasMask = this.manifest.columns.loss_mask !== undefined;
+    const wantRowStarts = options.rowStarts ?? true;
+    const k0 = locate(this.cumTokens, start);
+    if (!wantRowStarts && end <= this.cumTokens[k0 + 1]!) {
+      // Inside one shard: views of the shard's arrays, no copy.
+      const d = await this.shard(k0);
+      const from = start - this.cumTokens[k0]!;
+      return {
+        values: d.values.subarray(from, from + n),
+        mask: d.mask ? d.mask.subarray(from, from + n) : null,
+        rowStart: null,
+      };
+    }
     const out: TokenRange = {
-      values: new Uint32Array(n),
+      values: this.manifest.columns.input_ids === 'uint16' ? new Uint16Array(n) : new Uint32Array(n),
       mask: hasMask ? new Uint8Array(n) : null,
-      rowStart: new Uint8Array(n),
+      rowStart: wantRowStarts ? new Uint8Array(n) : null,
     };
     let at = start;
     while (at < end) {
@@ -108,10 +120,12 @@ export class DatasetReader {
       const o = at - start;
       out.values.set(d.values.subarray(from, to), o);
       if (d.mask && out.mask) out.mask.set(d.mask.subarray(from, to), o);
-      // Row starts inside [from, to): binary search the first, then walk.
-      let r = locateRow(d.offsets, from);
-      if (d.offsets[r]! < from) r++;
-      for (; r < d.rows && d.offsets[r]! < to; r++) out.rowStart[o + d.offsets[r]! - from] = 1;
+      if (out.rowStart) {
+        // Row starts inside [from, to): binary search the first, then walk.
+        let r = locateRow(d.offsets, from);
+        if (d.offsets[r]! < from) r++;
+        for (; r < d.rows && d.offsets[r]! < to; r++) out.rowStart[o + d.offsets[r]! - from] = 1;
+      }
       at = base + to;
     }
     return out;
