@@ -3,6 +3,7 @@
 // Each phase runs in its own child process, so its peak RSS (getrusage maxrss) is its own.
 // Run: npx tsx --conditions=@loralab/source tools/bench/data.bench.ts
 // Sizes: BENCH_TOKENS (target corpus tokens, default 20e6), BENCH_CONVERSATIONS (default 100000).
+// BENCH_ONLY=chat runs only the instruction-data phases (in this thread, then on a worker pool).
 import { fork } from 'node:child_process';
 import {
   existsSync,
@@ -121,14 +122,17 @@ const PHASES: Record<string, (work: string, tok: Tokenizer) => Promise<Result>> 
     return { ...out, peakRss: peakRssMiB() };
   },
   async chat(work, tok) {
+    // BENCH_CHAT_THREADS is set per run by the parent: 0 (this thread) or a pool size.
+    const threads = Number(process.env.BENCH_CHAT_THREADS);
     const c0 = cpuSeconds();
     const t0 = performance.now();
     const m = (
       await writeTokenizedDataset(tok, {
-        outDir: join(work, 'chat'),
+        outDir: join(work, `chat-${threads}`),
         source: { kind: 'jsonl', paths: [join(work, 'math.jsonl')] },
         kind: 'chat',
         encodeBatchSize: 512,
+        chatThreads: threads,
       })
     ).manifest!;
     return {
@@ -141,10 +145,11 @@ const PHASES: Record<string, (work: string, tok: Tokenizer) => Promise<Result>> 
   },
 };
 
-function runPhase(phase: string, work: string): Promise<Result> {
+function runPhase(phase: string, work: string, env: Record<string, string> = {}): Promise<Result> {
   return new Promise((resolve, reject) => {
     const child = fork(import.meta.filename, [phase, work], {
       execArgv: process.execArgv,
+      env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
     });
     let out = '';
@@ -157,6 +162,52 @@ function runPhase(phase: string, work: string): Promise<Result> {
         : reject(new Error(`phase ${phase} exited ${code}`)),
     );
   });
+}
+
+async function textPhases(tok: Tokenizer, work: string): Promise<void> {
+  // Corpus: the Brown documents repeated (each copy its own JSONL file) to reach BENCH_TOKENS.
+  const docs = await Promise.all((await brownFiles()).map(brownDocument));
+  const brownTokens = (await tok.encodeBatch(docs, { addSpecialTokens: false })).reduce(
+    (s, e) => s + e.length,
+    0,
+  );
+  const reps = Math.max(1, Math.ceil(TARGET_TOKENS / brownTokens));
+  mkdirSync(join(work, 'corpus'));
+  const jsonl = `${docs.map((text) => JSON.stringify({ text })).join('\n')}\n`;
+  for (let r = 0; r < reps; r++)
+    writeFileSync(join(work, 'corpus', `part-${String(r).padStart(4, '0')}.jsonl`), jsonl);
+  console.log(
+    `corpus: Brown (${docs.length} docs, ${fmt(brownTokens, 0)} tokens) x ${reps} JSONL files = ${fmt(brownTokens * reps, 0)} tokens`,
+  );
+
+  // Bare tokenizer before and after the writer, to bracket load changes on this shared machine.
+  const bare1 = await runPhase('bare', work);
+  const write = await runPhase('write', work);
+  const bare2 = await runPhase('bare', work);
+  const bareRate = (bare1.tokens! + bare2.tokens!) / (bare1.seconds! + bare2.seconds!);
+  const writeRate = write.tokens! / write.seconds!;
+  console.log(
+    `bare tokenizer encodeBatch (batches of <= ${BATCH} docs and ~2^22 chars, texts in memory): ${fmt(bare1.tokens! / bare1.seconds! / 1e6, 3)} and ${fmt(bare2.tokens! / bare2.seconds! / 1e6, 3)} M tokens/s (before, after the writer); mean ${fmt(bareRate / 1e6, 3)}`,
+  );
+  console.log(
+    `writer (JSONL on disk -> ${write.shards} shards of 2^22 tokens, sha256, fsync, manifest): ${fmt(write.tokens!, 0)} tokens in ${fmt(write.seconds!)} s = ${fmt(writeRate / 1e6, 3)} M tokens/s`,
+  );
+  console.log(`writer / bare tokenizer: ${fmt(writeRate / bareRate, 3)} (goal >= 0.8)`);
+  const bareCpuRate = (bare1.tokens! + bare2.tokens!) / (bare1.cpu! + bare2.cpu!);
+  console.log(
+    `per CPU second (user + system, all threads): bare ${fmt(bareCpuRate / 1e6, 3)}, writer ${fmt(write.tokens! / write.cpu! / 1e6, 3)} M tokens/CPU-s (ratio ${fmt(write.tokens! / write.cpu! / bareCpuRate, 3)}); CPU/wall: bare ${fmt((bare1.cpu! + bare2.cpu!) / (bare1.seconds! + bare2.seconds!))}, writer ${fmt(write.cpu! / write.seconds!)} cores busy`,
+  );
+  console.log(
+    `writer peak RSS ${fmt(write.peakRss!, 0)} MiB; RSS after the shards at 25/50/75/100% of the run: ${[write.rss25, write.rss50, write.rss75, write.rss100].map((x) => fmt(x!, 0)).join(' / ')} MiB (bare tokenizer process with the corpus in memory: ${fmt(bare1.peakRss!, 0)} MiB)`,
+  );
+  console.log(
+    `projected for 10B tokens on this machine: ${fmt(10e9 / writeRate / 3600, 1)} h at the measured (loaded) wall rate; ${fmt(10e9 / ((write.tokens! / write.cpu!) * cpus().length) / 3600, 1)} h with all ${cpus().length} cores free (tokens per CPU second x cores)`,
+  );
+
+  const load = await runPhase('load', work);
+  console.log(
+    `loader (packed 8 x 2048, shuffled, one epoch): ${fmt(load.tokens! / load.seconds! / 1e6, 1)} M tokens/s with sha256 checks, ${fmt(load.tokensNoVerify! / load.secondsNoVerify! / 1e6, 1)} M tokens/s without (goal >= 50); per CPU second ${fmt(load.tokens! / load.cpu! / 1e6, 1)} and ${fmt(load.tokensNoVerify! / load.cpuNoVerify! / 1e6, 1)} M tokens/CPU-s; ${fmt(load.tokens!, 0)} tokens; peak RSS ${fmt(load.peakRss!, 0)} MiB`,
+  );
 }
 
 async function main() {
@@ -180,49 +231,7 @@ async function main() {
     );
     console.log(`tokenizer: granite-3 (vocab ${tok.vocabSize}, uint16 shards)`);
 
-    // Corpus: the Brown documents repeated (each copy its own JSONL file) to reach BENCH_TOKENS.
-    const docs = await Promise.all((await brownFiles()).map(brownDocument));
-    const brownTokens = (await tok.encodeBatch(docs, { addSpecialTokens: false })).reduce(
-      (s, e) => s + e.length,
-      0,
-    );
-    const reps = Math.max(1, Math.ceil(TARGET_TOKENS / brownTokens));
-    mkdirSync(join(work, 'corpus'));
-    const jsonl = `${docs.map((text) => JSON.stringify({ text })).join('\n')}\n`;
-    for (let r = 0; r < reps; r++)
-      writeFileSync(join(work, 'corpus', `part-${String(r).padStart(4, '0')}.jsonl`), jsonl);
-    console.log(
-      `corpus: Brown (${docs.length} docs, ${fmt(brownTokens, 0)} tokens) x ${reps} JSONL files = ${fmt(brownTokens * reps, 0)} tokens`,
-    );
-
-    // Bare tokenizer before and after the writer, to bracket load changes on this shared machine.
-    const bare1 = await runPhase('bare', work);
-    const write = await runPhase('write', work);
-    const bare2 = await runPhase('bare', work);
-    const bareRate = (bare1.tokens! + bare2.tokens!) / (bare1.seconds! + bare2.seconds!);
-    const writeRate = write.tokens! / write.seconds!;
-    console.log(
-      `bare tokenizer encodeBatch (batches of <= ${BATCH} docs and ~2^22 chars, texts in memory): ${fmt(bare1.tokens! / bare1.seconds! / 1e6, 3)} and ${fmt(bare2.tokens! / bare2.seconds! / 1e6, 3)} M tokens/s (before, after the writer); mean ${fmt(bareRate / 1e6, 3)}`,
-    );
-    console.log(
-      `writer (JSONL on disk -> ${write.shards} shards of 2^22 tokens, sha256, fsync, manifest): ${fmt(write.tokens!, 0)} tokens in ${fmt(write.seconds!)} s = ${fmt(writeRate / 1e6, 3)} M tokens/s`,
-    );
-    console.log(`writer / bare tokenizer: ${fmt(writeRate / bareRate, 3)} (goal >= 0.8)`);
-    const bareCpuRate = (bare1.tokens! + bare2.tokens!) / (bare1.cpu! + bare2.cpu!);
-    console.log(
-      `per CPU second (user + system, all threads): bare ${fmt(bareCpuRate / 1e6, 3)}, writer ${fmt(write.tokens! / write.cpu! / 1e6, 3)} M tokens/CPU-s (ratio ${fmt(write.tokens! / write.cpu! / bareCpuRate, 3)}); CPU/wall: bare ${fmt((bare1.cpu! + bare2.cpu!) / (bare1.seconds! + bare2.seconds!))}, writer ${fmt(write.cpu! / write.seconds!)} cores busy`,
-    );
-    console.log(
-      `writer peak RSS ${fmt(write.peakRss!, 0)} MiB; RSS after the shards at 25/50/75/100% of the run: ${[write.rss25, write.rss50, write.rss75, write.rss100].map((x) => fmt(x!, 0)).join(' / ')} MiB (bare tokenizer process with the corpus in memory: ${fmt(bare1.peakRss!, 0)} MiB)`,
-    );
-    console.log(
-      `projected for 10B tokens on this machine: ${fmt(10e9 / writeRate / 3600, 1)} h at the measured (loaded) wall rate; ${fmt(10e9 / ((write.tokens! / write.cpu!) * cpus().length) / 3600, 1)} h with all ${cpus().length} cores free (tokens per CPU second x cores)`,
-    );
-
-    const load = await runPhase('load', work);
-    console.log(
-      `loader (packed 8 x 2048, shuffled, one epoch): ${fmt(load.tokens! / load.seconds! / 1e6, 1)} M tokens/s with sha256 checks, ${fmt(load.tokensNoVerify! / load.secondsNoVerify! / 1e6, 1)} M tokens/s without (goal >= 50); per CPU second ${fmt(load.tokens! / load.cpu! / 1e6, 1)} and ${fmt(load.tokensNoVerify! / load.cpuNoVerify! / 1e6, 1)} M tokens/CPU-s; ${fmt(load.tokens!, 0)} tokens; peak RSS ${fmt(load.peakRss!, 0)} MiB`,
-    );
+    if (process.env.BENCH_ONLY !== 'chat') await textPhases(tok, work);
 
     const lines: string[] = [];
     for (const p of generateMathProblems({ split: 'train', count: CONVERSATIONS, seed: 1 })) {
@@ -236,10 +245,13 @@ async function main() {
       );
     }
     writeFileSync(join(work, 'math.jsonl'), `${lines.join('\n')}\n`);
-    const chat = await runPhase('chat', work);
-    console.log(
-      `instruction data (generated GSM8K-style, messages format, granite-3 chat template, assistant-only loss masks): ${fmt(chat.rows!, 0)} conversations, ${fmt(chat.tokens!, 0)} tokens in ${fmt(chat.seconds!)} s = ${fmt(chat.rows! / chat.seconds!, 0)} conversations/s (${fmt(chat.rows! / chat.cpu!, 0)} per CPU second); peak RSS ${fmt(chat.peakRss!, 0)} MiB`,
-    );
+    // In this thread, then on a pool of worker threads (one per core, at least 2, at most 8).
+    for (const threads of ['0', String(Math.max(2, Math.min(cpus().length, 8)))]) {
+      const chat = await runPhase('chat', work, { BENCH_CHAT_THREADS: threads });
+      console.log(
+        `instruction data (generated GSM8K-style, messages format, granite-3 chat template, assistant-only loss masks, chatThreads ${threads}): ${fmt(chat.rows!, 0)} conversations, ${fmt(chat.tokens!, 0)} tokens in ${fmt(chat.seconds!)} s = ${fmt(chat.rows! / chat.seconds!, 0)} conversations/s (${fmt(chat.rows! / chat.cpu!, 0)} per CPU second); peak RSS ${fmt(chat.peakRss!, 0)} MiB`,
+      );
+    }
     console.log(
       `load average at the end: ${loadavg()
         .map((x) => fmt(x, 1))

@@ -85,6 +85,7 @@ export {
 } from './sources.js';
 export {
   DEFAULT_WRITE_DATASET_CONFIG,
+  defaultChatThreads,
   finalizeDataset,
   type ResolvedWriteDatasetConfig,
   resolveWriteDatasetConfig,

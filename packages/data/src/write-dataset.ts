@@ -69,7 +69,10 @@ export interface WriteDatasetConfig {
   lossMask?: LossMaskStrategy;
   /** `chat`: a template string or the name of one of the tokenizer's. Default the tokenizer's own. */
   chatTemplate?: string | null;
-  /** `chat`: worker threads rendering and encoding conversations; 0 for none. Default min(cores, 8). */
+  /**
+   * `chat`: worker threads rendering and encoding conversations; 0 encodes in this thread. Default
+   * `defaultChatThreads()`: min(cores - 1, 8) with 4 or more cores, else 0.
+   */
   chatThreads?: number | null;
   /** `chat`: longest conversation in tokens; null for no limit (default). */
   maxLength?: number | null;
@@ -156,6 +159,15 @@ export function resolveWriteDatasetConfig(config: WriteDatasetConfig): ResolvedW
   }
   const { rank, worldSize } = resolveRank({ rank: c.rank, worldSize: c.worldSize });
   return { ...c, appendEos: c.appendEos ?? c.kind === 'text', rank, worldSize } as ResolvedWriteDatasetConfig;
+}
+
+/**
+ * Worker threads for chat encoding by default: min(cores - 1, 8), leaving a core to the reading thread, with 4 or
+ * more cores; none below that, where measured here (2 shared cores) the threads cost more than they gained.
+ */
+export function defaultChatThreads(): number {
+  const cores = availableParallelism();
+  return cores >= 4 ? Math.min(cores - 1, 8) : 0;
 }
 
 export function tokenizerIdentity(tokenizer: Tokenizer): TokenizerIdentity {
@@ -374,7 +386,7 @@ async function writeRank(
   // Chat batches are encoded on a pool of worker threads, started when the first full batch is ready
   // (small inputs never pay for it); the last, partial batch is encoded here when there is no pool yet.
   const chatOptions = c.chatTemplate === null ? {} : { chatTemplate: c.chatTemplate };
-  const threads = c.kind === 'chat' ? (c.chatThreads ?? Math.min(availableParallelism(), 8)) : 0;
+  const threads = c.kind === 'chat' ? (c.chatThreads ?? defaultChatThreads()) : 0;
   let pool: ChatEncoderPool | null = null;
   const local = new ChatEncoderPool(tokenizer, chatOptions, 0);
   const encode = async (batch: Pending[], full: boolean): Promise<Array<Row | null>> => {
