@@ -16,6 +16,7 @@ export { DatasetReader, type RowRange, type TokenRange } from './dataset-reader.
 export { type RankInfo, resolveRank, roundRobinCount } from './distributed.js';
 export { ConfigError, DataError, type DataErrorWhere } from './errors.js';
 export { expandPaths, readJsonArrayElements, readLinesNumbered } from './file-input.js';
+export { finalizeDataset } from './finalize-dataset.js';
 export {
   type FormatExampleOptions,
   formatBatchExample,
@@ -86,7 +87,6 @@ export {
 export {
   DEFAULT_WRITE_DATASET_CONFIG,
   defaultChatThreads,
-  finalizeDataset,
   type ResolvedWriteDatasetConfig,
   resolveWriteDatasetConfig,
   tokenizerIdentity,
