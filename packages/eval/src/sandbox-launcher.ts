@@ -169,6 +169,8 @@ if cfg['reliability_guard']:
 _exit = os._exit
 signal.signal(signal.SIGALRM, _on_alarm)
 signal.setitimer(signal.ITIMER_REAL, cfg['timeout_s'])
+_reserve = bytearray(4 << 20)  # freed on failure, so that reporting works after a MemoryError
+failure = None
 try:
     exec(src, {})
     signal.setitimer(signal.ITIMER_REAL, 0)
@@ -177,11 +179,16 @@ except TimeoutException:
     verdict = 'timed out'
 except BaseException as e:
     signal.setitimer(signal.ITIMER_REAL, 0)
+    failure = e
+signal.setitimer(signal.ITIMER_REAL, 0)
+if failure is not None:
+    del _reserve
+    # Drop the traceback (and with it the program's frames and their memory) before formatting.
+    failure.__traceback__ = failure.__context__ = failure.__cause__ = None
     try:
-        verdict = 'failed: %s' % (e,)
+        verdict = 'failed: %s' % (failure,)
     except BaseException:
         verdict = 'failed: <exception could not be printed>'
-signal.setitimer(signal.ITIMER_REAL, 0)
 try:
     sys.stdout.flush()
     sys.stderr.flush()
