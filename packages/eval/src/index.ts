@@ -1,4 +1,6 @@
-// @loralab/eval: learning and forgetting evaluators — sandboxed code execution with pass@k.
+// @loralab/eval: learning and forgetting evaluators — sandboxed code execution with pass@k, GSM8K,
+// multiple choice and output diversity. Models plug in through the Generator and LogLikelihood interfaces.
+export { type CodeGenerationOptions, generateCodeSamples } from './code-generation.js';
 export {
   buildProgram,
   type CodeProblem,
@@ -15,8 +17,33 @@ export {
   evaluateFunctionalCorrectness,
 } from './evaluate-code.js';
 export { type ConcreteIsolation, type ExecutionResult, executeProgram } from './execute-program.js';
+export type {
+  GenerationRequest,
+  Generator,
+  LogLikelihood,
+  LogLikelihoodRequest,
+  LogLikelihoodResult,
+} from './generator.js';
+export {
+  buildGsm8kPrompts,
+  type EvaluateGsm8kOptions,
+  evaluateGsm8k,
+  extractFlexible,
+  extractStrict,
+  type Gsm8kDoc,
+  type Gsm8kItem,
+  type Gsm8kPromptOptions,
+  type Gsm8kScore,
+  gsm8kDocToText,
+  gsm8kExactMatch,
+  INVALID_ANSWER,
+  loadGsm8k,
+  normalizeGsm8kAnswer,
+  scoreGsm8k,
+} from './gsm8k.js';
 export { isRecord, type JsonlRow, readJsonl, writeJsonlAtomic } from './jsonl.js';
 export { estimatePassAtK, type ProblemCounts, passAtK } from './pass-at-k.js';
+export { PythonRandom } from './python-random.js';
 export {
   DEFAULT_SANDBOX_CONFIG,
   type Isolation,
@@ -25,4 +52,5 @@ export {
   type SandboxConfig,
 } from './sandbox-config.js';
 export { decideIsolation, probeSandbox, type SandboxProbe } from './sandbox-probe.js';
+export { GSM8K_STOP_STRINGS, HUMANEVAL_STOP_STRINGS, truncateAtStop } from './stop-strings.js';
 export { mapWithWorkers } from './worker-pool.js';
