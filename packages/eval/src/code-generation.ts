@@ -4,6 +4,7 @@
 import type { CodeProblem, CodeSample } from './code-problems.js';
 import { DataError } from './errors.js';
 import type { GenerationRequest, Generator } from './generator.js';
+import { pythonStrip } from './python-str.js';
 import { HUMANEVAL_STOP_STRINGS, truncateAtStop } from './stop-strings.js';
 
 export interface CodeGenerationOptions {
@@ -26,11 +27,6 @@ export interface CodeGenerationOptions {
   batchSize?: number;
   /** Request i gets seed `seed + i`. Default 0. */
   seed?: number;
-}
-
-/** Python's str.strip(): removes leading and trailing whitespace. */
-function pythonStrip(s: string): string {
-  return s.replace(/^[\s\x1c-\x1f\x85]+|[\s\x1c-\x1f\x85]+$/g, '');
 }
 
 /** Generates `n` completions per problem (problem order, then sample order), cut at the stop strings. */

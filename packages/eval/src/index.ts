@@ -1,5 +1,6 @@
 // @loralab/eval: learning and forgetting evaluators — sandboxed code execution with pass@k, GSM8K,
 // multiple choice and output diversity. Models plug in through the Generator and LogLikelihood interfaces.
+export { arcItem, loadArc } from './arc.js';
 export { type CodeGenerationOptions, generateCodeSamples } from './code-generation.js';
 export {
   buildProgram,
@@ -8,6 +9,13 @@ export {
   loadCodeProblems,
   loadCodeSamples,
 } from './code-problems.js';
+export { buildContinuationChoiceItems, type ContinuationChoiceOptions } from './continuation-choice.js';
+export {
+  normalizeCompletion,
+  outputDiversity,
+  type ProblemDiversity,
+  type UniqueCounts,
+} from './diversity.js';
 export { ConfigError, DataError, SandboxError } from './errors.js';
 export {
   type CodeEvaluation,
@@ -41,9 +49,20 @@ export {
   normalizeGsm8kAnswer,
   scoreGsm8k,
 } from './gsm8k.js';
+export { type HellaswagRow, loadHellaswag, preprocessHellaswag, processHellaswag } from './hellaswag.js';
 export { isRecord, type JsonlRow, readJsonl, writeJsonlAtomic } from './jsonl.js';
+export {
+  choiceItem,
+  evaluateMultipleChoice,
+  type MultipleChoiceItem,
+  type MultipleChoiceItemScore,
+  type MultipleChoiceScore,
+  partialItem,
+  scoreMultipleChoice,
+} from './multiple-choice.js';
 export { estimatePassAtK, type ProblemCounts, passAtK } from './pass-at-k.js';
 export { PythonRandom } from './python-random.js';
+export { pythonCapitalize, pythonLength, pythonStrip } from './python-str.js';
 export {
   DEFAULT_SANDBOX_CONFIG,
   type Isolation,
@@ -53,4 +72,5 @@ export {
 } from './sandbox-config.js';
 export { decideIsolation, probeSandbox, type SandboxProbe } from './sandbox-probe.js';
 export { GSM8K_STOP_STRINGS, HUMANEVAL_STOP_STRINGS, truncateAtStop } from './stop-strings.js';
+export { loadWinogrande, type WinograndeRow, winograndeItem } from './winogrande.js';
 export { mapWithWorkers } from './worker-pool.js';
