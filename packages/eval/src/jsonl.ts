@@ -15,7 +15,7 @@ export function readJsonl(file: string): JsonlRow[] {
   try {
     bytes = readFileSync(file);
   } catch (cause) {
-    throw new DataError('cannot read the file', { file, cause });
+    throw new DataError(`cannot read the file (${(cause as Error).message})`, { file, cause });
   }
   if (file.endsWith('.gz')) {
     try {
