@@ -46,20 +46,18 @@ export interface EvaluateCodeOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** Scores samples against problems (in memory). */
-export async function evaluateCodeSamples(
+/** Checks that every sample names a known problem and, unless `ignoreIncomplete`, that every problem has samples. */
+export function checkSamples(
   problems: Map<string, CodeProblem>,
-  samples: CodeSample[],
-  options: EvaluateCodeOptions = {},
-): Promise<CodeEvaluation> {
-  const config = resolveSandboxConfig(options.sandbox);
-  const counts = new Map<string, { total: number; correct: number }>();
+  samples: readonly { task_id: string }[],
+  ignoreIncomplete: boolean,
+): void {
   samples.forEach((s, i) => {
     if (!problems.has(s.task_id)) {
       throw new DataError(`sample ${i} has task_id "${s.task_id}", which is not in the problem set`);
     }
   });
-  if (!options.ignoreIncomplete) {
+  if (!ignoreIncomplete) {
     const attempted = new Set(samples.map((s) => s.task_id));
     const missing = [...problems.keys()].filter((id) => !attempted.has(id));
     if (missing.length > 0) {
@@ -68,6 +66,32 @@ export async function evaluateCodeSamples(
       );
     }
   }
+}
+
+/** Samples and passes per attempted problem, in problem order. */
+export function countPasses(
+  problems: Map<string, CodeProblem>,
+  results: readonly { task_id: string; passed: boolean }[],
+): Map<string, { total: number; correct: number }> {
+  const counts = new Map<string, { total: number; correct: number }>();
+  for (const id of problems.keys()) counts.set(id, { total: 0, correct: 0 });
+  for (const r of results) {
+    const c = counts.get(r.task_id)!;
+    c.total += 1;
+    if (r.passed) c.correct += 1;
+  }
+  for (const [id, c] of counts) if (c.total === 0) counts.delete(id);
+  return counts;
+}
+
+/** Scores samples against problems (in memory). */
+export async function evaluateCodeSamples(
+  problems: Map<string, CodeProblem>,
+  samples: CodeSample[],
+  options: EvaluateCodeOptions = {},
+): Promise<CodeEvaluation> {
+  const config = resolveSandboxConfig(options.sandbox);
+  checkSamples(problems, samples, options.ignoreIncomplete ?? false);
   const isolation = await decideIsolation(config);
   let done = 0;
   const executions = await mapWithWorkers(samples, config.workers, async (sample, _i, slot) => {
@@ -76,18 +100,12 @@ export async function evaluateCodeSamples(
     options.onProgress?.(++done, samples.length);
     return r;
   });
-  for (const id of problems.keys()) counts.set(id, { total: 0, correct: 0 });
-  samples.forEach((s, i) => {
-    const c = counts.get(s.task_id)!;
-    c.total += 1;
-    if (executions[i]!.passed) c.correct += 1;
-  });
-  for (const [id, c] of counts) if (c.total === 0) counts.delete(id);
   const results = samples.map((s, i) => ({
     ...s,
     result: executions[i]!.result,
     passed: executions[i]!.passed,
   }));
+  const counts = countPasses(problems, results);
   return { results, executions, counts, passAtK: passAtK([...counts.values()], options.k), isolation };
 }
 

@@ -20,6 +20,8 @@ export { ConfigError, DataError, SandboxError } from './errors.js';
 export {
   type CodeEvaluation,
   type CodeSampleResult,
+  checkSamples,
+  countPasses,
   type EvaluateCodeOptions,
   evaluateCodeSamples,
   evaluateFunctionalCorrectness,
@@ -71,6 +73,15 @@ export {
   type SandboxConfig,
 } from './sandbox-config.js';
 export { decideIsolation, probeSandbox, type SandboxProbe } from './sandbox-probe.js';
+export {
+  evaluateFunctionalCorrectnessShard,
+  mergeFunctionalCorrectness,
+  type PartRow,
+  partFile,
+  resolveShard,
+  type Shard,
+  shardFromEnv,
+} from './shard.js';
 export { GSM8K_STOP_STRINGS, HUMANEVAL_STOP_STRINGS, truncateAtStop } from './stop-strings.js';
 export { loadWinogrande, type WinograndeRow, winograndeItem } from './winogrande.js';
 export { mapWithWorkers } from './worker-pool.js';
