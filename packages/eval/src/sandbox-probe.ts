@@ -28,7 +28,8 @@ export function probeSandbox(config: ResolvedSandboxConfig): Promise<SandboxProb
 
 async function runProbe(config: ResolvedSandboxConfig): Promise<SandboxProbe> {
   // A fresh import after the privilege drop shows that the interpreter's library is readable by the sandbox uid.
-  const program = 'import os, fractions\nassert os.getpid() == 1, "not in a new PID namespace"\nprint(os.getuid())';
+  const program =
+    'import os, fractions\nassert os.getpid() == 1, "not in a new PID namespace"\nprint(os.getuid())';
   const probeConfig = { ...config, timeoutS: 10, reliabilityGuard: false };
   try {
     const r = await executeProgram(program, probeConfig, 'namespaces');
