@@ -40,3 +40,8 @@ export interface LogLikelihoodResult {
 export interface LogLikelihood {
   logLikelihood(requests: readonly LogLikelihoodRequest[]): Promise<LogLikelihoodResult[]>;
 }
+
+/** The log-likelihood of whole texts (lm-evaluation-harness's `loglikelihood_rolling`), with their token counts. */
+export interface RollingLogLikelihood {
+  rollingLogLikelihood(texts: readonly string[]): Promise<{ logLikelihood: number; tokens: number }[]>;
+}

@@ -33,6 +33,7 @@ export type {
   LogLikelihood,
   LogLikelihoodRequest,
   LogLikelihoodResult,
+  RollingLogLikelihood,
 } from './generator.js';
 export {
   buildGsm8kPrompts,
@@ -63,8 +64,9 @@ export {
   scoreMultipleChoice,
 } from './multiple-choice.js';
 export { estimatePassAtK, type ProblemCounts, passAtK } from './pass-at-k.js';
+export { evaluatePerplexity, type PerplexityScore, scorePerplexity } from './perplexity.js';
 export { PythonRandom } from './python-random.js';
-export { pythonCapitalize, pythonLength, pythonStrip } from './python-str.js';
+export { pythonCapitalize, pythonLength, pythonStrip, pythonWhitespaceSplitCount } from './python-str.js';
 export {
   DEFAULT_SANDBOX_CONFIG,
   type Isolation,

@@ -4,6 +4,11 @@
 const SPACE = '\\t\\n\\v\\f\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
 const STRIP = new RegExp(`^[${SPACE}]+|[${SPACE}]+$`, 'g');
 
+/** Number of pieces of Python's `re.split(r"\s+", s)` (empty pieces at the ends count, as in Python). */
+export function pythonWhitespaceSplitCount(s: string): number {
+  return s.split(new RegExp(`[${SPACE}]+`)).length;
+}
+
 /** Python's `str.strip()` with no argument. */
 export function pythonStrip(s: string): string {
   return s.replace(STRIP, '');
