@@ -66,9 +66,9 @@ export async function executeProgram(
   }
 }
 
-/** Flags for a fresh network, mount and PID namespace; a user namespace too when not root. */
+/** Flags for fresh network, mount, PID, IPC and UTS namespaces; a user namespace too when not root. */
 export function unshareFlags(): string[] {
-  const flags = ['--net', '--mount', '--pid', '--fork', '--kill-child', '--mount-proc'];
+  const flags = ['--net', '--mount', '--pid', '--ipc', '--uts', '--fork', '--kill-child', '--mount-proc'];
   if (process.getuid?.() !== 0) flags.unshift('--map-root-user');
   return flags;
 }

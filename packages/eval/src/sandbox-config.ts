@@ -20,11 +20,14 @@ export interface SandboxConfig {
   timeoutS?: number;
   /** Python interpreter. Default `/usr/bin/python3` when it exists, else `python3` from PATH. */
   python?: string;
-  /** Address-space limit (RLIMIT_AS, RLIMIT_DATA) in bytes. Default 2 GiB. */
+  /**
+   * Address-space limit (RLIMIT_AS, RLIMIT_DATA) per process, in bytes. Default 1 GiB. A program's processes
+   * together can use at most maxProcesses x memoryBytes (plus the tmpfs), so keep both small on big machines.
+   */
   memoryBytes?: number;
   /** Largest file a program may write (RLIMIT_FSIZE) in bytes. Default 16 MiB. */
   fileSizeBytes?: number;
-  /** Processes the program's uid may have (RLIMIT_NPROC). Default 32. */
+  /** Processes and threads the program's uid may have (RLIMIT_NPROC). Default 8. */
   maxProcesses?: number;
   /** Open file descriptors (RLIMIT_NOFILE). Default 256. */
   maxOpenFiles?: number;
@@ -46,9 +49,9 @@ export type ResolvedSandboxConfig = Required<SandboxConfig>;
 
 export const DEFAULT_SANDBOX_CONFIG: Omit<ResolvedSandboxConfig, 'python' | 'workers'> = {
   timeoutS: 3,
-  memoryBytes: 2 * 1024 ** 3,
+  memoryBytes: 1024 ** 3,
   fileSizeBytes: 16 * 1024 ** 2,
-  maxProcesses: 32,
+  maxProcesses: 8,
   maxOpenFiles: 256,
   tmpfsBytes: 64 * 1024 ** 2,
   maxOutputBytes: 8192,

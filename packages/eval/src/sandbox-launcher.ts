@@ -1,7 +1,7 @@
 // The python3 launcher that runs one untrusted program: namespace set-up, privilege drop, rlimits,
 // then human-eval's exec of the program with its reliability guard and result strings.
 //
-// Invoked as `[unshare --net --mount --pid --fork --kill-child --mount-proc] python3 -c LAUNCHER_SOURCE <json>`.
+// Invoked as `[unshare --net --mount --pid --ipc --uts --fork --kill-child --mount-proc] python3 -c LAUNCHER_SOURCE <json>`.
 // The program arrives on stdin; the verdict ("passed", "timed out", "failed: ...") is written to fd 3;
 // stdout and stderr are the program's own. Exit status 70 with "sandbox-error: ..." on fd 3 means the
 // set-up failed (an evaluator problem, not a verdict). Reference: openai/human-eval human_eval/execution.py
