@@ -1,8 +1,9 @@
 // ARC (AI2 Reasoning Challenge) as lm-evaluation-harness's `arc_easy` / `arc_challenge`: "Question: {question}\nAnswer:"
 // with choices.text as continuations and gold = choices.label.index(answerKey).
 import { DataError } from './errors.js';
-import { isRecord, readJsonl } from './jsonl.js';
+import { isRecord } from './jsonl.js';
 import { choiceItem, type MultipleChoiceItem } from './multiple-choice.js';
+import { readRows } from './rows.js';
 
 /** Converts one row: Hugging Face `ai2_arc` ({question, choices: {text, label}, answerKey}) or AI2's JSONL
  * ({question: {stem, choices: [{text, label}]}, answerKey}). Returns undefined when the row is neither. */
@@ -29,9 +30,9 @@ export function arcItem(row: unknown): MultipleChoiceItem | undefined {
   return choiceItem(`Question: ${question}\nAnswer:`, texts as string[], gold);
 }
 
-/** Loads ARC JSONL (either layout). */
+/** Loads ARC, JSONL or a Hugging Face Arrow folder (either layout). */
 export function loadArc(file: string): MultipleChoiceItem[] {
-  return readJsonl(file).map(({ value, line }) => {
+  return readRows(file).map(({ value, line }) => {
     const item = arcItem(value);
     if (!item) {
       throw new DataError(

@@ -3,8 +3,9 @@
 // strict-match and flexible-extract regex filters, and exact_match with its regexes_to_ignore.
 import { DataError } from './errors.js';
 import type { Generator } from './generator.js';
-import { isRecord, readJsonl } from './jsonl.js';
+import { isRecord } from './jsonl.js';
 import { PythonRandom } from './python-random.js';
+import { readRows } from './rows.js';
 import { GSM8K_STOP_STRINGS, truncateAtStop } from './stop-strings.js';
 
 /** One GSM8K problem (openai/grade-school-math JSONL). */
@@ -14,9 +15,9 @@ export interface Gsm8kDoc {
   answer: string;
 }
 
-/** Loads GSM8K JSONL (`question`, `answer` per line). */
+/** Loads GSM8K (`question`, `answer`), JSONL or a Hugging Face Arrow folder. */
 export function loadGsm8k(file: string): Gsm8kDoc[] {
-  return readJsonl(file).map(({ value, line }) => {
+  return readRows(file).map(({ value, line }) => {
     if (!isRecord(value) || typeof value.question !== 'string' || typeof value.answer !== 'string') {
       throw new DataError('expected {"question": string, "answer": string} (GSM8K schema)', { file, line });
     }

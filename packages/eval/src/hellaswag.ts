@@ -1,9 +1,10 @@
 // HellaSwag as lm-evaluation-harness's `hellaswag` task: rowanz/hellaswag JSONL (or the Hugging Face rows,
 // same fields) preprocessed by lm_eval/tasks/hellaswag/utils.py, scored as multiple choice (acc, acc_norm).
 import { DataError } from './errors.js';
-import { isRecord, readJsonl } from './jsonl.js';
+import { isRecord } from './jsonl.js';
 import { choiceItem, type MultipleChoiceItem } from './multiple-choice.js';
 import { pythonCapitalize, pythonStrip } from './python-str.js';
+import { readRows } from './rows.js';
 
 /** One row in the rowanz/hellaswag format (the fields lm-eval reads). */
 export interface HellaswagRow {
@@ -33,9 +34,9 @@ export function processHellaswag(row: HellaswagRow): { query: string; choices: s
   };
 }
 
-/** Loads HellaSwag JSONL into scoring items (context = query, choices = the four endings). */
+/** Loads HellaSwag (JSONL or a Hugging Face Arrow folder) into scoring items (context = query, choices = the four endings). */
 export function loadHellaswag(file: string): MultipleChoiceItem[] {
-  return readJsonl(file).map(({ value, line }) => {
+  return readRows(file).map(({ value, line }) => {
     const ok =
       isRecord(value) &&
       ['activity_label', 'ctx_a', 'ctx_b'].every((k) => typeof value[k] === 'string') &&

@@ -67,6 +67,7 @@ export { estimatePassAtK, type ProblemCounts, passAtK } from './pass-at-k.js';
 export { evaluatePerplexity, type PerplexityScore, scorePerplexity } from './perplexity.js';
 export { PythonRandom } from './python-random.js';
 export { pythonCapitalize, pythonLength, pythonStrip, pythonWhitespaceSplitCount } from './python-str.js';
+export { readRows } from './rows.js';
 export {
   DEFAULT_SANDBOX_CONFIG,
   type Isolation,

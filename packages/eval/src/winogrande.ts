@@ -2,9 +2,10 @@
 // each option fills the blank "_" and everything before it is the context; the shared remainder after the
 // blank (stripped) is the continuation scored under each context; gold = answer "1" -> 0, "2" -> 1.
 import { DataError } from './errors.js';
-import { isRecord, readJsonl } from './jsonl.js';
+import { isRecord } from './jsonl.js';
 import { type MultipleChoiceItem, partialItem } from './multiple-choice.js';
 import { pythonStrip } from './python-str.js';
+import { readRows } from './rows.js';
 
 /** One WinoGrande row (Hugging Face `winogrande` / the original JSONL). */
 export interface WinograndeRow {
@@ -23,9 +24,9 @@ export function winograndeItem(row: WinograndeRow): MultipleChoiceItem | undefin
   return partialItem(contexts, pythonStrip(row.sentence.slice(blank + 1)), gold);
 }
 
-/** Loads WinoGrande JSONL. */
+/** Loads WinoGrande, JSONL or a Hugging Face Arrow folder. */
 export function loadWinogrande(file: string): MultipleChoiceItem[] {
-  return readJsonl(file).map(({ value, line }) => {
+  return readRows(file).map(({ value, line }) => {
     const ok =
       isRecord(value) &&
       ['sentence', 'option1', 'option2', 'answer'].every((k) => typeof value[k] === 'string');
