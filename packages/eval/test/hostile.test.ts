@@ -50,9 +50,9 @@ function sandboxProcesses(): string[] {
 }
 
 describe.skipIf(probe.isolation !== 'namespaces')('hostile completions', () => {
-  const dir = fileURLToPath(new URL(`../../../.tmp/eval-hostile-${process.pid}/`, import.meta.url));
+  const dir = fileURLToPath(new URL(`../../../.tmp/eh-${process.pid}/`, import.meta.url));
   const canary = `${dir}canary.txt`;
-  const unixPath = `${dir}listener.sock`;
+  const unixPath = `${dir}l.sock`; // short: unix socket paths are limited to 107 bytes
   const escapeName = `loralab-escape-${process.pid}.txt`;
   let tcp: Server;
   let unix: Server;
