@@ -14,7 +14,7 @@ export interface CodeGenerationOptions {
   temperature?: number;
   /** Default 0.95. */
   topP?: number;
-  /** Default 512 (bigcode-evaluation-harness max_length_generation minus a typical prompt). */
+  /** Most new tokens per sample. Default 512. */
   maxNewTokens?: number;
   /** Default HUMANEVAL_STOP_STRINGS. */
   stop?: readonly string[];
