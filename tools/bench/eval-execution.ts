@@ -18,41 +18,39 @@ console.log(
 );
 console.log(`programs: ${samples.length} canonical HumanEval solutions x ${repeat} run(s) per setting\n`);
 
-async function measure(label: string, workers: number, isolation: 'namespaces' | 'rlimits'): Promise<number> {
-  let best = Number.POSITIVE_INFINITY;
-  for (let r = 0; r < repeat; r++) {
-    const t0 = performance.now();
-    const ev = await evaluateCodeSamples(problems, samples, { sandbox: { workers, isolation } });
-    const s = (performance.now() - t0) / 1000;
-    if (ev.passAtK['pass@1'] !== 1) throw new Error(`${label}: not every canonical solution passed`);
-    best = Math.min(best, s);
-  }
-  console.log(
-    `${label.padEnd(28)} ${best.toFixed(2).padStart(7)} s  ${(samples.length / best).toFixed(1).padStart(6)} programs/s`,
-  );
-  return best;
+async function timeOnce(workers: number, isolation: 'namespaces' | 'rlimits'): Promise<number> {
+  const t0 = performance.now();
+  const ev = await evaluateCodeSamples(problems, samples, { sandbox: { workers, isolation } });
+  if (ev.passAtK['pass@1'] !== 1)
+    throw new Error(`${isolation}/${workers}: not every canonical solution passed`);
+  return (performance.now() - t0) / 1000;
 }
 
-const settings: ['namespaces' | 'rlimits', string][] =
-  probe.isolation === 'namespaces'
-    ? [
-        ['namespaces', 'namespaces'],
-        ['rlimits', 'rlimits'],
-      ]
-    : [['rlimits', 'rlimits']];
-const times: Record<string, number> = {};
-for (const [iso, name] of settings) {
-  times[`${name}/all`] = await measure(`${name}, ${cores} workers`, cores, iso);
-  times[`${name}/one`] = await measure(`${name}, 1 worker`, 1, iso);
+// Settings are measured round-robin, best of `repeat`, so that load from other jobs hits them alike.
+const settings = (
+  probe.isolation === 'namespaces' ? (['namespaces', 'rlimits'] as const) : (['rlimits'] as const)
+).flatMap((isolation) =>
+  [cores, 1].map((workers) => ({ isolation, workers, best: Number.POSITIVE_INFINITY })),
+);
+for (let r = 0; r < repeat; r++) {
+  for (const s of settings) s.best = Math.min(s.best, await timeOnce(s.workers, s.isolation));
+}
+const best = (isolation: string, workers: number) =>
+  settings.find((s) => s.isolation === isolation && s.workers === workers)!.best;
+for (const s of settings) {
+  const label = `${s.isolation}, ${s.workers} worker${s.workers > 1 ? 's' : ''}`;
+  console.log(
+    `${label.padEnd(28)} ${s.best.toFixed(2).padStart(7)} s  ${(samples.length / s.best).toFixed(1).padStart(6)} programs/s`,
+  );
 }
 console.log('');
-for (const [, name] of settings) {
+for (const isolation of new Set(settings.map((s) => s.isolation))) {
   console.log(
-    `${name}: all cores vs one core: ${(times[`${name}/one`]! / times[`${name}/all`]!).toFixed(2)}x`,
+    `${isolation}: all cores vs one core: ${(best(isolation, 1) / best(isolation, cores)).toFixed(2)}x`,
   );
 }
 if (probe.isolation === 'namespaces') {
   console.log(
-    `namespaces cost vs rlimits (all cores): ${(times['namespaces/all']! / times['rlimits/all']!).toFixed(2)}x time`,
+    `namespaces vs rlimits (all cores): ${(best('namespaces', cores) / best('rlimits', cores)).toFixed(2)}x time`,
   );
 }
