@@ -104,7 +104,7 @@ export function mergeFunctionalCorrectness(
   const problems = loadCodeProblems(problemFile);
   const samples = loadCodeSamples(sampleFile);
   checkSamples(problems, samples, options.ignoreIncomplete ?? false);
-  const results: (CodeSampleResult | undefined)[] = new Array(samples.length);
+  const results: (CodeSampleResult | undefined)[] = new Array(samples.length).fill(undefined);
   for (let rank = 0; rank < worldSize; rank++) {
     const file = partFile(sampleFile, { rank, worldSize });
     if (!existsSync(`${file}.done`)) {
@@ -139,7 +139,7 @@ export function mergeFunctionalCorrectness(
       results[i] = row;
     }
   }
-  const missing = results.findIndex((r) => r === undefined);
+  const missing = results.indexOf(undefined);
   if (missing >= 0)
     throw new DataError(`no result for sample ${missing} (line ${missing + 1} of ${sampleFile})`);
   const complete = results as CodeSampleResult[];

@@ -164,13 +164,19 @@ describe.skipIf(probe.isolation !== 'namespaces' || !probe.dropsPrivileges)('an 
   it('leaves no sandboxed program running: the timeout process still kills it', async () => {
     const uidBase = 2_060_000_000;
     const root = fileURLToPath(new URL('../../../', import.meta.url));
-    // A child evaluator starts a program that ignores its timeout, then exits without waiting for it.
+    // A child evaluator starts a program that ignores its timeout and exits, without waiting for it, as soon
+    // as the program runs under its sandbox uid.
     const script = `
+      import { readdirSync, readFileSync } from 'node:fs';
       import { executeProgram } from './packages/eval/src/execute-program.ts';
       import { resolveSandboxConfig } from './packages/eval/src/sandbox-config.ts';
       const program = 'import time\\nwhile True:\\n    try:\\n        time.sleep(100)\\n    except BaseException:\\n        pass';
-      executeProgram(program, resolveSandboxConfig({ timeoutS: 1, uidBase }), 'namespaces');
-      setTimeout(() => process.exit(0), 500);`.replace('uidBase }', `uidBase: ${uidBase} }`);
+      executeProgram(program, resolveSandboxConfig({ timeoutS: 3, uidBase: UID }), 'namespaces');
+      const started = () => readdirSync('/proc').some((p) => {
+        try { return /^Uid:\\s+UID\\b/m.test(readFileSync('/proc/' + p + '/status', 'utf8')); } catch { return false; }
+      });
+      const poll = setInterval(() => { if (started()) process.exit(0); }, 50);
+      setTimeout(() => process.exit(3), 30_000);`.replaceAll('UID', String(uidBase));
     const { spawnSync } = await import('node:child_process');
     const child = spawnSync(`${root}node_modules/.bin/tsx`, ['--conditions=@loralab/source', '-e', script], {
       cwd: root,
@@ -179,7 +185,7 @@ describe.skipIf(probe.isolation !== 'namespaces' || !probe.dropsPrivileges)('an 
     expect(child.status, child.stderr.toString()).toBe(0);
     const running = () => sandboxProcessesOf(uidBase, 1);
     expect(running().length).toBeGreaterThan(0); // the orphan is there right after the evaluator died
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + 20_000;
     while (running().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
     expect(running()).toEqual([]);
   }, 90_000);
