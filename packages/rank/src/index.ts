@@ -3,6 +3,8 @@
 export { bidiagonalQr } from './bidiagonal-qr.js';
 export { type Bidiagonal, bidiagonalize, formP, formQ } from './bidiagonalize.js';
 export { ConfigError, ConvergenceError, DataError, ShapeError } from './errors.js';
+export { type IntruderCandidate, type IntruderReport, intruderDimensions } from './intruder-dimensions.js';
+export { loraSvd } from './lora-svd.js';
 export {
   checkMatrix,
   frobeniusNorm,
@@ -17,4 +19,17 @@ export {
   transpose,
   zeros,
 } from './matrix.js';
+export { type QrResult, qr } from './qr.js';
+export { Random } from './random.js';
+export { gaussianLike, gaussianMatrix, perturbWithNoise } from './random-baselines.js';
+export {
+  effectiveRank,
+  explainedVariance,
+  rankAtEnergy,
+  rankAtSigma,
+  type SpectrumMetrics,
+  spectrumMetrics,
+  stableRank,
+} from './spectrum-metrics.js';
+export { subspaceSimilarity, subspaceSimilarityGrid } from './subspace-similarity.js';
 export { type SvdOptions, type SvdResult, singularValues, svd } from './svd.js';
