@@ -1,5 +1,14 @@
 // @loralab/rank: spectra of weight matrices and finetuning updates (Biderman et al. 2024, §5 and Figure 6).
 
+export {
+  type AnalyseOptions,
+  type AnalysisReport,
+  analyseAdapter,
+  analyseCheckpoints,
+  analyseMatrix,
+  type MatrixAnalysis,
+} from './analyse.js';
+export { type AnalysisConfig, DEFAULT_ANALYSIS_CONFIG, resolveAnalysisConfig } from './analysis-config.js';
 export { bidiagonalQr } from './bidiagonal-qr.js';
 export { type Bidiagonal, bidiagonalize, formP, formQ } from './bidiagonalize.js';
 export { ConfigError, ConvergenceError, DataError, ShapeError } from './errors.js';
@@ -19,9 +28,30 @@ export {
   transpose,
   zeros,
 } from './matrix.js';
+export {
+  type LoraModuleKeys,
+  loraModules,
+  loraScaling,
+  type PeftAdapterConfig,
+  parsePeftAdapterConfig,
+  readLoraFactors,
+} from './peft-adapter.js';
 export { type QrResult, qr } from './qr.js';
 export { Random } from './random.js';
 export { gaussianLike, gaussianMatrix, perturbWithNoise } from './random-baselines.js';
+export {
+  explainedVarianceSvg,
+  MODULE_COLORS,
+  REPORT_FILES,
+  REPORT_FORMAT_VERSION,
+  rankByLayerSvg,
+  reportCsv,
+  reportJson,
+  spectraJson,
+  spectraSvg,
+  writeFileAtomic,
+  writeReport,
+} from './report-files.js';
 export {
   effectiveRank,
   explainedVariance,
@@ -33,3 +63,12 @@ export {
 } from './spectrum-metrics.js';
 export { subspaceSimilarity, subspaceSimilarityGrid } from './subspace-similarity.js';
 export { type SvdOptions, type SvdResult, singularValues, svd } from './svd.js';
+export { type ChartSeries, type ChartSpec, niceTicks, renderChart, renderPanels } from './svg-chart.js';
+export {
+  checkSameShape,
+  LLAMA_MODULES,
+  type ModuleName,
+  memoryWeightSource,
+  parseModuleName,
+  type WeightSource,
+} from './weight-source.js';
