@@ -3,12 +3,13 @@
 import { type AnalysisConfig, resolveAnalysisConfig } from './analysis-config.js';
 import { type IntruderReport, intruderDimensions } from './intruder-dimensions.js';
 import { loraSvd } from './lora-svd.js';
-import { frobeniusNorm, type Matrix, type Matrix64, subtract } from './matrix.js';
+import { frobeniusNorm, type Matrix, subtract } from './matrix.js';
 import { loraModules, type PeftAdapterConfig, readLoraFactors } from './peft-adapter.js';
 import { gaussianLike, perturbWithNoise } from './random-baselines.js';
 import { type SpectrumMetrics, spectrumMetrics } from './spectrum-metrics.js';
 import { subspaceSimilarity } from './subspace-similarity.js';
-import { singularValues, svd } from './svd.js';
+import { type SvdOptions, type SvdResult, svd } from './svd.js';
+import { SvdWorkerPool } from './svd-pool.js';
 import { checkSameShape, type ModuleName, parseModuleName, type WeightSource } from './weight-source.js';
 
 /** Everything the report holds about one weight matrix. */
@@ -56,42 +57,51 @@ function selectModules(names: string[], config: AnalysisConfig): (ModuleName & {
   return out.sort((a, b) => a.layer - b.layer || order.get(a.module)! - order.get(b.module)!);
 }
 
+/** Runs one SVD: inline, or on a worker pool. */
+export type SvdRunner = (a: Matrix, options: SvdOptions) => Promise<SvdResult>;
+
+/** The main-thread runner. */
+export const inlineSvd: SvdRunner = async (a, options) => svd(a, options);
+
 /**
  * Analyses one module from W, W′ and (when known cheaply, as for a LoRA adapter) the spectrum of ΔW.
+ * The decompositions (ΔW, W, W′ and the baselines) are independent and run concurrently on `runSvd`.
  * `index` offsets the seed of the random baselines.
  */
-export function analyseMatrix(
+export async function analyseMatrix(
   name: string,
   w: Matrix,
   wFinetuned: Matrix,
   config: AnalysisConfig,
-  index = 0,
-  deltaSpectrum?: Float64Array,
-): MatrixAnalysis {
+  options: { index?: number; deltaSpectrum?: Float64Array; runSvd?: SvdRunner } = {},
+): Promise<MatrixAnalysis> {
   checkSameShape(w, wFinetuned, name);
   const parsed = parseModuleName(name);
   const { rows, cols } = w;
   const { tau } = config;
-  let delta: Matrix64 | null = null;
-  let ds = deltaSpectrum;
-  if (!ds) {
-    delta = subtract(wFinetuned, w);
-    ds = singularValues(delta);
-  }
-  const base = svd(w, { vectors: config.vectors });
-  const ft = svd(wFinetuned, { vectors: config.vectors });
+  const run = options.runSvd ?? inlineSvd;
+  const values = async (a: Matrix) => (await run(a, {})).s;
   const wNorm = frobeniusNorm(w);
+  const seed = config.seed + (options.index ?? 0) * 7919;
+  const deltaPromise = options.deltaSpectrum
+    ? Promise.resolve(options.deltaSpectrum)
+    : values(subtract(wFinetuned, w));
+  const basePromise = run(w, { vectors: config.vectors });
+  const ftPromise = run(wFinetuned, { vectors: config.vectors });
+  const noisePromise = Promise.all(
+    config.noise_scales.map(async (c, j) => ({
+      c,
+      metrics: spectrumMetrics(await values(perturbWithNoise(w, c, seed + 1 + j)), rows, cols, tau),
+    })),
+  );
+  const ds = await deltaPromise;
   let dNorm = 0;
   for (const x of ds) dNorm += x * x;
   dNorm = Math.sqrt(dNorm);
-  const seed = config.seed + index * 7919;
   const gaussian = config.gaussian_baseline
-    ? spectrumMetrics(singularValues(gaussianLike(rows, cols, dNorm, seed)), rows, cols, tau)
+    ? spectrumMetrics(await values(gaussianLike(rows, cols, dNorm, seed)), rows, cols, tau)
     : null;
-  const noise = config.noise_scales.map((c, j) => ({
-    c,
-    metrics: spectrumMetrics(singularValues(perturbWithNoise(w, c, seed + 1 + j)), rows, cols, tau),
-  }));
+  const [base, ft, noise] = await Promise.all([basePromise, ftPromise, noisePromise]);
   let intruders: IntruderReport | null = null;
   let phi: number | null = null;
   if (config.vectors && base.u && ft.u) {
@@ -117,9 +127,22 @@ export function analyseMatrix(
   };
 }
 
+/** Runs `body` with an SVD runner for `workers` threads (0: the main thread), closing the pool afterwards. */
+async function withRunner<T>(workers: number, body: (run: SvdRunner) => Promise<T>): Promise<T> {
+  if (workers === 0) return body(inlineSvd);
+  const pool = new SvdWorkerPool(workers);
+  try {
+    return await body((a, o) => pool.svd(a, o));
+  } finally {
+    await pool.close();
+  }
+}
+
 /** Options of the analysis drivers: the config plus a progress callback. */
 export interface AnalyseOptions {
   config?: Partial<AnalysisConfig>;
+  /** Worker threads for the decompositions (0: run on the calling thread). Default 1. */
+  workers?: number;
   /** Called after each matrix (for progress output). */
   onMatrix?: (analysis: MatrixAnalysis, done: number, total: number) => void;
 }
@@ -133,12 +156,18 @@ export async function analyseCheckpoints(
   const config = resolveAnalysisConfig(options.config);
   const ftNames = new Set(await finetuned.names());
   const selected = selectModules(await base.names(), config).filter((m) => ftNames.has(m.key));
-  const matrices: MatrixAnalysis[] = [];
-  for (const [i, m] of selected.entries()) {
-    const a = analyseMatrix(m.key, await base.matrix(m.key), await finetuned.matrix(m.key), config, i);
-    matrices.push(a);
-    options.onMatrix?.(a, i + 1, selected.length);
-  }
+  const matrices = await withRunner(options.workers ?? 1, async (runSvd) => {
+    const out: MatrixAnalysis[] = [];
+    for (const [index, m] of selected.entries()) {
+      const a = await analyseMatrix(m.key, await base.matrix(m.key), await finetuned.matrix(m.key), config, {
+        index,
+        runSvd,
+      });
+      out.push(a);
+      options.onMatrix?.(a, index + 1, selected.length);
+    }
+    return out;
+  });
   return { kind: 'checkpoints', config, matrices };
 }
 
@@ -155,28 +184,36 @@ export async function analyseAdapter(
   const config = resolveAnalysisConfig(options.config);
   const keys = new Map(loraModules(await adapter.names()).map((k) => [k.baseKey, k]));
   const selected = selectModules(await base.names(), config).filter((m) => keys.has(m.key));
-  const matrices: MatrixAnalysis[] = [];
-  for (const [i, m] of selected.entries()) {
-    const w = await base.matrix(m.key);
-    const { a, b, scaling } = await readLoraFactors(adapter, keys.get(m.key)!, w, adapterConfig);
-    // W′ = W + scaling · B A, (out, in)
-    const wf = new Float64Array(w.data.length);
-    const r = a.rows;
-    const { rows, cols } = w;
-    for (let o = 0; o < rows; o++) {
-      for (let p = 0; p < r; p++) {
-        const bop = scaling * b.data[o * r + p]!;
-        if (bop === 0) continue;
-        for (let j = 0; j < cols; j++) wf[o * cols + j] = wf[o * cols + j]! + bop * a.data[p * cols + j]!;
+  const workers = options.workers ?? 1;
+  const matrices = await withRunner(workers, async (runSvd) => {
+    const out: MatrixAnalysis[] = [];
+    for (const [index, m] of selected.entries()) {
+      const w = await base.matrix(m.key);
+      const { a, b, scaling } = await readLoraFactors(adapter, keys.get(m.key)!, w, adapterConfig);
+      // W′ = W + scaling · B A, (out, in)
+      const wf = new Float64Array(w.data.length);
+      const r = a.rows;
+      const { rows, cols } = w;
+      for (let o = 0; o < rows; o++) {
+        for (let p = 0; p < r; p++) {
+          const bop = scaling * b.data[o * r + p]!;
+          if (bop === 0) continue;
+          for (let j = 0; j < cols; j++) wf[o * cols + j] = wf[o * cols + j]! + bop * a.data[p * cols + j]!;
+        }
       }
+      for (let t = 0; t < wf.length; t++) wf[t] = wf[t]! + w.data[t]!;
+      const ls = loraSvd(b, a, scaling).s;
+      const ds = new Float64Array(Math.min(rows, cols));
+      ds.set(ls.subarray(0, ds.length));
+      const analysis = await analyseMatrix(m.key, w, { rows, cols, data: wf }, config, {
+        index,
+        deltaSpectrum: ds,
+        runSvd,
+      });
+      out.push(analysis);
+      options.onMatrix?.(analysis, index + 1, selected.length);
     }
-    for (let t = 0; t < wf.length; t++) wf[t] = wf[t]! + w.data[t]!;
-    const ls = loraSvd(b, a, scaling).s;
-    const ds = new Float64Array(Math.min(rows, cols));
-    ds.set(ls.subarray(0, ds.length));
-    const analysis = analyseMatrix(m.key, w, { rows, cols, data: wf }, config, i, ds);
-    matrices.push(analysis);
-    options.onMatrix?.(analysis, i + 1, selected.length);
-  }
+    return out;
+  });
   return { kind: 'adapter', config, matrices };
 }

@@ -6,7 +6,9 @@ export {
   analyseAdapter,
   analyseCheckpoints,
   analyseMatrix,
+  inlineSvd,
   type MatrixAnalysis,
+  type SvdRunner,
 } from './analyse.js';
 export { type AnalysisConfig, DEFAULT_ANALYSIS_CONFIG, resolveAnalysisConfig } from './analysis-config.js';
 export { bidiagonalQr } from './bidiagonal-qr.js';
@@ -39,6 +41,7 @@ export {
 export { type QrResult, qr } from './qr.js';
 export { Random } from './random.js';
 export { gaussianLike, gaussianMatrix, perturbWithNoise } from './random-baselines.js';
+export { type RandomizedSvdOptions, type RandomizedSvdResult, randomizedSvd } from './randomized-svd.js';
 export {
   explainedVarianceSvg,
   MODULE_COLORS,
@@ -63,6 +66,7 @@ export {
 } from './spectrum-metrics.js';
 export { subspaceSimilarity, subspaceSimilarityGrid } from './subspace-similarity.js';
 export { type SvdOptions, type SvdResult, singularValues, svd } from './svd.js';
+export { DEFAULT_OFFLOAD_THRESHOLD, type SvdAsyncOptions, SvdWorkerPool, svdAsync } from './svd-pool.js';
 export { type ChartSeries, type ChartSpec, niceTicks, renderChart, renderPanels } from './svg-chart.js';
 export {
   checkSameShape,

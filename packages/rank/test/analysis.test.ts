@@ -50,7 +50,9 @@ afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 describe('analyseCheckpoints', () => {
   it('analyses every layer × module, in order, with full-rank updates and no intruders for small noise', async () => {
-    const report = await analyseCheckpoints(memoryWeightSource(base), memoryWeightSource(finetuned));
+    const report = await analyseCheckpoints(memoryWeightSource(base), memoryWeightSource(finetuned), {
+      workers: 0,
+    });
     expect(report.matrices.map((m) => `${m.layer}.${m.module}`)).toEqual(
       [0, 1].flatMap((l) => Object.keys(shapes).map((m) => `${l}.${m}`)),
     );
@@ -67,6 +69,7 @@ describe('analyseCheckpoints', () => {
   it('honours layers/modules and rejects unknown config keys', async () => {
     const report = await analyseCheckpoints(memoryWeightSource(base), memoryWeightSource(finetuned), {
       config: { layers: [1], modules: ['down_proj'], vectors: false, noise_scales: [] },
+      workers: 0,
     });
     expect(report.matrices.map((m) => m.name)).toEqual(['model.layers.1.mlp.down_proj.weight']);
     expect(report.matrices[0]!.intruders).toBeNull();
@@ -107,6 +110,7 @@ describe('analyseAdapter', () => {
     }
     const dense = await analyseCheckpoints(memoryWeightSource(base), memoryWeightSource(merged), {
       config: { vectors: false, noise_scales: [] },
+      workers: 2,
     });
     for (const [i, m] of report.matrices.entries()) {
       const ref = dense.matrices[i]!;
@@ -132,8 +136,14 @@ describe('analyseAdapter', () => {
 });
 
 describe('writeReport', () => {
-  it('writes JSON, CSV and SVG files that agree with the report', async () => {
-    const report = await analyseCheckpoints(memoryWeightSource(base), memoryWeightSource(finetuned));
+  it('writes JSON, CSV and SVG files that agree with the report; workers give the same numbers', async () => {
+    const report = await analyseCheckpoints(memoryWeightSource(base), memoryWeightSource(finetuned), {
+      workers: 1,
+    });
+    const inline = await analyseCheckpoints(memoryWeightSource(base), memoryWeightSource(finetuned), {
+      workers: 0,
+    });
+    expect(report).toEqual(inline);
     const paths = writeReport(out, report);
     expect(paths.map((p) => p.slice(out.length + 1))).toEqual([...REPORT_FILES]);
     const json = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
