@@ -1,6 +1,7 @@
 // Householder bidiagonalisation A = Q · B · Pᵀ of a row-major m × n matrix (m ≥ n), with the
 // left update, the right update and the next step's left product fused into one pass over the rows.
 // Reference: Golub & Van Loan, Matrix Computations (4th ed.), Algorithm 5.4.2; LAPACK dgebd2/dlarfg.
+import { createWasmSweep } from './wasm-sweep.js';
 
 /**
  * Result of {@link bidiagonalize}: B is upper bidiagonal with diagonal `d` (n) and superdiagonal `e` (n − 1).
@@ -15,6 +16,18 @@ export interface Bidiagonal {
   tauq: Float64Array;
   taup: Float64Array;
 }
+
+/** Options of {@link bidiagonalize}. */
+export interface BidiagonalizeOptions {
+  /**
+   * Which implementation runs the O(mn) sweep of each step: the WebAssembly SIMD kernel (wasm-sweep.ts), the
+   * TypeScript loop, or `auto` (WebAssembly for matrices of at least 4096 entries when the runtime supports SIMD).
+   */
+  kernel?: 'auto' | 'wasm' | 'js';
+}
+
+/** Below this many entries the copy into WebAssembly memory is not worth it. */
+const WASM_MIN_ENTRIES = 4096;
 
 /**
  * Householder vector of x = [alpha, x_1…] (dlarfg): H x = beta e_1 with H = I − tau v vᵀ, v = [1, x_1…/(alpha − beta)].
@@ -39,66 +52,115 @@ function householder(alpha: number, tailNorm: number): [number, number, number] 
  * so that vᵀ A for step k+1 is A[k+1, k+2:] + z[1:] / (alpha − beta) and ‖x_tail‖² = z[0].
  * Cost 8/3·n³ + 4·(m−n)·n² flops (as dgebrd) with one read and one write of the trailing block per step.
  */
-export function bidiagonalize(a: Float64Array, m: number, n: number): Bidiagonal {
+export function bidiagonalize(
+  a: Float64Array,
+  m: number,
+  n: number,
+  options: BidiagonalizeOptions = {},
+): Bidiagonal {
   const d = new Float64Array(n);
   const e = new Float64Array(Math.max(0, n - 1));
   const tauq = new Float64Array(n);
   const taup = new Float64Array(Math.max(0, n - 1));
   if (n === 0) return { d, e, tauq, taup };
-  const w = new Float64Array(n); // vᵀ A[k:, k+1:] for the current left reflector, (n − k − 1)
-  const u = new Float64Array(n); // current right reflector over columns k+1…n−1, (n − k − 1)
-  const z = new Float64Array(n); // Σ_{i ≥ c+1} a[i][c] · a[i][c:], c = next reflector's column, (n − c)
+  const kernel = options.kernel ?? 'auto';
+  // Workspace: the matrix and w, u, z, in WebAssembly memory when the SIMD kernel runs the sweeps.
+  const wasm =
+    kernel !== 'js' && (kernel === 'wasm' || m * n >= WASM_MIN_ENTRIES)
+      ? createWasmSweep((m * n + 3 * n) * 8)
+      : null;
+  if (kernel === 'wasm' && !wasm)
+    throw new Error('bidiagonalize: the WebAssembly SIMD kernel is not available here');
+  let A = a;
+  let w: Float64Array; // vᵀ A[k:, k+1:] for the current left reflector, (n − k − 1)
+  let u: Float64Array; // current right reflector over columns k+1…n−1, (n − k − 1)
+  let z: Float64Array; // Σ_{i ≥ c+1} a[i][c] · a[i][c:], c = next reflector's column, (n − c)
+  let sweep: (k: number, tq: number, tp: number) => void;
+  if (wasm) {
+    const buf = wasm.memory.buffer;
+    A = new Float64Array(buf, 0, m * n);
+    A.set(a);
+    w = new Float64Array(buf, m * n * 8, n);
+    u = new Float64Array(buf, (m * n + n) * 8, n);
+    z = new Float64Array(buf, (m * n + 2 * n) * 8, n);
+    const f = wasm.sweep;
+    sweep = (k, tq, tp) => f(0, n, k, m, w.byteOffset, u.byteOffset, z.byteOffset, tq, tp);
+  } else {
+    w = new Float64Array(n);
+    u = new Float64Array(n);
+    z = new Float64Array(n);
+    sweep = (k, tq, tp) => sweepRows(A, n, k, m, w, u, z, tq, tp);
+  }
 
   // Prologue: z for column 0.
-  accumulateColumn(a, m, n, 0, z);
-  let tq = finishLeft(a, m, n, 0, z, w, d);
+  accumulateColumn(A, m, n, 0, z);
+  let tq = finishLeft(A, m, n, 0, z, w, d);
   tauq[0] = tq;
 
   for (let k = 0; k < n - 1; k++) {
     const L = n - k - 1; // trailing columns k+1…n−1
     const rk = k * n + k + 1;
     // Row k gets the left update (v_k = 1), then defines the right reflector.
-    for (let j = 0; j < L; j++) a[rk + j] = a[rk + j]! - tq * w[j]!;
+    for (let j = 0; j < L; j++) A[rk + j] = A[rk + j]! - tq * w[j]!;
     let ss = 0;
-    for (let j = 1; j < L; j++) ss += a[rk + j]! * a[rk + j]!;
-    const [beta, tp, scale] = householder(a[rk]!, Math.sqrt(ss));
+    for (let j = 1; j < L; j++) ss += A[rk + j]! * A[rk + j]!;
+    const [beta, tp, scale] = householder(A[rk]!, Math.sqrt(ss));
     e[k] = beta;
     taup[k] = tp;
-    a[rk] = beta;
+    A[rk] = beta;
     u[0] = 1;
     for (let j = 1; j < L; j++) {
-      const v = a[rk + j]! * scale;
-      a[rk + j] = v;
+      const v = A[rk + j]! * scale;
+      A[rk + j] = v;
       u[j] = v;
     }
     z.fill(0, 0, L);
-    // The fused sweep over rows k+1…m−1 (see the doc comment).
-    for (let i = k + 1; i < m; i++) {
-      const base = i * n + k + 1;
-      const lv = tq * a[i * n + k]!; // tauq_k · v_i
-      let t = 0;
-      for (let j = 0; j < L; j++) {
-        const x = a[base + j]! - lv * w[j]!;
-        a[base + j] = x;
-        t += x * u[j]!;
-      }
-      t *= tp;
-      if (i === k + 1) {
-        for (let j = 0; j < L; j++) a[base + j] = a[base + j]! - t * u[j]!;
-      } else {
-        const xi = a[base]! - t; // u[0] = 1: the updated column-(k+1) entry
-        for (let j = 0; j < L; j++) {
-          const x = a[base + j]! - t * u[j]!;
-          a[base + j] = x;
-          z[j] = z[j]! + xi * x;
-        }
-      }
-    }
+    sweep(k, tq, tp);
     // Left reflector for column k+1 from z; its vᵀ A over columns k+2… goes to w.
-    tq = finishLeft(a, m, n, k + 1, z, w, d);
+    tq = finishLeft(A, m, n, k + 1, z, w, d);
     tauq[k + 1] = tq;
   }
+  if (A !== a) a.set(A);
   return { d, e, tauq, taup };
+}
+
+/**
+ * The fused sweep of step k over rows k+1…m−1 (see {@link bidiagonalize}); wasm-sweep.ts holds the same
+ * loop as a WebAssembly SIMD kernel.
+ */
+function sweepRows(
+  a: Float64Array,
+  n: number,
+  k: number,
+  m: number,
+  w: Float64Array,
+  u: Float64Array,
+  z: Float64Array,
+  tq: number,
+  tp: number,
+): void {
+  const L = n - k - 1;
+  for (let i = k + 1; i < m; i++) {
+    const base = i * n + k + 1;
+    const lv = tq * a[i * n + k]!; // tauq_k · v_i
+    let t = 0;
+    for (let j = 0; j < L; j++) {
+      const x = a[base + j]! - lv * w[j]!;
+      a[base + j] = x;
+      t += x * u[j]!;
+    }
+    t *= tp;
+    if (i === k + 1) {
+      for (let j = 0; j < L; j++) a[base + j] = a[base + j]! - t * u[j]!;
+    } else {
+      const xi = a[base]! - t; // u[0] = 1: the updated column-(k+1) entry
+      for (let j = 0; j < L; j++) {
+        const x = a[base + j]! - t * u[j]!;
+        a[base + j] = x;
+        z[j] = z[j]! + xi * x;
+      }
+    }
+  }
 }
 
 /** z[j] = Σ_{i > c} a[i][c] · a[i][c + j] for j = 0…n−c−1 (a plain sweep, used for column 0 only). */

@@ -82,6 +82,18 @@ describe('svd against LAPACK golden values (tools/reference/rank-svd.py)', () =>
     });
   }
 
+  it('gives the same values with the TypeScript and the WebAssembly SIMD sweeps', () => {
+    for (const c of cases) {
+      const a = generate(c);
+      expectValuesClose(svd(a, { kernel: 'js' }).s, c.s, c.rows, c.cols);
+      expectValuesClose(svd(a, { kernel: 'wasm' }).s, c.s, c.rows, c.cols);
+      const v = svd(a, { kernel: 'wasm', vectors: true });
+      expect(maxAbsDiff(reconstruct(v.u!, v.s, v.vt!), a)).toBeLessThan(
+        1e-13 * Math.max(c.s[0]!, 1) * Math.max(c.rows, c.cols),
+      );
+    }
+  });
+
   it('accepts Float32Array storage', () => {
     const c = cases.find((x) => x.kind === 'float32')!;
     const a = generate(c);

@@ -10,6 +10,8 @@ import { checkMatrix, type Matrix, type Matrix64 } from './matrix.js';
 export interface SvdOptions {
   /** Also compute the thin singular vectors U (m × k) and Vᵀ (k × n), k = min(m, n). Default false. */
   vectors?: boolean;
+  /** Implementation of the bidiagonalisation sweeps (see BidiagonalizeOptions). Default 'auto'. */
+  kernel?: 'auto' | 'wasm' | 'js';
 }
 
 /** A thin SVD: `s` descending (k = min(m, n)); `u` (m × k, columns are left singular vectors) and `vt` (k × n) when asked. */
@@ -61,7 +63,7 @@ export function svd(a: Matrix, options: SvdOptions = {}): SvdResult {
     for (let i = 0; i < w.length; i++) w[i] = w[i]! * inv;
   }
 
-  const { d, e, tauq, taup } = bidiagonalize(w, m, n);
+  const { d, e, tauq, taup } = bidiagonalize(w, m, n, { kernel: options.kernel ?? 'auto' });
   const q = vectors ? formQ(w, m, n, tauq) : null;
   const p = vectors ? formP(w, n, taup) : null;
   bidiagonalQr(d, e, q, m, p, n);

@@ -1,0 +1,406 @@
+// The inner sweep of the fused Householder bidiagonalisation (see bidiagonalize.ts) as a WebAssembly SIMD
+// kernel (f64x2), assembled here from opcodes so that no toolchain or binary blob is needed. The kernel is
+// the whole O(mn) part of one step; everything O(m + n) per step stays in TypeScript.
+//
+// WebAssembly text of the exported function (what the bytes below encode):
+//   (func $sweep (param $a i32) (param $n i32) (param $k i32) (param $m i32) (param $w i32) (param $u i32)
+//                (param $z i32) (param $tq f64) (param $tp f64)
+//     ;; for i = k+1 … m−1, row = &a[i][k+1], L = n−k−1, lv = tq · a[i][k]:
+//     ;;   s = Σ_j (row[j] ← row[j] − lv·w[j]) · u[j]             (left update + dot with u)
+//     ;;   t = tp · s
+//     ;;   i = k+1:  row[j] ← row[j] − t·u[j]                      (right update)
+//     ;;   i > k+1:  xi = row[0] − t; row[j] ← row[j] − t·u[j]; z[j] += xi · row[j]   (… + next left product)
+//     ;; pairs of doubles with f64x2, a scalar tail when L is odd)
+// The memory is imported ("env", "memory"), so the caller lays the matrix and w, u, z out in it.
+
+const I32 = 0x7f;
+const F64 = 0x7c;
+const V128 = 0x7b;
+
+function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let byte = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (n !== 0);
+  return out;
+}
+
+function sleb(n: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const byte = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0)) {
+      out.push(byte);
+      return out;
+    }
+    out.push(byte | 0x80);
+  }
+}
+
+function str(s: string): number[] {
+  return [...uleb(s.length), ...Array.from(s, (c) => c.charCodeAt(0))];
+}
+
+function section(id: number, body: number[]): number[] {
+  return [id, ...uleb(body.length), ...body];
+}
+
+// Parameters and locals, by index.
+const P = { a: 0, n: 1, k: 2, m: 3, w: 4, u: 5, z: 6, tq: 7, tp: 8 } as const;
+const L = {
+  i: 9,
+  len: 10,
+  row: 11,
+  j: 12,
+  pairEnd: 13,
+  lv: 14,
+  s: 15,
+  t: 16,
+  xi: 17,
+  xs: 18,
+  vs: 19,
+  vlv: 20,
+  vt: 21,
+  vxi: 22,
+  x: 23,
+} as const;
+const LOCALS: [number, number][] = [
+  [5, I32], // i, len, row, j, pairEnd
+  [5, F64], // lv, s, t, xi, xs
+  [5, V128], // vs, vlv, vt, vxi, x
+];
+
+// Opcodes.
+const get = (i: number) => [0x20, i];
+const set = (i: number) => [0x21, i];
+const i32c = (v: number) => [0x41, ...sleb(v)];
+const i32add = [0x6a];
+const i32sub = [0x6b];
+const i32mul = [0x6c];
+const i32and = [0x71];
+const i32geu = [0x4f];
+const i32eq = [0x46];
+const f64add = [0xa0];
+const f64sub = [0xa1];
+const f64mul = [0xa2];
+const f64load = [0x2b, 3, 0];
+const f64store = [0x39, 3, 0];
+const v128load = [0xfd, 0x00, 3, 0];
+const v128store = [0xfd, 0x0b, 3, 0];
+const v128zero = [0xfd, 0x0c, ...new Array(16).fill(0)];
+const splat = [0xfd, 0x14];
+const lane = (l: number) => [0xfd, 0x21, l];
+const vadd = [0xfd, 0xf0, 0x01];
+const vsub = [0xfd, 0xf1, 0x01];
+const vmul = [0xfd, 0xf2, 0x01];
+const block = [0x02, 0x40];
+const loop = [0x03, 0x40];
+const ifv = [0x04, 0x40];
+const elsev = [0x05];
+const end = [0x0b];
+const br = (d: number) => [0x0c, d];
+const brIf = (d: number) => [0x0d, d];
+
+/** addr(local) + j */
+const at = (base: number) => [...get(base), ...get(L.j), ...i32add];
+
+/** for (j = 0; j < pairEnd; j += 16) { body } */
+function pairLoop(body: number[]): number[] {
+  return [
+    ...i32c(0),
+    ...set(L.j),
+    ...block,
+    ...loop,
+    ...get(L.j),
+    ...get(L.pairEnd),
+    ...i32geu,
+    ...brIf(1),
+    ...body,
+    ...get(L.j),
+    ...i32c(16),
+    ...i32add,
+    ...set(L.j),
+    ...br(0),
+    ...end,
+    ...end,
+  ];
+}
+
+/** if (len is odd) { j = pairEnd; body } — the scalar tail. */
+function tail(body: number[]): number[] {
+  return [...get(L.len), ...i32c(1), ...i32and, ...ifv, ...get(L.pairEnd), ...set(L.j), ...body, ...end];
+}
+
+function sweepBody(): number[] {
+  // Loop 1: x = row − lv·w; row ← x; vs += x·u
+  const loop1 = pairLoop([
+    ...at(L.row),
+    ...at(L.row),
+    ...v128load,
+    ...get(L.vlv),
+    ...at(P.w),
+    ...v128load,
+    ...vmul,
+    ...vsub,
+    ...[0x22, L.x], // local.tee x
+    ...v128store,
+    ...get(L.vs),
+    ...get(L.x),
+    ...at(P.u),
+    ...v128load,
+    ...vmul,
+    ...vadd,
+    ...set(L.vs),
+  ]);
+  const tail1 = tail([
+    ...at(L.row),
+    ...at(L.row),
+    ...f64load,
+    ...get(L.lv),
+    ...at(P.w),
+    ...f64load,
+    ...f64mul,
+    ...f64sub,
+    ...[0x22, L.xs],
+    ...f64store,
+    ...get(L.s),
+    ...get(L.xs),
+    ...at(P.u),
+    ...f64load,
+    ...f64mul,
+    ...f64add,
+    ...set(L.s),
+  ]);
+  // Loop 2a (first row): row ← row − t·u
+  const loop2a = pairLoop([
+    ...at(L.row),
+    ...at(L.row),
+    ...v128load,
+    ...get(L.vt),
+    ...at(P.u),
+    ...v128load,
+    ...vmul,
+    ...vsub,
+    ...v128store,
+  ]);
+  const tail2a = tail([
+    ...at(L.row),
+    ...at(L.row),
+    ...f64load,
+    ...get(L.t),
+    ...at(P.u),
+    ...f64load,
+    ...f64mul,
+    ...f64sub,
+    ...f64store,
+  ]);
+  // Loop 2b: x = row − t·u; row ← x; z += xi·x
+  const loop2b = pairLoop([
+    ...at(L.row),
+    ...at(L.row),
+    ...v128load,
+    ...get(L.vt),
+    ...at(P.u),
+    ...v128load,
+    ...vmul,
+    ...vsub,
+    ...[0x22, L.x],
+    ...v128store,
+    ...at(P.z),
+    ...at(P.z),
+    ...v128load,
+    ...get(L.vxi),
+    ...get(L.x),
+    ...vmul,
+    ...vadd,
+    ...v128store,
+  ]);
+  const tail2b = tail([
+    ...at(L.row),
+    ...at(L.row),
+    ...f64load,
+    ...get(L.t),
+    ...at(P.u),
+    ...f64load,
+    ...f64mul,
+    ...f64sub,
+    ...[0x22, L.xs],
+    ...f64store,
+    ...at(P.z),
+    ...at(P.z),
+    ...f64load,
+    ...get(L.xi),
+    ...get(L.xs),
+    ...f64mul,
+    ...f64add,
+    ...f64store,
+  ]);
+  return [
+    // len = n − k − 1; pairEnd = (len & ~1) · 8; i = k + 1
+    ...get(P.n),
+    ...get(P.k),
+    ...i32sub,
+    ...i32c(1),
+    ...i32sub,
+    ...set(L.len),
+    ...get(L.len),
+    ...i32c(-2),
+    ...i32and,
+    ...i32c(8),
+    ...i32mul,
+    ...set(L.pairEnd),
+    ...get(P.k),
+    ...i32c(1),
+    ...i32add,
+    ...set(L.i),
+    ...block,
+    ...loop,
+    ...get(L.i),
+    ...get(P.m),
+    ...i32geu,
+    ...brIf(1),
+    // row = a + (i·n + k + 1)·8
+    ...get(P.a),
+    ...get(L.i),
+    ...get(P.n),
+    ...i32mul,
+    ...get(P.k),
+    ...i32add,
+    ...i32c(1),
+    ...i32add,
+    ...i32c(8),
+    ...i32mul,
+    ...i32add,
+    ...set(L.row),
+    // lv = tq · a[i][k] (the element just before row)
+    ...get(P.tq),
+    ...get(L.row),
+    ...i32c(8),
+    ...i32sub,
+    ...f64load,
+    ...f64mul,
+    ...set(L.lv),
+    ...get(L.lv),
+    ...splat,
+    ...set(L.vlv),
+    ...v128zero,
+    ...set(L.vs),
+    ...loop1,
+    ...get(L.vs),
+    ...lane(0),
+    ...get(L.vs),
+    ...lane(1),
+    ...f64add,
+    ...set(L.s),
+    ...tail1,
+    ...get(L.s),
+    ...get(P.tp),
+    ...f64mul,
+    ...set(L.t),
+    ...get(L.t),
+    ...splat,
+    ...set(L.vt),
+    // first row (i = k + 1) or the others
+    ...get(L.i),
+    ...get(P.k),
+    ...i32c(1),
+    ...i32add,
+    ...i32eq,
+    ...ifv,
+    ...loop2a,
+    ...tail2a,
+    ...elsev,
+    ...get(L.row),
+    ...f64load,
+    ...get(L.t),
+    ...f64sub,
+    ...set(L.xi),
+    ...get(L.xi),
+    ...splat,
+    ...set(L.vxi),
+    ...loop2b,
+    ...tail2b,
+    ...end,
+    ...get(L.i),
+    ...i32c(1),
+    ...i32add,
+    ...set(L.i),
+    ...br(0),
+    ...end,
+    ...end,
+  ];
+}
+
+/** The module's bytes: one function `sweep`, memory imported from `env.memory`. */
+export function sweepModuleBytes(): Uint8Array {
+  const type = [0x60, ...uleb(9), I32, I32, I32, I32, I32, I32, I32, F64, F64, 0];
+  const locals = [...uleb(LOCALS.length), ...LOCALS.flatMap(([count, t]) => [...uleb(count), t])];
+  const body = [...locals, ...sweepBody(), ...end];
+  const bytes = [
+    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+    ...section(1, [1, ...type]),
+    ...section(2, [1, ...str('env'), ...str('memory'), 0x02, 0x00, 0x00]),
+    ...section(3, [1, 0]),
+    ...section(7, [1, ...str('sweep'), 0x00, 0]),
+    ...section(10, [1, ...uleb(body.length), ...body]),
+  ];
+  return new Uint8Array(bytes);
+}
+
+/** The sweep over rows k+1…m−1 of step k; pointers are byte offsets into the memory. */
+export type SweepFn = (
+  a: number,
+  n: number,
+  k: number,
+  m: number,
+  w: number,
+  u: number,
+  z: number,
+  tq: number,
+  tp: number,
+) => void;
+
+// The part of the WebAssembly JS API used here (the project's TypeScript lib has no DOM/WebAssembly types).
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+}
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  Module: new (bytes: Uint8Array) => object;
+  Memory: new (descriptor: { initial: number }) => WasmMemory;
+  Instance: new (
+    module: object,
+    imports: Record<string, Record<string, unknown>>,
+  ) => { exports: Record<string, unknown> };
+}
+const wasmApi = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+
+let compiled: object | null | undefined;
+
+/** The compiled module, or null where WebAssembly SIMD is unavailable (then the TypeScript loop is used). */
+export function sweepModule(): object | null {
+  if (compiled === undefined) {
+    try {
+      const bytes = sweepModuleBytes();
+      compiled = wasmApi?.validate(bytes) ? new wasmApi.Module(bytes) : null;
+    } catch {
+      compiled = null;
+    }
+  }
+  return compiled;
+}
+
+/** A WebAssembly memory of at least `bytes` bytes and the sweep bound to it, or null without SIMD support. */
+export function createWasmSweep(bytes: number): { memory: WasmMemory; sweep: SweepFn } | null {
+  const mod = sweepModule();
+  if (!mod || !wasmApi) return null;
+  const pages = Math.ceil(bytes / 65536) + 1;
+  if (pages > 65536) return null; // past the 4 GiB of wasm32
+  const memory = new wasmApi.Memory({ initial: pages });
+  const instance = new wasmApi.Instance(mod, { env: { memory } });
+  return { memory, sweep: instance.exports.sweep as SweepFn };
+}
