@@ -4,12 +4,13 @@
 //   npx tsx --conditions=@loralab/source tools/bench/rank-svd.ts [--sizes 256,512,1024,2048] [--repeats 1]
 //       [--python /usr/bin/python3] [--lapack-dir DIR] [--vectors 512]
 //
-// --lapack-dir runs NumPy a second time with LD_LIBRARY_PATH=DIR, e.g. an unpacked libopenblas0-pthread
-// (`apt-get download libopenblas0-pthread && dpkg -x *.deb root`, DIR = root/usr/lib/x86_64-linux-gnu/openblas-pthread),
-// to compare with an optimised LAPACK as well as Debian's default (reference BLAS/LAPACK unless OpenBLAS is installed).
+// NumPy runs with the BLAS/LAPACK that Debian's alternatives select (OpenBLAS when libopenblas0 is installed,
+// else the reference netlib libraries); the table says which. --lapack-dir runs NumPy a second time with
+// LD_LIBRARY_PATH=DIR to compare with another build, e.g. /usr/lib/x86_64-linux-gnu/lapack:/usr/lib/x86_64-linux-gnu/blas
+// (reference LAPACK) or an unpacked libopenblas0-pthread (`apt-get download libopenblas0-pthread; dpkg -x *.deb root`).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Random, singularValues, svd } from '@loralab/rank';
 
@@ -19,7 +20,7 @@ function arg(name: string, fallback: string): string {
 }
 
 const sizes = arg('sizes', '256,512,1024,2048').split(',').map(Number);
-const repeats = Number(arg('repeats', '1'));
+const repeats = Number(arg('repeats', '2'));
 const python = arg('python', '/usr/bin/python3');
 const lapackDir = arg('lapack-dir', '');
 const vectorsUpTo = Number(arg('vectors', '0'));
@@ -37,14 +38,20 @@ interface NumpyRun {
 function runNumpy(env: NodeJS.ProcessEnv): NumpyRun | null {
   if (!existsSync(python)) return null;
   try {
-    const out = execFileSync(python, [join(here, 'rank-svd-numpy.py'), dir, sizes.join(','), String(repeats)], {
-      env,
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const out = execFileSync(
+      python,
+      [join(here, 'rank-svd-numpy.py'), dir, sizes.join(','), String(repeats)],
+      {
+        env,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     return JSON.parse(out.trim().split('\n').pop()!) as NumpyRun;
   } catch (e) {
-    console.log(`NumPy reference failed (${(e as Error).message.split('\n')[0]}); reporting TypeScript times only`);
+    console.log(
+      `NumPy reference failed (${(e as Error).message.split('\n')[0]}); reporting TypeScript times only`,
+    );
     return null;
   }
 }
@@ -55,7 +62,11 @@ function readF64(path: string): Float64Array {
 }
 
 console.log(`# @loralab/rank SVD benchmark (values only, uniform [-1, 1) float64 n × n)`);
-console.log(`node ${process.version}, ${cpus()[0]?.model ?? 'cpu'}, ${availableParallelism()} logical CPUs, best of ${repeats}`);
+console.log(
+  `node ${process.version}, ${cpus()[0]?.model ?? 'cpu'}, ${availableParallelism()} logical CPUs, best of ${repeats}, load average ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')} (other processes share these CPUs: compare ratios, not absolute times)`,
+);
 
 // Same matrices for both sides.
 const mats = new Map<number, Float64Array>();
@@ -71,10 +82,24 @@ const numpy = runNumpy({ ...process.env });
 const numpyS = new Map(sizes.map((n) => [n, numpy ? readF64(join(dir, `s-${n}.f64`)) : null]));
 const optimised = lapackDir ? runNumpy({ ...process.env, LD_LIBRARY_PATH: lapackDir }) : null;
 if (numpy) console.log(`NumPy ${numpy.numpy}; BLAS/LAPACK loaded: ${numpy.libraries.join(', ')}`);
-if (optimised) console.log(`NumPy (--lapack-dir): ${JSON.stringify(optimised.openblas)} ${JSON.stringify(optimised.env)}`);
+if (numpy) console.log(`OpenBLAS: ${JSON.stringify(numpy.openblas)} ${JSON.stringify(numpy.env)}`);
+if (optimised)
+  console.log(
+    `NumPy with --lapack-dir: ${optimised.libraries.join(', ')} ${JSON.stringify(optimised.openblas)}`,
+  );
 
-singularValues({ rows: 64, cols: 64, data: mats.get(sizes[0]!)!.subarray(0, 64 * 64) }); // warm up the JIT
-const header = ['n', 'rank (s)', 'GFLOP/s', 'NumPy (s)', 'ratio', ...(optimised ? ['NumPy+OpenBLAS (s)', 'ratio'] : []), 'max |Δσ|/σ_1', 'max rel err σ_i≥1e-8σ_1'];
+// Warm up the JIT and compile the WebAssembly kernel (NumPy's side warms up likewise).
+for (const n of [64, 256]) singularValues({ rows: n, cols: n, data: new Random(1).normals(n * n) });
+const header = [
+  'n',
+  'rank (s)',
+  'GFLOP/s',
+  'NumPy (s)',
+  'ratio',
+  ...(optimised ? ['NumPy --lapack-dir (s)', 'ratio'] : []),
+  'max |Δσ|/σ_1',
+  'max rel err σ_i≥1e-8σ_1',
+];
 console.log(`| ${header.join(' | ')} |`);
 console.log(`|${header.map(() => '---').join('|')}|`);
 for (const n of sizes) {

@@ -6,6 +6,21 @@ import { ConvergenceError } from './errors.js';
 /** Largest number of QR sweeps spent on one singular value before giving up (LAPACK allows 6 per value overall). */
 const MAX_SWEEPS_PER_VALUE = 100;
 
+/**
+ * sqrt(a² + b²) without overflow or harmful underflow; several times faster than Math.hypot in V8, which
+ * matters because a QR sweep calls it twice per rotation.
+ */
+function hypot(a: number, b: number): number {
+  const x = Math.abs(a);
+  const y = Math.abs(b);
+  const big = x > y ? x : y;
+  if (big === 0) return 0;
+  const small = x > y ? y : x;
+  if (small === 0) return big;
+  const r = small / big;
+  return big * Math.sqrt(1 + r * r);
+}
+
 function sign(a: number, b: number): number {
   return b >= 0 ? Math.abs(a) : -Math.abs(a);
 }
@@ -93,7 +108,7 @@ export function bidiagonalQr(
           f[i] = c * f[i]!;
           if (Math.abs(ff) <= tol) break;
           const g = d[i]!;
-          let h = Math.hypot(ff, g);
+          let h = hypot(ff, g);
           d[i] = h;
           h = 1 / h;
           c = g * h;
@@ -133,7 +148,7 @@ export function bidiagonalQr(
       let g = f[nm]!;
       let h = f[k]!;
       let ff = ((y - zk) * (y + zk) + (g - h) * (g + h)) / (2 * h * y);
-      g = Math.hypot(ff, 1);
+      g = hypot(ff, 1);
       ff = ((x - zk) * (x + zk) + h * (y / (ff + sign(g, ff)) - h)) / x;
       let c = 1;
       let s = 1;
@@ -143,7 +158,7 @@ export function bidiagonalQr(
         y = d[i]!;
         h = s * g;
         g = c * g;
-        let zz = Math.hypot(ff, h);
+        let zz = hypot(ff, h);
         f[j] = zz;
         c = ff / zz;
         s = h / zz;
@@ -153,7 +168,7 @@ export function bidiagonalQr(
         y *= c;
         cv[j] = c;
         sv[j] = s;
-        zz = Math.hypot(ff, h);
+        zz = hypot(ff, h);
         d[j] = zz;
         if (zz !== 0) {
           zz = 1 / zz;
