@@ -13,9 +13,9 @@ const MAX_SWEEPS_PER_VALUE = 100;
 function hypot(a: number, b: number): number {
   const x = Math.abs(a);
   const y = Math.abs(b);
-  const big = x > y ? x : y;
+  const big = Math.max(x, y);
   if (big === 0) return 0;
-  const small = x > y ? y : x;
+  const small = Math.min(x, y);
   if (small === 0) return big;
   const r = small / big;
   return big * Math.sqrt(1 + r * r);
