@@ -26,53 +26,80 @@ function sign(a: number, b: number): number {
 }
 
 /**
- * Applies a chain of plane rotations on adjacent columns l…k to every row of X (rows × cols, row-major):
- * for j = l…k−1, [x_j, x_{j+1}] ← [x_j c_j + x_{j+1} s_j, x_{j+1} c_j − x_j s_j]. The chain is carried
- * along each row in a register, so a whole QR sweep costs one contiguous pass over X.
+ * Applies one QR sweep's chain of plane rotations to singular vectors stored as rows l…k of X (row-major,
+ * `cols` wide), on columns col0…col1−1: for j = l…k−1,
+ * [row_j, row_{j+1}] ← [c_j row_j + s_j row_{j+1}, c_j row_{j+1} − s_j row_j].
+ * (The WebAssembly `chain` kernel does the same 8 columns at a time.)
  */
-function applyChain(
+export function applyChainRows(
   x: Float64Array,
-  rows: number,
   cols: number,
   l: number,
   k: number,
   c: Float64Array,
   s: Float64Array,
+  col0 = 0,
+  col1 = cols,
 ): void {
-  for (let r = 0; r < rows; r++) {
-    const base = r * cols;
-    let carry = x[base + l]!;
-    for (let j = l; j < k; j++) {
-      const next = x[base + j + 1]!;
-      const cj = c[j]!;
-      const sj = s[j]!;
-      x[base + j] = carry * cj + next * sj;
-      carry = next * cj - carry * sj;
+  for (let j = l; j < k; j++) {
+    const cj = c[j]!;
+    const sj = s[j]!;
+    const a = j * cols;
+    const b = a + cols;
+    for (let t = col0; t < col1; t++) {
+      const xa = x[a + t]!;
+      const xb = x[b + t]!;
+      x[a + t] = xa * cj + xb * sj;
+      x[b + t] = xb * cj - xa * sj;
     }
-    x[base + k] = carry;
   }
 }
+
+/** Applies a rotation chain to columns col0…col1−1 (see {@link applyChainRows}, the default). */
+export type ChainApplier = (
+  x: Float64Array,
+  cols: number,
+  l: number,
+  k: number,
+  c: Float64Array,
+  s: Float64Array,
+  col0: number,
+  col1: number,
+) => void;
+
+/** Singular vectors to rotate along with the bidiagonal, as rows (row i = the vector of d[i]). */
+export interface BidiagonalVectors {
+  /** Left vectors, n rows × uCols. */
+  ut: Float64Array;
+  uCols: number;
+  /** Right vectors, n rows × vCols. */
+  vt: Float64Array;
+  vCols: number;
+  /** Applies a rotation chain; default {@link applyChainRows}. */
+  chain?: ChainApplier;
+  /**
+   * Storage for the rotations of up to `size` sweeps, each n long: [cu, su, cv, sv], each size · n. The sweeps'
+   * rotations are recorded there and applied together, column panel by column panel, so that U and V are
+   * streamed through memory once per batch instead of once per sweep. Default: 32 sweeps.
+   */
+  batch?: { size: number; cu: Float64Array; su: Float64Array; cv: Float64Array; sv: Float64Array };
+}
+
+/** Columns per panel when a batch of chains is applied: the panel's rows stay in cache across the batch. */
+const PANEL_COLUMNS = 32;
 
 /**
  * Diagonalises the upper bidiagonal B = diag(d) + superdiag(e) (n × n) in place: on return d holds the
  * singular values (non-negative, unsorted) and e is destroyed.
  *
- * When `u` (uRows × n, row-major) and `v` (vRows × n) are given, the left rotations are applied to the
- * columns of u and the right ones to the columns of v, so that if A = U_in B V_inᵀ on entry, then
- * A = U_out diag(d) V_outᵀ on return.
+ * When `vectors` is given, the left rotations are applied to its rows `ut` and the right ones to `vt`, so
+ * that if A = U_in B V_inᵀ on entry (U = utᵀ, V = vtᵀ), then A = U_out diag(d) V_outᵀ on return.
  *
  * Convergence: a superdiagonal entry is set to zero once |e_i| ≤ ε‖B‖ (with ‖B‖ ≈ max_i |d_i| + |e_i|),
  * so the values carry an absolute error of order ε‖B‖, which is what LAPACK's dgesdd guarantees too
  * after its (equally backward-stable) bidiagonalisation.
  */
-export function bidiagonalQr(
-  d: Float64Array,
-  e: Float64Array,
-  u: Float64Array | null = null,
-  uRows = 0,
-  v: Float64Array | null = null,
-  vRows = 0,
-): void {
+export function bidiagonalQr(d: Float64Array, e: Float64Array, vectors?: BidiagonalVectors): void {
   const n = d.length;
   if (n === 0) return;
   // f[i] couples d[i − 1] and d[i]; f[0] = 0 (Numerical Recipes' rv1 layout).
@@ -81,10 +108,48 @@ export function bidiagonalQr(
   let anorm = 0;
   for (let i = 0; i < n; i++) anorm = Math.max(anorm, Math.abs(d[i]!) + Math.abs(f[i]!));
   const tol = Number.EPSILON * anorm;
-  const cu = new Float64Array(n);
-  const su = new Float64Array(n);
-  const cv = new Float64Array(n);
-  const sv = new Float64Array(n);
+  const u = vectors?.ut;
+  const v = vectors?.vt;
+  const uCols = vectors?.uCols ?? 0;
+  const vCols = vectors?.vCols ?? 0;
+  const chain = vectors?.chain ?? applyChainRows;
+  const batch = vectors?.batch ?? {
+    size: 32,
+    cu: new Float64Array(32 * n),
+    su: new Float64Array(32 * n),
+    cv: new Float64Array(32 * n),
+    sv: new Float64Array(32 * n),
+  };
+  // Sweeps recorded but not yet applied to the vectors: block l…k, rotations in slot `pending.length`.
+  const pending: [number, number][] = [];
+  const slot = (x: Float64Array, i: number) => x.subarray(i * n, (i + 1) * n);
+  const flush = () => {
+    if (pending.length === 0) return;
+    for (const [x, cols, cs, sn] of [
+      [u, uCols, batch.cu, batch.su],
+      [v, vCols, batch.cv, batch.sv],
+    ] as const) {
+      if (!x) continue;
+      for (let c0 = 0; c0 < cols; c0 += PANEL_COLUMNS) {
+        const c1 = Math.min(cols, c0 + PANEL_COLUMNS);
+        for (const [i, [l, k]] of pending.entries()) chain(x, cols, l, k, slot(cs, i), slot(sn, i), c0, c1);
+      }
+    }
+    pending.length = 0;
+    selectSlot(0);
+  };
+  const flips: number[] = [];
+  // Where the next sweep writes its rotations: slot pending.length of the batch.
+  let cu = slot(batch.cu, 0);
+  let su = slot(batch.su, 0);
+  let cv = slot(batch.cv, 0);
+  let sv = slot(batch.sv, 0);
+  function selectSlot(i: number): void {
+    cu = slot(batch.cu, i);
+    su = slot(batch.su, i);
+    cv = slot(batch.cv, i);
+    sv = slot(batch.sv, i);
+  }
 
   for (let k = n - 1; k >= 0; k--) {
     for (let sweep = 0; ; sweep++) {
@@ -114,21 +179,25 @@ export function bidiagonalQr(
           c = g * h;
           s = -ff * h;
           if (u) {
-            for (let r = 0; r < uRows; r++) {
-              const y = u[r * n + nm]!;
-              const zz = u[r * n + i]!;
-              u[r * n + nm] = y * c + zz * s;
-              u[r * n + i] = zz * c - y * s;
+            flush(); // this rotation must come after the recorded sweeps
+            const a = nm * uCols;
+            const b = i * uCols;
+            for (let t = 0; t < uCols; t++) {
+              const y = u[a + t]!;
+              const zz = u[b + t]!;
+              u[a + t] = y * c + zz * s;
+              u[b + t] = zz * c - y * s;
             }
           }
         }
       }
       const zk = d[k]!;
       if (l === k) {
-        // Converged: make the value non-negative (flip the right vector).
+        // Converged: make the value non-negative by flipping the right vector. Recorded sweeps may still
+        // rotate row k, later ones never do, so the flip is applied after the last flush.
         if (zk < 0) {
           d[k] = -zk;
-          if (v) for (let r = 0; r < vRows; r++) v[r * n + k] = -v[r * n + k]!;
+          flips.push(k);
         }
         break;
       }
@@ -183,8 +252,13 @@ export function bidiagonalQr(
       f[l] = 0;
       f[k] = ff;
       d[k] = x;
-      if (v) applyChain(v, vRows, n, l, k, cv, sv);
-      if (u) applyChain(u, uRows, n, l, k, cu, su);
+      if (u || v) {
+        pending.push([l, k]);
+        if (pending.length === batch.size) flush();
+        else selectSlot(pending.length);
+      }
     }
   }
+  flush();
+  if (v) for (const k of flips) for (let t = k * vCols; t < (k + 1) * vCols; t++) v[t] = -v[t]!;
 }

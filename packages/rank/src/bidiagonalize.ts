@@ -1,7 +1,7 @@
 // Householder bidiagonalisation A = Q · B · Pᵀ of a row-major m × n matrix (m ≥ n), with the
 // left update, the right update and the next step's left product fused into one pass over the rows.
 // Reference: Golub & Van Loan, Matrix Computations (4th ed.), Algorithm 5.4.2; LAPACK dgebd2/dlarfg.
-import { createWasmSweep } from './wasm-sweep.js';
+import { createWasmKernels } from './wasm-kernels.js';
 
 /**
  * Result of {@link bidiagonalize}: B is upper bidiagonal with diagonal `d` (n) and superdiagonal `e` (n − 1).
@@ -20,7 +20,7 @@ export interface Bidiagonal {
 /** Options of {@link bidiagonalize}. */
 export interface BidiagonalizeOptions {
   /**
-   * Which implementation runs the O(mn) sweep of each step: the WebAssembly SIMD kernel (wasm-sweep.ts), the
+   * Which implementation runs the O(mn) sweep of each step: the WebAssembly SIMD kernel (wasm-kernels.ts), the
    * TypeScript loop, or `auto` (WebAssembly for matrices of at least 4096 entries when the runtime supports SIMD).
    */
   kernel?: 'auto' | 'wasm' | 'js';
@@ -67,7 +67,7 @@ export function bidiagonalize(
   // Workspace: the matrix and w, u, z, in WebAssembly memory when the SIMD kernel runs the sweeps.
   const wasm =
     kernel !== 'js' && (kernel === 'wasm' || m * n >= WASM_MIN_ENTRIES)
-      ? createWasmSweep((m * n + 3 * n) * 8)
+      ? createWasmKernels((m * n + 3 * n) * 8)
       : null;
   if (kernel === 'wasm' && !wasm)
     throw new Error('bidiagonalize: the WebAssembly SIMD kernel is not available here');
@@ -125,7 +125,7 @@ export function bidiagonalize(
 }
 
 /**
- * The fused sweep of step k over rows k+1…m−1 (see {@link bidiagonalize}); wasm-sweep.ts holds the same
+ * The fused sweep of step k over rows k+1…m−1 (see {@link bidiagonalize}); wasm-kernels.ts holds the same
  * loop as a WebAssembly SIMD kernel.
  */
 function sweepRows(

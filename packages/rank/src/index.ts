@@ -11,7 +11,7 @@ export {
   type SvdRunner,
 } from './analyse.js';
 export { type AnalysisConfig, DEFAULT_ANALYSIS_CONFIG, resolveAnalysisConfig } from './analysis-config.js';
-export { bidiagonalQr } from './bidiagonal-qr.js';
+export { applyChainRows, type BidiagonalVectors, bidiagonalQr, type ChainApplier } from './bidiagonal-qr.js';
 export { type Bidiagonal, type BidiagonalizeOptions, bidiagonalize, formP, formQ } from './bidiagonalize.js';
 export { ConfigError, ConvergenceError, DataError, ShapeError } from './errors.js';
 export { type IntruderCandidate, type IntruderReport, intruderDimensions } from './intruder-dimensions.js';

@@ -1,10 +1,11 @@
 // The singular value decomposition A = U · diag(s) · Vᵀ of a dense matrix, in Float64:
 // Householder bidiagonalisation (bidiagonalize.ts) then implicit-shift QR on the bidiagonal (bidiagonal-qr.ts).
 
-import { bidiagonalQr } from './bidiagonal-qr.js';
+import { applyChainRows, type BidiagonalVectors, bidiagonalQr } from './bidiagonal-qr.js';
 import { bidiagonalize, formP, formQ } from './bidiagonalize.js';
 import { DataError } from './errors.js';
 import { checkMatrix, type Matrix, type Matrix64 } from './matrix.js';
+import { createWasmKernels } from './wasm-kernels.js';
 
 /** Options of {@link svd}. */
 export interface SvdOptions {
@@ -63,36 +64,89 @@ export function svd(a: Matrix, options: SvdOptions = {}): SvdResult {
     for (let i = 0; i < w.length; i++) w[i] = w[i]! * inv;
   }
 
-  const { d, e, tauq, taup } = bidiagonalize(w, m, n, { kernel: options.kernel ?? 'auto' });
-  const q = vectors ? formQ(w, m, n, tauq) : null;
-  const p = vectors ? formP(w, n, taup) : null;
-  bidiagonalQr(d, e, q, m, p, n);
+  const kernel = options.kernel ?? 'auto';
+  const { d, e, tauq, taup } = bidiagonalize(w, m, n, { kernel });
+  const rows = vectors ? vectorRows(w, m, n, tauq, taup, kernel) : undefined;
+  bidiagonalQr(d, e, rows);
 
   // Sort descending and undo the scaling.
   const order = Array.from({ length: n }, (_, i) => i).sort((x, y) => d[y]! - d[x]!);
   const s = new Float64Array(n);
   for (let i = 0; i < n; i++) s[i] = d[order[i]!]! * amax;
-  if (!vectors || !q || !p) return { s };
+  if (!rows) return { s };
 
-  // Working A_w = Q diag(d) Pᵀ. Not transposed: U = Q, V = P. Transposed (A = A_wᵀ): U = P, V = Q.
-  const pickColumns = (x: Float64Array, rows: number): Matrix64 => {
-    const out = new Float64Array(rows * n);
-    for (let r = 0; r < rows; r++) {
-      for (let i = 0; i < n; i++) out[r * n + i] = x[r * n + order[i]!]!;
-    }
-    return { rows, cols: n, data: out };
-  };
-  const pickColumnsTransposed = (x: Float64Array, rows: number): Matrix64 => {
-    const out = new Float64Array(n * rows);
+  // Working A_w = Q diag(d) Pᵀ with Q = utᵀ, P = vtᵀ. Not transposed: U = Q, V = P. Transposed (A = A_wᵀ): U = P, V = Q.
+  const asColumns = (x: Float64Array, len: number): Matrix64 => {
+    // column i of the result = row order[i] of x, (len × n)
+    const out = new Float64Array(len * n);
     for (let i = 0; i < n; i++) {
-      const c = order[i]!;
-      for (let r = 0; r < rows; r++) out[i * rows + r] = x[r * n + c]!;
+      const src = order[i]! * len;
+      for (let r = 0; r < len; r++) out[r * n + i] = x[src + r]!;
     }
-    return { rows: n, cols: rows, data: out };
+    return { rows: len, cols: n, data: out };
+  };
+  const asRows = (x: Float64Array, len: number): Matrix64 => {
+    const out = new Float64Array(n * len);
+    for (let i = 0; i < n; i++) out.set(x.subarray(order[i]! * len, (order[i]! + 1) * len), i * len);
+    return { rows: n, cols: len, data: out };
   };
   return transposed
-    ? { s, u: pickColumns(p, n), vt: pickColumnsTransposed(q, m) }
-    : { s, u: pickColumns(q, m), vt: pickColumnsTransposed(p, n) };
+    ? { s, u: asColumns(rows.vt, n), vt: asRows(rows.ut, m) }
+    : { s, u: asColumns(rows.ut, m), vt: asRows(rows.vt, n) };
+}
+
+/**
+ * Qᵀ (n × m) and Pᵀ (n × n) as rows for the QR iteration to rotate, in WebAssembly memory with the `chain`
+ * kernel when available (then the rotations run 8 columns at a time in SIMD registers).
+ */
+function vectorRows(
+  w: Float64Array,
+  m: number,
+  n: number,
+  tauq: Float64Array,
+  taup: Float64Array,
+  kernel: 'auto' | 'wasm' | 'js',
+): BidiagonalVectors {
+  const q = formQ(w, m, n, tauq); // (m, n)
+  const p = formP(w, n, taup); // (n, n)
+  const B = 32; // sweeps per batch of rotations
+  const total = n * m + n * n + 4 * B * n;
+  const wasm = kernel === 'js' ? null : createWasmKernels(total * 8);
+  if (kernel === 'wasm' && !wasm) throw new Error('svd: the WebAssembly SIMD kernel is not available here');
+  const buf = wasm ? wasm.memory.buffer : new ArrayBuffer(total * 8);
+  const ut = new Float64Array(buf, 0, n * m);
+  const vt = new Float64Array(buf, n * m * 8, n * n);
+  const rot = (i: number) => new Float64Array(buf, (n * m + n * n + i * B * n) * 8, B * n);
+  transposeInto(q, m, n, ut);
+  transposeInto(p, n, n, vt);
+  const rows: BidiagonalVectors = {
+    ut,
+    uCols: m,
+    vt,
+    vCols: n,
+    batch: { size: B, cu: rot(0), su: rot(1), cv: rot(2), sv: rot(3) },
+  };
+  if (wasm) {
+    const f = wasm.chain;
+    rows.chain = (x, cols, l, k, c, s, col0, col1) => {
+      const mid = col0 + ((col1 - col0) & ~7);
+      if (mid > col0) f(x.byteOffset, cols, l, k, c.byteOffset, s.byteOffset, col0, mid);
+      if (mid < col1) applyChainRows(x, cols, l, k, c, s, mid, col1);
+    };
+  }
+  return rows;
+}
+
+/** out (cols × rows) = xᵀ for row-major x (rows × cols), in 32 × 32 tiles. */
+function transposeInto(x: Float64Array, rows: number, cols: number, out: Float64Array): void {
+  const T = 32;
+  for (let i0 = 0; i0 < rows; i0 += T) {
+    const i1 = Math.min(rows, i0 + T);
+    for (let j0 = 0; j0 < cols; j0 += T) {
+      const j1 = Math.min(cols, j0 + T);
+      for (let i = i0; i < i1; i++) for (let j = j0; j < j1; j++) out[j * rows + i] = x[i * cols + j]!;
+    }
+  }
 }
 
 /** All min(m, n) singular values of `a`, descending (see {@link svd}). */

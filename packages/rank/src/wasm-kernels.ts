@@ -1,6 +1,7 @@
-// The inner sweep of the fused Householder bidiagonalisation (see bidiagonalize.ts) as a WebAssembly SIMD
-// kernel (f64x2), assembled here from opcodes so that no toolchain or binary blob is needed. The kernel is
-// the whole O(mn) part of one step; everything O(m + n) per step stays in TypeScript.
+// The two O(n³) inner loops of the SVD as WebAssembly SIMD kernels (f64x2), assembled here from opcodes so
+// that no toolchain or binary blob is needed: `sweep`, the fused pass of one Householder bidiagonalisation step
+// (bidiagonalize.ts), and `chain`, one QR sweep's chain of plane rotations applied to the singular vectors
+// (bidiagonal-qr.ts). Everything O(m + n) per step stays in TypeScript.
 //
 // WebAssembly text of the exported function (what the bytes below encode):
 //   (func $sweep (param $a i32) (param $n i32) (param $k i32) (param $m i32) (param $w i32) (param $u i32)
@@ -11,7 +12,13 @@
 //     ;;   i = k+1:  row[j] ← row[j] − t·u[j]                      (right update)
 //     ;;   i > k+1:  xi = row[0] − t; row[j] ← row[j] − t·u[j]; z[j] += xi · row[j]   (… + next left product)
 //     ;; pairs of doubles with f64x2, a scalar tail when L is odd)
-// The memory is imported ("env", "memory"), so the caller lays the matrix and w, u, z out in it.
+//   (func $chain (param $x i32) (param $cols i32) (param $l i32) (param $k i32) (param $c i32) (param $s i32)
+//                (param $col0 i32) (param $col1 i32)
+//     ;; rows l…k of the row-major x (cols wide) hold singular vectors; for j = l…k−1, on columns col0…col1−1:
+//     ;;   [row_j, row_{j+1}] ← [c_j row_j + s_j row_{j+1}, c_j row_{j+1} − s_j row_j]
+//     ;; done 8 columns at a time (4 × f64x2) walking down the rows with the rotated row in registers,
+//     ;; so each element is loaded and stored once per chain (col1 − col0 must be a multiple of 8).
+// The memory is imported ("env", "memory"), so the caller lays the matrices and vectors out in it.
 
 const I32 = 0x7f;
 const F64 = 0x7c;
@@ -335,18 +342,154 @@ function sweepBody(): number[] {
   ];
 }
 
-/** The module's bytes: one function `sweep`, memory imported from `env.memory`. */
-export function sweepModuleBytes(): Uint8Array {
-  const type = [0x60, ...uleb(9), I32, I32, I32, I32, I32, I32, I32, F64, F64, 0];
-  const locals = [...uleb(LOCALS.length), ...LOCALS.flatMap(([count, t]) => [...uleb(count), t])];
-  const body = [...locals, ...sweepBody(), ...end];
+// Parameters and locals of `chain`.
+const C = {
+  x: 0,
+  cols: 1,
+  l: 2,
+  k: 3,
+  c: 4,
+  s: 5,
+  col0: 6,
+  col1: 7,
+  rowBytes: 8,
+  colB: 9,
+  colEnd: 10,
+  p: 11,
+  q: 12,
+  j: 13,
+  vc: 18,
+  vs: 19,
+  n: 20,
+} as const;
+const CARRY = [14, 15, 16, 17];
+const CHAIN_LOCALS: [number, number][] = [
+  [6, I32], // rowBytes, colB, colEnd, p, q, j
+  [7, V128], // c0…c3, vc, vs, n
+];
+const v128loadAt = (offset: number) => [0xfd, 0x00, 3, ...uleb(offset)];
+const v128storeAt = (offset: number) => [0xfd, 0x0b, 3, ...uleb(offset)];
+
+function chainBody(): number[] {
+  const rotate = CARRY.flatMap((carry, t) => [
+    // n = load(q + 16t); store(p + 16t, carry·vc + n·vs); carry = n·vc − carry·vs
+    ...get(C.q),
+    ...v128loadAt(16 * t),
+    ...set(C.n),
+    ...get(C.p),
+    ...get(carry),
+    ...get(C.vc),
+    ...vmul,
+    ...get(C.n),
+    ...get(C.vs),
+    ...vmul,
+    ...vadd,
+    ...v128storeAt(16 * t),
+    ...get(C.n),
+    ...get(C.vc),
+    ...vmul,
+    ...get(carry),
+    ...get(C.vs),
+    ...vmul,
+    ...vsub,
+    ...set(carry),
+  ]);
+  const coefficient = (ptr: number) => [
+    ...get(ptr),
+    ...get(C.j),
+    ...i32c(8),
+    ...i32mul,
+    ...i32add,
+    ...f64load,
+    ...splat,
+  ];
+  return [
+    ...get(C.cols),
+    ...i32c(8),
+    ...i32mul,
+    ...set(C.rowBytes),
+    ...get(C.col1),
+    ...i32c(8),
+    ...i32mul,
+    ...set(C.colEnd),
+    ...get(C.col0),
+    ...i32c(8),
+    ...i32mul,
+    ...set(C.colB),
+    ...block,
+    ...loop,
+    ...get(C.colB),
+    ...get(C.colEnd),
+    ...i32geu,
+    ...brIf(1),
+    // p = x + l·rowBytes + colB; carries = row l
+    ...get(C.x),
+    ...get(C.l),
+    ...get(C.rowBytes),
+    ...i32mul,
+    ...i32add,
+    ...get(C.colB),
+    ...i32add,
+    ...set(C.p),
+    ...CARRY.flatMap((carry, t) => [...get(C.p), ...v128loadAt(16 * t), ...set(carry)]),
+    ...get(C.l),
+    ...set(C.j),
+    ...block,
+    ...loop,
+    ...get(C.j),
+    ...get(C.k),
+    ...[0x4e], // i32.ge_s
+    ...brIf(1),
+    ...get(C.p),
+    ...get(C.rowBytes),
+    ...i32add,
+    ...set(C.q),
+    ...coefficient(C.c),
+    ...set(C.vc),
+    ...coefficient(C.s),
+    ...set(C.vs),
+    ...rotate,
+    ...get(C.q),
+    ...set(C.p),
+    ...get(C.j),
+    ...i32c(1),
+    ...i32add,
+    ...set(C.j),
+    ...br(0),
+    ...end,
+    ...end,
+    ...CARRY.flatMap((carry, t) => [...get(C.p), ...get(carry), ...v128storeAt(16 * t)]),
+    ...get(C.colB),
+    ...i32c(64),
+    ...i32add,
+    ...set(C.colB),
+    ...br(0),
+    ...end,
+    ...end,
+  ];
+}
+
+function code(locals: [number, number][], body: number[]): number[] {
+  const bytes = [
+    ...uleb(locals.length),
+    ...locals.flatMap(([count, t]) => [...uleb(count), t]),
+    ...body,
+    ...end,
+  ];
+  return [...uleb(bytes.length), ...bytes];
+}
+
+/** The module's bytes: functions `sweep` and `chain`, memory imported from `env.memory`. */
+export function kernelModuleBytes(): Uint8Array {
+  const sweepType = [0x60, ...uleb(9), I32, I32, I32, I32, I32, I32, I32, F64, F64, 0];
+  const chainType = [0x60, ...uleb(8), I32, I32, I32, I32, I32, I32, I32, I32, 0];
   const bytes = [
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, [1, ...type]),
+    ...section(1, [2, ...sweepType, ...chainType]),
     ...section(2, [1, ...str('env'), ...str('memory'), 0x02, 0x00, 0x00]),
-    ...section(3, [1, 0]),
-    ...section(7, [1, ...str('sweep'), 0x00, 0]),
-    ...section(10, [1, ...uleb(body.length), ...body]),
+    ...section(3, [2, 0, 1]),
+    ...section(7, [2, ...str('sweep'), 0x00, 0, ...str('chain'), 0x00, 1]),
+    ...section(10, [2, ...code(LOCALS, sweepBody()), ...code(CHAIN_LOCALS, chainBody())]),
   ];
   return new Uint8Array(bytes);
 }
@@ -362,6 +505,17 @@ export type SweepFn = (
   z: number,
   tq: number,
   tp: number,
+) => void;
+/** The rotation chain over rows l…k of x (cols wide), columns col0…col1−1 (col1 − col0 a multiple of 8); pointers are byte offsets. */
+export type ChainFn = (
+  x: number,
+  cols: number,
+  l: number,
+  k: number,
+  c: number,
+  s: number,
+  col0: number,
+  col1: number,
 ) => void;
 
 // The part of the WebAssembly JS API used here (the project's TypeScript lib has no DOM/WebAssembly types).
@@ -382,10 +536,10 @@ const wasmApi = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
 let compiled: object | null | undefined;
 
 /** The compiled module, or null where WebAssembly SIMD is unavailable (then the TypeScript loop is used). */
-export function sweepModule(): object | null {
+export function kernelModule(): object | null {
   if (compiled === undefined) {
     try {
-      const bytes = sweepModuleBytes();
+      const bytes = kernelModuleBytes();
       compiled = wasmApi?.validate(bytes) ? new wasmApi.Module(bytes) : null;
     } catch {
       compiled = null;
@@ -394,13 +548,20 @@ export function sweepModule(): object | null {
   return compiled;
 }
 
-/** A WebAssembly memory of at least `bytes` bytes and the sweep bound to it, or null without SIMD support. */
-export function createWasmSweep(bytes: number): { memory: WasmMemory; sweep: SweepFn } | null {
-  const mod = sweepModule();
+/** WebAssembly kernels bound to a fresh memory of at least `bytes` bytes. */
+export interface WasmKernels {
+  memory: WasmMemory;
+  sweep: SweepFn;
+  chain: ChainFn;
+}
+
+/** A WebAssembly memory of at least `bytes` bytes and the kernels bound to it, or null without SIMD support. */
+export function createWasmKernels(bytes: number): WasmKernels | null {
+  const mod = kernelModule();
   if (!mod || !wasmApi) return null;
   const pages = Math.ceil(bytes / 65536) + 1;
   if (pages > 65536) return null; // past the 4 GiB of wasm32
   const memory = new wasmApi.Memory({ initial: pages });
   const instance = new wasmApi.Instance(mod, { env: { memory } });
-  return { memory, sweep: instance.exports.sweep as SweepFn };
+  return { memory, sweep: instance.exports.sweep as SweepFn, chain: instance.exports.chain as ChainFn };
 }
