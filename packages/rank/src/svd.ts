@@ -2,7 +2,7 @@
 // Householder bidiagonalisation (bidiagonalize.ts) then implicit-shift QR on the bidiagonal (bidiagonal-qr.ts).
 
 import { applyChainRows, type BidiagonalVectors, bidiagonalQr } from './bidiagonal-qr.js';
-import { bidiagonalize, formP, formQ } from './bidiagonalize.js';
+import { bidiagonalize } from './bidiagonalize.js';
 import { DataError } from './errors.js';
 import { checkMatrix, type Matrix, type Matrix64 } from './matrix.js';
 import { createWasmKernels } from './wasm-kernels.js';
@@ -96,8 +96,11 @@ export function svd(a: Matrix, options: SvdOptions = {}): SvdResult {
 }
 
 /**
- * Qᵀ (n × m) and Pᵀ (n × n) as rows for the QR iteration to rotate, in WebAssembly memory with the `chain`
- * kernel when available (then the rotations run 8 columns at a time in SIMD registers).
+ * Qᵀ (n × m) and Pᵀ (n × n) as rows for the QR iteration to rotate, formed directly from the reflectors
+ * left by bidiagonalize() (backward accumulation from the right, one fused pass per reflector):
+ *   Qᵀ = [I_n 0] H_{n−1} ⋯ H_0, each H_k touching rows k… and columns k… of the partial product;
+ *   Pᵀ = G_{n−2} ⋯ G_0, each G_k touching rows k+1… and columns k+1….
+ * In WebAssembly memory with the SIMD kernels when available (`reflect` here, `chain` for the rotations).
  */
 function vectorRows(
   w: Float64Array,
@@ -107,18 +110,41 @@ function vectorRows(
   taup: Float64Array,
   kernel: 'auto' | 'wasm' | 'js',
 ): BidiagonalVectors {
-  const q = formQ(w, m, n, tauq); // (m, n)
-  const p = formP(w, n, taup); // (n, n)
   const B = 32; // sweeps per batch of rotations
-  const total = n * m + n * n + 4 * B * n;
+  // layout (Float64 slots): 1 pad (the kernels may read one slot before a row), Qᵀ, Pᵀ, v, 4 rotation batches
+  const offQ = 1;
+  const offP = offQ + n * m;
+  const offV = offP + n * n;
+  const offR = offV + m;
+  const total = offR + 4 * B * n;
   const wasm = kernel === 'js' ? null : createWasmKernels(total * 8);
   if (kernel === 'wasm' && !wasm) throw new Error('svd: the WebAssembly SIMD kernel is not available here');
   const buf = wasm ? wasm.memory.buffer : new ArrayBuffer(total * 8);
-  const ut = new Float64Array(buf, 0, n * m);
-  const vt = new Float64Array(buf, n * m * 8, n * n);
-  const rot = (i: number) => new Float64Array(buf, (n * m + n * n + i * B * n) * 8, B * n);
-  transposeInto(q, m, n, ut);
-  transposeInto(p, n, n, vt);
+  const ut = new Float64Array(buf, offQ * 8, n * m);
+  const vt = new Float64Array(buf, offP * 8, n * n);
+  const v = new Float64Array(buf, offV * 8, m);
+  const rot = (i: number) => new Float64Array(buf, (offR + i * B * n) * 8, B * n);
+  // X (rows × cols) ← X (I − tau v vᵀ) on rows r0… and columns r0… (v[r0] = 1 and v's tail in v[r0+1…]).
+  const reflect = (x: Float64Array, rows: number, cols: number, r0: number, tau: number) => {
+    if (wasm) wasm.reflect(x.byteOffset, cols, r0 - 1, rows, 0, v.byteOffset + r0 * 8, 0, 0, tau);
+    else reflectRows(x, rows, cols, r0, v, tau);
+  };
+  for (let i = 0; i < n; i++) ut[i * m + i] = 1;
+  for (let k = n - 1; k >= 0; k--) {
+    const tau = tauq[k]!;
+    if (tau === 0) continue;
+    v[k] = 1;
+    for (let i = k + 1; i < m; i++) v[i] = w[i * n + k]!;
+    reflect(ut, n, m, k, tau);
+  }
+  for (let i = 0; i < n; i++) vt[i * n + i] = 1;
+  for (let k = n - 2; k >= 0; k--) {
+    const tau = taup[k]!;
+    if (tau === 0) continue;
+    v[k + 1] = 1;
+    for (let j = k + 2; j < n; j++) v[j] = w[k * n + j]!;
+    reflect(vt, n, n, k + 1, tau);
+  }
   const rows: BidiagonalVectors = {
     ut,
     uCols: m,
@@ -137,15 +163,22 @@ function vectorRows(
   return rows;
 }
 
-/** out (cols × rows) = xᵀ for row-major x (rows × cols), in 32 × 32 tiles. */
-function transposeInto(x: Float64Array, rows: number, cols: number, out: Float64Array): void {
-  const T = 32;
-  for (let i0 = 0; i0 < rows; i0 += T) {
-    const i1 = Math.min(rows, i0 + T);
-    for (let j0 = 0; j0 < cols; j0 += T) {
-      const j1 = Math.min(cols, j0 + T);
-      for (let i = i0; i < i1; i++) for (let j = j0; j < j1; j++) out[j * rows + i] = x[i * cols + j]!;
-    }
+/** X (rows × cols) ← X (I − tau v vᵀ) on rows r0… and columns r0… (TypeScript twin of the `reflect` kernel). */
+function reflectRows(
+  x: Float64Array,
+  rows: number,
+  cols: number,
+  r0: number,
+  v: Float64Array,
+  tau: number,
+): void {
+  const L = cols - r0;
+  for (let i = r0; i < rows; i++) {
+    const base = i * cols + r0;
+    let t = 0;
+    for (let j = 0; j < L; j++) t += x[base + j]! * v[r0 + j]!;
+    t *= tau;
+    for (let j = 0; j < L; j++) x[base + j] = x[base + j]! - t * v[r0 + j]!;
   }
 }
 

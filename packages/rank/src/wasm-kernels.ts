@@ -1,6 +1,7 @@
-// The two O(n³) inner loops of the SVD as WebAssembly SIMD kernels (f64x2), assembled here from opcodes so
-// that no toolchain or binary blob is needed: `sweep`, the fused pass of one Householder bidiagonalisation step
-// (bidiagonalize.ts), and `chain`, one QR sweep's chain of plane rotations applied to the singular vectors
+// The O(n³) inner loops of the SVD as WebAssembly SIMD kernels (f64x2), assembled here from opcodes so that
+// no toolchain or binary blob is needed: `sweep`, the fused pass of one Householder bidiagonalisation step
+// (bidiagonalize.ts); `reflect`, one Householder reflector applied from the right to a block of rows (forming
+// Qᵀ and Pᵀ, svd.ts); and `chain`, one QR sweep's chain of plane rotations applied to the singular vectors
 // (bidiagonal-qr.ts). Everything O(m + n) per step stays in TypeScript.
 //
 // WebAssembly text of the exported function (what the bytes below encode):
@@ -342,6 +343,117 @@ function sweepBody(): number[] {
   ];
 }
 
+/**
+ * `reflect` has sweep's signature and locals: for rows i = k+1…m−1 of x (row stride n) and columns k+1…n−1,
+ * row ← row − tp · (row · u) uᵀ, i.e. X ← X (I − tp u uᵀ) on that block (w, z, tq unused).
+ */
+function reflectBody(): number[] {
+  const dot = pairLoop([
+    ...get(L.vs),
+    ...at(L.row),
+    ...v128load,
+    ...at(P.u),
+    ...v128load,
+    ...vmul,
+    ...vadd,
+    ...set(L.vs),
+  ]);
+  const dotTail = tail([
+    ...get(L.s),
+    ...at(L.row),
+    ...f64load,
+    ...at(P.u),
+    ...f64load,
+    ...f64mul,
+    ...f64add,
+    ...set(L.s),
+  ]);
+  const update = pairLoop([
+    ...at(L.row),
+    ...at(L.row),
+    ...v128load,
+    ...get(L.vt),
+    ...at(P.u),
+    ...v128load,
+    ...vmul,
+    ...vsub,
+    ...v128store,
+  ]);
+  const updateTail = tail([
+    ...at(L.row),
+    ...at(L.row),
+    ...f64load,
+    ...get(L.t),
+    ...at(P.u),
+    ...f64load,
+    ...f64mul,
+    ...f64sub,
+    ...f64store,
+  ]);
+  return [
+    ...get(P.n),
+    ...get(P.k),
+    ...i32sub,
+    ...i32c(1),
+    ...i32sub,
+    ...set(L.len),
+    ...get(L.len),
+    ...i32c(-2),
+    ...i32and,
+    ...i32c(8),
+    ...i32mul,
+    ...set(L.pairEnd),
+    ...get(P.k),
+    ...i32c(1),
+    ...i32add,
+    ...set(L.i),
+    ...block,
+    ...loop,
+    ...get(L.i),
+    ...get(P.m),
+    ...[0x4e], // i32.ge_s
+    ...brIf(1),
+    ...get(P.a),
+    ...get(L.i),
+    ...get(P.n),
+    ...i32mul,
+    ...get(P.k),
+    ...i32add,
+    ...i32c(1),
+    ...i32add,
+    ...i32c(8),
+    ...i32mul,
+    ...i32add,
+    ...set(L.row),
+    ...v128zero,
+    ...set(L.vs),
+    ...dot,
+    ...get(L.vs),
+    ...lane(0),
+    ...get(L.vs),
+    ...lane(1),
+    ...f64add,
+    ...set(L.s),
+    ...dotTail,
+    ...get(L.s),
+    ...get(P.tp),
+    ...f64mul,
+    ...set(L.t),
+    ...get(L.t),
+    ...splat,
+    ...set(L.vt),
+    ...update,
+    ...updateTail,
+    ...get(L.i),
+    ...i32c(1),
+    ...i32add,
+    ...set(L.i),
+    ...br(0),
+    ...end,
+    ...end,
+  ];
+}
+
 // Parameters and locals of `chain`.
 const C = {
   x: 0,
@@ -479,7 +591,7 @@ function code(locals: [number, number][], body: number[]): number[] {
   return [...uleb(bytes.length), ...bytes];
 }
 
-/** The module's bytes: functions `sweep` and `chain`, memory imported from `env.memory`. */
+/** The module's bytes: functions `sweep`, `chain` and `reflect`, memory imported from `env.memory`. */
 export function kernelModuleBytes(): Uint8Array {
   const sweepType = [0x60, ...uleb(9), I32, I32, I32, I32, I32, I32, I32, F64, F64, 0];
   const chainType = [0x60, ...uleb(8), I32, I32, I32, I32, I32, I32, I32, I32, 0];
@@ -487,9 +599,14 @@ export function kernelModuleBytes(): Uint8Array {
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
     ...section(1, [2, ...sweepType, ...chainType]),
     ...section(2, [1, ...str('env'), ...str('memory'), 0x02, 0x00, 0x00]),
-    ...section(3, [2, 0, 1]),
-    ...section(7, [2, ...str('sweep'), 0x00, 0, ...str('chain'), 0x00, 1]),
-    ...section(10, [2, ...code(LOCALS, sweepBody()), ...code(CHAIN_LOCALS, chainBody())]),
+    ...section(3, [3, 0, 1, 0]),
+    ...section(7, [3, ...str('sweep'), 0x00, 0, ...str('chain'), 0x00, 1, ...str('reflect'), 0x00, 2]),
+    ...section(10, [
+      3,
+      ...code(LOCALS, sweepBody()),
+      ...code(CHAIN_LOCALS, chainBody()),
+      ...code(LOCALS, reflectBody()),
+    ]),
   ];
   return new Uint8Array(bytes);
 }
@@ -553,6 +670,8 @@ export interface WasmKernels {
   memory: WasmMemory;
   sweep: SweepFn;
   chain: ChainFn;
+  /** X ← X (I − tp u uᵀ) on rows k+1…m−1 and columns k+1…n−1 of x (stride n); w, z and tq are ignored. */
+  reflect: SweepFn;
 }
 
 /** A WebAssembly memory of at least `bytes` bytes and the kernels bound to it, or null without SIMD support. */
@@ -563,5 +682,10 @@ export function createWasmKernels(bytes: number): WasmKernels | null {
   if (pages > 65536) return null; // past the 4 GiB of wasm32
   const memory = new wasmApi.Memory({ initial: pages });
   const instance = new wasmApi.Instance(mod, { env: { memory } });
-  return { memory, sweep: instance.exports.sweep as SweepFn, chain: instance.exports.chain as ChainFn };
+  return {
+    memory,
+    sweep: instance.exports.sweep as SweepFn,
+    chain: instance.exports.chain as ChainFn,
+    reflect: instance.exports.reflect as SweepFn,
+  };
 }
