@@ -86,8 +86,9 @@ export async function analyseMatrix(
   const deltaPromise = options.deltaSpectrum
     ? Promise.resolve(options.deltaSpectrum)
     : values(subtract(wFinetuned, w));
-  const basePromise = run(w, { vectors: config.vectors });
-  const ftPromise = run(wFinetuned, { vectors: config.vectors });
+  // Intruders and φ use left singular vectors only.
+  const basePromise = run(w, { vectors: config.vectors ? 'left' : false });
+  const ftPromise = run(wFinetuned, { vectors: config.vectors ? 'left' : false });
   const noisePromise = Promise.all(
     config.noise_scales.map(async (c, j) => ({
       c,

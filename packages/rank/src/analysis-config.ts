@@ -14,7 +14,7 @@ export interface AnalysisConfig {
   gaussian_baseline: boolean;
   /** Relative noise sizes c of the W + c·G baseline (‖c·G‖_F = c‖W‖_F); [] to skip. Default [0.01, 0.1]. */
   noise_scales: number[];
-  /** Compute singular vectors of W and W′ for intruder dimensions and subspace similarity (about 3x the cost). Default true. */
+  /** Compute the left singular vectors of W and W′ for intruder dimensions and subspace similarity (several times the cost of values only). Default true. */
   vectors: boolean;
   /** Top-k finetuned singular vectors examined for intruders, and k of the subspace similarity φ(W, W′, k, k). Default 10. */
   intruder_k: number;

@@ -69,11 +69,11 @@ export type ChainApplier = (
 
 /** Singular vectors to rotate along with the bidiagonal, as rows (row i = the vector of d[i]). */
 export interface BidiagonalVectors {
-  /** Left vectors, n rows × uCols. */
-  ut: Float64Array;
+  /** Left vectors, n rows × uCols (omit to skip them). */
+  ut?: Float64Array | undefined;
   uCols: number;
-  /** Right vectors, n rows × vCols. */
-  vt: Float64Array;
+  /** Right vectors, n rows × vCols (omit to skip them). */
+  vt?: Float64Array | undefined;
   vCols: number;
   /** Applies a rotation chain; default {@link applyChainRows}. */
   chain?: ChainApplier;

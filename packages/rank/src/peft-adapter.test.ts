@@ -21,6 +21,7 @@ describe('PEFT adapter_config.json and keys', () => {
     });
     expect(loraScaling(config, 'model.layers.13.self_attn.q_proj').r).toBe(16); // "layers.3" must not match "layers.13"
     expect(loraScaling(config, 'model.layers.1.self_attn.v_proj')).toEqual({ r: 8, alpha: 4, scaling: 0.5 });
+    expect(loraScaling(config, 'model.layers.1.self_attn.xv_proj').r).toBe(16); // a key matches whole path components
   });
 
   it('uses alpha / sqrt(r) with use_rslora', () => {

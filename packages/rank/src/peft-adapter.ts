@@ -55,11 +55,11 @@ export function parsePeftAdapterConfig(value: unknown, file = 'adapter_config.js
 }
 
 /**
- * The pattern key that applies to `modulePath` (PEFT's get_pattern_key): the first key k with
- * `(.*\.)?(k)$` matching the module path, or undefined.
+ * The pattern key that applies to `modulePath` (PEFT's get_pattern_key): the first key k (a regular
+ * expression) with `^(.*\.)?(k)$` matching the whole module path, or undefined.
  */
 function patternKey(patterns: Record<string, number>, modulePath: string): string | undefined {
-  return Object.keys(patterns).find((k) => new RegExp(`(.*\\.)?(${k})$`).test(modulePath));
+  return Object.keys(patterns).find((k) => new RegExp(`^(.*\\.)?(${k})$`).test(modulePath));
 }
 
 /** r, alpha and the scaling of ΔW = scaling · B · A for one module (PEFT's LoraLayer.update_layer). */

@@ -142,6 +142,7 @@ export function rankByLayerSvg(report: AnalysisReport): string {
         yLabel: `rank@${pct} (energy)`,
         series,
         legend: true,
+        integerX: true,
       },
     ],
     1,
@@ -174,8 +175,9 @@ function perModulePanels(
 export function spectraSvg(report: AnalysisReport): string {
   const panels = perModulePanels(report, (module, ms, maxLayer) => ({
     title: `${module}: singular values of ΔW`,
-    xLabel: 'index i',
+    xLabel: 'index i (one line per layer: blue first, red last)',
     yLabel: 'σ_i',
+    integerX: true,
     logY: true,
     series: ms.map((m) => ({
       label: `layer ${m.layer}`,
@@ -191,8 +193,9 @@ export function explainedVarianceSvg(report: AnalysisReport): string {
   const tau = report.config.tau;
   const panels = perModulePanels(report, (module, ms, maxLayer) => ({
     title: `${module}: explained variance of ΔW`,
-    xLabel: 'rank r',
-    yLabel: 'Σ_{i≤r} σ_i² / Σ σ_i²',
+    xLabel: 'rank r (one line per layer: blue first, red last)',
+    yLabel: 'cumulative explained variance',
+    integerX: true,
     yDomain: [0, 1],
     hLines: [{ y: tau, label: `${Math.round(tau * 100)}%` }],
     series: ms.map((m) => ({

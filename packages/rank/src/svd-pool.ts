@@ -69,6 +69,7 @@ export class SvdWorkerPool {
         else {
           const { rows, cols } = job.req;
           const k = Math.min(rows, cols);
+          // (u and vt come back only when computed)
           job.resolve({
             s: reply.s,
             ...(reply.u ? { u: { rows, cols: k, data: reply.u } } : {}),
@@ -85,6 +86,17 @@ export class SvdWorkerPool {
       if (i >= 0) this.all.splice(i, 1);
       job?.reject(new Error(`svd worker failed: ${err.message}`, { cause: err }));
       this.pump();
+    });
+    w.on('exit', (code) => {
+      // A worker that exits on its own (out of memory, process.exit) must not leave its job hanging.
+      const job = this.running.get(w);
+      this.running.delete(w);
+      const i = this.all.indexOf(w);
+      if (i >= 0) this.all.splice(i, 1);
+      const j = this.idle.indexOf(w);
+      if (j >= 0) this.idle.splice(j, 1);
+      job?.reject(new Error(`svd worker exited with code ${code} before finishing`));
+      if (!this.closed) this.pump();
     });
     this.all.push(w);
     return w;

@@ -9,7 +9,7 @@ export interface SvdRequest {
   rows: number;
   cols: number;
   data: Float32Array | Float64Array;
-  vectors: boolean;
+  vectors: boolean | 'left';
 }
 
 /** The reply: the result's arrays, or the error's name and message. */

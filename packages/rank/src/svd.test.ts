@@ -94,6 +94,17 @@ describe('svd against LAPACK golden values (tools/reference/rank-svd.py)', () =>
     }
   });
 
+  it("computes only U with vectors: 'left', equal to the full computation", () => {
+    for (const c of cases) {
+      const a = generate(c);
+      const full = svd(a, { vectors: true });
+      const left = svd(a, { vectors: 'left' });
+      expect(left.vt).toBeUndefined();
+      expect(left.s).toEqual(full.s);
+      expect(left.u).toEqual(full.u);
+    }
+  });
+
   it('accepts Float32Array storage', () => {
     const c = cases.find((x) => x.kind === 'float32')!;
     const a = generate(c);

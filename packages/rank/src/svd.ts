@@ -9,8 +9,11 @@ import { createWasmKernels } from './wasm-kernels.js';
 
 /** Options of {@link svd}. */
 export interface SvdOptions {
-  /** Also compute the thin singular vectors U (m × k) and Vᵀ (k × n), k = min(m, n). Default false. */
-  vectors?: boolean;
+  /**
+   * Also compute the thin singular vectors U (m × k) and Vᵀ (k × n), k = min(m, n); `'left'` computes U only
+   * (about 40% less work than both). Default false.
+   */
+  vectors?: boolean | 'left';
   /** Implementation of the bidiagonalisation sweeps (see BidiagonalizeOptions). Default 'auto'. */
   kernel?: 'auto' | 'wasm' | 'js';
 }
@@ -66,7 +69,9 @@ export function svd(a: Matrix, options: SvdOptions = {}): SvdResult {
 
   const kernel = options.kernel ?? 'auto';
   const { d, e, tauq, taup } = bidiagonalize(w, m, n, { kernel });
-  const rows = vectors ? vectorRows(w, m, n, tauq, taup, kernel) : undefined;
+  // Which factors to form: U is Q's side unless the input was transposed.
+  const side = vectors === 'left' ? (transposed ? 'p' : 'q') : vectors ? 'both' : null;
+  const rows = side ? vectorRows(w, m, n, tauq, taup, kernel, side) : undefined;
   bidiagonalQr(d, e, rows);
 
   // Sort descending and undo the scaling.
@@ -90,9 +95,10 @@ export function svd(a: Matrix, options: SvdOptions = {}): SvdResult {
     for (let i = 0; i < n; i++) out.set(x.subarray(order[i]! * len, (order[i]! + 1) * len), i * len);
     return { rows: n, cols: len, data: out };
   };
-  return transposed
-    ? { s, u: asColumns(rows.vt, n), vt: asRows(rows.ut, m) }
-    : { s, u: asColumns(rows.ut, m), vt: asRows(rows.vt, n) };
+  const q = rows.ut;
+  const p = rows.vt;
+  if (transposed) return { s, ...(p ? { u: asColumns(p, n) } : {}), ...(q ? { vt: asRows(q, m) } : {}) };
+  return { s, ...(q ? { u: asColumns(q, m) } : {}), ...(p ? { vt: asRows(p, n) } : {}) };
 }
 
 /**
@@ -109,19 +115,22 @@ function vectorRows(
   tauq: Float64Array,
   taup: Float64Array,
   kernel: 'auto' | 'wasm' | 'js',
+  side: 'q' | 'p' | 'both',
 ): BidiagonalVectors {
   const B = 32; // sweeps per batch of rotations
+  const wantQ = side !== 'p';
+  const wantP = side !== 'q';
   // layout (Float64 slots): 1 pad (the kernels may read one slot before a row), Qᵀ, Pᵀ, v, 4 rotation batches
   const offQ = 1;
-  const offP = offQ + n * m;
-  const offV = offP + n * n;
+  const offP = offQ + (wantQ ? n * m : 0);
+  const offV = offP + (wantP ? n * n : 0);
   const offR = offV + m;
   const total = offR + 4 * B * n;
   const wasm = kernel === 'js' ? null : createWasmKernels(total * 8);
   if (kernel === 'wasm' && !wasm) throw new Error('svd: the WebAssembly SIMD kernel is not available here');
   const buf = wasm ? wasm.memory.buffer : new ArrayBuffer(total * 8);
-  const ut = new Float64Array(buf, offQ * 8, n * m);
-  const vt = new Float64Array(buf, offP * 8, n * n);
+  const ut = wantQ ? new Float64Array(buf, offQ * 8, n * m) : undefined;
+  const vt = wantP ? new Float64Array(buf, offP * 8, n * n) : undefined;
   const v = new Float64Array(buf, offV * 8, m);
   const rot = (i: number) => new Float64Array(buf, (offR + i * B * n) * 8, B * n);
   // X (rows × cols) ← X (I − tau v vᵀ) on rows r0… and columns r0… (v[r0] = 1 and v's tail in v[r0+1…]).
@@ -129,16 +138,16 @@ function vectorRows(
     if (wasm) wasm.reflect(x.byteOffset, cols, r0 - 1, rows, 0, v.byteOffset + r0 * 8, 0, 0, tau);
     else reflectRows(x, rows, cols, r0, v, tau);
   };
-  for (let i = 0; i < n; i++) ut[i * m + i] = 1;
-  for (let k = n - 1; k >= 0; k--) {
+  for (let i = 0; ut && i < n; i++) ut[i * m + i] = 1;
+  for (let k = n - 1; ut && k >= 0; k--) {
     const tau = tauq[k]!;
     if (tau === 0) continue;
     v[k] = 1;
     for (let i = k + 1; i < m; i++) v[i] = w[i * n + k]!;
     reflect(ut, n, m, k, tau);
   }
-  for (let i = 0; i < n; i++) vt[i * n + i] = 1;
-  for (let k = n - 2; k >= 0; k--) {
+  for (let i = 0; vt && i < n; i++) vt[i * n + i] = 1;
+  for (let k = n - 2; vt && k >= 0; k--) {
     const tau = taup[k]!;
     if (tau === 0) continue;
     v[k + 1] = 1;

@@ -24,6 +24,8 @@ export interface ChartSpec {
   yDomain?: [number, number];
   /** Show a legend (off for panels with one line per layer). */
   legend?: boolean;
+  /** Only integer ticks on the x axis (layers, ranks). */
+  integerX?: boolean;
 }
 
 const FONT = 'font-family="Helvetica, Arial, sans-serif"';
@@ -33,9 +35,9 @@ export function escapeXml(s: string): string {
 }
 
 /** About `count` round tick values covering [lo, hi] (1, 2, 5 × 10^k steps). */
-export function niceTicks(lo: number, hi: number, count = 5): number[] {
+export function niceTicks(lo: number, hi: number, count = 5, minStep = 0): number[] {
   if (!(hi > lo)) return [lo];
-  const raw = (hi - lo) / count;
+  const raw = Math.max((hi - lo) / count, minStep);
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 5, 10].map((f) => f * mag).find((s) => s >= raw) ?? 10 * mag;
   const out: number[] = [];
@@ -54,7 +56,7 @@ function fmt(x: number): string {
 /** The SVG markup of one panel at (x, y) of size w × h, as a `<g>` element. */
 export function renderChart(spec: ChartSpec, x: number, y: number, w: number, h: number): string {
   const left = 64;
-  const right = spec.legend ? 130 : 16;
+  const right = spec.legend ? 180 : 16;
   const top = 28;
   const bottom = 44;
   const pw = w - left - right;
@@ -84,7 +86,7 @@ export function renderChart(spec: ChartSpec, x: number, y: number, w: number, h:
   );
   parts.push(`<rect x="${left}" y="${top}" width="${pw}" height="${ph}" fill="none" stroke="#444"/>`);
   // ticks
-  for (const t of niceTicks(x0, x1, 6)) {
+  for (const t of niceTicks(x0, x1, 6, spec.integerX ? 1 : 0)) {
     const px = sx(t).toFixed(1);
     parts.push(`<line x1="${px}" x2="${px}" y1="${top + ph}" y2="${top + ph + 4}" stroke="#444"/>`);
     parts.push(
