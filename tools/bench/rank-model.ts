@@ -74,7 +74,7 @@ const t0 = performance.now();
 const report = await analyseCheckpoints(memoryWeightSource(base), memoryWeightSource(finetuned), {
   workers,
   config: { vectors },
-  onMatrix: (m, done, total) => {
+  onMatrix: (_m, done, total) => {
     if (done % 7 === 0) console.log(`  ${done}/${total} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   },
 });
