@@ -3,7 +3,8 @@
 on the float64 n x n matrices the TypeScript side wrote to <dir>/a-<n>.f64 (little-endian, row-major), writes the
 singular values to <dir>/s-<n>.f64 for the accuracy check, and says which BLAS/LAPACK is loaded. Prints one JSON line.
 
-usage: /usr/bin/python3 rank-svd-numpy.py DIR 256,512,... [repeats]"""
+usage: /usr/bin/python3 rank-svd-numpy.py DIR 256,512,... [repeats] [vectors_up_to]
+(with vectors_up_to, also times the thin SVD with vectors, numpy.linalg.svd(a, full_matrices=False), for n <= it)"""
 import ctypes
 import json
 import os
@@ -41,7 +42,9 @@ def main():
     folder = sys.argv[1]
     sizes = [int(x) for x in sys.argv[2].split(",")]
     repeats = int(sys.argv[3]) if len(sys.argv) > 3 else 1
+    vectors_up_to = int(sys.argv[4]) if len(sys.argv) > 4 else 0
     times = {}
+    times_vectors = {}
     for n in sizes:
         a = np.fromfile(os.path.join(folder, f"a-{n}.f64"), dtype="<f8").reshape(n, n)
         np.linalg.svd(a[:64, :64], compute_uv=False)  # warm up
@@ -52,12 +55,17 @@ def main():
             best = min(best, time.perf_counter() - t)
         s.astype("<f8").tofile(os.path.join(folder, f"s-{n}.f64"))
         times[str(n)] = best
+        if n <= vectors_up_to:
+            t = time.perf_counter()
+            np.linalg.svd(a, full_matrices=False)
+            times_vectors[str(n)] = time.perf_counter() - t
     print(json.dumps({
         "numpy": np.__version__,
         "libraries": loaded_libraries(),
         "openblas": openblas_info(),
         "env": {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS") if k in os.environ},
         "seconds": times,
+        "seconds_vectors": times_vectors,
     }))
 
 

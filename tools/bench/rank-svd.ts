@@ -33,6 +33,7 @@ interface NumpyRun {
   openblas: Record<string, unknown>;
   env: Record<string, string>;
   seconds: Record<string, number>;
+  seconds_vectors: Record<string, number>;
 }
 
 function runNumpy(env: NodeJS.ProcessEnv): NumpyRun | null {
@@ -141,6 +142,10 @@ for (const n of sizes) {
 for (const n of sizes.filter((x) => x <= vectorsUpTo)) {
   const t = performance.now();
   svd({ rows: n, cols: n, data: mats.get(n)! }, { vectors: true });
-  console.log(`with vectors, n = ${n}: ${((performance.now() - t) / 1000).toFixed(3)} s`);
+  const seconds = (performance.now() - t) / 1000;
+  const np = numpy?.seconds_vectors[String(n)];
+  console.log(
+    `with vectors, n = ${n}: ${seconds.toFixed(3)} s${np ? `; NumPy ${np.toFixed(3)} s, ratio ${(seconds / np).toFixed(2)}x` : ''}`,
+  );
 }
 rmSync(dir, { recursive: true, force: true });
