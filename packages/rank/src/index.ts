@@ -14,6 +14,12 @@ export { type AnalysisConfig, DEFAULT_ANALYSIS_CONFIG, resolveAnalysisConfig } f
 export { applyChainRows, type BidiagonalVectors, bidiagonalQr, type ChainApplier } from './bidiagonal-qr.js';
 export { type Bidiagonal, type BidiagonalizeOptions, bidiagonalize, formP, formQ } from './bidiagonalize.js';
 export { ConfigError, ConvergenceError, DataError, ShapeError } from './errors.js';
+export {
+  analyseAdapterFolder,
+  analyseModelFolders,
+  readPeftAdapterConfig,
+  type WeightSourceOpener,
+} from './folders.js';
 export { type IntruderCandidate, type IntruderReport, intruderDimensions } from './intruder-dimensions.js';
 export { loraSvd } from './lora-svd.js';
 export {
