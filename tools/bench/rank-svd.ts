@@ -41,7 +41,7 @@ function runNumpy(env: NodeJS.ProcessEnv): NumpyRun | null {
   try {
     const out = execFileSync(
       python,
-      [join(here, 'rank-svd-numpy.py'), dir, sizes.join(','), String(repeats)],
+      [join(here, 'rank-svd-numpy.py'), dir, sizes.join(','), String(repeats), String(vectorsUpTo)],
       {
         env,
         encoding: 'utf8',
