@@ -2,7 +2,9 @@
 // ratio to NumPy (numpy.linalg.svd, LAPACK dgesdd) measured in the same run on the same matrices.
 //
 //   npx tsx --conditions=@loralab/source tools/bench/rank-svd.ts [--sizes 256,512,1024,2048] [--repeats 1]
-//       [--python /usr/bin/python3] [--lapack-dir DIR] [--vectors 512]
+//       [--python /usr/bin/python3] [--lapack-dir DIR] [--vectors 512] [--threads 2]
+//
+// --threads 2 adds a column with the sweeps split over two threads (svd's `threads` option).
 //
 // NumPy runs with the BLAS/LAPACK that Debian's alternatives select (OpenBLAS when libopenblas0 is installed,
 // else the reference netlib libraries); the table says which. --lapack-dir runs NumPy a second time with
@@ -24,6 +26,7 @@ const repeats = Number(arg('repeats', '2'));
 const python = arg('python', '/usr/bin/python3');
 const lapackDir = arg('lapack-dir', '');
 const vectorsUpTo = Number(arg('vectors', '0'));
+const threads = Number(arg('threads', '1'));
 const dir = mkdtempSync(join(tmpdir(), 'rank-bench-'));
 const here = new URL('.', import.meta.url).pathname;
 
@@ -95,6 +98,7 @@ const header = [
   'n',
   'rank (s)',
   'GFLOP/s',
+  ...(threads > 1 ? [`rank, ${threads} threads (s)`] : []),
   'NumPy (s)',
   'ratio',
   ...(optimised ? ['NumPy --lapack-dir (s)', 'ratio'] : []),
@@ -111,6 +115,12 @@ for (const n of sizes) {
     const t = performance.now();
     s = singularValues(a);
     best = Math.min(best, (performance.now() - t) / 1000);
+  }
+  let bestThreads = Number.POSITIVE_INFINITY;
+  for (let r = 0; threads > 1 && r < repeats; r++) {
+    const t = performance.now();
+    singularValues(a, { threads });
+    bestThreads = Math.min(bestThreads, (performance.now() - t) / 1000);
   }
   const ref = numpyS.get(n);
   let absErr = Number.NaN;
@@ -131,6 +141,7 @@ for (const n of sizes) {
     n,
     best.toFixed(3),
     (flops / best / 1e9).toFixed(2),
+    ...(threads > 1 ? [bestThreads.toFixed(3)] : []),
     np?.toFixed(3) ?? '-',
     np ? `${(best / np).toFixed(2)}x` : '-',
     ...(optimised ? [opt?.toFixed(3) ?? '-', opt ? `${(best / opt).toFixed(2)}x` : '-'] : []),

@@ -1,6 +1,7 @@
 // Householder bidiagonalisation A = Q · B · Pᵀ of a row-major m × n matrix (m ≥ n), with the
 // left update, the right update and the next step's left product fused into one pass over the rows.
 // Reference: Golub & Van Loan, Matrix Computations (4th ed.), Algorithm 5.4.2; LAPACK dgebd2/dlarfg.
+import { createSweepHelper } from './sweep-helper.js';
 import { createWasmKernels } from './wasm-kernels.js';
 
 /**
@@ -24,10 +25,19 @@ export interface BidiagonalizeOptions {
    * TypeScript loop, or `auto` (WebAssembly for matrices of at least 4096 entries when the runtime supports SIMD).
    */
   kernel?: 'auto' | 'wasm' | 'js';
+  /**
+   * Threads for the sweeps: 1, or 2 to split each step's rows with a helper worker thread over shared
+   * WebAssembly memory (matrices of at least 65 536 entries; a step waits for both halves). Default 1.
+   */
+  threads?: number;
 }
 
 /** Below this many entries the copy into WebAssembly memory is not worth it. */
 const WASM_MIN_ENTRIES = 4096;
+/** Below this many entries a helper thread (about 40 ms to start) is not worth it. */
+export const PARALLEL_MIN_ENTRIES = 65536;
+/** A step is split between the threads only when its trailing block has at least this many entries. */
+const PARALLEL_MIN_STEP = 16384;
 
 /**
  * Householder vector of x = [alpha, x_1…] (dlarfg): H x = beta e_1 with H = I − tau v vᵀ, v = [1, x_1…/(alpha − beta)].
@@ -64,13 +74,18 @@ export function bidiagonalize(
   const taup = new Float64Array(Math.max(0, n - 1));
   if (n === 0) return { d, e, tauq, taup };
   const kernel = options.kernel ?? 'auto';
-  // Workspace: the matrix and w, u, z, in WebAssembly memory when the SIMD kernel runs the sweeps.
-  const wasm =
-    kernel !== 'js' && (kernel === 'wasm' || m * n >= WASM_MIN_ENTRIES)
-      ? createWasmKernels((m * n + 3 * n) * 8)
-      : null;
+  const parallel = (options.threads ?? 1) > 1 && kernel !== 'js' && m * n >= PARALLEL_MIN_ENTRIES;
+  // Workspace: the matrix and w, u, z (and z2 for the helper thread), in WebAssembly memory when the SIMD
+  // kernel runs the sweeps; shared memory when a helper thread takes half of each sweep's rows.
+  const bytes = (m * n + 4 * n) * 8;
+  const useWasm = kernel !== 'js' && (kernel === 'wasm' || m * n >= WASM_MIN_ENTRIES);
+  const wasm = useWasm
+    ? ((parallel ? createWasmKernels(bytes, true) : null) ?? createWasmKernels(bytes))
+    : null;
   if (kernel === 'wasm' && !wasm)
     throw new Error('bidiagonalize: the WebAssembly SIMD kernel is not available here');
+  const helper =
+    parallel && wasm && wasm.memory.buffer instanceof SharedArrayBuffer ? createSweepHelper(wasm) : null;
   let A = a;
   let w: Float64Array; // vᵀ A[k:, k+1:] for the current left reflector, (n − k − 1)
   let u: Float64Array; // current right reflector over columns k+1…n−1, (n − k − 1)
@@ -83,8 +98,28 @@ export function bidiagonalize(
     w = new Float64Array(buf, m * n * 8, n);
     u = new Float64Array(buf, (m * n + n) * 8, n);
     z = new Float64Array(buf, (m * n + 2 * n) * 8, n);
+    const z2 = new Float64Array(buf, (m * n + 3 * n) * 8, n); // the helper's z
     const f = wasm.sweep;
-    sweep = (k, tq, tp) => f(0, n, k, m, w.byteOffset, u.byteOffset, z.byteOffset, tq, tp);
+    sweep = (k, tq, tp) => {
+      const R = m - k - 1; // rows k+1…m−1
+      const L = n - k - 1;
+      if (!helper || R < 4 || R * L < PARALLEL_MIN_STEP) {
+        f(0, n, k, m, w.byteOffset, u.byteOffset, z.byteOffset, tq, tp);
+        return;
+      }
+      // This thread: rows k+1…mid−1; the helper: rows mid…m−1, run as a sweep of a matrix that starts
+      // `shift` rows further on. The helper treats row mid as the first row (no z contribution), so that
+      // contribution, xi · row_mid with xi = the updated a[mid][k+1], is added here afterwards.
+      const mid = k + 1 + Math.ceil(R / 2);
+      const shift = mid - k - 1;
+      z2.fill(0, 0, L);
+      helper.start(shift * n * 8, n, k, m - shift, w.byteOffset, u.byteOffset, z2.byteOffset, tq, tp);
+      f(0, n, k, mid, w.byteOffset, u.byteOffset, z.byteOffset, tq, tp);
+      helper.finish();
+      const base = mid * n + k + 1;
+      const xi = A[base]!;
+      for (let j = 0; j < L; j++) z[j] = z[j]! + z2[j]! + xi * A[base + j]!;
+    };
   } else {
     w = new Float64Array(n);
     u = new Float64Array(n);
@@ -120,6 +155,7 @@ export function bidiagonalize(
     tq = finishLeft(A, m, n, k + 1, z, w, d);
     tauq[k + 1] = tq;
   }
+  helper?.close();
   if (A !== a) a.set(A);
   return { d, e, tauq, taup };
 }

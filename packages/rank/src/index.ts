@@ -12,7 +12,14 @@ export {
 } from './analyse.js';
 export { type AnalysisConfig, DEFAULT_ANALYSIS_CONFIG, resolveAnalysisConfig } from './analysis-config.js';
 export { applyChainRows, type BidiagonalVectors, bidiagonalQr, type ChainApplier } from './bidiagonal-qr.js';
-export { type Bidiagonal, type BidiagonalizeOptions, bidiagonalize, formP, formQ } from './bidiagonalize.js';
+export {
+  type Bidiagonal,
+  type BidiagonalizeOptions,
+  bidiagonalize,
+  formP,
+  formQ,
+  PARALLEL_MIN_ENTRIES,
+} from './bidiagonalize.js';
 export { ConfigError, ConvergenceError, DataError, ShapeError } from './errors.js';
 export {
   analyseAdapterFolder,

@@ -109,6 +109,15 @@ describe('svd against LAPACK golden values (tools/reference/rank-svd.py)', () =>
     }
   });
 
+  it('gives the same values with a helper thread splitting the sweeps (threads: 2)', () => {
+    const a = uniformMatrix(300, 260, 17); // above PARALLEL_MIN_ENTRIES
+    const one = svd(a).s;
+    const two = svd(a, { threads: 2 }).s;
+    for (let i = 0; i < one.length; i++) expect(Math.abs(two[i]! - one[i]!)).toBeLessThan(1e-13 * one[0]!);
+    const v = svd(a, { threads: 2, vectors: true });
+    expect(maxAbsDiff(reconstruct(v.u!, v.s, v.vt!), a)).toBeLessThan(1e-12 * one[0]!);
+  });
+
   it('accepts Float32Array storage', () => {
     const c = cases.find((x) => x.kind === 'float32')!;
     const a = generate(c);

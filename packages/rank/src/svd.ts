@@ -16,6 +16,8 @@ export interface SvdOptions {
   vectors?: boolean | 'left';
   /** Implementation of the bidiagonalisation sweeps (see BidiagonalizeOptions). Default 'auto'. */
   kernel?: 'auto' | 'wasm' | 'js';
+  /** Threads for the bidiagonalisation sweeps, 1 or 2 (see BidiagonalizeOptions). Default 1. */
+  threads?: number;
 }
 
 /** A thin SVD: `s` descending (k = min(m, n)); `u` (m × k, columns are left singular vectors) and `vt` (k × n) when asked. */
@@ -68,7 +70,7 @@ export function svd(a: Matrix, options: SvdOptions = {}): SvdResult {
   }
 
   const kernel = options.kernel ?? 'auto';
-  const { d, e, tauq, taup } = bidiagonalize(w, m, n, { kernel });
+  const { d, e, tauq, taup } = bidiagonalize(w, m, n, { kernel, threads: options.threads ?? 1 });
   // Which factors to form: U is Q's side unless the input was transposed.
   const side = vectors === 'left' ? (transposed ? 'p' : 'q') : vectors ? 'both' : null;
   const rows = side ? vectorRows(w, m, n, tauq, taup, kernel, side) : undefined;
@@ -191,7 +193,7 @@ function reflectRows(
   }
 }
 
-/** All min(m, n) singular values of `a`, descending (see {@link svd}). */
-export function singularValues(a: Matrix): Float64Array {
-  return svd(a).s;
+/** All min(m, n) singular values of `a`, descending (see {@link svd}; `vectors` is ignored). */
+export function singularValues(a: Matrix, options: Omit<SvdOptions, 'vectors'> = {}): Float64Array {
+  return svd(a, { ...options, vectors: false }).s;
 }

@@ -84,12 +84,13 @@ export function code(locals: [number, number][], body: number[]): number[] {
 
 // The part of the WebAssembly JS API used here (the project's TypeScript lib has no DOM/WebAssembly types).
 export interface WasmMemory {
+  /** An ArrayBuffer, or a SharedArrayBuffer for a shared memory. */
   readonly buffer: ArrayBuffer;
 }
 export interface WasmApi {
   validate(bytes: Uint8Array): boolean;
   Module: new (bytes: Uint8Array) => object;
-  Memory: new (descriptor: { initial: number }) => WasmMemory;
+  Memory: new (descriptor: { initial: number; maximum?: number; shared?: boolean }) => WasmMemory;
   Instance: new (
     module: object,
     imports: Record<string, Record<string, unknown>>,

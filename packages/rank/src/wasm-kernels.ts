@@ -27,14 +27,18 @@ import { code, F64, I32, section, str, uleb, type WasmMemory, wasmApi } from './
 import { LOCALS, reflectBody, sweepBody } from './wasm-householder.js';
 import { CHAIN_LOCALS, chainBody } from './wasm-rotations.js';
 
-/** The module's bytes: functions `sweep`, `chain` and `reflect`, memory imported from `env.memory`. */
-export function kernelModuleBytes(): Uint8Array {
+/**
+ * The module's bytes: functions `sweep`, `chain` and `reflect`, memory imported from `env.memory` (a shared
+ * memory of at most 4 GiB when `shared`, so that worker threads can run kernels on the same matrix).
+ */
+export function kernelModuleBytes(shared = false): Uint8Array {
+  const memoryType = shared ? [0x03, 0x00, ...uleb(65536)] : [0x00, 0x00];
   const sweepType = [0x60, ...uleb(9), I32, I32, I32, I32, I32, I32, I32, F64, F64, 0];
   const chainType = [0x60, ...uleb(8), I32, I32, I32, I32, I32, I32, I32, I32, 0];
   const bytes = [
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
     ...section(1, [2, ...sweepType, ...chainType]),
-    ...section(2, [1, ...str('env'), ...str('memory'), 0x02, 0x00, 0x00]),
+    ...section(2, [1, ...str('env'), ...str('memory'), 0x02, ...memoryType]),
     ...section(3, [3, 0, 1, 0]),
     ...section(7, [3, ...str('sweep'), 0x00, 0, ...str('chain'), 0x00, 1, ...str('reflect'), 0x00, 2]),
     ...section(10, [
@@ -71,23 +75,25 @@ export type ChainFn = (
   col1: number,
 ) => void;
 
-let compiled: object | null | undefined;
+const compiled = new Map<boolean, object | null>();
 
-/** The compiled module, or null where WebAssembly SIMD is unavailable (then the TypeScript loop is used). */
-export function kernelModule(): object | null {
-  if (compiled === undefined) {
+/** The compiled module (shared-memory variant when `shared`), or null where WebAssembly SIMD is unavailable. */
+export function kernelModule(shared = false): object | null {
+  if (!compiled.has(shared)) {
     try {
-      const bytes = kernelModuleBytes();
-      compiled = wasmApi?.validate(bytes) ? new wasmApi.Module(bytes) : null;
+      const bytes = kernelModuleBytes(shared);
+      compiled.set(shared, wasmApi?.validate(bytes) ? new wasmApi.Module(bytes) : null);
     } catch {
-      compiled = null;
+      compiled.set(shared, null);
     }
   }
-  return compiled;
+  return compiled.get(shared) ?? null;
 }
 
 /** WebAssembly kernels bound to a fresh memory of at least `bytes` bytes. */
 export interface WasmKernels {
+  /** The compiled module (to instantiate again on `memory` in a worker thread when shared). */
+  module: object;
   memory: WasmMemory;
   sweep: SweepFn;
   chain: ChainFn;
@@ -95,15 +101,26 @@ export interface WasmKernels {
   reflect: SweepFn;
 }
 
-/** A WebAssembly memory of at least `bytes` bytes and the kernels bound to it, or null without SIMD support. */
-export function createWasmKernels(bytes: number): WasmKernels | null {
-  const mod = kernelModule();
+/**
+ * A WebAssembly memory of at least `bytes` bytes (a SharedArrayBuffer when `shared`) and the kernels bound
+ * to it, or null without SIMD support (or shared memory, when asked for).
+ */
+export function createWasmKernels(bytes: number, shared = false): WasmKernels | null {
+  const mod = kernelModule(shared);
   if (!mod || !wasmApi) return null;
   const pages = Math.ceil(bytes / 65536) + 1;
   if (pages > 65536) return null; // past the 4 GiB of wasm32
-  const memory = new wasmApi.Memory({ initial: pages });
+  let memory: WasmMemory;
+  try {
+    memory = new wasmApi.Memory(
+      shared ? { initial: pages, maximum: pages, shared: true } : { initial: pages },
+    );
+  } catch {
+    return null;
+  }
   const instance = new wasmApi.Instance(mod, { env: { memory } });
   return {
+    module: mod,
     memory,
     sweep: instance.exports.sweep as SweepFn,
     chain: instance.exports.chain as ChainFn,
