@@ -1,6 +1,6 @@
 // A Hugging Face `tokenizer.json` (+ `tokenizer_config.json`) behind a small, explicit API,
 // on the `tokenizers` library's native bindings.
-import { stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Encoding as RawEncoding, Tokenizer as RawTokenizer } from 'tokenizers';
 import {
@@ -205,7 +205,6 @@ export class Tokenizer {
 
   /** Writes `tokenizer.json` and `tokenizer_config.json` into `dir`, each atomically. */
   async save(dir: string): Promise<void> {
-    const { mkdir } = await import('node:fs/promises');
     await mkdir(dir, { recursive: true });
     await writeFileAtomic(join(dir, 'tokenizer.json'), this.json);
     await writeFileAtomic(
