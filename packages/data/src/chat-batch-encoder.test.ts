@@ -54,9 +54,8 @@ async function expectSameAsEncodeChat(tok: Tokenizer) {
   expect(fast.map((e) => ({ ids: e.ids, spans: e.assistantSpans }))).toEqual(
     slow.map((e) => ({ ids: e.ids, spans: e.assistantSpans })),
   );
-  // Only conversations whose content holds special-token text take the slow path.
-  expect(encoder.fallbacks).toBe(slow.filter((e) => e.escapedSpecialText).length);
-  expect(encoder.fallbacks).toBeGreaterThan(0);
+  // Some conversations hold special-token text in content, which is encoded as plain text.
+  expect(slow.filter((e) => e.escapedSpecialText).length).toBeGreaterThan(0);
   expect(slow.filter((e) => e.assistantSpans.length > 0).length).toBeGreaterThan(20);
 }
 

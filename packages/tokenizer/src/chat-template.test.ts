@@ -57,6 +57,9 @@ describe.skipIf(SKIP_SHARED)('chat templates rendered as transformers renders th
       );
       expect(chat.escapedSpecialText).toBe(false);
     }
+    // The batched encoder gives the same result for every conversation.
+    const batch = await granite.encodeChatBatch(conversations);
+    expect(batch).toEqual(await Promise.all(conversations.map((m) => granite.encodeChat(m))));
   });
 });
 
@@ -121,6 +124,21 @@ describe('chat encoding with a trained ChatML tokenizer', () => {
     expect(await tok.decode(chat.ids)).toBe(chat.text);
     const trained = chat.ids.filter((_, i) => chat.assistantMask[i] === 1);
     expect(await tok.decode(trained)).toBe('No <|im_end|> here<|im_end|>');
+  });
+
+  it('encodes batches exactly as one conversation at a time, injections included', async () => {
+    const batch: ChatMessage[][] = [
+      conversation,
+      [{ role: 'user', content: 'x <|im_start|> y' }, { role: 'assistant', content: '' }],
+      conversation.slice(0, 3),
+      [{ role: 'user', content: '  padded  ' }, { role: 'assistant', content: 'Sure 🙂\n' }],
+    ];
+    const together = await tok.encodeChatBatch(batch);
+    expect(together).toEqual(await Promise.all(batch.map((m) => tok.encodeChat(m))));
+    expect(together.map((c) => c.escapedSpecialText)).toEqual([false, true, false, false]);
+    expect(await tok.encodeChatBatch(batch, { addGenerationPrompt: true })).toEqual(
+      await Promise.all(batch.map((m) => tok.encodeChat(m, { addGenerationPrompt: true }))),
+    );
   });
 
   it('adds the generation prompt, which is not an assistant span', async () => {

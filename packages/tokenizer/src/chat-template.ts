@@ -99,32 +99,44 @@ export function renderChatTemplate(
 /** Private-use markers that stand in for message content while locating it in the rendered text. */
 const SENTINEL = /\uE000(\d+)\uE001/g;
 
+/** Where each message's content lies in the rendered text, `[start, end)` in UTF-16 units. */
+type ContentSpans = Array<[number, number] | undefined>;
+
+/** Skeletons (templates rendered with markers for content) by conversation shape, per tokenizer. */
+const skeletonCache = new WeakMap<Tokenizer, Map<string, string>>();
+
 /**
- * Where each message's content lies in the rendered text. The template is rendered a second time with
- * each content replaced by a marker; the text between markers is the template's own, so content positions
- * follow exactly, whatever the content holds. A template that trims content is allowed for; one that
- * otherwise rewrites it cannot be aligned and raises.
+ * The template rendered with each message's content replaced by a marker. It depends only on the
+ * conversation's shape (roles, other fields, options), so it is cached for batches of similar conversations.
  */
-function locateContent(
-  tokenizer: Tokenizer,
-  messages: ChatMessage[],
-  options: ChatTemplateOptions,
-  rendered: string,
-): Array<[number, number] | undefined> {
+function skeletonOf(tokenizer: Tokenizer, messages: ChatMessage[], options: ChatTemplateOptions): string {
   const marked = messages.map((m, i) =>
     typeof m.content === 'string' ? { ...m, content: `\uE000${i}\uE001` } : m,
   );
-  const skeleton = renderChatTemplate(tokenizer, marked, options);
-  const spans: Array<[number, number] | undefined> = [];
+  let cache = skeletonCache.get(tokenizer);
+  if (!cache) skeletonCache.set(tokenizer, (cache = new Map()));
+  const key = JSON.stringify([marked, options]);
+  let skeleton = cache.get(key);
+  if (skeleton === undefined) {
+    skeleton = renderChatTemplate(tokenizer, marked, options);
+    if (cache.size >= 10_000) cache.clear();
+    cache.set(key, skeleton);
+  }
+  return skeleton;
+}
+
+/**
+ * Locates each message's content in `rendered` by walking the skeleton: the text between markers is the
+ * template's own, so content positions follow exactly, whatever the content holds. A template that trims
+ * content is allowed for; one that otherwise rewrites it cannot be aligned: null.
+ */
+function alignContent(skeleton: string, messages: ChatMessage[], rendered: string): ContentSpans | null {
+  const spans: ContentSpans = [];
   let pos = 0;
   let last = 0;
-  const fail = (what: string) =>
-    new TokenizerError(
-      `cannot align message content with the rendered chat template (${what}); the template rewrites content beyond trimming`,
-    );
   for (const match of skeleton.matchAll(SENTINEL)) {
     const between = skeleton.slice(last, match.index);
-    if (!rendered.startsWith(between, pos)) throw fail('template text differs');
+    if (!rendered.startsWith(between, pos)) return null;
     pos += between.length;
     last = match.index + match[0].length;
     const index = Number(match[1]);
@@ -134,58 +146,35 @@ function locateContent(
       : rendered.startsWith(content.trim(), pos)
         ? content.trim().length
         : -1;
-    if (length < 0) throw fail(`content of messages[${index}]`);
+    if (length < 0) return null;
     spans[index] ??= [pos, pos + length];
     pos += length;
   }
-  if (rendered.slice(pos) !== skeleton.slice(last)) throw fail('template text differs at the end');
-  return spans;
+  return rendered.slice(pos) === skeleton.slice(last) ? spans : null;
 }
 
-export async function encodeChat(
+/**
+ * Assistant spans and mask for an encoded conversation; null when a special token was matched inside
+ * message content (the caller then re-encodes with content as plain text).
+ */
+function withAssistantSpans(
   tokenizer: Tokenizer,
   messages: ChatMessage[],
-  options: ChatTemplateOptions = {},
-): Promise<ChatEncoding> {
-  const text = renderChatTemplate(tokenizer, messages, options);
-  const spans = locateContent(tokenizer, messages, options, text);
+  text: string,
+  spans: ContentSpans,
+  ids: number[],
+  offsets: Offset[],
+  escapedSpecialText: boolean,
+): ChatEncoding | null {
   const { specialIds } = tokenizer;
-  const inContent = (o: Offset) =>
-    spans.some((s) => s !== undefined && o[0] >= s[0] && o[1] <= s[1] && o[1] > o[0]);
-
-  // Whole-text encoding matches transformers' apply_chat_template(tokenize=True) exactly ...
-  const whole = await tokenizer.rawEncode(text, true);
-  let ids = whole.getIds();
-  let offsets = scalarToUtf16Offsets(text, whole.getOffsets());
-  const escapedSpecialText = ids.some((id, i) => specialIds.has(id) && inContent(offsets[i]!));
-  if (escapedSpecialText) {
-    // ... unless content holds special-token text: then template text and content are encoded apart,
-    // content without special-token matching, so a user cannot inject control tokens.
-    ids = [];
-    offsets = [];
-    const cuts = spans.filter((s) => s !== undefined).sort((a, b) => a[0] - b[0]);
-    const pieces: Array<[number, number, boolean]> = [];
-    let at = 0;
-    for (const [s, e] of cuts) {
-      if (s > at) pieces.push([at, s, true]);
-      if (e > s) pieces.push([s, e, false]);
-      at = e;
-    }
-    if (at < text.length) pieces.push([at, text.length, true]);
-    for (const [s, e, allowSpecial] of pieces) {
-      const piece = text.slice(s, e);
-      const enc = await tokenizer.rawEncode(piece, allowSpecial);
-      ids.push(...enc.getIds());
-      for (const o of scalarToUtf16Offsets(piece, enc.getOffsets())) offsets.push([o[0] + s, o[1] + s]);
-    }
+  const located = spans.filter((s) => s !== undefined);
+  if (!escapedSpecialText) {
+    const inContent = (o: Offset) => located.some((s) => o[0] >= s[0] && o[1] <= s[1] && o[1] > o[0]);
+    for (let i = 0; i < ids.length; i++) if (specialIds.has(ids[i]!) && inContent(offsets[i]!)) return null;
   }
-
   const assistantMask: number[] = new Array(ids.length).fill(0);
   const assistantSpans: ChatEncoding['assistantSpans'] = [];
-  const contentStarts = spans
-    .filter((s) => s !== undefined)
-    .map((s) => s[0])
-    .sort((a, b) => a - b);
+  const contentStarts = located.map((s) => s[0]).sort((a, b) => a - b);
   for (const [message, span] of spans.entries()) {
     if (!span || messages[message]!.role !== 'assistant') continue;
     const [cs, ce] = span;
@@ -206,4 +195,88 @@ export async function encodeChat(
     assistantSpans.push({ message, start, end });
   }
   return { text, ids, offsets, assistantMask, assistantSpans, escapedSpecialText };
+}
+
+function alignOrThrow(
+  tokenizer: Tokenizer,
+  messages: ChatMessage[],
+  options: ChatTemplateOptions,
+  text: string,
+) {
+  const spans = alignContent(skeletonOf(tokenizer, messages, options), messages, text);
+  if (!spans) {
+    throw new TokenizerError(
+      'cannot align message content with the rendered chat template: the template rewrites content beyond trimming',
+    );
+  }
+  return spans;
+}
+
+export async function encodeChat(
+  tokenizer: Tokenizer,
+  messages: ChatMessage[],
+  options: ChatTemplateOptions = {},
+): Promise<ChatEncoding> {
+  const text = renderChatTemplate(tokenizer, messages, options);
+  const spans = alignOrThrow(tokenizer, messages, options, text);
+  // Whole-text encoding matches transformers' apply_chat_template(tokenize=True) exactly ...
+  const whole = await tokenizer.rawEncode(text, true);
+  const result = withAssistantSpans(
+    tokenizer,
+    messages,
+    text,
+    spans,
+    whole.getIds(),
+    scalarToUtf16Offsets(text, whole.getOffsets()),
+    false,
+  );
+  if (result) return result;
+  // ... unless content holds special-token text: then template text and content are encoded apart,
+  // content without special-token matching, so a user cannot inject control tokens.
+  const ids: number[] = [];
+  const offsets: Offset[] = [];
+  const cuts = spans.filter((s) => s !== undefined).sort((a, b) => a[0] - b[0]);
+  const pieces: Array<[number, number, boolean]> = [];
+  let at = 0;
+  for (const [s, e] of cuts) {
+    if (s > at) pieces.push([at, s, true]);
+    if (e > s) pieces.push([s, e, false]);
+    at = e;
+  }
+  if (at < text.length) pieces.push([at, text.length, true]);
+  for (const [s, e, allowSpecial] of pieces) {
+    const piece = text.slice(s, e);
+    const enc = await tokenizer.rawEncode(piece, allowSpecial);
+    ids.push(...enc.getIds());
+    for (const o of scalarToUtf16Offsets(piece, enc.getOffsets())) offsets.push([o[0] + s, o[1] + s]);
+  }
+  return withAssistantSpans(tokenizer, messages, text, spans, ids, offsets, true)!;
+}
+
+/**
+ * `encodeChat` for many conversations: one native multi-threaded batch encode, with the template skeleton
+ * cached per conversation shape. Each result equals `encodeChat`'s for the same conversation.
+ */
+export async function encodeChatBatch(
+  tokenizer: Tokenizer,
+  conversations: ChatMessage[][],
+  options: ChatTemplateOptions = {},
+): Promise<ChatEncoding[]> {
+  const texts = conversations.map((m) => renderChatTemplate(tokenizer, m, options));
+  const spans = conversations.map((m, i) => alignOrThrow(tokenizer, m, options, texts[i]!));
+  const encodings = await tokenizer.encodeBatch(texts, { addSpecialTokens: false, allowSpecial: true });
+  return Promise.all(
+    conversations.map(
+      (messages, i) =>
+        withAssistantSpans(
+          tokenizer,
+          messages,
+          texts[i]!,
+          spans[i]!,
+          encodings[i]!.ids,
+          encodings[i]!.offsets,
+          false,
+        ) ?? encodeChat(tokenizer, messages, options), // content held special-token text
+    ),
+  );
 }

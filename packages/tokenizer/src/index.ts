@@ -6,6 +6,7 @@ export {
   type ChatMessage,
   type ChatTemplateOptions,
   encodeChat,
+  encodeChatBatch,
   renderChatTemplate,
 } from './chat-template.js';
 export { Encoding, type Offset, scalarToUtf16Offsets } from './encoding.js';

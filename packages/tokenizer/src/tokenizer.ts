@@ -8,6 +8,7 @@ import {
   type ChatMessage,
   type ChatTemplateOptions,
   encodeChat,
+  encodeChatBatch,
   renderChatTemplate,
 } from './chat-template.js';
 import { Encoding } from './encoding.js';
@@ -201,6 +202,14 @@ export class Tokenizer {
    */
   async encodeChat(messages: ChatMessage[], options: ChatTemplateOptions = {}): Promise<ChatEncoding> {
     return encodeChat(this, messages, options);
+  }
+
+  /** `encodeChat` for many conversations at once, on the native thread pool; each result equals `encodeChat`'s. */
+  async encodeChatBatch(
+    conversations: ChatMessage[][],
+    options: ChatTemplateOptions = {},
+  ): Promise<ChatEncoding[]> {
+    return encodeChatBatch(this, conversations, options);
   }
 
   /** Writes `tokenizer.json` and `tokenizer_config.json` into `dir`, each atomically. */
