@@ -2,12 +2,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { registration, SKIP_NATIVE } from '../test/helpers.js';
 import { detectCoreType } from './addon.js';
-import { rmsNorm, rmsNormReference } from './rms-norm.js';
 import { registerNativeBackend } from './register.js';
+import { rmsNorm, rmsNormReference } from './rms-norm.js';
 
 describe('detectCoreType', () => {
   it('picks SkylakeX with AVX-512, Haswell with AVX2 + FMA, else leaves it to OpenBLAS', () => {
-    expect(detectCoreType('flags\t\t: fpu sse avx2 fma avx512f avx512bw avx512vl avx512dq\n')).toBe('SkylakeX');
+    expect(detectCoreType('flags\t\t: fpu sse avx2 fma avx512f avx512bw avx512vl avx512dq\n')).toBe(
+      'SkylakeX',
+    );
     expect(detectCoreType('flags\t\t: fpu sse avx2 fma avx512f\n')).toBe('Haswell');
     expect(detectCoreType('flags\t\t: fpu sse sse2\n')).toBe('');
     expect(detectCoreType('processor : 0\n')).toBe('');
@@ -31,7 +33,9 @@ describe('selection and fallback', () => {
     expect(r.report.reason).toMatch(/LORALAB_KERNELS=off/);
     expect(tf.findBackendFactory('loralab-native-off-test')).toBeNull();
     expect(warn).toHaveBeenCalledTimes(1);
-    expect(String(warn.mock.calls[0]![0])).toMatch(/^@loralab\/kernels: native kernels unavailable .*using TensorFlow\.js/);
+    expect(String(warn.mock.calls[0]![0])).toMatch(
+      /^@loralab\/kernels: native kernels unavailable .*using TensorFlow\.js/,
+    );
   });
 
   it('fused ops fall back to their tfjs reference on other backends', async () => {
@@ -42,7 +46,9 @@ describe('selection and fallback', () => {
         [-1, 0.5, 2],
       ]);
       const w = tf.tensor1d([0.5, 1, 2]);
-      expect(Array.from(rmsNorm(x, w, 1e-6).dataSync())).toEqual(Array.from(rmsNormReference(x, w, 1e-6).dataSync()));
+      expect(Array.from(rmsNorm(x, w, 1e-6).dataSync())).toEqual(
+        Array.from(rmsNormReference(x, w, 1e-6).dataSync()),
+      );
     });
   });
 

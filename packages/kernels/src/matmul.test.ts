@@ -40,19 +40,24 @@ describe.skipIf(SKIP_NATIVE)('BatchMatMul on OpenBLAS', () => {
   cases.push({ a: [2, 3, 5, 6], b: [3, 7, 5], ta: true, tb: true });
   cases.push({ a: [3, 9, 8], b: [8, 11], ta: false, tb: false });
 
-  it.each(cases)('a $a (transposeA $ta) · b $b (transposeB $tb) matches tfjs cpu', async ({ a, b, ta, tb }) => {
-    const inputs = [uniform(a, 1), uniform(b, 2)];
-    const f = (x: tf.Tensor, y: tf.Tensor) => tf.matMul(x, y, ta, tb);
-    const [got] = await runOn(NATIVE, inputs, f);
-    const [want] = await runOn('cpu', inputs, f);
-    const k = ta ? a[a.length - 2]! : a[a.length - 1]!;
-    expect(maxDiff(got!, want!).diff).toBeLessThanOrEqual(tol(k));
-  });
+  it.each(cases)(
+    'a $a (transposeA $ta) · b $b (transposeB $tb) matches tfjs cpu',
+    async ({ a, b, ta, tb }) => {
+      const inputs = [uniform(a, 1), uniform(b, 2)];
+      const f = (x: tf.Tensor, y: tf.Tensor) => tf.matMul(x, y, ta, tb);
+      const [got] = await runOn(NATIVE, inputs, f);
+      const [want] = await runOn('cpu', inputs, f);
+      const k = ta ? a[a.length - 2]! : a[a.length - 1]!;
+      expect(maxDiff(got!, want!).diff).toBeLessThanOrEqual(tol(k));
+    },
+  );
 
   it('broadcasts batch dims both ways (numpy semantics; the tfjs cpu kernel handles only one-sided)', async () => {
     const inputs = [uniform([2, 1, 4, 5], 9), uniform([1, 3, 5, 2], 10)];
     const [got] = await runOn(NATIVE, inputs, (x, y) => tf.matMul(x, y));
-    const [want] = await runOn('cpu', inputs, (x, y) => tf.matMul(tf.tile(x, [1, 3, 1, 1]), tf.tile(y, [2, 1, 1, 1])));
+    const [want] = await runOn('cpu', inputs, (x, y) =>
+      tf.matMul(tf.tile(x, [1, 3, 1, 1]), tf.tile(y, [2, 1, 1, 1])),
+    );
     expect(got!.length).toBe(2 * 3 * 4 * 2);
     expect(maxDiff(got!, want!).diff).toBeLessThanOrEqual(tol(5));
   });
@@ -62,7 +67,8 @@ describe.skipIf(SKIP_NATIVE)('BatchMatMul on OpenBLAS', () => {
     'gradient of a $a (transposeA $ta) · b $b (transposeB $tb) matches tfjs cpu',
     async ({ a, b, ta, tb }) => {
       const inputs = [uniform(a, 3), uniform(b, 4)];
-      const f = (x: tf.Tensor, y: tf.Tensor) => tf.grads((p, q) => weightedSum(tf.matMul(p!, q!, ta, tb), 5))([x, y]);
+      const f = (x: tf.Tensor, y: tf.Tensor) =>
+        tf.grads((p, q) => weightedSum(tf.matMul(p!, q!, ta, tb), 5))([x, y]);
       const got = await runOn(NATIVE, inputs, f);
       const want = await runOn('cpu', inputs, f);
       const k = Math.max(...a, ...b);
