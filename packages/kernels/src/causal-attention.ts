@@ -42,7 +42,7 @@ export function causalAttentionReference(
   scale?: number,
 ): tf.Tensor {
   return tf.tidy(() => {
-    const { B, nh, nkv, T, hs } = check(q, k, v);
+    const { nh, nkv, T, hs } = check(q, k, v);
     const rep = nh / nkv;
     // (B, nkv, T, hs) → (B, nh, T, hs): head h reads kv head ⌊h / rep⌋
     const heads = tf.tensor1d(

@@ -7,6 +7,16 @@ export { hasNativeKernel } from './fused-op.js';
 export { broadcastBatchIndices } from './matmul.js';
 export { NativeBackend } from './native-backend.js';
 export {
+  type AdamWConfig,
+  DEFAULT_ADAMW_CONFIG,
+  DEFAULT_LION_CONFIG,
+  InPlaceAdamW,
+  InPlaceLion,
+  type LionConfig,
+  resolveAdamWConfig,
+  resolveLionConfig,
+} from './optimizer.js';
+export {
   kernelsReport,
   NATIVE_KERNEL_NAMES,
   type NativeBackendRegistration,
