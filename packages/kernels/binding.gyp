@@ -5,6 +5,7 @@
       "sources": [
         "native/addon.cc",
         "native/gemm.cc",
+        "native/transpose.cc",
         "native/elementwise.cc",
         "native/attention.cc",
         "native/cross-entropy.cc",
@@ -18,7 +19,7 @@
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-O2"],
-      "cflags_cc": ["-std=c++17", "-fexceptions", "-O3", "-march=native", "-fopenmp", "-fno-math-errno"]
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-O3", "-march=native", "-fopenmp", "-fno-math-errno", "-fno-trapping-math"]
     }
   ]
 }

@@ -4,6 +4,7 @@
 #include <napi.h>
 
 #include <string>
+#include <vector>
 
 #include "kernels.h"
 
@@ -79,6 +80,29 @@ Napi::Value Sgemm(const Napi::CallbackInfo& info) {
   float* c = F32(info, 2, batch * m * n, "c");
   lk::sgemm_batched(a, b, c, static_cast<int>(batch), aIdx, bIdx, static_cast<int>(m), static_cast<int>(n),
                     static_cast<int>(k), Bool(info, 9), Bool(info, 10), 1.0f, 0.0f);
+  return info.Env().Undefined();
+}
+
+// transpose(x, y, shape: Int32Array, perm: Int32Array): x, y Float32Array views (int32 data is viewed as float bits)
+Napi::Value Transpose(const Napi::CallbackInfo& info) {
+  const auto shapeArr = info[2].As<Napi::Int32Array>();
+  const int rank = static_cast<int>(shapeArr.ElementLength());
+  const int32_t* perm = I32(info, 3, rank, "perm");
+  std::vector<int64_t> shape(rank);
+  std::vector<int> p(rank);
+  std::vector<bool> seen(rank, false);
+  int64_t total = 1;
+  for (int i = 0; i < rank; i++) {
+    shape[i] = shapeArr[i];
+    if (shape[i] < 0 || perm[i] < 0 || perm[i] >= rank || seen[perm[i]])
+      throw Napi::RangeError::New(info.Env(), "transpose: invalid shape or permutation");
+    seen[perm[i]] = true;
+    p[i] = perm[i];
+    total *= shape[i];
+  }
+  const float* x = F32(info, 0, total, "x");
+  float* y = F32(info, 1, total, "y");
+  lk::transpose4(reinterpret_cast<const uint32_t*>(x), reinterpret_cast<uint32_t*>(y), shape.data(), p.data(), rank);
   return info.Env().Undefined();
 }
 
@@ -199,6 +223,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("sgemm", Napi::Function::New(env, Sgemm));
+  exports.Set("transpose", Napi::Function::New(env, Transpose));
   exports.Set("rmsnormForward", Napi::Function::New(env, RmsnormForward));
   exports.Set("rmsnormBackward", Napi::Function::New(env, RmsnormBackward));
   exports.Set("swigluForward", Napi::Function::New(env, SwigluForward));

@@ -61,22 +61,42 @@ void rmsnorm_backward(const float* dy, const float* x, const float* w, const flo
     for (int j = 0; j < d; j++) dw[j] += partial[static_cast<size_t>(t) * d + j];
 }
 
-void swiglu_forward(const float* g, const float* u, float* y, int64_t n) {
-#pragma omp parallel for simd num_threads(fused_threads()) if (n >= kParallelMin) schedule(static)
+// Elementwise loops: each thread takes one contiguous range and runs a plain loop over it, which GCC vectorises
+// (a `parallel for simd` over the outlined OpenMP body was left scalar).
+template <typename F>
+static void parallel_ranges(int64_t n, F&& body) {
+#pragma omp parallel num_threads(fused_threads()) if (n >= kParallelMin)
+  {
+    const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+    body(n * t / nt, n * (t + 1) / nt);
+  }
+}
+
+static void swiglu_forward_range(const float* __restrict g, const float* __restrict u, float* __restrict y,
+                                 int64_t n) {
   for (int64_t i = 0; i < n; i++) {
     const float sig = 1.0f / (1.0f + fast_exp(-g[i]));
     y[i] = g[i] * sig * u[i];
   }
 }
 
-void swiglu_backward(const float* dy, const float* g, const float* u, float* dg, float* du, int64_t n) {
-#pragma omp parallel for simd num_threads(fused_threads()) if (n >= kParallelMin) schedule(static)
+static void swiglu_backward_range(const float* __restrict dy, const float* __restrict g, const float* __restrict u,
+                                  float* __restrict dg, float* __restrict du, int64_t n) {
   for (int64_t i = 0; i < n; i++) {
     const float sig = 1.0f / (1.0f + fast_exp(-g[i]));
-    const float silu = g[i] * sig;
-    du[i] = dy[i] * silu;
+    du[i] = dy[i] * g[i] * sig;
     dg[i] = dy[i] * u[i] * sig * (1.0f + g[i] * (1.0f - sig));
   }
+}
+
+void swiglu_forward(const float* g, const float* u, float* y, int64_t n) {
+  parallel_ranges(n, [&](int64_t lo, int64_t hi) { swiglu_forward_range(g + lo, u + lo, y + lo, hi - lo); });
+}
+
+void swiglu_backward(const float* dy, const float* g, const float* u, float* dg, float* du, int64_t n) {
+  parallel_ranges(n, [&](int64_t lo, int64_t hi) {
+    swiglu_backward_range(dy + lo, g + lo, u + lo, dg + lo, du + lo, hi - lo);
+  });
 }
 
 void rope_apply(const float* x, const float* cos, const float* sin, float* y, int B, int H, int T, int hd, int Bc,

@@ -39,6 +39,10 @@ void swiglu_backward(const float* dy, const float* g, const float* u, float* dg,
 void rope_apply(const float* x, const float* cos, const float* sin, float* y, int B, int H, int T, int hd, int Bc,
                 bool inverse);
 
+// ---- layout (transpose.cc) -----------------------------------------------------------------------------
+/** y = transpose(x, perm) for 4-byte elements; shape is x's (rank dims); y has shape[perm[i]] on axis i. */
+void transpose4(const uint32_t* x, uint32_t* y, const int64_t* shape, const int* perm, int rank);
+
 // ---- attention (attention.cc) ----------------------------------------------------------------------------
 /**
  * Causal scaled-dot-product attention, one query row at a time (memory O(T) per thread, no (T, T) matrix).
@@ -74,7 +78,8 @@ void lion_update(float* p, float* m, const float* g, int64_t n, float lr, float 
 // ---- helpers -----------------------------------------------------------------------------------------------
 /** exp(x) for float32, Cephes polynomial (rel. error < 2e-7), branch-free so loops over it vectorise; 0 below −87.3. */
 static inline float fast_exp(float x) {
-  const float xc = fminf(fmaxf(x, -87.3f), 88.7f);
+  // Ternaries, not fminf/fmaxf: their NaN rules keep GCC from vectorising without -ffinite-math-only.
+  const float xc = x < -87.3f ? -87.3f : (x > 88.7f ? 88.7f : x);
   const float n = floorf(xc * 1.44269504088896341f + 0.5f);
   const float r = xc - n * 0.693359375f + n * 2.12194440e-4f;
   float p = 1.9875691500e-4f;
@@ -85,8 +90,7 @@ static inline float fast_exp(float x) {
   p = p * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.0f;
   const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
-  float scale;
-  std::memcpy(&scale, &bits, sizeof scale);
+  const float scale = __builtin_bit_cast(float, bits);  // 2ⁿ (a memcpy here stops GCC from vectorising callers)
   return x < -87.3f ? 0.0f : p * scale;
 }
 

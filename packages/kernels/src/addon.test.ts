@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { registration, SKIP_NATIVE } from '../test/helpers.js';
 import { detectCoreType } from './addon.js';
-import { registerNativeBackend } from './register.js';
+import { NATIVE_KERNEL_NAMES, registerNativeBackend } from './register.js';
 import { rmsNorm, rmsNormReference } from './rms-norm.js';
 
 describe('detectCoreType', () => {
@@ -59,6 +59,16 @@ describe('selection and fallback', () => {
     expect(report.blasConfig).toMatch(/^OpenBLAS/);
     if (report.requestedCoreType !== '') {
       expect(report.corename!.toLowerCase()).toBe(report.requestedCoreType.toLowerCase());
+    }
+  });
+});
+
+describe.skipIf(SKIP_NATIVE)('registration', () => {
+  it('puts a native kernel, not the cpu one, behind every name in NATIVE_KERNEL_NAMES', () => {
+    for (const name of NATIVE_KERNEL_NAMES) {
+      const native = tf.getKernel(name, registration.backendName);
+      expect(native, name).toBeDefined();
+      expect(native!.kernelFunc, name).not.toBe(tf.getKernel(name, 'cpu')?.kernelFunc);
     }
   });
 });

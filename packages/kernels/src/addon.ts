@@ -30,6 +30,7 @@ export interface NativeAddon {
     transA: boolean,
     transB: boolean,
   ): void;
+  transpose(x: Float32Array, y: Float32Array, shape: Int32Array, perm: Int32Array): void;
   rmsnormForward(
     x: Float32Array,
     w: Float32Array,

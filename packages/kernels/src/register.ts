@@ -6,6 +6,7 @@ import { type KernelsReport, loadAddon } from './addon.js';
 import { causalAttentionKernels } from './causal-attention.js';
 import { type KernelsConfig, resolveKernelsConfig } from './config.js';
 import { crossEntropyKernels } from './cross-entropy.js';
+import { gatherKernel, transposeKernel } from './layout.js';
 import { batchMatMulKernel, fusedMatMulKernel } from './matmul.js';
 import { NativeBackend } from './native-backend.js';
 import { rmsNormKernels } from './rms-norm.js';
@@ -25,6 +26,8 @@ let noticeShown = false;
 export const NATIVE_KERNEL_NAMES: readonly string[] = [
   tf.BatchMatMul,
   tf._FusedMatMul,
+  tf.Transpose,
+  tf.GatherV2,
   ...[rmsNormKernels, ropeKernels, swigluKernels, causalAttentionKernels, crossEntropyKernels].flatMap((ks) =>
     ks.map((k) => k.kernelName),
   ),
@@ -50,14 +53,19 @@ export function registerNativeBackend(config: Partial<KernelsConfig> = {}): Nati
     return { registered: true, backendName: c.backendName, report };
   }
   tf.registerBackend(c.backendName, () => new NativeBackend(addon), c.priority);
-  const cpuBatchMatMul = tf.getKernel(tf.BatchMatMul, 'cpu');
-  if (cpuBatchMatMul === undefined) throw new Error('the tfjs cpu backend has no BatchMatMul kernel');
+  const cpu = (name: string) => {
+    const k = tf.getKernel(name, 'cpu');
+    if (k === undefined) throw new Error(`the tfjs cpu backend has no ${name} kernel`);
+    return k.kernelFunc;
+  };
   const own: tf.KernelConfig[] = [
     {
       kernelName: tf.BatchMatMul,
       backendName: c.backendName,
-      kernelFunc: batchMatMulKernel(cpuBatchMatMul.kernelFunc),
+      kernelFunc: batchMatMulKernel(cpu(tf.BatchMatMul)),
     },
+    { kernelName: tf.Transpose, backendName: c.backendName, kernelFunc: transposeKernel(cpu(tf.Transpose)) },
+    { kernelName: tf.GatherV2, backendName: c.backendName, kernelFunc: gatherKernel(cpu(tf.GatherV2)) },
     { kernelName: tf._FusedMatMul, backendName: c.backendName, kernelFunc: fusedMatMulKernel(c.backendName) },
     ...[rmsNormKernels, ropeKernels, swigluKernels, causalAttentionKernels, crossEntropyKernels]
       .flat()
