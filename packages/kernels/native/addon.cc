@@ -123,6 +123,13 @@ Napi::Value RmsnormBackward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// add(a, b, y, n)
+Napi::Value Add(const Napi::CallbackInfo& info) {
+  const int64_t n = Int(info, 3);
+  lk::add(F32(info, 0, n, "a"), F32(info, 1, n, "b"), F32(info, 2, n, "y"), n);
+  return info.Env().Undefined();
+}
+
 // swigluForward(g, u, y, n)
 Napi::Value SwigluForward(const Napi::CallbackInfo& info) {
   const int64_t n = Int(info, 3);
@@ -226,6 +233,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("transpose", Napi::Function::New(env, Transpose));
   exports.Set("rmsnormForward", Napi::Function::New(env, RmsnormForward));
   exports.Set("rmsnormBackward", Napi::Function::New(env, RmsnormBackward));
+  exports.Set("add", Napi::Function::New(env, Add));
   exports.Set("swigluForward", Napi::Function::New(env, SwigluForward));
   exports.Set("swigluBackward", Napi::Function::New(env, SwigluBackward));
   exports.Set("rope", Napi::Function::New(env, Rope));

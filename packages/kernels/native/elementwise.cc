@@ -99,6 +99,15 @@ void swiglu_backward(const float* dy, const float* g, const float* u, float* dg,
   });
 }
 
+void add(const float* a, const float* b, float* y, int64_t n) {
+  parallel_ranges(n, [&](int64_t lo, int64_t hi) {
+    const float* __restrict pa = a + lo;
+    const float* __restrict pb = b + lo;
+    float* __restrict py = y + lo;
+    for (int64_t i = 0; i < hi - lo; i++) py[i] = pa[i] + pb[i];
+  });
+}
+
 void rope_apply(const float* x, const float* cos, const float* sin, float* y, int B, int H, int T, int hd, int Bc,
                 bool inverse) {
   const int half = hd / 2;

@@ -27,6 +27,8 @@ void rmsnorm_forward(const float* x, const float* w, float* y, float* rstd, int6
 /** dx = rstd·(dy·w) − x·rstd³·mean((dy·w)·x); dw = Σ_rows dy·x·rstd. */
 void rmsnorm_backward(const float* dy, const float* x, const float* w, const float* rstd, float* dx, float* dw,
                       int64_t rows, int d);
+/** y = a + b elementwise (same shapes). */
+void add(const float* a, const float* b, float* y, int64_t n);
 /** SwiGLU (Shazeer 2020): y = silu(g)·u, silu(g) = g·σ(g). */
 void swiglu_forward(const float* g, const float* u, float* y, int64_t n);
 /** du = dy·silu(g); dg = dy·u·σ(g)·(1 + g·(1 − σ(g))). */

@@ -50,6 +50,7 @@ export interface NativeAddon {
     rows: number,
     d: number,
   ): void;
+  add(a: Float32Array, b: Float32Array, y: Float32Array, n: number): void;
   swigluForward(g: Float32Array, u: Float32Array, y: Float32Array, n: number): void;
   swigluBackward(
     dy: Float32Array,

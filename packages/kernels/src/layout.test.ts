@@ -3,7 +3,20 @@ import { describe, expect, it } from 'vitest';
 import { NATIVE, runOn, SKIP_NATIVE, uniform } from '../test/helpers.js';
 
 // Data movement is exact: native results must equal the tfjs cpu kernels bit for bit.
-describe.skipIf(SKIP_NATIVE)('Transpose and GatherV2 on the native backend', () => {
+describe.skipIf(SKIP_NATIVE)('Add, Transpose and GatherV2 on the native backend', () => {
+  it.each([
+    [[7], [7]],
+    [
+      [300, 129],
+      [300, 129],
+    ],
+    [[4, 5], [5]],
+  ])('add %j + %j (same shape native, broadcast on the cpu kernel)', async (sa, sb) => {
+    const inputs = [uniform(sa, 3), uniform(sb, 4)];
+    const f = (a: tf.Tensor, b: tf.Tensor) => tf.add(a, b);
+    expect(await runOn(NATIVE, inputs, f)).toEqual(await runOn('cpu', inputs, f));
+  });
+
   it.each([
     [
       [3, 5],

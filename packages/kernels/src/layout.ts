@@ -1,6 +1,7 @@
-// Data-movement kernels of the native backend: Transpose (native, rows copied whole when the last axis stays) and
+// Data-movement and elementwise kernels of the native backend: Add of same-shape float32 tensors (residuals and
+// gradient accumulation), Transpose (native, rows copied whole when the last axis stays) and
 // GatherV2 on axis 0 (embedding lookups: one row copy per index). Other cases go to the `cpu` kernels.
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 import { type NativeBackend, output } from './native-backend.js';
 
 /** A Float32Array view of a float32 or int32 buffer (the transpose moves 4-byte words). */
@@ -52,5 +53,25 @@ export function gatherKernel(cpuGather: tf.KernelFunc): tf.KernelFunc {
       out.set(table.subarray(r * d, r * d + d), i * d);
     }
     return output(nb, [...indices.shape, ...x.shape.slice(1)], out);
+  };
+}
+
+/** Add: native when both operands are float32 of one shape; broadcasting and other dtypes go to the cpu kernel. */
+export function addKernel(cpuAdd: tf.KernelFunc): tf.KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const nb = backend as NativeBackend;
+    const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    const va = nb.data.get(a.dataId)?.values;
+    const vb = nb.data.get(b.dataId)?.values;
+    if (
+      !(va instanceof Float32Array) ||
+      !(vb instanceof Float32Array) ||
+      !tf.util.arraysEqual(a.shape, b.shape)
+    ) {
+      return cpuAdd({ inputs, backend, attrs });
+    }
+    const out = new Float32Array(va.length);
+    nb.addon.add(va, vb, out, va.length);
+    return output(nb, a.shape, out);
   };
 }

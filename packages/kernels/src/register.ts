@@ -6,7 +6,7 @@ import { type KernelsReport, loadAddon } from './addon.js';
 import { causalAttentionKernels } from './causal-attention.js';
 import { type KernelsConfig, resolveKernelsConfig } from './config.js';
 import { crossEntropyKernels } from './cross-entropy.js';
-import { gatherKernel, transposeKernel } from './layout.js';
+import { addKernel, gatherKernel, transposeKernel } from './layout.js';
 import { batchMatMulKernel, fusedMatMulKernel } from './matmul.js';
 import { NativeBackend } from './native-backend.js';
 import { rmsNormKernels } from './rms-norm.js';
@@ -28,6 +28,7 @@ export const NATIVE_KERNEL_NAMES: readonly string[] = [
   tf._FusedMatMul,
   tf.Transpose,
   tf.GatherV2,
+  tf.Add,
   ...[rmsNormKernels, ropeKernels, swigluKernels, causalAttentionKernels, crossEntropyKernels].flatMap((ks) =>
     ks.map((k) => k.kernelName),
   ),
@@ -66,6 +67,7 @@ export function registerNativeBackend(config: Partial<KernelsConfig> = {}): Nati
     },
     { kernelName: tf.Transpose, backendName: c.backendName, kernelFunc: transposeKernel(cpu(tf.Transpose)) },
     { kernelName: tf.GatherV2, backendName: c.backendName, kernelFunc: gatherKernel(cpu(tf.GatherV2)) },
+    { kernelName: tf.Add, backendName: c.backendName, kernelFunc: addKernel(cpu(tf.Add)) },
     { kernelName: tf._FusedMatMul, backendName: c.backendName, kernelFunc: fusedMatMulKernel(c.backendName) },
     ...[rmsNormKernels, ropeKernels, swigluKernels, causalAttentionKernels, crossEntropyKernels]
       .flat()
