@@ -81,11 +81,19 @@ const embed = (table: tf.Tensor, ids: tf.Tensor) =>
     };
   })(table, ids) as tf.Tensor;
 
-export function buildStep(variant: string, s: Size = SIZE_A): { step: () => number; params: number } {
+/**
+ * One training step of `s.tokens` tokens: forward, backward and AdamW. `microBatches` > 1 accumulates the gradients
+ * of equal slices of the batch (the same update: every row has a label) to fit the wasm backend's 4 GiB heap.
+ */
+export function buildStep(
+  variant: string,
+  s: Size = SIZE_A,
+  microBatches = 1,
+): { step: () => number; params: number } {
   const ops = variant === 'native' ? FUSED : COMPOSITE;
   const d = s.hidden;
   const hs = d / s.heads;
-  const B = s.tokens / s.seq;
+  const B = s.tokens / s.seq / microBatches; // sequences per micro-batch
   let seed = 1;
   const param = (shape: number[], std: number | null) =>
     tf.variable(std === null ? tf.ones(shape) : tf.randomNormal(shape, 0, std, 'float32', seed++));
@@ -120,12 +128,17 @@ export function buildStep(variant: string, s: Size = SIZE_A): { step: () => numb
   }
   const cos = tf.tensor4d(cosT, [1, 1, s.seq, hs]);
   const sin = tf.tensor4d(sinT, [1, 1, s.seq, hs]);
-  const idsArr = Int32Array.from({ length: B * s.seq }, (_, i) => (i * 7919) % s.vocab);
-  const labArr = Int32Array.from({ length: B * s.seq }, (_, i) =>
+  const idsArr = Int32Array.from({ length: s.tokens }, (_, i) => (i * 7919) % s.vocab);
+  const labArr = Int32Array.from({ length: s.tokens }, (_, i) =>
     (i + 1) % s.seq === 0 ? idsArr[i - s.seq + 1]! : idsArr[i + 1]!,
   ); // torch.roll(ids, -1, 1)
-  const ids = tf.tensor1d(idsArr, 'int32');
-  const labels = tf.tensor1d(labArr, 'int32');
+  const slice = B * s.seq;
+  const micro = Array.from({ length: microBatches }, (_, j) => ({
+    ids: tf.tensor1d(idsArr.subarray(j * slice, (j + 1) * slice), 'int32'),
+    labels: tf.tensor1d(labArr.subarray(j * slice, (j + 1) * slice), 'int32'),
+  }));
+  let ids = micro[0]!.ids;
+  let labels = micro[0]!.labels;
 
   const heads = (x: tf.Tensor) => tf.transpose(tf.reshape(x, [B, s.seq, s.heads, hs]), [0, 2, 1, 3]); // (B, nh, T, hs)
   const lossFn = () => {
@@ -166,10 +179,25 @@ export function buildStep(variant: string, s: Size = SIZE_A): { step: () => numb
     );
   };
   const step = () => {
-    const { value, grads } = tf.variableGrads(lossFn, vars);
-    adamw(vars.map((v) => grads[v.name]!));
-    const loss = value.dataSync()[0]!;
-    tf.dispose([value, ...Object.values(grads)]);
+    let loss = 0;
+    let acc: tf.Tensor[] = [];
+    for (const mb of micro) {
+      ids = mb.ids;
+      labels = mb.labels;
+      const { value, grads } = tf.variableGrads(lossFn, vars);
+      loss += value.dataSync()[0]! / microBatches;
+      const g = vars.map((v) => grads[v.name]!);
+      if (acc.length === 0) acc = g;
+      else {
+        const sum = acc.map((a, i) => tf.add(a, g[i]!));
+        tf.dispose([...acc, ...g]);
+        acc = sum;
+      }
+      value.dispose();
+    }
+    const mean = microBatches === 1 ? acc : acc.map((a) => tf.div(a, microBatches));
+    adamw(mean);
+    tf.dispose(microBatches === 1 ? acc : [...acc, ...mean]);
     return loss;
   };
   return { step, params: nParams };

@@ -7,7 +7,7 @@
 // Each measurement runs in its own process (peak RSS is its own).
 //
 //   npx tsx --conditions=@loralab/source tools/bench/kernels.ts [--parts matmul,step] [--steps 2] [--seconds 0.5]
-//        [--variants native,native-composite,wasm,torch] [--threads 2]
+//        [--variants native,native-composite,wasm,torch] [--wasm-micro 4] [--threads 2]
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import '@tensorflow/tfjs'; // gradients of all tfjs ops (tfjs-core alone registers none) and the cpu backend
@@ -86,9 +86,9 @@ async function childMatmul(backend: string, seconds: number): Promise<(number | 
   return out;
 }
 
-async function childStep(variant: string, steps: number) {
+async function childStep(variant: string, steps: number, microBatches: number) {
   await useBackend(variant.startsWith('native') ? 'native' : variant);
-  const { step, params } = buildStep(variant, SIZE_A);
+  const { step, params } = buildStep(variant, SIZE_A, microBatches);
   const losses = [step()]; // warm-up
   const t0 = performance.now();
   for (let i = 0; i < steps; i++) losses.push(step());
@@ -137,7 +137,7 @@ async function main() {
     const out =
       kind === 'matmul'
         ? await childMatmul(name!, Number(opt('seconds', '0.5')))
-        : await childStep(name!, Number(opt('steps', '2')));
+        : await childStep(name!, Number(opt('steps', '2')), Number(opt('micro', '1')));
     console.log(JSON.stringify(out));
     return;
   }
@@ -176,15 +176,23 @@ async function main() {
   }
   if (parts.includes('step')) {
     const steps = opt('steps', '2');
-    const variants = opt('variants', 'native,native-composite,wasm,torch').split(',');
-    console.log(`\ntraining step, size a (${JSON.stringify(SIZE_A)}), ${steps} timed steps after 1 warm-up`);
+    // native-composite (tfjs composites on the native backend) is slow (minutes per step): only on request.
+    const variants = opt('variants', 'native,wasm,torch').split(',');
+    const wasmMicro = opt('wasm-micro', '4');
+    console.log(
+      `\ntraining step, size a (${JSON.stringify(SIZE_A)}), ${steps} timed steps after 1 warm-up; wasm accumulates ` +
+        `${wasmMicro} micro-batches per step (its 4 GiB heap), tfjs-backend-wasm defaults (no thread pool under Node)`,
+    );
     const rows: [string, Record<string, unknown>][] = [];
     for (const v of variants) {
       rows.push([
         v,
         v === 'torch'
           ? torch(['step', JSON.stringify(SIZE_A), threads, steps])
-          : (child(['step', v, '--steps', steps]) as Record<string, unknown>),
+          : (child(['step', v, '--steps', steps, '--micro', v === 'wasm' ? wasmMicro : '1']) as Record<
+              string,
+              unknown
+            >),
       ]);
     }
     const torchTps = rows.find(([v]) => v === 'torch')?.[1].tokens_per_s as number | undefined;
