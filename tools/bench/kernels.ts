@@ -12,7 +12,12 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import '@tensorflow/tfjs'; // gradients of all tfjs ops (tfjs-core alone registers none) and the cpu backend
 import '@tensorflow/tfjs-backend-wasm';
-import { detectCoreType, kernelsReport, registerNativeBackend } from '@loralab/kernels';
+import {
+  kernelsReport,
+  nativeEnvironment,
+  registerNativeBackend,
+  resolveKernelsConfig,
+} from '@loralab/kernels';
 import * as tf from '@tensorflow/tfjs-core';
 import { buildStep, SIZE_A } from './kernels-step.js';
 
@@ -141,15 +146,12 @@ async function main() {
     console.log(JSON.stringify(out));
     return;
   }
-  // One core-type setting for the addon and PyTorch's OpenBLAS, fixed before either loads.
-  if (process.env.OPENBLAS_CORETYPE === undefined) {
-    const type = detectCoreType();
-    if (type !== '') process.env.OPENBLAS_CORETYPE = type;
-  }
+  // One setting for the addon and PyTorch's OpenBLAS/OpenMP (core type, thread wait policy), fixed before either loads.
+  Object.assign(process.env, nativeEnvironment(resolveKernelsConfig()));
   const threads = opt('threads', '2');
   const report = kernelsReport();
   console.log(
-    `OPENBLAS_CORETYPE=${process.env.OPENBLAS_CORETYPE ?? '(unset)'}; addon: ${report.available ? `OpenBLAS core ${report.corename}, "${report.blasConfig}", ${report.blasThreads} BLAS threads, ${report.fusedThreads} fused-kernel threads` : report.reason}; torch threads ${threads}`,
+    `OPENBLAS_CORETYPE=${process.env.OPENBLAS_CORETYPE ?? '(unset)'} OMP_WAIT_POLICY=${process.env.OMP_WAIT_POLICY ?? '(unset)'} OPENBLAS_THREAD_TIMEOUT=${process.env.OPENBLAS_THREAD_TIMEOUT ?? '(unset)'} (same for PyTorch); addon: ${report.available ? `OpenBLAS core ${report.corename}, "${report.blasConfig}", ${report.blasThreads} BLAS threads, ${report.fusedThreads} fused-kernel threads` : report.reason}; torch threads ${threads}`,
   );
   const parts = opt('parts', 'matmul,step').split(',');
   if (parts.includes('matmul')) {

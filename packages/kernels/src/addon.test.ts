@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { registration, SKIP_NATIVE } from '../test/helpers.js';
-import { detectCoreType } from './addon.js';
+import { detectCoreType, nativeEnvironment } from './addon.js';
+import { resolveKernelsConfig } from './config.js';
 import { NATIVE_KERNEL_NAMES, registerNativeBackend } from './register.js';
 import { rmsNorm, rmsNormReference } from './rms-norm.js';
 
@@ -13,6 +14,22 @@ describe('detectCoreType', () => {
     expect(detectCoreType('flags\t\t: fpu sse avx2 fma avx512f\n')).toBe('Haswell');
     expect(detectCoreType('flags\t\t: fpu sse sse2\n')).toBe('');
     expect(detectCoreType('processor : 0\n')).toBe('');
+  });
+});
+
+describe('nativeEnvironment', () => {
+  it('sets the passive wait policy and keeps what the user set', () => {
+    const c = resolveKernelsConfig({ coreType: 'Haswell' }, {});
+    expect(nativeEnvironment(c, {})).toEqual({
+      OPENBLAS_CORETYPE: 'Haswell',
+      OMP_WAIT_POLICY: 'passive',
+      OPENBLAS_THREAD_TIMEOUT: '4',
+    });
+    expect(nativeEnvironment(c, { OPENBLAS_CORETYPE: 'Zen', OMP_WAIT_POLICY: 'active' })).toEqual({
+      OPENBLAS_THREAD_TIMEOUT: '4',
+    });
+    const lib = resolveKernelsConfig({ coreType: 'library', threadWait: 'library' }, {});
+    expect(nativeEnvironment(lib, {})).toEqual({});
   });
 });
 

@@ -153,6 +153,8 @@ export interface KernelsReport {
   reason?: string;
   /** OPENBLAS_CORETYPE as set before loading ('' when left to the library). */
   requestedCoreType: string;
+  /** OMP_WAIT_POLICY and OPENBLAS_THREAD_TIMEOUT in effect at load ('' when unset: the libraries spin). */
+  threadWait?: string;
   /** Core type OpenBLAS actually selected (openblas_get_corename). */
   corename?: string;
   /** openblas_get_config(), e.g. 'OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH NO_AFFINITY SkylakeX MAX_THREADS=64'. */
@@ -187,6 +189,27 @@ export function detectCoreType(cpuinfo?: string): string {
 }
 
 /**
+ * Environment variables the loader sets before the addon (and with it OpenBLAS and libgomp) loads, for the variables
+ * not already set: the OpenBLAS core type and the thread wait policy. Exported so that a benchmark can give a
+ * PyTorch comparison process the same setting.
+ */
+export function nativeEnvironment(
+  config: KernelsConfig,
+  env: Record<string, string | undefined> = process.env,
+) {
+  const out: Record<string, string> = {};
+  if (env.OPENBLAS_CORETYPE === undefined && config.coreType !== 'library') {
+    const type = config.coreType === 'auto' ? detectCoreType() : config.coreType;
+    if (type !== '') out.OPENBLAS_CORETYPE = type;
+  }
+  if (config.threadWait === 'passive') {
+    if (env.OMP_WAIT_POLICY === undefined) out.OMP_WAIT_POLICY = 'passive';
+    if (env.OPENBLAS_THREAD_TIMEOUT === undefined) out.OPENBLAS_THREAD_TIMEOUT = '4'; // 2⁴ cycles, the minimum
+  }
+  return out;
+}
+
+/**
  * Loads the addon once (later calls return the first result). Never throws in mode 'auto' or 'off': the report
  * says why the addon is unavailable. In mode 'on' a failure throws.
  */
@@ -203,11 +226,8 @@ export function loadAddon(config: KernelsConfig): { addon: NativeAddon | null; r
     loaded = { addon: null, report: { ...base, available: false, reason } };
     return loaded;
   }
-  // Must happen before the shared library is loaded: OpenBLAS reads it in its constructor.
-  if (process.env.OPENBLAS_CORETYPE === undefined && config.coreType !== 'library') {
-    const type = config.coreType === 'auto' ? detectCoreType() : config.coreType;
-    if (type !== '') process.env.OPENBLAS_CORETYPE = type;
-  }
+  // Must happen before the shared libraries load: OpenBLAS and libgomp read these once, at initialisation.
+  Object.assign(process.env, nativeEnvironment(config));
   const requestedCoreType = process.env.OPENBLAS_CORETYPE ?? '';
   try {
     const addon = createRequire(import.meta.url)(ADDON_PATH) as NativeAddon;
@@ -222,6 +242,7 @@ export function loadAddon(config: KernelsConfig): { addon: NativeAddon | null; r
         blasConfig: info.config,
         blasThreads: info.blasThreads,
         fusedThreads: info.fusedThreads,
+        threadWait: `OMP_WAIT_POLICY=${process.env.OMP_WAIT_POLICY ?? ''} OPENBLAS_THREAD_TIMEOUT=${process.env.OPENBLAS_THREAD_TIMEOUT ?? ''}`,
         addonPath: ADDON_PATH,
       },
     };

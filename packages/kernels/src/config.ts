@@ -10,6 +10,11 @@ export interface KernelsConfig {
    * F/BW/VL/DQ, 'Haswell' with AVX2 + FMA), because Debian's OpenBLAS 0.3.21 may not recognise recent CPUs and
    * then runs generic kernels; 'library': let OpenBLAS detect; any other string is passed through. */
   coreType: string;
+  /** How idle worker threads wait, applied before the libraries load when the variables are unset.
+   * 'passive' (default): OMP_WAIT_POLICY=passive and OPENBLAS_THREAD_TIMEOUT=4, so OpenMP and OpenBLAS workers sleep
+   * instead of spinning between kernels; on a 2-core machine their spinning starves the thread doing the next op
+   * (measured: a training step 2x slower). 'library': leave both libraries' defaults (spin). */
+  threadWait: 'passive' | 'library';
   /** OpenBLAS threads; 0 (default) keeps the library's choice (all cores, or OPENBLAS_NUM_THREADS). */
   blasThreads: number;
   /** Threads of the fused kernels (OpenMP); 0 (default) uses all cores (or OMP_NUM_THREADS). */
@@ -25,6 +30,7 @@ export interface KernelsConfig {
 export const DEFAULT_KERNELS_CONFIG: Readonly<KernelsConfig> = Object.freeze({
   mode: 'auto',
   coreType: 'auto',
+  threadWait: 'passive',
   blasThreads: 0,
   fusedThreads: 0,
   backendName: 'loralab-native',
@@ -66,6 +72,12 @@ export function resolveKernelsConfig(
     if (!Number.isInteger(c[key]) || c[key] < 0) {
       throw new ConfigError(`KernelsConfig.${key} must be an integer >= 0, found ${c[key]}`, key);
     }
+  }
+  if (c.threadWait !== 'passive' && c.threadWait !== 'library') {
+    throw new ConfigError(
+      `KernelsConfig.threadWait must be 'passive' or 'library', found '${String(c.threadWait)}'`,
+      'threadWait',
+    );
   }
   if (typeof c.coreType !== 'string' || !/^[A-Za-z0-9]+$/.test(c.coreType)) {
     throw new ConfigError(`KernelsConfig.coreType must be a word such as 'auto' or 'SkylakeX'`, 'coreType');

@@ -1,4 +1,11 @@
-export { ADDON_PATH, detectCoreType, type KernelsReport, loadAddon, type NativeAddon } from './addon.js';
+export {
+  ADDON_PATH,
+  detectCoreType,
+  type KernelsReport,
+  loadAddon,
+  type NativeAddon,
+  nativeEnvironment,
+} from './addon.js';
 export { CAUSAL_ATTENTION, causalAttention, causalAttentionReference } from './causal-attention.js';
 export { DEFAULT_KERNELS_CONFIG, type KernelsConfig, resolveKernelsConfig } from './config.js';
 export { CROSS_ENTROPY, crossEntropy, crossEntropyReference, IGNORE_INDEX } from './cross-entropy.js';
