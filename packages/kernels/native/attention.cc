@@ -58,8 +58,9 @@ void attention_forward(const float* q, const float* k, const float* v, float* o,
   const int64_t units = static_cast<int64_t>(B) * nh;
 #pragma omp parallel num_threads(fused_threads())
   {
-    std::vector<float> s(static_cast<size_t>(kRows) * Tp);   // scores of a row block (kRows, Tp)
+    std::vector<float> s(static_cast<size_t>(kRows) * Tp);   // scores, then probabilities, of a row block (kRows, Tp)
     std::vector<float> kt(static_cast<size_t>(hs) * Tp);     // Kᵀ (hs, Tp)
+    std::vector<float> vt(static_cast<size_t>(hs) * Tp);     // Vᵀ (hs, Tp)
     std::vector<float> qb(static_cast<size_t>(kRows) * hs);  // scale · q rows of the block
 #pragma omp for schedule(dynamic, 1)
     for (int64_t unit = 0; unit < units; unit++) {
@@ -67,19 +68,24 @@ void attention_forward(const float* q, const float* k, const float* v, float* o,
       const int h = static_cast<int>(unit % nh);
       const int64_t kvBase = (static_cast<int64_t>(b) * nkv + h / rep) * T * hs;
       const float* Q = q + unit * T * hs;  // (T, hs)
-      const float* V = v + kvBase;         // (T, hs)
       float* O = o + unit * T * hs;
       float* L = lse + unit * T;
       transpose_in(k + kvBase, kt.data(), T, Tp, hs);
+      transpose_in(v + kvBase, vt.data(), T, Tp, hs);
       for (int i0 = 0; i0 < T; i0 += kRows) {
         const int R = std::min(kRows, T - i0);
         for (int r = 0; r < kRows; r++)
           for (int c = 0; c < hs; c++) qb[r * hs + c] = r < R ? scale * Q[static_cast<int64_t>(i0 + r) * hs + c] : 0.0f;
         const int n = i0 + R;  // keys any row of the block sees
-        rows_times_bt(qb.data(), kt.data(), s.data(), (n + kCols - 1) / kCols, Tp, hs);  // s_rj = scale·q_r·k_j
-        for (int r = 0; r < R; r++) {
-          const int i = i0 + r;
+        const int nb = (n + kCols - 1) / kCols;
+        rows_times_bt(qb.data(), kt.data(), s.data(), nb, Tp, hs);  // s_rj = scale·q_r·k_j
+        for (int r = 0; r < kRows; r++) {
           float* __restrict sp = s.data() + static_cast<int64_t>(r) * Tp;
+          const int i = i0 + r;
+          if (r >= R) {
+            std::fill(sp, sp + nb * kCols, 0.0f);
+            continue;
+          }
           float mx = sp[0];
           for (int j = 1; j <= i; j++) mx = sp[j] > mx ? sp[j] : mx;
           float sum = 0.0f;
@@ -87,15 +93,28 @@ void attention_forward(const float* q, const float* k, const float* v, float* o,
             sp[j] = fast_exp(sp[j] - mx);
             sum += sp[j];
           }
-          float* __restrict oi = O + static_cast<int64_t>(i) * hs;
-          std::fill(oi, oi + hs, 0.0f);
           const float inv = 1.0f / sum;
-          for (int j = 0; j <= i; j++) {  // o_i = Σ_j p_ij v_j
-            const float pj = sp[j] * inv;
-            const float* __restrict vj = V + static_cast<int64_t>(j) * hs;
-            for (int c = 0; c < hs; c++) oi[c] += pj * vj[c];
-          }
+          for (int j = 0; j <= i; j++) sp[j] *= inv;          // p_ij
+          std::fill(sp + i + 1, sp + nb * kCols, 0.0f);       // causal mask (and padding)
           L[i] = mx + std::log(sum);
+        }
+        // o_rc = Σ_j p_rj v_jc: 4 rows share each load of Vᵀ
+        const float* p0 = s.data();
+        const float* p1 = p0 + Tp;
+        const float* p2 = p1 + Tp;
+        const float* p3 = p2 + Tp;
+        for (int c = 0; c < hs; c++) {
+          const float* __restrict vc = vt.data() + static_cast<int64_t>(c) * Tp;
+          float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+#pragma omp simd reduction(+ : a0, a1, a2, a3)
+          for (int j = 0; j < n; j++) {
+            a0 += p0[j] * vc[j];
+            a1 += p1[j] * vc[j];
+            a2 += p2[j] * vc[j];
+            a3 += p3[j] * vc[j];
+          }
+          const float a[kRows] = {a0, a1, a2, a3};
+          for (int r = 0; r < R; r++) O[static_cast<int64_t>(i0 + r) * hs + c] = a[r];
         }
       }
     }
