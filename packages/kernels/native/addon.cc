@@ -1,0 +1,251 @@
+// N-API glue (node-addon-api): checks argument types and buffer lengths, then calls the raw kernels on the
+// TypedArrays' own memory (zero copy). Every output buffer is allocated by the caller in JavaScript.
+#include <cblas.h>
+#include <napi.h>
+
+#include <string>
+#include <vector>
+
+#include "kernels.h"
+
+namespace {
+
+int64_t Int(const Napi::CallbackInfo& info, size_t i) {
+  if (!info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + ": expected a number");
+  const double v = info[i].As<Napi::Number>().DoubleValue();
+  if (v < 0 || v != static_cast<double>(static_cast<int64_t>(v)))
+    throw Napi::RangeError::New(info.Env(), "argument " + std::to_string(i) + ": expected a non-negative integer");
+  return static_cast<int64_t>(v);
+}
+
+float Float(const Napi::CallbackInfo& info, size_t i) {
+  if (!info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + ": expected a number");
+  return info[i].As<Napi::Number>().FloatValue();
+}
+
+bool Bool(const Napi::CallbackInfo& info, size_t i) { return info[i].ToBoolean().Value(); }
+
+template <typename T, napi_typedarray_type kType>
+T* Array(const Napi::CallbackInfo& info, size_t i, int64_t minLength, const char* what) {
+  if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != kType)
+    throw Napi::TypeError::New(info.Env(), std::string(what) + ": expected a " +
+                                               (kType == napi_float32_array ? "Float32Array" : "Int32Array"));
+  auto a = info[i].As<Napi::TypedArrayOf<T>>();
+  if (static_cast<int64_t>(a.ElementLength()) < minLength)
+    throw Napi::RangeError::New(info.Env(), std::string(what) + ": expected at least " + std::to_string(minLength) +
+                                                " elements, found " + std::to_string(a.ElementLength()));
+  return a.Data();
+}
+
+float* F32(const Napi::CallbackInfo& info, size_t i, int64_t n, const char* what) {
+  return Array<float, napi_float32_array>(info, i, n, what);
+}
+int32_t* I32(const Napi::CallbackInfo& info, size_t i, int64_t n, const char* what) {
+  return Array<int32_t, napi_int32_array>(info, i, n, what);
+}
+
+Napi::Value Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("corename", openblas_get_corename());
+  o.Set("config", openblas_get_config());
+  o.Set("blasThreads", openblas_get_num_threads());
+  o.Set("numProcs", openblas_get_num_procs());
+  o.Set("parallel", openblas_get_parallel());  // 0 sequential, 1 pthreads, 2 OpenMP
+  o.Set("fusedThreads", lk::fused_threads());
+  return o;
+}
+
+Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  const int blas = static_cast<int>(Int(info, 0));
+  const int fused = static_cast<int>(Int(info, 1));
+  if (blas > 0) openblas_set_num_threads(blas);
+  lk::set_fused_threads(fused);
+  return info.Env().Undefined();
+}
+
+// sgemm(a, b, c, batch, aIdx, bIdx, m, n, k, transA, transB)
+Napi::Value Sgemm(const Napi::CallbackInfo& info) {
+  const int64_t batch = Int(info, 3), m = Int(info, 6), n = Int(info, 7), k = Int(info, 8);
+  const int32_t* aIdx = I32(info, 4, batch, "aIdx");
+  const int32_t* bIdx = I32(info, 5, batch, "bIdx");
+  int64_t batchA = 0, batchB = 0;
+  for (int64_t i = 0; i < batch; i++) {
+    batchA = std::max<int64_t>(batchA, aIdx[i] + 1);
+    batchB = std::max<int64_t>(batchB, bIdx[i] + 1);
+    if (aIdx[i] < 0 || bIdx[i] < 0) throw Napi::RangeError::New(info.Env(), "negative batch index");
+  }
+  const float* a = F32(info, 0, batchA * m * k, "a");
+  const float* b = F32(info, 1, batchB * k * n, "b");
+  float* c = F32(info, 2, batch * m * n, "c");
+  lk::sgemm_batched(a, b, c, static_cast<int>(batch), aIdx, bIdx, static_cast<int>(m), static_cast<int>(n),
+                    static_cast<int>(k), Bool(info, 9), Bool(info, 10), 1.0f, 0.0f);
+  return info.Env().Undefined();
+}
+
+// transpose(x, y, shape: Int32Array, perm: Int32Array): x, y Float32Array views (int32 data is viewed as float bits)
+Napi::Value Transpose(const Napi::CallbackInfo& info) {
+  const auto shapeArr = info[2].As<Napi::Int32Array>();
+  const int rank = static_cast<int>(shapeArr.ElementLength());
+  const int32_t* perm = I32(info, 3, rank, "perm");
+  std::vector<int64_t> shape(rank);
+  std::vector<int> p(rank);
+  std::vector<bool> seen(rank, false);
+  int64_t total = 1;
+  for (int i = 0; i < rank; i++) {
+    shape[i] = shapeArr[i];
+    if (shape[i] < 0 || perm[i] < 0 || perm[i] >= rank || seen[perm[i]])
+      throw Napi::RangeError::New(info.Env(), "transpose: invalid shape or permutation");
+    seen[perm[i]] = true;
+    p[i] = perm[i];
+    total *= shape[i];
+  }
+  const float* x = F32(info, 0, total, "x");
+  float* y = F32(info, 1, total, "y");
+  lk::transpose4(reinterpret_cast<const uint32_t*>(x), reinterpret_cast<uint32_t*>(y), shape.data(), p.data(), rank);
+  return info.Env().Undefined();
+}
+
+// rmsnormForward(x, w, y, rstd, rows, d, eps)
+Napi::Value RmsnormForward(const Napi::CallbackInfo& info) {
+  const int64_t rows = Int(info, 4), d = Int(info, 5);
+  lk::rmsnorm_forward(F32(info, 0, rows * d, "x"), F32(info, 1, d, "w"), F32(info, 2, rows * d, "y"),
+                      F32(info, 3, rows, "rstd"), rows, static_cast<int>(d), Float(info, 6));
+  return info.Env().Undefined();
+}
+
+// rmsnormBackward(dy, x, w, rstd, dx, dw, rows, d)
+Napi::Value RmsnormBackward(const Napi::CallbackInfo& info) {
+  const int64_t rows = Int(info, 6), d = Int(info, 7);
+  lk::rmsnorm_backward(F32(info, 0, rows * d, "dy"), F32(info, 1, rows * d, "x"), F32(info, 2, d, "w"),
+                       F32(info, 3, rows, "rstd"), F32(info, 4, rows * d, "dx"), F32(info, 5, d, "dw"), rows,
+                       static_cast<int>(d));
+  return info.Env().Undefined();
+}
+
+// add(a, b, y, n)
+Napi::Value Add(const Napi::CallbackInfo& info) {
+  const int64_t n = Int(info, 3);
+  lk::add(F32(info, 0, n, "a"), F32(info, 1, n, "b"), F32(info, 2, n, "y"), n);
+  return info.Env().Undefined();
+}
+
+// swigluForward(g, u, y, n)
+Napi::Value SwigluForward(const Napi::CallbackInfo& info) {
+  const int64_t n = Int(info, 3);
+  lk::swiglu_forward(F32(info, 0, n, "g"), F32(info, 1, n, "u"), F32(info, 2, n, "y"), n);
+  return info.Env().Undefined();
+}
+
+// swigluBackward(dy, g, u, dg, du, n)
+Napi::Value SwigluBackward(const Napi::CallbackInfo& info) {
+  const int64_t n = Int(info, 5);
+  lk::swiglu_backward(F32(info, 0, n, "dy"), F32(info, 1, n, "g"), F32(info, 2, n, "u"), F32(info, 3, n, "dg"),
+                      F32(info, 4, n, "du"), n);
+  return info.Env().Undefined();
+}
+
+// rope(x, cos, sin, y, B, H, T, hd, Bc, inverse)
+Napi::Value Rope(const Napi::CallbackInfo& info) {
+  const int64_t B = Int(info, 4), H = Int(info, 5), T = Int(info, 6), hd = Int(info, 7), Bc = Int(info, 8);
+  if (hd % 2 != 0) throw Napi::RangeError::New(info.Env(), "rope: head dim must be even");
+  if (Bc != 1 && Bc != B) throw Napi::RangeError::New(info.Env(), "rope: cos/sin batch must be 1 or B");
+  const int64_t n = B * H * T * hd;
+  lk::rope_apply(F32(info, 0, n, "x"), F32(info, 1, Bc * T * hd, "cos"), F32(info, 2, Bc * T * hd, "sin"),
+                 F32(info, 3, n, "y"), static_cast<int>(B), static_cast<int>(H), static_cast<int>(T),
+                 static_cast<int>(hd), static_cast<int>(Bc), Bool(info, 9));
+  return info.Env().Undefined();
+}
+
+// attentionForward(q, k, v, o, lse, B, nh, nkv, T, hs, scale)
+Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
+  const int64_t B = Int(info, 5), nh = Int(info, 6), nkv = Int(info, 7), T = Int(info, 8), hs = Int(info, 9);
+  if (nkv == 0 || nh % nkv != 0) throw Napi::RangeError::New(info.Env(), "attention: nh must be a multiple of nkv");
+  lk::attention_forward(F32(info, 0, B * nh * T * hs, "q"), F32(info, 1, B * nkv * T * hs, "k"),
+                        F32(info, 2, B * nkv * T * hs, "v"), F32(info, 3, B * nh * T * hs, "o"),
+                        F32(info, 4, B * nh * T, "lse"), static_cast<int>(B), static_cast<int>(nh),
+                        static_cast<int>(nkv), static_cast<int>(T), static_cast<int>(hs), Float(info, 10));
+  return info.Env().Undefined();
+}
+
+// attentionBackward(q, k, v, o, lse, dout, dq, dk, dv, B, nh, nkv, T, hs, scale)
+Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
+  const int64_t B = Int(info, 9), nh = Int(info, 10), nkv = Int(info, 11), T = Int(info, 12), hs = Int(info, 13);
+  if (nkv == 0 || nh % nkv != 0) throw Napi::RangeError::New(info.Env(), "attention: nh must be a multiple of nkv");
+  const int64_t nq = B * nh * T * hs, nk = B * nkv * T * hs;
+  lk::attention_backward(F32(info, 0, nq, "q"), F32(info, 1, nk, "k"), F32(info, 2, nk, "v"), F32(info, 3, nq, "o"),
+                         F32(info, 4, B * nh * T, "lse"), F32(info, 5, nq, "dout"), F32(info, 6, nq, "dq"),
+                         F32(info, 7, nk, "dk"), F32(info, 8, nk, "dv"), static_cast<int>(B), static_cast<int>(nh),
+                         static_cast<int>(nkv), static_cast<int>(T), static_cast<int>(hs), Float(info, 14));
+  return info.Env().Undefined();
+}
+
+// crossEntropyForward(logits, labels, loss, lse, rows, V, ignore) -> count of rows not ignored
+Napi::Value CrossEntropyForward(const Napi::CallbackInfo& info) {
+  const int64_t rows = Int(info, 4), V = Int(info, 5);
+  if (!info[6].IsNumber()) throw Napi::TypeError::New(info.Env(), "ignore: expected a number");
+  const int32_t ignore = info[6].As<Napi::Number>().Int32Value();
+  const int32_t* labels = I32(info, 1, rows, "labels");
+  const int64_t count = lk::cross_entropy_forward(F32(info, 0, rows * V, "logits"), labels, F32(info, 2, rows, "loss"),
+                                                  F32(info, 3, rows, "lse"), rows, static_cast<int>(V), ignore);
+  if (count < 0) {
+    const int64_t r = -1 - count;
+    throw Napi::RangeError::New(info.Env(), "cross-entropy: label " + std::to_string(labels[r]) + " at row " +
+                                                std::to_string(r) + " is outside [0, " + std::to_string(V) +
+                                                ") and is not the ignore index " + std::to_string(ignore));
+  }
+  return Napi::Number::New(info.Env(), static_cast<double>(count));
+}
+
+// crossEntropyBackward(logits, labels, lse, scale, dlogits, rows, V, ignore)
+Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info) {
+  const int64_t rows = Int(info, 5), V = Int(info, 6);
+  if (!info[7].IsNumber()) throw Napi::TypeError::New(info.Env(), "ignore: expected a number");
+  lk::cross_entropy_backward(F32(info, 0, rows * V, "logits"), I32(info, 1, rows, "labels"), F32(info, 2, rows, "lse"),
+                             F32(info, 3, rows, "scale"), F32(info, 4, rows * V, "dlogits"), rows, static_cast<int>(V),
+                             info[7].As<Napi::Number>().Int32Value());
+  return info.Env().Undefined();
+}
+
+// adamw(p, m, v, g, n, lr, beta1, beta2, eps, weightDecay, step)
+Napi::Value Adamw(const Napi::CallbackInfo& info) {
+  const int64_t n = Int(info, 4);
+  const int64_t step = Int(info, 10);
+  if (step < 1) throw Napi::RangeError::New(info.Env(), "adamw: step must be >= 1");
+  lk::adamw_update(F32(info, 0, n, "p"), F32(info, 1, n, "m"), F32(info, 2, n, "v"), F32(info, 3, n, "g"), n,
+                   Float(info, 5), Float(info, 6), Float(info, 7), Float(info, 8), Float(info, 9),
+                   static_cast<int>(step));
+  return info.Env().Undefined();
+}
+
+// lion(p, m, g, n, lr, beta1, beta2, weightDecay)
+Napi::Value Lion(const Napi::CallbackInfo& info) {
+  const int64_t n = Int(info, 3);
+  lk::lion_update(F32(info, 0, n, "p"), F32(info, 1, n, "m"), F32(info, 2, n, "g"), n, Float(info, 4), Float(info, 5),
+                  Float(info, 6), Float(info, 7));
+  return info.Env().Undefined();
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("info", Napi::Function::New(env, Info));
+  exports.Set("setThreads", Napi::Function::New(env, SetThreads));
+  exports.Set("sgemm", Napi::Function::New(env, Sgemm));
+  exports.Set("transpose", Napi::Function::New(env, Transpose));
+  exports.Set("rmsnormForward", Napi::Function::New(env, RmsnormForward));
+  exports.Set("rmsnormBackward", Napi::Function::New(env, RmsnormBackward));
+  exports.Set("add", Napi::Function::New(env, Add));
+  exports.Set("swigluForward", Napi::Function::New(env, SwigluForward));
+  exports.Set("swigluBackward", Napi::Function::New(env, SwigluBackward));
+  exports.Set("rope", Napi::Function::New(env, Rope));
+  exports.Set("attentionForward", Napi::Function::New(env, AttentionForward));
+  exports.Set("attentionBackward", Napi::Function::New(env, AttentionBackward));
+  exports.Set("crossEntropyForward", Napi::Function::New(env, CrossEntropyForward));
+  exports.Set("crossEntropyBackward", Napi::Function::New(env, CrossEntropyBackward));
+  exports.Set("adamw", Napi::Function::New(env, Adamw));
+  exports.Set("lion", Napi::Function::New(env, Lion));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(loralab_kernels, Init)

@@ -1,0 +1,55 @@
+// Softmax cross-entropy over the vocabulary with an ignore index (PyTorch `F.cross_entropy(ignore_index=-100)`),
+// never materialising the probabilities: the backward pass recomputes them from the saved log-sum-exp.
+#include <omp.h>
+
+#include <algorithm>
+
+#include "kernels.h"
+
+namespace lk {
+
+int64_t cross_entropy_forward(const float* logits, const int32_t* labels, float* loss, float* lse, int64_t rows, int V,
+                              int32_t ignore) {
+  for (int64_t r = 0; r < rows; r++) {
+    if (labels[r] != ignore && (labels[r] < 0 || labels[r] >= V)) return -1 - r;
+  }
+  int64_t count = 0;
+#pragma omp parallel for num_threads(fused_threads()) reduction(+ : count) schedule(static)
+  for (int64_t r = 0; r < rows; r++) {
+    const float* x = logits + r * V;
+    float mx = -INFINITY;
+#pragma omp simd reduction(max : mx)
+    for (int j = 0; j < V; j++) mx = std::max(mx, x[j]);
+    float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+    for (int j = 0; j < V; j++) sum += fast_exp(x[j] - mx);
+    lse[r] = mx + std::log(sum);  // lse = m + log Σ exp(x − m)
+    if (labels[r] == ignore) {
+      loss[r] = 0.0f;
+    } else {
+      loss[r] = lse[r] - x[labels[r]];
+      count++;
+    }
+  }
+  return count;
+}
+
+void cross_entropy_backward(const float* logits, const int32_t* labels, const float* lse, const float* scale,
+                            float* dlogits, int64_t rows, int V, int32_t ignore) {
+#pragma omp parallel for num_threads(fused_threads()) schedule(static)
+  for (int64_t r = 0; r < rows; r++) {
+    float* d = dlogits + r * V;
+    if (labels[r] == ignore) {
+      std::fill(d, d + V, 0.0f);
+      continue;
+    }
+    const float* x = logits + r * V;
+    const float l = lse[r];
+    const float s = scale[r];
+#pragma omp simd
+    for (int j = 0; j < V; j++) d[j] = s * fast_exp(x[j] - l);  // s·softmax_j
+    d[labels[r]] -= s;
+  }
+}
+
+}  // namespace lk

@@ -1,0 +1,99 @@
+// Raw-pointer CPU kernels behind the N-API glue in addon.cc. All tensors are dense, row-major float32.
+// Shapes are given in the comments as (dim, ...); callers (addon.cc) check every buffer length first.
+#pragma once
+#include <cstdint>
+#include <cmath>
+#include <cstring>
+
+namespace lk {
+
+// ---- threads --------------------------------------------------------------------------------------------
+/** Threads used by the fused kernels (OpenMP); OpenBLAS keeps its own pool (openblas_set_num_threads). */
+int fused_threads();
+void set_fused_threads(int n);
+
+// ---- matrix products (gemm.cc) --------------------------------------------------------------------------
+/**
+ * C[i] = alpha · op(A[aIdx[i]]) · op(B[bIdx[i]]) + beta · C[i] for i < batch, op(X) = X or Xᵀ.
+ * A: (batchA, m, k) or (batchA, k, m) when transA; B: (batchB, k, n) or (batchB, n, k) when transB;
+ * C: (batch, m, n). aIdx/bIdx map each output batch to its (broadcast) operand batch.
+ */
+void sgemm_batched(const float* A, const float* B, float* C, int batch, const int32_t* aIdx, const int32_t* bIdx,
+                   int m, int n, int k, bool transA, bool transB, float alpha, float beta);
+
+// ---- elementwise / row-wise (elementwise.cc) -----------------------------------------------------------
+/** RMSNorm (Zhang & Sennrich 2019): y = x · rstd · w, rstd = 1/sqrt(mean(x²) + eps). x, y: (rows, d); rstd: (rows). */
+void rmsnorm_forward(const float* x, const float* w, float* y, float* rstd, int64_t rows, int d, float eps);
+/** dx = rstd·(dy·w) − x·rstd³·mean((dy·w)·x); dw = Σ_rows dy·x·rstd. */
+void rmsnorm_backward(const float* dy, const float* x, const float* w, const float* rstd, float* dx, float* dw,
+                      int64_t rows, int d);
+/** y = a + b elementwise (same shapes). */
+void add(const float* a, const float* b, float* y, int64_t n);
+/** SwiGLU (Shazeer 2020): y = silu(g)·u, silu(g) = g·σ(g). */
+void swiglu_forward(const float* g, const float* u, float* y, int64_t n);
+/** du = dy·silu(g); dg = dy·u·σ(g)·(1 + g·(1 − σ(g))). */
+void swiglu_backward(const float* dy, const float* g, const float* u, float* dg, float* du, int64_t n);
+/**
+ * Rotary embeddings, HF Llama convention: x (B, H, T, hd) → x·cos + rotate_half(x)·sin with
+ * rotate_half(x) = cat(−x₂, x₁); cos/sin (Bc, 1, T, hd) with Bc ∈ {1, B}. inverse = true applies the
+ * transposed rotation (the backward pass: dx = dy·cos − rotate_half(dy)·sin, i.e. sin → −sin).
+ */
+void rope_apply(const float* x, const float* cos, const float* sin, float* y, int B, int H, int T, int hd, int Bc,
+                bool inverse);
+
+// ---- layout (transpose.cc) -----------------------------------------------------------------------------
+/** y = transpose(x, perm) for 4-byte elements; shape is x's (rank dims); y has shape[perm[i]] on axis i. */
+void transpose4(const uint32_t* x, uint32_t* y, const int64_t* shape, const int* perm, int rank);
+
+// ---- attention (attention.cc) ----------------------------------------------------------------------------
+/**
+ * Causal scaled-dot-product attention, one query row at a time (memory O(T) per thread, no (T, T) matrix).
+ * q: (B, nh, T, hs); k, v: (B, nkv, T, hs), nh % nkv == 0 (grouped-query); o: (B, nh, T, hs);
+ * lse: (B, nh, T) log-sum-exp of the scaled scores of each row, kept for the backward pass.
+ */
+void attention_forward(const float* q, const float* k, const float* v, float* o, float* lse, int B, int nh, int nkv,
+                       int T, int hs, float scale);
+/** FlashAttention-2 style backward (Dao 2023, Alg. 2) recomputing P = exp(S − lse) row by row. */
+void attention_backward(const float* q, const float* k, const float* v, const float* o, const float* lse,
+                        const float* dout, float* dq, float* dk, float* dv, int B, int nh, int nkv, int T, int hs,
+                        float scale);
+
+// ---- loss (cross-entropy.cc) -----------------------------------------------------------------------------
+/**
+ * Softmax cross-entropy per row: loss[i] = lse(logits[i]) − logits[i, label[i]], 0 where label == ignore.
+ * logits: (rows, V); labels: (rows); lse: (rows). Returns the number of rows not ignored. Throws (returns −1 − i)
+ * for a label outside [0, V) that is not the ignore index, at row i.
+ */
+int64_t cross_entropy_forward(const float* logits, const int32_t* labels, float* loss, float* lse, int64_t rows, int V,
+                              int32_t ignore);
+/** dlogits[i] = scale[i]·(softmax(logits[i]) − onehot(label[i])), 0 for ignored rows. */
+void cross_entropy_backward(const float* logits, const int32_t* labels, const float* lse, const float* scale,
+                            float* dlogits, int64_t rows, int V, int32_t ignore);
+
+// ---- optimizers (optimizer.cc) ---------------------------------------------------------------------------
+/** AdamW (Loshchilov & Hutter 2019), PyTorch semantics, in place on p, m, v. step ≥ 1. */
+void adamw_update(float* p, float* m, float* v, const float* g, int64_t n, float lr, float beta1, float beta2,
+                  float eps, float weightDecay, int step);
+/** Lion (Chen et al. 2023) with decoupled weight decay, in place on p, m. */
+void lion_update(float* p, float* m, const float* g, int64_t n, float lr, float beta1, float beta2, float weightDecay);
+
+// ---- helpers -----------------------------------------------------------------------------------------------
+/** exp(x) for float32, Cephes polynomial (rel. error < 2e-7), branch-free so loops over it vectorise; 0 below −87.3. */
+static inline float fast_exp(float x) {
+  // Ternaries, not fminf/fmaxf: their NaN rules keep GCC from vectorising without -ffinite-math-only.
+  const float xc = x < -87.3f ? -87.3f : (x > 88.7f ? 88.7f : x);
+  const float n = floorf(xc * 1.44269504088896341f + 0.5f);
+  const float r = xc - n * 0.693359375f + n * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  const float scale = __builtin_bit_cast(float, bits);  // 2ⁿ (a memcpy here stops GCC from vectorising callers)
+  return x < -87.3f ? 0.0f : p * scale;
+}
+
+}  // namespace lk

@@ -1,0 +1,255 @@
+// Loads the compiled N-API addon (build/Release/loralab_kernels.node) once per process, after setting the
+// OpenBLAS core type in the environment: OpenBLAS reads OPENBLAS_CORETYPE when the library initialises, which
+// happens when the addon (linked against it) is loaded.
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import type { KernelsConfig } from './config.js';
+
+/** The functions the addon exports (native/addon.cc). Arrays are used in place; outputs are preallocated. */
+export interface NativeAddon {
+  info(): {
+    corename: string;
+    config: string;
+    blasThreads: number;
+    numProcs: number;
+    parallel: number;
+    fusedThreads: number;
+  };
+  setThreads(blas: number, fused: number): void;
+  sgemm(
+    a: Float32Array,
+    b: Float32Array,
+    c: Float32Array,
+    batch: number,
+    aIdx: Int32Array,
+    bIdx: Int32Array,
+    m: number,
+    n: number,
+    k: number,
+    transA: boolean,
+    transB: boolean,
+  ): void;
+  transpose(x: Float32Array, y: Float32Array, shape: Int32Array, perm: Int32Array): void;
+  rmsnormForward(
+    x: Float32Array,
+    w: Float32Array,
+    y: Float32Array,
+    rstd: Float32Array,
+    rows: number,
+    d: number,
+    eps: number,
+  ): void;
+  rmsnormBackward(
+    dy: Float32Array,
+    x: Float32Array,
+    w: Float32Array,
+    rstd: Float32Array,
+    dx: Float32Array,
+    dw: Float32Array,
+    rows: number,
+    d: number,
+  ): void;
+  add(a: Float32Array, b: Float32Array, y: Float32Array, n: number): void;
+  swigluForward(g: Float32Array, u: Float32Array, y: Float32Array, n: number): void;
+  swigluBackward(
+    dy: Float32Array,
+    g: Float32Array,
+    u: Float32Array,
+    dg: Float32Array,
+    du: Float32Array,
+    n: number,
+  ): void;
+  rope(
+    x: Float32Array,
+    cos: Float32Array,
+    sin: Float32Array,
+    y: Float32Array,
+    B: number,
+    H: number,
+    T: number,
+    hd: number,
+    Bc: number,
+    inverse: boolean,
+  ): void;
+  attentionForward(
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    o: Float32Array,
+    lse: Float32Array,
+    B: number,
+    nh: number,
+    nkv: number,
+    T: number,
+    hs: number,
+    scale: number,
+  ): void;
+  attentionBackward(
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    o: Float32Array,
+    lse: Float32Array,
+    dout: Float32Array,
+    dq: Float32Array,
+    dk: Float32Array,
+    dv: Float32Array,
+    B: number,
+    nh: number,
+    nkv: number,
+    T: number,
+    hs: number,
+    scale: number,
+  ): void;
+  crossEntropyForward(
+    logits: Float32Array,
+    labels: Int32Array,
+    loss: Float32Array,
+    lse: Float32Array,
+    rows: number,
+    V: number,
+    ignore: number,
+  ): number;
+  crossEntropyBackward(
+    logits: Float32Array,
+    labels: Int32Array,
+    lse: Float32Array,
+    scale: Float32Array,
+    dlogits: Float32Array,
+    rows: number,
+    V: number,
+    ignore: number,
+  ): void;
+  adamw(
+    p: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    g: Float32Array,
+    n: number,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    weightDecay: number,
+    step: number,
+  ): void;
+  lion(
+    p: Float32Array,
+    m: Float32Array,
+    g: Float32Array,
+    n: number,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    weightDecay: number,
+  ): void;
+}
+
+/** What was loaded and which BLAS kernels run, for logs and benchmark headers. */
+export interface KernelsReport {
+  available: boolean;
+  /** Why the addon is not in use (when `available` is false). */
+  reason?: string;
+  /** OPENBLAS_CORETYPE as set before loading ('' when left to the library). */
+  requestedCoreType: string;
+  /** OMP_WAIT_POLICY and OPENBLAS_THREAD_TIMEOUT in effect at load ('' when unset: the libraries spin). */
+  threadWait?: string;
+  /** Core type OpenBLAS actually selected (openblas_get_corename). */
+  corename?: string;
+  /** openblas_get_config(), e.g. 'OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH NO_AFFINITY SkylakeX MAX_THREADS=64'. */
+  blasConfig?: string;
+  blasThreads?: number;
+  fusedThreads?: number;
+  addonPath: string;
+}
+
+export const ADDON_PATH = fileURLToPath(new URL('../build/Release/loralab_kernels.node', import.meta.url));
+
+let loaded: { addon: NativeAddon | null; report: KernelsReport } | null = null;
+
+/** OpenBLAS core type for this CPU from /proc/cpuinfo flags, or '' to leave the choice to the library. */
+export function detectCoreType(cpuinfo?: string): string {
+  let text = cpuinfo;
+  if (text === undefined) {
+    if (!existsSync('/proc/cpuinfo')) return '';
+    text = readFileSync('/proc/cpuinfo', 'utf8');
+  }
+  const line = text.split('\n').find((l) => l.startsWith('flags'));
+  if (line === undefined) return '';
+  const flags = new Set(
+    line
+      .slice(line.indexOf(':') + 1)
+      .trim()
+      .split(/\s+/),
+  );
+  if (['avx512f', 'avx512bw', 'avx512vl', 'avx512dq'].every((f) => flags.has(f))) return 'SkylakeX';
+  if (flags.has('avx2') && flags.has('fma')) return 'Haswell';
+  return '';
+}
+
+/**
+ * Environment variables the loader sets before the addon (and with it OpenBLAS and libgomp) loads, for the variables
+ * not already set: the OpenBLAS core type and the thread wait policy. Exported so that a benchmark can give a
+ * PyTorch comparison process the same setting.
+ */
+export function nativeEnvironment(
+  config: KernelsConfig,
+  env: Record<string, string | undefined> = process.env,
+) {
+  const out: Record<string, string> = {};
+  if (env.OPENBLAS_CORETYPE === undefined && config.coreType !== 'library') {
+    const type = config.coreType === 'auto' ? detectCoreType() : config.coreType;
+    if (type !== '') out.OPENBLAS_CORETYPE = type;
+  }
+  if (config.threadWait === 'passive') {
+    if (env.OMP_WAIT_POLICY === undefined) out.OMP_WAIT_POLICY = 'passive';
+    if (env.OPENBLAS_THREAD_TIMEOUT === undefined) out.OPENBLAS_THREAD_TIMEOUT = '4'; // 2⁴ cycles, the minimum
+  }
+  return out;
+}
+
+/**
+ * Loads the addon once (later calls return the first result). Never throws in mode 'auto' or 'off': the report
+ * says why the addon is unavailable. In mode 'on' a failure throws.
+ */
+export function loadAddon(config: KernelsConfig): { addon: NativeAddon | null; report: KernelsReport } {
+  const base = { requestedCoreType: process.env.OPENBLAS_CORETYPE ?? '', addonPath: ADDON_PATH };
+  if (config.mode === 'off') {
+    // Not cached: a later call may still load the addon.
+    return { addon: null, report: { ...base, available: false, reason: 'disabled by LORALAB_KERNELS=off' } };
+  }
+  if (loaded !== null) return loaded;
+  if (!existsSync(ADDON_PATH)) {
+    const reason = `addon not built (${ADDON_PATH} missing; needs a C++ compiler and libopenblas-dev at install)`;
+    if (config.mode === 'on') throw new Error(`@loralab/kernels: ${reason}`);
+    loaded = { addon: null, report: { ...base, available: false, reason } };
+    return loaded;
+  }
+  // Must happen before the shared libraries load: OpenBLAS and libgomp read these once, at initialisation.
+  Object.assign(process.env, nativeEnvironment(config));
+  const requestedCoreType = process.env.OPENBLAS_CORETYPE ?? '';
+  try {
+    const addon = createRequire(import.meta.url)(ADDON_PATH) as NativeAddon;
+    addon.setThreads(config.blasThreads, config.fusedThreads);
+    const info = addon.info();
+    loaded = {
+      addon,
+      report: {
+        available: true,
+        requestedCoreType,
+        corename: info.corename,
+        blasConfig: info.config,
+        blasThreads: info.blasThreads,
+        fusedThreads: info.fusedThreads,
+        threadWait: `OMP_WAIT_POLICY=${process.env.OMP_WAIT_POLICY ?? ''} OPENBLAS_THREAD_TIMEOUT=${process.env.OPENBLAS_THREAD_TIMEOUT ?? ''}`,
+        addonPath: ADDON_PATH,
+      },
+    };
+  } catch (cause) {
+    if (config.mode === 'on') throw new Error(`@loralab/kernels: cannot load ${ADDON_PATH}`, { cause });
+    const reason = `addon failed to load: ${cause instanceof Error ? cause.message.split('\n')[0] : String(cause)}`;
+    loaded = { addon: null, report: { ...base, requestedCoreType, available: false, reason } };
+  }
+  return loaded;
+}

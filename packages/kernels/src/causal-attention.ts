@@ -1,0 +1,140 @@
+// Causal scaled-dot-product attention (Vaswani et al. 2017) with grouped-query heads (Ainslie et al. 2023):
+// o = softmax(q·kᵀ·scale + causal mask)·v. The native kernel never forms the (T, T) matrix (see native/attention.cc).
+import * as tf from '@tensorflow/tfjs-core';
+import { ShapeError } from './errors.js';
+import { customOp, hasNativeKernel, runKernel, sizeOf } from './fused-op.js';
+import { f32, type NativeBackend, output } from './native-backend.js';
+
+export const CAUSAL_ATTENTION = 'LoralabCausalAttention';
+export const CAUSAL_ATTENTION_GRAD = 'LoralabCausalAttentionGrad';
+
+type Dims = { B: number; nh: number; nkv: number; T: number; hs: number };
+
+function check(q: tf.TensorInfo, k: tf.TensorInfo, v: tf.TensorInfo): Dims {
+  const [B, nh, T, hs] = q.shape as [number, number, number, number];
+  const nkv = k.shape[1] ?? 0;
+  const ok =
+    q.shape.length === 4 &&
+    tf.util.arraysEqual(k.shape, v.shape) &&
+    k.shape.length === 4 &&
+    k.shape[0] === B &&
+    nkv > 0 &&
+    nh % nkv === 0 &&
+    k.shape[2] === T &&
+    k.shape[3] === hs;
+  if (!ok) {
+    throw new ShapeError(
+      `causalAttention: expected q (B, nh, T, hs) and k, v (B, nkv, T, hs) with nh a multiple of nkv; found q ` +
+        `${JSON.stringify(q.shape)}, k ${JSON.stringify(k.shape)}, v ${JSON.stringify(v.shape)}`,
+      'causalAttention',
+      '(B, nh, T, hs), (B, nkv, T, hs)',
+      `${JSON.stringify(q.shape)}, ${JSON.stringify(k.shape)}`,
+    );
+  }
+  return { B, nh, nkv, T, hs };
+}
+
+/** Reference from tfjs ops: k, v repeated over the query groups, masked softmax, two products. */
+export function causalAttentionReference(
+  q: tf.Tensor,
+  k: tf.Tensor,
+  v: tf.Tensor,
+  scale?: number,
+): tf.Tensor {
+  return tf.tidy(() => {
+    const { nh, nkv, T, hs } = check(q, k, v);
+    const rep = nh / nkv;
+    // (B, nkv, T, hs) → (B, nh, T, hs): head h reads kv head ⌊h / rep⌋
+    const heads = tf.tensor1d(
+      Array.from({ length: nh }, (_, h) => Math.floor(h / rep)),
+      'int32',
+    );
+    const expand = (t: tf.Tensor) => (rep === 1 ? t : tf.gather(t, heads, 1));
+    const scores = tf.mul(tf.matMul(q, expand(k), false, true), scale ?? 1 / Math.sqrt(hs)); // (B, nh, T, T)
+    const causal = tf.linalg.bandPart(tf.ones([T, T]), -1, 0); // 1 on and below the diagonal
+    const masked = tf.where(tf.cast(causal, 'bool'), scores, tf.fill([T, T], Number.NEGATIVE_INFINITY));
+    return tf.matMul(tf.softmax(masked), expand(v)); // (B, nh, T, hs)
+  });
+}
+
+/** Causal attention of q (B, nh, T, hs) over k, v (B, nkv, T, hs); scale defaults to 1/sqrt(hs). */
+export function causalAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, scale?: number): tf.Tensor {
+  if (!hasNativeKernel(CAUSAL_ATTENTION)) return causalAttentionReference(q, k, v, scale);
+  const { hs } = check(q, k, v);
+  const s = scale ?? 1 / Math.sqrt(hs);
+  const f = customOp<[tf.Tensor, tf.Tensor, tf.Tensor]>(([qs, ks, vs], save) => {
+    const [o, lse] = runKernel(CAUSAL_ATTENTION, { q: qs, k: ks, v: vs }, { scale: s }) as [
+      tf.Tensor,
+      tf.Tensor,
+    ];
+    save([qs, ks, vs, o, lse]);
+    return {
+      value: o,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sq, sk, sv, so, slse] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+        return runKernel(CAUSAL_ATTENTION_GRAD, { q: sq, k: sk, v: sv, o: so, lse: slse, dy }, { scale: s });
+      },
+    };
+  });
+  return f(q, k, v);
+}
+
+export const causalAttentionKernels: tf.KernelConfig[] = [
+  {
+    kernelName: CAUSAL_ATTENTION,
+    backendName: '',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const nb = backend as NativeBackend;
+      const { q, k, v } = inputs as Record<'q' | 'k' | 'v', tf.TensorInfo>;
+      const { B, nh, nkv, T, hs } = check(q, k, v);
+      const o = new Float32Array(sizeOf(q.shape));
+      const lse = new Float32Array(B * nh * T); // log Σ_j exp(s_ij) per query row
+      const op = 'causalAttention';
+      nb.addon.attentionForward(
+        f32(nb, q, op),
+        f32(nb, k, op),
+        f32(nb, v, op),
+        o,
+        lse,
+        B,
+        nh,
+        nkv,
+        T,
+        hs,
+        attrs!.scale as number,
+      );
+      return [output(nb, q.shape, o), output(nb, [B, nh, T], lse)];
+    },
+  },
+  {
+    kernelName: CAUSAL_ATTENTION_GRAD,
+    backendName: '',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const nb = backend as NativeBackend;
+      const { q, k, v, o, lse, dy } = inputs as Record<'q' | 'k' | 'v' | 'o' | 'lse' | 'dy', tf.TensorInfo>;
+      const { B, nh, nkv, T, hs } = check(q, k, v);
+      const dq = new Float32Array(sizeOf(q.shape));
+      const dk = new Float32Array(sizeOf(k.shape));
+      const dv = new Float32Array(sizeOf(v.shape));
+      const op = 'causalAttention';
+      nb.addon.attentionBackward(
+        f32(nb, q, op),
+        f32(nb, k, op),
+        f32(nb, v, op),
+        f32(nb, o, op),
+        f32(nb, lse, op),
+        f32(nb, dy, op),
+        dq,
+        dk,
+        dv,
+        B,
+        nh,
+        nkv,
+        T,
+        hs,
+        attrs!.scale as number,
+      );
+      return [output(nb, q.shape, dq), output(nb, k.shape, dk), output(nb, v.shape, dv)];
+    },
+  },
+];

@@ -1,0 +1,153 @@
+// Each fused op against its tfjs reference composite run on the tfjs `cpu` backend: forward values and the
+// gradients of Σ op(x)·r for a random cotangent r. Tolerances are stated per op (float32, values O(1)).
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { type Input, maxDiff, NATIVE, runOn, SKIP_NATIVE, uniform, weightedSum } from '../test/helpers.js';
+import { causalAttention, causalAttentionReference } from './causal-attention.js';
+import { crossEntropy, crossEntropyReference } from './cross-entropy.js';
+import { rmsNorm, rmsNormReference } from './rms-norm.js';
+import { applyRope, ropeReference } from './rope.js';
+import { swiglu, swigluReference } from './swiglu.js';
+
+/** Compares op on native with ref on cpu, forward and gradients w.r.t. the first `nGrad` inputs. */
+async function compare(
+  inputs: Input[],
+  op: (...xs: tf.Tensor[]) => tf.Tensor,
+  ref: (...xs: tf.Tensor[]) => tf.Tensor,
+  nGrad: number,
+  fwdTol: number,
+  gradTol: number,
+): Promise<void> {
+  const [got] = await runOn(NATIVE, inputs, op);
+  const [want] = await runOn('cpu', inputs, ref);
+  expect(maxDiff(got!, want!).diff).toBeLessThanOrEqual(fwdTol);
+  const grads =
+    (f: (...xs: tf.Tensor[]) => tf.Tensor) =>
+    (...xs: tf.Tensor[]) =>
+      tf.grads((...ys: tf.Tensor[]) => weightedSum(f(...ys, ...xs.slice(nGrad)), 99))(xs.slice(0, nGrad));
+  const g = await runOn(NATIVE, inputs, grads(op));
+  const r = await runOn('cpu', inputs, grads(ref));
+  for (let i = 0; i < nGrad; i++) {
+    const { diff, scale } = maxDiff(g[i]!, r[i]!);
+    expect(diff, `gradient ${i}`).toBeLessThanOrEqual(gradTol * Math.max(1, scale));
+  }
+}
+
+describe.skipIf(SKIP_NATIVE)('fused ops match their tfjs references', () => {
+  // RMSNorm: y and dx are O(1); tolerance 1e-5 forward, 1e-4 relative for gradients (dw sums over rows).
+  it.each([
+    [1, 1],
+    [3, 7],
+    [33, 128],
+    [2, 5, 65],
+  ])('rmsNorm on %s x %s', async (...shape: number[]) => {
+    const d = shape[shape.length - 1]!;
+    await compare(
+      [uniform(shape, 1, 2), uniform([d], 2)],
+      (x, w) => rmsNorm(x!, w!, 1e-5),
+      (x, w) => rmsNormReference(x!, w!, 1e-5),
+      2,
+      1e-5,
+      1e-4,
+    );
+  });
+
+  // SwiGLU: elementwise, tolerance 1e-5 (fast_exp has relative error < 2e-7).
+  it.each([[[1]], [[7, 13]], [[3, 4, 33]]])('swiglu on %j', async (shape: number[]) => {
+    await compare(
+      [uniform(shape, 3, 4), uniform(shape, 4)],
+      (g, u) => swiglu(g!, u!),
+      (g, u) => swigluReference(g!, u!),
+      2,
+      1e-5,
+      1e-5,
+    );
+  });
+
+  // RoPE with per-batch and shared tables (angles from positions, like the model's ropeTables).
+  it.each([
+    [2, 3, 5, 8, 1],
+    [2, 2, 7, 6, 2],
+  ])('rope on x (%i, %i, %i, %i), tables of batch %i', async (B, H, T, hd, Bc) => {
+    const half = hd / 2;
+    const cos = new Float32Array(Bc * T * hd);
+    const sin = new Float32Array(Bc * T * hd);
+    for (let b = 0; b < Bc; b++) {
+      for (let t = 0; t < T; t++) {
+        for (let i = 0; i < half; i++) {
+          const angle = (t + 3 * b) * 10000 ** ((-2 * i) / hd);
+          for (const j of [i, i + half]) {
+            cos[(b * T + t) * hd + j] = Math.cos(angle);
+            sin[(b * T + t) * hd + j] = Math.sin(angle);
+          }
+        }
+      }
+    }
+    await compare(
+      [uniform([B, H, T, hd], 5), { shape: [Bc, 1, T, hd], data: cos }, { shape: [Bc, 1, T, hd], data: sin }],
+      (x, c, s) => applyRope(x!, c!, s!),
+      (x, c, s) => ropeReference(x!, c!, s!),
+      1,
+      1e-6,
+      1e-6,
+    );
+  });
+
+  // Causal attention, multi-head and grouped-query, odd lengths; tolerance 1e-5 forward, 1e-4 gradients.
+  it.each([
+    [1, 1, 1, 1, 4],
+    [2, 4, 4, 9, 8],
+    [2, 4, 2, 17, 16],
+    [1, 6, 1, 33, 5],
+  ])('causalAttention B %i nh %i nkv %i T %i hs %i', async (B, nh, nkv, T, hs) => {
+    await compare(
+      [uniform([B, nh, T, hs], 6, 2), uniform([B, nkv, T, hs], 7, 2), uniform([B, nkv, T, hs], 8)],
+      (q, k, v) => causalAttention(q!, k!, v!),
+      (q, k, v) => causalAttentionReference(q!, k!, v!),
+      3,
+      1e-5,
+      1e-4,
+    );
+  });
+
+  // Cross-entropy with ignored rows; loss and dlogits within 1e-5.
+  it.each([
+    [1, 2, [1]],
+    [6, 11, [1, -100, 3, 10, 0, -100]],
+    [2, 3, [-100, 0, -100, 4, 6, 1], 7],
+  ] as [number, number, number[], number?][])('crossEntropy rows %i x %i', async (a, b, labels, V = 0) => {
+    const shape = V > 0 ? [a, b, V] : [a, b];
+    const rows = V > 0 ? a * b : a;
+    const vocab = V > 0 ? V : b;
+    const data = Int32Array.from(labels.slice(0, rows));
+    await compare(
+      [uniform(shape, 9, 5), { shape: shape.slice(0, -1), data, dtype: 'int32' }],
+      (x, y) => crossEntropy(x!, y!),
+      (x, y) => crossEntropyReference(x!, y!),
+      1,
+      1e-5,
+      1e-5,
+    );
+    expect(vocab).toBeGreaterThan(0);
+  });
+
+  it('crossEntropy is 0 with zero gradient when every row is ignored', async () => {
+    const inputs: Input[] = [
+      uniform([3, 4], 10),
+      { shape: [3], data: Int32Array.of(-100, -100, -100), dtype: 'int32' },
+    ];
+    const [loss, grad] = await runOn(NATIVE, inputs, (x, y) => [
+      crossEntropy(x!, y!),
+      tf.grad((z: tf.Tensor) => crossEntropy(z, y!))(x!),
+    ]);
+    expect(loss![0]).toBe(0);
+    expect(grad!.every((v) => v === 0)).toBe(true);
+  });
+
+  it('crossEntropy rejects a label outside the vocabulary', async () => {
+    await tf.setBackend(NATIVE);
+    expect(() => tf.tidy(() => crossEntropy(tf.zeros([2, 3]), tf.tensor1d([0, 3], 'int32')))).toThrow(
+      /label 3 at row 1/,
+    );
+  });
+});

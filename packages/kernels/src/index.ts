@@ -1,0 +1,34 @@
+export {
+  ADDON_PATH,
+  detectCoreType,
+  type KernelsReport,
+  loadAddon,
+  type NativeAddon,
+  nativeEnvironment,
+} from './addon.js';
+export { CAUSAL_ATTENTION, causalAttention, causalAttentionReference } from './causal-attention.js';
+export { DEFAULT_KERNELS_CONFIG, type KernelsConfig, resolveKernelsConfig } from './config.js';
+export { CROSS_ENTROPY, crossEntropy, crossEntropyReference, IGNORE_INDEX } from './cross-entropy.js';
+export { ConfigError, ShapeError } from './errors.js';
+export { hasNativeKernel } from './fused-op.js';
+export { broadcastBatchIndices } from './matmul.js';
+export { NativeBackend } from './native-backend.js';
+export {
+  type AdamWConfig,
+  DEFAULT_ADAMW_CONFIG,
+  DEFAULT_LION_CONFIG,
+  InPlaceAdamW,
+  InPlaceLion,
+  type LionConfig,
+  resolveAdamWConfig,
+  resolveLionConfig,
+} from './optimizer.js';
+export {
+  kernelsReport,
+  NATIVE_KERNEL_NAMES,
+  type NativeBackendRegistration,
+  registerNativeBackend,
+} from './register.js';
+export { RMS_NORM, rmsNorm, rmsNormReference } from './rms-norm.js';
+export { applyRope, ROPE, ropeReference } from './rope.js';
+export { SWIGLU, swiglu, swigluReference } from './swiglu.js';

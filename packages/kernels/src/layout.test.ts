@@ -1,0 +1,70 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { NATIVE, runOn, SKIP_NATIVE, uniform } from '../test/helpers.js';
+
+// Data movement is exact: native results must equal the tfjs cpu kernels bit for bit.
+describe.skipIf(SKIP_NATIVE)('Add, Transpose and GatherV2 on the native backend', () => {
+  it.each([
+    [[7], [7]],
+    [
+      [300, 129],
+      [300, 129],
+    ],
+    [[4, 5], [5]],
+  ])('add %j + %j (same shape native, broadcast on the cpu kernel)', async (sa, sb) => {
+    const inputs = [uniform(sa, 3), uniform(sb, 4)];
+    const f = (a: tf.Tensor, b: tf.Tensor) => tf.add(a, b);
+    expect(await runOn(NATIVE, inputs, f)).toEqual(await runOn('cpu', inputs, f));
+  });
+
+  it.each([
+    [
+      [3, 5],
+      [1, 0],
+    ],
+    [
+      [2, 3, 4, 5],
+      [0, 2, 1, 3],
+    ],
+    [
+      [2, 3, 4, 5],
+      [3, 1, 0, 2],
+    ],
+    [
+      [1, 7, 1, 3],
+      [2, 3, 0, 1],
+    ],
+    [
+      [4, 1, 6],
+      [0, 2, 1],
+    ],
+    [
+      [2, 3, 4, 5, 6],
+      [4, 0, 3, 1, 2],
+    ],
+    [
+      [64, 33],
+      [0, 1],
+    ],
+  ])('transpose %j by %j (float32 and int32)', async (shape, perm) => {
+    const f = (x: tf.Tensor) => tf.transpose(x, perm);
+    const inputs = [uniform(shape, 1)];
+    expect(await runOn(NATIVE, inputs, f)).toEqual(await runOn('cpu', inputs, f));
+    const ints = [
+      { shape, data: Int32Array.from(inputs[0]!.data, (v) => Math.round(v * 1000)), dtype: 'int32' as const },
+    ];
+    expect(await runOn(NATIVE, ints, f)).toEqual(await runOn('cpu', ints, f));
+  });
+
+  it('gathers rows on axis 0 and delegates other axes', async () => {
+    const inputs = [
+      uniform([6, 4], 2),
+      { shape: [2, 3], data: Int32Array.of(5, 0, 5, 2, 1, 3), dtype: 'int32' as const },
+    ];
+    for (const axis of [0, 1]) {
+      const f = (x: tf.Tensor, i: tf.Tensor) =>
+        tf.gather(x, axis === 1 ? tf.minimum(i, tf.scalar(3, 'int32')) : i, axis);
+      expect(await runOn(NATIVE, inputs, f)).toEqual(await runOn('cpu', inputs, f));
+    }
+  });
+});

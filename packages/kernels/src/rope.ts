@@ -1,0 +1,97 @@
+// Rotary position embeddings (Su et al. 2021, RoFormer, arXiv 2104.09864) in the HF Llama convention:
+// y = x·cos + rotate_half(x)·sin, rotate_half(x) = cat(−x[..., d/2:], x[..., :d/2]).
+import * as tf from '@tensorflow/tfjs-core';
+import { ShapeError } from './errors.js';
+import { customOp, hasNativeKernel, runKernel, sizeOf } from './fused-op.js';
+import { f32, type NativeBackend, output } from './native-backend.js';
+
+export const ROPE = 'LoralabRope';
+
+/** Reference: x (B, H, T, hd), cos/sin (Bc, 1, T, hd) with Bc ∈ {1, B}, from tfjs ops. */
+export function ropeReference(x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const half = x.shape[3]! / 2;
+    const [x1, x2] = tf.split(x, [half, half], 3) as [tf.Tensor, tf.Tensor];
+    const rotated = tf.concat([tf.neg(x2), x1], 3); // (B, H, T, hd)
+    return tf.add(tf.mul(x, cos), tf.mul(rotated, sin));
+  });
+}
+
+function check(
+  x: tf.TensorInfo,
+  cos: tf.TensorInfo,
+  sin: tf.TensorInfo,
+): [number, number, number, number, number] {
+  const [B, H, T, hd] = x.shape as [number, number, number, number];
+  const Bc = cos.shape[0] ?? 0;
+  const ok =
+    x.shape.length === 4 &&
+    hd % 2 === 0 &&
+    tf.util.arraysEqual(cos.shape, sin.shape) &&
+    cos.shape.length === 4 &&
+    (Bc === 1 || Bc === B) &&
+    cos.shape[1] === 1 &&
+    cos.shape[2] === T &&
+    cos.shape[3] === hd;
+  if (!ok) {
+    throw new ShapeError(
+      `rope: expected x (B, H, T, hd) with even hd and cos/sin (1 or B, 1, T, hd); found x ${JSON.stringify(x.shape)}, ` +
+        `cos ${JSON.stringify(cos.shape)}, sin ${JSON.stringify(sin.shape)}`,
+      'rope',
+      '(B, H, T, hd), (1|B, 1, T, hd)',
+      `${JSON.stringify(x.shape)}, ${JSON.stringify(cos.shape)}`,
+    );
+  }
+  return [B, H, T, hd, Bc];
+}
+
+/**
+ * Rotates x (B, H, T, hd) by the angle tables cos/sin (Bc, 1, T, hd). The gradient flows to x only: the tables
+ * are constants of the positions (their gradient is returned as zeros).
+ */
+export function applyRope(x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor): tf.Tensor {
+  if (!hasNativeKernel(ROPE)) return ropeReference(x, cos, sin);
+  check(x, cos, sin);
+  const f = customOp<[tf.Tensor, tf.Tensor, tf.Tensor]>(([xs, c, s], save) => {
+    save([c, s]);
+    return {
+      value: runKernel(ROPE, { x: xs, cos: c, sin: s }, { inverse: false })[0]!,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sc, ss] = saved as [tf.Tensor, tf.Tensor];
+        // dx = Rᵀ·dy: the same rotation with the angles negated
+        return [
+          runKernel(ROPE, { x: dy, cos: sc, sin: ss }, { inverse: true })[0]!,
+          tf.zerosLike(sc),
+          tf.zerosLike(ss),
+        ];
+      },
+    };
+  });
+  return f(x, cos, sin);
+}
+
+export const ropeKernels: tf.KernelConfig[] = [
+  {
+    kernelName: ROPE,
+    backendName: '',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const nb = backend as NativeBackend;
+      const { x, cos, sin } = inputs as Record<'x' | 'cos' | 'sin', tf.TensorInfo>;
+      const [B, H, T, hd, Bc] = check(x, cos, sin);
+      const y = new Float32Array(sizeOf(x.shape));
+      nb.addon.rope(
+        f32(nb, x, 'rope'),
+        f32(nb, cos, 'rope'),
+        f32(nb, sin, 'rope'),
+        y,
+        B,
+        H,
+        T,
+        hd,
+        Bc,
+        attrs!.inverse === true,
+      );
+      return output(nb, x.shape, y);
+    },
+  },
+];
