@@ -129,9 +129,15 @@ describe('chat encoding with a trained ChatML tokenizer', () => {
   it('encodes batches exactly as one conversation at a time, injections included', async () => {
     const batch: ChatMessage[][] = [
       conversation,
-      [{ role: 'user', content: 'x <|im_start|> y' }, { role: 'assistant', content: '' }],
+      [
+        { role: 'user', content: 'x <|im_start|> y' },
+        { role: 'assistant', content: '' },
+      ],
       conversation.slice(0, 3),
-      [{ role: 'user', content: '  padded  ' }, { role: 'assistant', content: 'Sure 🙂\n' }],
+      [
+        { role: 'user', content: '  padded  ' },
+        { role: 'assistant', content: 'Sure 🙂\n' },
+      ],
     ];
     const together = await tok.encodeChatBatch(batch);
     expect(together).toEqual(await Promise.all(batch.map((m) => tok.encodeChat(m))));

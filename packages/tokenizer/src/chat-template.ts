@@ -114,7 +114,10 @@ function skeletonOf(tokenizer: Tokenizer, messages: ChatMessage[], options: Chat
     typeof m.content === 'string' ? { ...m, content: `\uE000${i}\uE001` } : m,
   );
   let cache = skeletonCache.get(tokenizer);
-  if (!cache) skeletonCache.set(tokenizer, (cache = new Map()));
+  if (!cache) {
+    cache = new Map();
+    skeletonCache.set(tokenizer, cache);
+  }
   const key = JSON.stringify([marked, options]);
   let skeleton = cache.get(key);
   if (skeleton === undefined) {
