@@ -1,0 +1,79 @@
+// Tensor backend selection: `cuda` (@tensorflow/tfjs-node-gpu) and `tensorflow` (@tensorflow/tfjs-node) when
+// installed (optional peer dependencies, imported dynamically), else `wasm` (SIMD), else the pure-JS `cpu`.
+import * as tf from '@tensorflow/tfjs-core';
+import { BackendError } from './errors.js';
+
+/** Backends by the names loralab uses (`LORALAB_BACKEND`). */
+export type BackendName = 'cuda' | 'tensorflow' | 'wasm' | 'cpu';
+
+/** What `initBackend` chose. */
+export interface BackendInfo {
+  name: BackendName;
+  /** The tfjs backend name now active (`tensorflow`, `wasm`, `cpu`). */
+  tfjsBackend: string;
+  /** Threads the backend computes with (null where libtensorflow manages its own pool). */
+  threads: number | null;
+}
+
+const PACKAGES: Record<BackendName, string> = {
+  cuda: '@tensorflow/tfjs-node-gpu',
+  tensorflow: '@tensorflow/tfjs-node',
+  wasm: '@tensorflow/tfjs-backend-wasm',
+  cpu: '@tensorflow/tfjs-backend-cpu',
+};
+
+async function load(name: BackendName): Promise<BackendInfo> {
+  const spec = PACKAGES[name];
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(spec)) as Record<string, unknown>;
+  } catch (cause) {
+    throw new BackendError(
+      `backend '${name}' needs ${spec}, which is not installed (npm install ${spec}@4.22.0): ${(cause as Error).message}`,
+      name,
+      { cause },
+    );
+  }
+  const tfjsBackend = name === 'cuda' || name === 'tensorflow' ? 'tensorflow' : name;
+  let ok = false;
+  try {
+    ok = await tf.setBackend(tfjsBackend);
+    await tf.ready();
+  } catch (cause) {
+    throw new BackendError(`backend '${name}' failed to start: ${(cause as Error).message}`, name, { cause });
+  }
+  if (!ok || tf.getBackend() !== tfjsBackend) {
+    throw new BackendError(`backend '${name}' failed to start (tfjs reports '${tf.getBackend()}')`, name);
+  }
+  let threads: number | null = 1;
+  if (name === 'wasm') threads = (mod.getThreadsCount as (() => number) | undefined)?.() ?? 1;
+  else if (tfjsBackend === 'tensorflow') threads = null;
+  return { name, tfjsBackend, threads };
+}
+
+function isBackendName(s: string): s is BackendName {
+  return s === 'cuda' || s === 'tensorflow' || s === 'wasm' || s === 'cpu';
+}
+
+/**
+ * Selects and starts a backend. `requested` (default: env `LORALAB_BACKEND`, else `auto`) names one backend, which
+ * must load or a `BackendError` says how to install it; `auto` tries cuda, tensorflow, wasm, cpu in that order.
+ */
+export async function initBackend(requested?: BackendName | 'auto'): Promise<BackendInfo> {
+  const want = requested ?? process.env.LORALAB_BACKEND ?? 'auto';
+  if (want !== 'auto') {
+    if (!isBackendName(want)) {
+      throw new BackendError(`unknown backend '${want}'; expected cuda, tensorflow, wasm, cpu or auto`, want);
+    }
+    return load(want);
+  }
+  const errors: string[] = [];
+  for (const name of ['cuda', 'tensorflow', 'wasm', 'cpu'] as const) {
+    try {
+      return await load(name);
+    } catch (e) {
+      errors.push((e as Error).message);
+    }
+  }
+  throw new BackendError(`no backend could start:\n${errors.join('\n')}`, 'auto');
+}

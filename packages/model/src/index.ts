@@ -1,0 +1,29 @@
+export { type BackendInfo, type BackendName, initBackend } from './backend.js';
+export {
+  LLAMA_CONFIG_DEFAULTS,
+  type LlamaConfig,
+  type RopeScaling,
+  readConfigJson,
+  resolveLlamaConfig,
+  toConfigJson,
+  writeConfigJson,
+} from './config.js';
+export { BackendError, CheckpointError, ConfigError, ShapeError } from './errors.js';
+export { type IdsInput, MASK_VALUE } from './forward-inputs.js';
+export { KVCache } from './kv-cache.js';
+export { type CreateModelOptions, type ForwardOptions, LlamaForCausalLM } from './llama-model.js';
+export { causalLmLoss, crossEntropySum, IGNORE_INDEX, type LossResult } from './loss.js';
+export { bmm, gatherRows, linear, silu } from './ops.js';
+export { type ForwardContext, Linear, type Parameter, type Projection } from './projection.js';
+export { rmsNorm } from './rms-norm.js';
+export { applyRope, ropeInverseFrequencies, ropeTables } from './rope.js';
+export {
+  openSafetensors,
+  readSafetensors,
+  type SafeTensor,
+  type SafetensorsDtype,
+  type SafetensorsEntry,
+  type SafetensorsFile,
+  type TensorToWrite,
+  writeSafetensors,
+} from './safetensors.js';

@@ -1,0 +1,131 @@
+// Differentiable building blocks with hand-written gradients, chosen for the tfjs wasm backend:
+// - wasm has no `UnsortedSegmentSum`, the gradient of `gather`, so `gatherRows` scatters with `scatterND`;
+// - wasm's matmul is fast only for a plain 2-D product (about 20 GFLOP/s) and slow (about 1-2) with a transposed
+//   operand or batch dims, which tfjs's own matmul gradient uses; these ops transpose explicitly instead.
+import * as tf from '@tensorflow/tfjs-core';
+import './gradients.js';
+
+/**
+ * Rows of `table` at `indices`: (V, ...rest) gathered by (N) int32 -> (N, ...rest).
+ * Gradient w.r.t. the table is `scatterND(indices, dy, shape)`, which sums duplicate indices.
+ * When `trainable` is false, no gradient flows to the table.
+ */
+export function gatherRows(table: tf.Tensor, indices: tf.Tensor1D, trainable = true): tf.Tensor {
+  if (!trainable) return tf.gather(table, indices);
+  // The indices travel through `save`: a closure would see them disposed by the caller's tidy before backprop.
+  const f = tf.customGrad((t, idx, save) => {
+    save([idx as tf.Tensor]);
+    return {
+      value: tf.gather(t as tf.Tensor, idx as tf.Tensor1D),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [
+        tf.scatterND(tf.expandDims(saved[0]!, 1), dy, (t as tf.Tensor).shape),
+        tf.zerosLike(saved[0]!),
+      ],
+    };
+  });
+  return f(table, indices);
+}
+
+/** Explicit transpose of the last two dims. */
+function transposeLast2(x: tf.Tensor): tf.Tensor {
+  const r = x.rank;
+  const perm = [...Array(r).keys()];
+  perm[r - 2] = r - 1;
+  perm[r - 1] = r - 2;
+  return tf.transpose(x, perm);
+}
+
+/**
+ * y = x W^T (+ b) for x (N, in), W (out, in) (the Hugging Face layout), b (out). Gradients:
+ * dx = dy W, dW = dy^T x, db = Σ_rows dy, each a plain matmul after an explicit transpose.
+ * Weights with `trainable` false get no gradient (and none is computed).
+ */
+export function linear(
+  x: tf.Tensor2D,
+  weight: tf.Tensor2D,
+  bias?: tf.Tensor1D | null,
+  trainable = true,
+): tf.Tensor2D {
+  if (!trainable) {
+    // Only dx is needed: close over W and b so the tape never asks for their gradients.
+    const f = tf.customGrad((xi, save) => {
+      const y = tf.matMul(xi as tf.Tensor2D, tf.transpose(weight)); // (N, out)
+      return {
+        value: bias ? tf.add(y, bias) : y,
+        gradFunc: (dy: tf.Tensor) => tf.matMul(dy as tf.Tensor2D, weight), // (N, in)
+      };
+    });
+    return f(x) as tf.Tensor2D;
+  }
+  if (bias) {
+    const f = tf.customGrad((xi, w, b, save) => {
+      save([xi as tf.Tensor, w as tf.Tensor]);
+      const value = tf.add(tf.matMul(xi as tf.Tensor2D, tf.transpose(w as tf.Tensor2D)), b as tf.Tensor);
+      return {
+        value,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
+          return [
+            tf.matMul(dy as tf.Tensor2D, ws), // dx (N, in)
+            tf.matMul(tf.transpose(dy as tf.Tensor2D), xs), // dW (out, in)
+            tf.sum(dy, 0), // db (out)
+          ];
+        },
+      };
+    });
+    return f(x, weight, bias) as tf.Tensor2D;
+  }
+  const f = tf.customGrad((xi, w, save) => {
+    save([xi as tf.Tensor, w as tf.Tensor]);
+    const value = tf.matMul(xi as tf.Tensor2D, tf.transpose(w as tf.Tensor2D));
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
+        return [tf.matMul(dy as tf.Tensor2D, ws), tf.matMul(tf.transpose(dy as tf.Tensor2D), xs)];
+      },
+    };
+  });
+  return f(x, weight) as tf.Tensor2D;
+}
+
+/** Plain batched product a (G, M, K) · b (G, K, N) -> (G, M, N), on wasm as G plain 2-D products. */
+function bmmForward(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
+  const g = a.shape[0];
+  if (g === 1 || tf.getBackend() !== 'wasm') return tf.matMul(a, b);
+  // wasm's batched kernel runs near 1-2 GFLOP/s; unstacked 2-D products reach about 10.
+  const as = tf.unstack(a) as tf.Tensor2D[];
+  const bs = tf.unstack(b) as tf.Tensor2D[];
+  const ys = as.map((ai, i) => tf.matMul(ai, bs[i]!));
+  const y = tf.stack(ys) as tf.Tensor3D;
+  tf.dispose([...as, ...bs, ...ys]);
+  return y;
+}
+
+/**
+ * Batched matmul a (G, M, K) · b (G, K, N) -> (G, M, N) with gradients da = dy b^T and db = a^T dy,
+ * computed with explicit transposes and the same plain product.
+ */
+export function bmm(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
+  const f = tf.customGrad((ai, bi, save) => {
+    save([ai as tf.Tensor, bi as tf.Tensor]);
+    return {
+      value: bmmForward(ai as tf.Tensor3D, bi as tf.Tensor3D),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [as, bs] = saved as [tf.Tensor3D, tf.Tensor3D];
+        return [
+          bmmForward(dy as tf.Tensor3D, transposeLast2(bs) as tf.Tensor3D), // (G, M, K)
+          bmmForward(transposeLast2(as) as tf.Tensor3D, dy as tf.Tensor3D), // (G, K, N)
+        ];
+      },
+    };
+  });
+  return f(a, b) as tf.Tensor3D;
+}
+
+/** SiLU (swish): x · σ(x). */
+export function silu(x: tf.Tensor): tf.Tensor {
+  return tf.mul(x, tf.sigmoid(x));
+}
+
+export { transposeLast2 };
