@@ -45,6 +45,10 @@ async function load(name: BackendName): Promise<BackendInfo> {
   if (!ok || tf.getBackend() !== tfjsBackend) {
     throw new BackendError(`backend '${name}' failed to start (tfjs reports '${tf.getBackend()}')`, name);
   }
+  if (name === 'cpu') {
+    // The cpu backend prints a "install the node backend" banner on first use; initBackend reports the choice instead.
+    (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
+  }
   let threads: number | null = 1;
   if (name === 'wasm') threads = (mod.getThreadsCount as (() => number) | undefined)?.() ?? 1;
   else if (tfjsBackend === 'tensorflow') threads = null;

@@ -10,8 +10,24 @@ export {
 } from './config.js';
 export { BackendError, CheckpointError, ConfigError, ShapeError } from './errors.js';
 export { type IdsInput, MASK_VALUE } from './forward-inputs.js';
+export { type FinishReason, type GenerateOptions, type GenerateResult, generate } from './generate.js';
+export {
+  type LoadOptions,
+  type LoadReport,
+  loadPretrained,
+  loadSafetensorsInto,
+  type SaveOptions,
+  savePretrained,
+  stateDict,
+} from './hf-folder.js';
 export { KVCache } from './kv-cache.js';
 export { type CreateModelOptions, type ForwardOptions, LlamaForCausalLM } from './llama-model.js';
+export {
+  type LoglikelihoodOptions,
+  type LoglikelihoodRequest,
+  type LoglikelihoodResult,
+  logLikelihood,
+} from './log-likelihood.js';
 export { causalLmLoss, crossEntropySum, IGNORE_INDEX, type LossResult } from './loss.js';
 export { bmm, gatherRows, linear, silu } from './ops.js';
 export { type ForwardContext, Linear, type Parameter, type Projection } from './projection.js';
@@ -27,3 +43,4 @@ export {
   type TensorToWrite,
   writeSafetensors,
 } from './safetensors.js';
+export { argmax, createRng, type SamplingOptions, sampleToken } from './sampling.js';

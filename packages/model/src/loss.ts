@@ -32,7 +32,7 @@ export function crossEntropySum(logits: tf.Tensor2D, targets: Int32Array, weight
   for (let n = 0; n < N; n++) flat[n] = n * V + targets[n]!;
   const f = tf.customGrad((x, save) => {
     const xs = x as tf.Tensor2D;
-    save([xs]);
+    (save as tf.GradSaveFunc)([xs]);
     const value = tf.tidy(() => {
       const m = tf.max(xs, 1, true); // (N, 1)
       const lse = tf.add(tf.reshape(m, [N]), tf.log(tf.sum(tf.exp(tf.sub(xs, m)), 1))); // (N)

@@ -14,7 +14,7 @@ export function gatherRows(table: tf.Tensor, indices: tf.Tensor1D, trainable = t
   if (!trainable) return tf.gather(table, indices);
   // The indices travel through `save`: a closure would see them disposed by the caller's tidy before backprop.
   const f = tf.customGrad((t, idx, save) => {
-    save([idx as tf.Tensor]);
+    (save as tf.GradSaveFunc)([idx as tf.Tensor]);
     return {
       value: tf.gather(t as tf.Tensor, idx as tf.Tensor1D),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [
@@ -48,7 +48,7 @@ export function linear(
 ): tf.Tensor2D {
   if (!trainable) {
     // Only dx is needed: close over W and b so the tape never asks for their gradients.
-    const f = tf.customGrad((xi, save) => {
+    const f = tf.customGrad((xi) => {
       const y = tf.matMul(xi as tf.Tensor2D, tf.transpose(weight)); // (N, out)
       return {
         value: bias ? tf.add(y, bias) : y,
@@ -59,7 +59,7 @@ export function linear(
   }
   if (bias) {
     const f = tf.customGrad((xi, w, b, save) => {
-      save([xi as tf.Tensor, w as tf.Tensor]);
+      (save as tf.GradSaveFunc)([xi as tf.Tensor, w as tf.Tensor]);
       const value = tf.add(tf.matMul(xi as tf.Tensor2D, tf.transpose(w as tf.Tensor2D)), b as tf.Tensor);
       return {
         value,
@@ -76,7 +76,7 @@ export function linear(
     return f(x, weight, bias) as tf.Tensor2D;
   }
   const f = tf.customGrad((xi, w, save) => {
-    save([xi as tf.Tensor, w as tf.Tensor]);
+    (save as tf.GradSaveFunc)([xi as tf.Tensor, w as tf.Tensor]);
     const value = tf.matMul(xi as tf.Tensor2D, tf.transpose(w as tf.Tensor2D));
     return {
       value,
@@ -108,7 +108,7 @@ function bmmForward(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
  */
 export function bmm(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
   const f = tf.customGrad((ai, bi, save) => {
-    save([ai as tf.Tensor, bi as tf.Tensor]);
+    (save as tf.GradSaveFunc)([ai as tf.Tensor, bi as tf.Tensor]);
     return {
       value: bmmForward(ai as tf.Tensor3D, bi as tf.Tensor3D),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
