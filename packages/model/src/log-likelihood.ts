@@ -71,7 +71,7 @@ export async function logLikelihood(
     // Right padding: causal attention means padding after a sequence never affects its positions.
     const ids = batch.map((it) => [...it.input, ...Array(T - it.input.length).fill(0)]);
     const targets = new Int32Array(B * T);
-    batch.forEach((it, b) => it.targets.forEach((t, j) => (targets[b * T + j] = t)));
+    for (const [b, it] of batch.entries()) targets.set(it.targets, b * T);
     const [lp, am] = tf.tidy(() => {
       const logits = model.forward(ids); // (B, T, V)
       const V = logits.shape[2];
