@@ -89,17 +89,26 @@ export function linear(
   return f(x, weight) as tf.Tensor2D;
 }
 
-/** Plain batched product a (G, M, K) · b (G, K, N) -> (G, M, N), on wasm as G plain 2-D products. */
+/**
+ * Multiply-accumulates per group above which wasm runs G separate 2-D products. tfjs-wasm sends only an
+ * untransposed product with batch 1 to XNNPack (15-25 GFLOP/s on one core); any batch runs a naive blocked
+ * loop (1-2 GFLOP/s). Slicing each group out costs about 0.1 ms per operand, so small groups stay batched.
+ */
+export const WASM_LOOP_MIN_MACS = 1 << 20;
+
+/** Plain batched product a (G, M, K) · b (G, K, N) -> (G, M, N). */
 function bmmForward(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
-  const g = a.shape[0];
-  if (g === 1 || tf.getBackend() !== 'wasm') return tf.matMul(a, b);
-  // wasm's batched kernel runs near 1-2 GFLOP/s; unstacked 2-D products reach about 10.
-  const as = tf.unstack(a) as tf.Tensor2D[];
-  const bs = tf.unstack(b) as tf.Tensor2D[];
-  const ys = as.map((ai, i) => tf.matMul(ai, bs[i]!));
-  const y = tf.stack(ys) as tf.Tensor3D;
-  tf.dispose([...as, ...bs, ...ys]);
-  return y;
+  const [G, M, K] = a.shape;
+  const N = b.shape[2];
+  if (G === 1 || tf.getBackend() !== 'wasm' || M * K * N < WASM_LOOP_MIN_MACS) return tf.matMul(a, b);
+  return tf.tidy(() => {
+    const ys: tf.Tensor3D[] = [];
+    for (let g = 0; g < G; g++) {
+      // (1, M, K) · (1, K, N): batch 1, untransposed, so XNNPack runs it
+      ys.push(tf.matMul(tf.slice(a, [g, 0, 0], [1, M, K]), tf.slice(b, [g, 0, 0], [1, K, N])));
+    }
+    return tf.concat(ys, 0);
+  });
 }
 
 /**

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import {
+  bmm,
   CheckpointError,
   type ForwardContext,
   LlamaForCausalLM,
@@ -313,5 +314,24 @@ describe('Hugging Face folders', () => {
     tf.dispose(ref);
     m.dispose();
     await rm(dir, { recursive: true });
+  });
+});
+
+describe('bmm', () => {
+  it('the per-group wasm path agrees with cpu, values and gradients', async () => {
+    const out: Float32Array[][] = [];
+    for (const backend of ['wasm', 'cpu'] as const) {
+      await useBackend(backend);
+      const r = tf.tidy(() => {
+        const a = tf.randomNormal([3, 128, 64], 0, 1, 'float32', 1) as tf.Tensor3D; // 128·64·160 MACs ≥ WASM_LOOP_MIN_MACS
+        const b = tf.randomNormal([3, 64, 160], 0, 1, 'float32', 2) as tf.Tensor3D;
+        const w = tf.randomNormal([3, 128, 160], 0, 1, 'float32', 3);
+        const f = (x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(bmm(x as tf.Tensor3D, y as tf.Tensor3D), w));
+        const [ga, gb] = tf.grads(f)([a, b]);
+        return [bmm(a, b), ga!, gb!].map((t) => t.dataSync() as Float32Array);
+      });
+      out.push(r);
+    }
+    for (let i = 0; i < 3; i++) expectClose(out[0]![i]!, out[1]![i]!, { rtol: 1e-5 }, `output ${i}`);
   });
 });
