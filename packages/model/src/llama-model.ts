@@ -77,7 +77,7 @@ export class LlamaForCausalLM {
       const value = tf.tidy(() => {
         if (init === 'ones') return tf.ones(shape);
         if (init === 'zeros' || options.empty) return tf.zeros(shape);
-        return tf.randomNormal(shape, 0, c.initializer_range, 'float32', seed * 100_003 + i);
+        return tf.randomNormal(shape, 0, c.initializer_range, 'float32', seed * 100_003 + i + 1); // tfjs treats seed 0 as "unseeded"
       });
       const p: Parameter = {
         name,
@@ -216,7 +216,7 @@ export class LlamaForCausalLM {
         [positions.length],
       );
     }
-    let seed = (options.seed ?? 0) * 7919;
+    let seed = (options.seed ?? 0) * 7919 + 1; // never 0: tfjs treats seed 0 as "unseeded"
     const ctx: ForwardContext = { training: options.training ?? false, nextSeed: () => seed++ };
     const resid = c.residual_dropout;
     const dropout = (x: tf.Tensor2D) =>

@@ -100,6 +100,13 @@ describe('initialisation', () => {
       m.dispose();
     }
     expect(data[0]).toEqual(data[1]);
+    // the default seed (0) is a seed too
+    const [m1, m2] = [new LlamaForCausalLM(TINY), new LlamaForCausalLM(TINY)];
+    for (const key of m1.parameters().keys()) {
+      expect(await m1.parameter(key).variable.data(), key).toEqual(await m2.parameter(key).variable.data());
+    }
+    m1.dispose();
+    m2.dispose();
     const d = data[0]!;
     const std = Math.sqrt(d.reduce((a, v) => a + v * v, 0) / d.length);
     expect(std).toBeGreaterThan(0.015);
