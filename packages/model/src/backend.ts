@@ -2,6 +2,7 @@
 // installed (optional peer dependencies, imported dynamically), else `wasm` (SIMD), else the pure-JS `cpu`.
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendError } from './errors.js';
+import { withWasmThreads } from './wasm-threads.js';
 
 /** Backends by the names loralab uses (`LORALAB_BACKEND`). */
 export type BackendName = 'cuda' | 'tensorflow' | 'wasm' | 'cpu';
@@ -22,7 +23,16 @@ const PACKAGES: Record<BackendName, string> = {
   cpu: '@tensorflow/tfjs-backend-cpu',
 };
 
-async function load(name: BackendName): Promise<BackendInfo> {
+/** Options of `initBackend`. */
+export interface BackendOptions {
+  /**
+   * Threads of the wasm backend (default: env `LORALAB_WASM_THREADS`, else 1). Above 1 the threaded SIMD build is
+   * started with the workarounds of `wasm-threads.ts`. Fixed once wasm has started in this process.
+   */
+  wasmThreads?: number;
+}
+
+async function load(name: BackendName, options: BackendOptions): Promise<BackendInfo> {
   const spec = PACKAGES[name];
   let mod: Record<string, unknown>;
   try {
@@ -36,9 +46,15 @@ async function load(name: BackendName): Promise<BackendInfo> {
   }
   const tfjsBackend = name === 'cuda' || name === 'tensorflow' ? 'tensorflow' : name;
   let ok = false;
-  try {
+  const threads = options.wasmThreads ?? Number(process.env.LORALAB_WASM_THREADS ?? 1);
+  const start = async () => {
     ok = await tf.setBackend(tfjsBackend);
     await tf.ready();
+  };
+  try {
+    if (name === 'wasm' && threads > 1 && !wasmStarted) await withWasmThreads(threads, start);
+    else await start();
+    if (name === 'wasm') wasmStarted = true;
   } catch (cause) {
     throw new BackendError(`backend '${name}' failed to start: ${(cause as Error).message}`, name, { cause });
   }
@@ -49,11 +65,13 @@ async function load(name: BackendName): Promise<BackendInfo> {
     // The cpu backend prints a "install the node backend" banner on first use; initBackend reports the choice instead.
     (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
   }
-  let threads: number | null = 1;
-  if (name === 'wasm') threads = (mod.getThreadsCount as (() => number) | undefined)?.() ?? 1;
-  else if (tfjsBackend === 'tensorflow') threads = null;
-  return { name, tfjsBackend, threads };
+  let used: number | null = 1;
+  if (name === 'wasm') used = (mod.getThreadsCount as (() => number) | undefined)?.() ?? 1;
+  else if (tfjsBackend === 'tensorflow') used = null;
+  return { name, tfjsBackend, threads: used };
 }
+
+let wasmStarted = false;
 
 function isBackendName(s: string): s is BackendName {
   return s === 'cuda' || s === 'tensorflow' || s === 'wasm' || s === 'cpu';
@@ -63,18 +81,21 @@ function isBackendName(s: string): s is BackendName {
  * Selects and starts a backend. `requested` (default: env `LORALAB_BACKEND`, else `auto`) names one backend, which
  * must load or a `BackendError` says how to install it; `auto` tries cuda, tensorflow, wasm, cpu in that order.
  */
-export async function initBackend(requested?: BackendName | 'auto'): Promise<BackendInfo> {
+export async function initBackend(
+  requested?: BackendName | 'auto',
+  options: BackendOptions = {},
+): Promise<BackendInfo> {
   const want = requested ?? process.env.LORALAB_BACKEND ?? 'auto';
   if (want !== 'auto') {
     if (!isBackendName(want)) {
       throw new BackendError(`unknown backend '${want}'; expected cuda, tensorflow, wasm, cpu or auto`, want);
     }
-    return load(want);
+    return load(want, options);
   }
   const errors: string[] = [];
   for (const name of ['cuda', 'tensorflow', 'wasm', 'cpu'] as const) {
     try {
-      return await load(name);
+      return await load(name, options);
     } catch (e) {
       errors.push((e as Error).message);
     }

@@ -1,4 +1,4 @@
-export { type BackendInfo, type BackendName, initBackend } from './backend.js';
+export { type BackendInfo, type BackendName, type BackendOptions, initBackend } from './backend.js';
 export {
   LLAMA_CONFIG_DEFAULTS,
   type LlamaConfig,
