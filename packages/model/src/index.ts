@@ -29,7 +29,7 @@ export {
   logLikelihood,
 } from './log-likelihood.js';
 export { causalLmLoss, crossEntropySum, IGNORE_INDEX, type LossResult } from './loss.js';
-export { bmm, gatherRows, linear, silu } from './ops.js';
+export { bmm, gatherRows, linear, setWasmBmmLoopThreshold, silu } from './ops.js';
 export { type ForwardContext, Linear, type Parameter, type Projection } from './projection.js';
 export { rmsNorm } from './rms-norm.js';
 export { applyRope, ropeInverseFrequencies, ropeTables } from './rope.js';

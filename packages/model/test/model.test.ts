@@ -330,9 +330,9 @@ describe('bmm', () => {
     for (const backend of ['wasm', 'cpu'] as const) {
       await useBackend(backend);
       const r = tf.tidy(() => {
-        const a = tf.randomNormal([3, 128, 64], 0, 1, 'float32', 1) as tf.Tensor3D; // 128·64·160 MACs ≥ WASM_LOOP_MIN_MACS
-        const b = tf.randomNormal([3, 64, 160], 0, 1, 'float32', 2) as tf.Tensor3D;
-        const w = tf.randomNormal([3, 128, 160], 0, 1, 'float32', 3);
+        const a = tf.randomNormal([2, 256, 128], 0, 1, 'float32', 1) as tf.Tensor3D; // 256·128·256 = 2^23 MACs: the loop path
+        const b = tf.randomNormal([2, 128, 256], 0, 1, 'float32', 2) as tf.Tensor3D;
+        const w = tf.randomNormal([2, 256, 256], 0, 1, 'float32', 3);
         const f = (x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(bmm(x as tf.Tensor3D, y as tf.Tensor3D), w));
         const [ga, gb] = tf.grads(f)([a, b]);
         return [bmm(a, b), ga!, gb!].map((t) => t.dataSync() as Float32Array);
