@@ -2,6 +2,7 @@
 // installed (optional peer dependencies, imported dynamically), else `wasm` (SIMD), else the pure-JS `cpu`.
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendError } from './errors.js';
+import { registerWasmKernels } from './wasm-kernels.js';
 import { withWasmThreads } from './wasm-threads.js';
 
 /** Backends by the names loralab uses (`LORALAB_BACKEND`). */
@@ -45,6 +46,7 @@ async function load(name: BackendName, options: BackendOptions): Promise<Backend
     );
   }
   const tfjsBackend = name === 'cuda' || name === 'tensorflow' ? 'tensorflow' : name;
+  if (name === 'wasm') registerWasmKernels();
   let ok = false;
   const threads = options.wasmThreads ?? Number(process.env.LORALAB_WASM_THREADS ?? 1);
   const start = async () => {

@@ -90,14 +90,14 @@ export function linear(
 }
 
 /**
- * Multiply-accumulates per group above which wasm runs G separate 2-D products. tfjs-wasm sends only an
- * untransposed product with batch 1 to XNNPack (15-25 GFLOP/s on one core); any batch runs a naive blocked
- * loop (1-2 GFLOP/s). Each group is taken out with `gather` (wasm's `Slice`, `Unpack` and `SplitV` copy the whole
- * input for every piece, which made them quadratic in G). Gathering costs enough that, measured in one process
- * with both paths interleaved, the loop won 1.9x for groups of 512·64·512 and lost 1.4x at 256·32·256 and 2.9x at
- * 128·32·128; hence the default threshold of 2^23 multiply-accumulates per group.
+ * Multiply-accumulates per group from which wasm runs G separate 2-D products. tfjs-wasm sends only an
+ * untransposed product with batch 1 to XNNPack (15-25 GFLOP/s on one core); any batch runs a naive blocked loop
+ * (1-2 GFLOP/s). Each group is cut out with a contiguous `slice` (cheap with the kernel of wasm-kernels.ts).
+ * Measured in one process with both paths interleaved (forward + backward of one product), the loop won 2.8x for
+ * 64 groups of 256·32·256, 8.9x for 64 of 512·64·512 and 2.7x for 256 of 128·32·128; below 2^16 per group the
+ * per-op overhead dominates, so tiny products stay batched.
  */
-let wasmLoopMinMacs = 1 << 23;
+let wasmLoopMinMacs = 1 << 16;
 
 /** Sets the per-group size (M·K·N) from which `bmm` loops on wasm; Infinity always uses the batched kernel. */
 export function setWasmBmmLoopThreshold(macs: number): void {
@@ -112,9 +112,8 @@ function bmmForward(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
   return tf.tidy(() => {
     const ys: tf.Tensor3D[] = [];
     for (let g = 0; g < G; g++) {
-      const at = tf.tensor1d([g], 'int32');
-      // (1, M, K) · (1, K, N): batch 1, untransposed, so XNNPack runs it
-      ys.push(tf.matMul(tf.gather(a, at), tf.gather(b, at)));
+      // (1, M, K) · (1, K, N): batch 1, untransposed, so XNNPack runs it. Contiguous slices: see wasm-kernels.ts.
+      ys.push(tf.matMul(tf.slice(a, [g, 0, 0], [1, M, K]), tf.slice(b, [g, 0, 0], [1, K, N])));
     }
     return tf.concat(ys, 0);
   });

@@ -330,7 +330,7 @@ describe('bmm', () => {
     for (const backend of ['wasm', 'cpu'] as const) {
       await useBackend(backend);
       const r = tf.tidy(() => {
-        const a = tf.randomNormal([2, 256, 128], 0, 1, 'float32', 1) as tf.Tensor3D; // 256·128·256 = 2^23 MACs: the loop path
+        const a = tf.randomNormal([2, 256, 128], 0, 1, 'float32', 1) as tf.Tensor3D; // 256·128·256 MACs ≥ 2^16: the loop path
         const b = tf.randomNormal([2, 128, 256], 0, 1, 'float32', 2) as tf.Tensor3D;
         const w = tf.randomNormal([2, 256, 256], 0, 1, 'float32', 3);
         const f = (x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(bmm(x as tf.Tensor3D, y as tf.Tensor3D), w));
@@ -340,5 +340,26 @@ describe('bmm', () => {
       out.push(r);
     }
     for (let i = 0; i < 3; i++) expectClose(out[0]![i]!, out[1]![i]!, { rtol: 1e-5 }, `output ${i}`);
+  });
+});
+
+describe('wasm Slice replacement', () => {
+  it('copies contiguous and strided slices exactly like the cpu backend', async () => {
+    const out: Float32Array[][] = [];
+    for (const backend of ['wasm', 'cpu'] as const) {
+      await useBackend(backend);
+      out.push(
+        tf.tidy(() => {
+          const x = tf.randomNormal([4, 6, 5], 0, 1, 'float32', 9);
+          const pieces = [
+            tf.slice(x, [2, 0, 0], [1, 6, 5]), // contiguous: replacement path
+            tf.slice(x, [1, 2, 0], [2, 3, 5]), // strided: original kernel
+            tf.slice(x, [0, 0, 1], [4, 6, 2]),
+          ];
+          return pieces.map((p) => p.dataSync() as Float32Array);
+        }),
+      );
+    }
+    for (let i = 0; i < 3; i++) expect(out[0]![i]).toEqual(out[1]![i]);
   });
 });
