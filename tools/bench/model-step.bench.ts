@@ -4,7 +4,9 @@
 // tokens/s with and without the KV cache. Each measurement runs in its own process so peak RSS is its own.
 //
 //   npx tsx tools/bench/model-step.bench.ts [--sizes a,b,c] [--backends wasm,cpu] [--steps 1]
-//        [--cpu-tokens 512] [--torch-threads 1,2] [--no-gen]
+//        [--cpu-tokens 512] [--torch-threads 1,2] [--wasm-threads 1,2] [--no-gen]
+//   The PyTorch anchor inherits OPENBLAS_CORETYPE (Debian's OpenBLAS misdetects this CPU; see DESIGN.md); its value
+//   is printed with the table.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -132,19 +134,26 @@ const fmt = (x: number, d = 1) => x.toFixed(d);
 
 async function main() {
   if (args[0] === '--child') {
-    const [kind, backend, sizeName, tokens, steps] = args.slice(1);
+    const [kind, backend, sizeName, tokens, steps, threads] = args.slice(1);
     const result =
       kind === 'gen'
         ? await childGen(backend as BackendName)
-        : await childStep(backend as BackendName, SIZES[sizeName!]!, Number(tokens), Number(steps));
+        : await childStep(
+            backend as BackendName,
+            SIZES[sizeName!]!,
+            Number(tokens),
+            Number(steps),
+            Number(threads),
+          );
     console.log(JSON.stringify(result));
-    return;
+    process.exit(0);
   }
   const sizes = opt('sizes', 'a,b,c').split(',');
   const backends = opt('backends', 'wasm,cpu').split(',');
   const steps = opt('steps', '1');
   const cpuTokens = Number(opt('cpu-tokens', '512'));
   const torchThreads = opt('torch-threads', '1,2').split(',').map(Number);
+  const wasmThreads = opt('wasm-threads', '1').split(',').map(Number);
   const haveTorch = torchAvailable();
   console.log(
     `node ${process.version}, ${steps} timed step(s) after one warm-up; cpu backend runs ${cpuTokens} tokens/step (it is ~50x slower)`,
@@ -180,9 +189,12 @@ async function main() {
         );
       }
     }
-    for (const backend of backends) {
+    const runs = backends.flatMap((b) =>
+      b === 'wasm' ? wasmThreads.map((t) => [b, t] as const) : [[b, 1] as const],
+    );
+    for (const [backend, threads] of runs) {
       const tokens = backend === 'cpu' ? Math.min(cpuTokens, size.tokens) : size.tokens;
-      const r = runChild(['step', backend, name, String(tokens), steps]) as StepResult;
+      const r = runChild(['step', backend, name, String(tokens), steps, String(threads)]) as StepResult;
       const ref = torch.get(r.threads ?? 1);
       const ratio = ref ? fmt(r.tokens_per_s / ref.tokens_per_s, 3) : 'n/a';
       console.log(
