@@ -158,6 +158,10 @@ async function main() {
   console.log(
     `node ${process.version}, ${steps} timed step(s) after one warm-up; cpu backend runs ${cpuTokens} tokens/step (it is ~50x slower)`,
   );
+  const load = (await import('node:os')).loadavg().map((x) => x.toFixed(1));
+  console.log(
+    `OPENBLAS_CORETYPE=${process.env.OPENBLAS_CORETYPE ?? '(unset)'}; load average at start ${load.join(' ')}`,
+  );
   if (!haveTorch)
     console.log(
       'PyTorch column skipped: /usr/bin/python3 cannot import torch (apt-get install python3-torch)',
