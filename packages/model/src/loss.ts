@@ -33,22 +33,31 @@ export function crossEntropySum(logits: tf.Tensor2D, targets: Int32Array, weight
   const f = tf.customGrad((x, save) => {
     const xs = x as tf.Tensor2D;
     (save as tf.GradSaveFunc)([xs]);
+    // (N, V) temporaries are released as soon as they are used: with a large vocabulary they dominate memory.
     const value = tf.tidy(() => {
       const m = tf.max(xs, 1, true); // (N, 1)
-      const lse = tf.add(tf.reshape(m, [N]), tf.log(tf.sum(tf.exp(tf.sub(xs, m)), 1))); // (N)
+      const shifted = tf.sub(xs, m); // (N, V)
+      const e = tf.exp(shifted);
+      shifted.dispose();
+      const s = tf.sum(e, 1); // (N)
+      e.dispose();
+      const lse = tf.add(tf.reshape(m, [N]), tf.log(s)); // (N)
       const picked = tf.gather(tf.reshape(xs, [N * V]), tf.tensor1d(flat, 'int32')); // (N)
       return tf.sum(tf.mul(tf.sub(lse, picked), tf.tensor1d(weights))) as tf.Scalar;
     });
     return {
       value,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const w = tf.tensor2d(weights, [N, 1]);
-        const p = tf.mul(tf.softmax(saved[0]!), w); // (N, V)
-        const onehot = tf.reshape(
-          tf.scatterND(tf.tensor2d(flat, [N, 1], 'int32'), tf.tensor1d(weights), [N * V]),
-          [N, V],
-        ); // w_n at (n, t_n)
-        return tf.mul(tf.sub(p, onehot), dy);
+        const p = tf.softmax(saved[0]!); // (N, V)
+        const pw = tf.mul(p, tf.mul(tf.tensor2d(weights, [N, 1]), dy)); // dy · w_n · softmax
+        p.dispose();
+        const scattered = tf.scatterND(tf.tensor2d(flat, [N, 1], 'int32'), tf.mul(tf.tensor1d(weights), dy), [
+          N * V,
+        ]);
+        const onehot = tf.reshape(scattered, [N, V]); // dy · w_n at (n, t_n)
+        const grad = tf.sub(pw, onehot);
+        tf.dispose([pw, onehot, scattered]);
+        return grad;
       },
     };
   });
