@@ -5,9 +5,11 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import {
+  BackendError,
   bmm,
   CheckpointError,
   type ForwardContext,
+  initBackend,
   LlamaForCausalLM,
   linear,
   loadPretrained,
@@ -38,6 +40,30 @@ function sgdStep(model: LlamaForCausalLM, lr = 0.1) {
 }
 
 describe('backends', () => {
+  it('a backend that is not installed fails with a BackendError that says how to install it', async () => {
+    const err = await initBackend('tensorflow').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BackendError);
+    expect((err as BackendError).backend).toBe('tensorflow');
+    expect((err as Error).message).toContain('npm install @tensorflow/tfjs-node@4.22.0');
+    await expect(initBackend('tpu' as never)).rejects.toThrow(/unknown backend 'tpu'/);
+  });
+
+  it('dropout is active only in training mode and is seeded', async () => {
+    await useBackend('wasm');
+    const m = new LlamaForCausalLM({ ...TINY, attention_dropout: 0.2, residual_dropout: 0.2 }, { seed: 1 });
+    const evalA = m.forward(IDS);
+    const evalB = m.forward(IDS);
+    const trainA = m.forward(IDS, { training: true, seed: 1 });
+    const trainA2 = m.forward(IDS, { training: true, seed: 1 });
+    const trainB = m.forward(IDS, { training: true, seed: 2 });
+    expect(await evalA.data()).toEqual(await evalB.data());
+    expect(await trainA.data()).not.toEqual(await evalA.data());
+    expect(await trainA.data()).toEqual(await trainA2.data());
+    expect(await trainA.data()).not.toEqual(await trainB.data());
+    tf.dispose([evalA, evalB, trainA, trainA2, trainB]);
+    m.dispose();
+  });
+
   it('wasm and cpu agree on forward, loss and gradients (duplicate ids included)', async () => {
     const results: Record<string, { logits: Float32Array; loss: number; grads: Map<string, Float32Array> }> =
       {};
