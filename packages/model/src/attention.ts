@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LlamaConfig } from './config.js';
 import type { KVCache } from './kv-cache.js';
-import { bmm, transposeLast2 } from './ops.js';
+import { bmm, maskedSoftmax, transposeLast2 } from './ops.js';
 import type { ForwardContext, Projection } from './projection.js';
 import { applyRope } from './rope.js';
 
@@ -52,12 +52,12 @@ export function attention(
     if (inputs.cache) ({ k, v } = inputs.cache.append(layer, k, v)); // (B, nkv, Tk, hs)
     const Tk = k.shape[2];
     // GQA without repeating k/v: the rep query heads of one kv head are stacked along the row axis.
-    const qg = tf.reshape(q, [B * nkv, rep * T, hs]) as tf.Tensor3D; // (B·nkv, rep·T, hs)
+    // q is scaled by 1/√hs before the product (the (T, Tk) scores are then never scaled as a whole).
+    const qg = tf.reshape(tf.mul(q, 1 / Math.sqrt(hs)), [B * nkv, rep * T, hs]) as tf.Tensor3D; // (B·nkv, rep·T, hs)
     const kT = transposeLast2(tf.reshape(k, [B * nkv, Tk, hs])) as tf.Tensor3D; // (B·nkv, hs, Tk)
     const vg = tf.reshape(v, [B * nkv, Tk, hs]) as tf.Tensor3D; // (B·nkv, Tk, hs)
-    let scores = tf.reshape(tf.mul(bmm(qg, kT), 1 / Math.sqrt(hs)), [B, nh, T, Tk]); // (B, nh, T, Tk)
-    scores = tf.add(scores, inputs.mask);
-    let probs = tf.softmax(scores, -1);
+    const scores = tf.reshape(bmm(qg, kT), [B, nh, T, Tk]) as tf.Tensor4D; // (B, nh, T, Tk)
+    let probs: tf.Tensor = maskedSoftmax(scores, inputs.mask);
     if (ctx.training && config.attention_dropout > 0) {
       probs = tf.dropout(probs, config.attention_dropout, undefined, ctx.nextSeed());
     }

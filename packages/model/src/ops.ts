@@ -140,6 +140,27 @@ export function bmm(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
   return f(a, b) as tf.Tensor3D;
 }
 
+/**
+ * softmax(scores + mask) over the last axis, with a gradient that keeps only the probabilities y:
+ * d scores = y ⊙ (dy − Σ_j dy ⊙ y). tfjs's own Add and Softmax gradients would keep the scores and the masked
+ * scores as well, three (B, nh, T, Tk) tensors per layer instead of one.
+ */
+export function maskedSoftmax(scores: tf.Tensor4D, mask: tf.Tensor4D): tf.Tensor4D {
+  const f = tf.customGrad((x, save) => {
+    const y = tf.tidy(() => tf.softmax(tf.add(x as tf.Tensor, mask), -1));
+    (save as tf.GradSaveFunc)([y]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const ys = saved[0]!;
+        const dyy = tf.mul(dy, ys);
+        return tf.sub(dyy, tf.mul(tf.sum(dyy, -1, true), ys));
+      },
+    };
+  });
+  return f(scores) as tf.Tensor4D;
+}
+
 /** SiLU (swish): x · σ(x). */
 export function silu(x: tf.Tensor): tf.Tensor {
   return tf.mul(x, tf.sigmoid(x));
