@@ -56,8 +56,9 @@ async function childStep(
   size: BenchSize,
   tokens: number,
   steps: number,
+  wasmThreads: number,
 ): Promise<StepResult> {
-  const info = await initBackend(backend);
+  const info = await initBackend(backend, { wasmThreads });
   const model = new LlamaForCausalLM(benchConfig(size), { seed: 0 });
   const params = [...model.parameters().values()];
   const nParams = params.reduce((a, p) => a + p.variable.size, 0);
@@ -193,8 +194,8 @@ async function main() {
         );
       }
     }
-    const runs = backends.flatMap((b) =>
-      b === 'wasm' ? wasmThreads.map((t) => [b, t] as const) : [[b, 1] as const],
+    const runs: [string, number][] = backends.flatMap((b) =>
+      b === 'wasm' ? wasmThreads.map((t): [string, number] => [b, t]) : [[b, 1] as [string, number]],
     );
     for (const [backend, threads] of runs) {
       const tokens = backend === 'cpu' ? Math.min(cpuTokens, size.tokens) : size.tokens;
