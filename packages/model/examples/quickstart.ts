@@ -1,4 +1,4 @@
-import { generate, initBackend, LlamaForCausalLM, loadPretrained, savePretrained } from '../src/index.js'; // '@loralab/model' outside this repository
+import { generate, initBackend, LlamaForCausalLM, loadPretrained, savePretrained } from '@loralab/model';
 
 const backend = await initBackend(); // LORALAB_BACKEND or the best installed backend
 const config = {
