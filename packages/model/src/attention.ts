@@ -12,6 +12,9 @@ export interface AttentionInputs {
   /** (B, 1, T, hs) rotary tables for the current positions. */
   cos: tf.Tensor4D;
   sin: tf.Tensor4D;
+  /** The same tables times 1/√hs, for the queries (so the attention scores need no scaling pass). */
+  qCos: tf.Tensor4D;
+  qSin: tf.Tensor4D;
   /** Additive mask (B, 1, T, Tk): 0 where a query may attend to a key, a large negative number elsewhere. */
   mask: tf.Tensor4D;
   cache?: KVCache | undefined;
@@ -47,13 +50,12 @@ export function attention(
     let q = heads(proj.q_proj.apply(x, ctx), nh); // (B, nh, T, hs)
     let k = heads(proj.k_proj.apply(x, ctx), nkv); // (B, nkv, T, hs)
     let v = heads(proj.v_proj.apply(x, ctx), nkv); // (B, nkv, T, hs)
-    q = applyRope(q, inputs.cos, inputs.sin);
+    q = applyRope(q, inputs.qCos, inputs.qSin); // tables pre-scaled by 1/√hs: the scores come out scaled
     k = applyRope(k, inputs.cos, inputs.sin);
     if (inputs.cache) ({ k, v } = inputs.cache.append(layer, k, v)); // (B, nkv, Tk, hs)
     const Tk = k.shape[2];
     // GQA without repeating k/v: the rep query heads of one kv head are stacked along the row axis.
-    // q is scaled by 1/√hs before the product (the (T, Tk) scores are then never scaled as a whole).
-    const qg = tf.reshape(tf.mul(q, 1 / Math.sqrt(hs)), [B * nkv, rep * T, hs]) as tf.Tensor3D; // (B·nkv, rep·T, hs)
+    const qg = tf.reshape(q, [B * nkv, rep * T, hs]) as tf.Tensor3D; // (B·nkv, rep·T, hs)
     const kT = transposeLast2(tf.reshape(k, [B * nkv, Tk, hs])) as tf.Tensor3D; // (B·nkv, hs, Tk)
     const vg = tf.reshape(v, [B * nkv, Tk, hs]) as tf.Tensor3D; // (B·nkv, Tk, hs)
     const scores = tf.reshape(bmm(qg, kT), [B, nh, T, Tk]) as tf.Tensor4D; // (B, nh, T, Tk)

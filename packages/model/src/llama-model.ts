@@ -12,6 +12,7 @@ import {
   idsData,
   idsShape,
 } from './forward-inputs.js';
+import { residualAdd } from './fused.js';
 import type { KVCache } from './kv-cache.js';
 import { crossEntropySum, type LossResult, shiftLabels } from './loss.js';
 import { type MlpProjections, mlp } from './mlp.js';
@@ -223,6 +224,8 @@ export class LlamaForCausalLM {
       ctx.training && resid > 0 ? (tf.dropout(x, resid, undefined, ctx.nextSeed()) as tf.Tensor2D) : x;
     return tf.tidy(() => {
       const { cos, sin } = ropeTables(this.invFreq, positions, B, T);
+      const scale = 1 / Math.sqrt(c.head_dim);
+      const [qCos, qSin] = [tf.mul(cos, scale) as tf.Tensor4D, tf.mul(sin, scale) as tf.Tensor4D];
       const attnMask = buildAttentionMask(B, T, past, mask, segments);
       const embed = this.parameter('model.embed_tokens.weight').variable;
       let x = gatherRows(embed, tf.tensor1d(ids, 'int32'), embed.trainable) as tf.Tensor2D; // (B·T, d)
@@ -232,14 +235,23 @@ export class LlamaForCausalLM {
           LAYER_PROJECTIONS.map((n) => [n.split('.')[1]!, this.getProjection(`${p}.${n}`)]),
         ) as unknown as AttentionProjections & MlpProjections;
         const h = rmsNorm(x, this.norm(`${p}.input_layernorm.weight`), c.rms_norm_eps) as tf.Tensor2D;
-        const a = attention(h, B, T, l, proj, c, { cos, sin, mask: attnMask, cache: options.cache }, ctx);
-        x = tf.add(x, dropout(a));
+        const a = attention(
+          h,
+          B,
+          T,
+          l,
+          proj,
+          c,
+          { cos, sin, qCos, qSin, mask: attnMask, cache: options.cache },
+          ctx,
+        );
+        x = residualAdd(x, dropout(a)) as tf.Tensor2D;
         const h2 = rmsNorm(
           x,
           this.norm(`${p}.post_attention_layernorm.weight`),
           c.rms_norm_eps,
         ) as tf.Tensor2D;
-        x = tf.add(x, dropout(mlp(h2, proj, ctx)));
+        x = residualAdd(x, dropout(mlp(h2, proj, ctx))) as tf.Tensor2D;
       }
       return rmsNorm(x, this.norm('model.norm.weight'), c.rms_norm_eps) as tf.Tensor2D;
     });

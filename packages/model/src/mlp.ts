@@ -1,6 +1,6 @@
 // SwiGLU feed-forward (Shazeer 2020) as Hugging Face `LlamaMLP`: down_proj(silu(gate_proj(x)) ⊙ up_proj(x)).
 import * as tf from '@tensorflow/tfjs-core';
-import { silu } from './ops.js';
+import { swiglu } from './fused.js';
 import type { ForwardContext, Projection } from './projection.js';
 
 export interface MlpProjections {
@@ -12,7 +12,7 @@ export interface MlpProjections {
 /** x (N, d) -> (N, d). */
 export function mlp(x: tf.Tensor2D, proj: MlpProjections, ctx: ForwardContext): tf.Tensor2D {
   return tf.tidy(() => {
-    const h = tf.mul(silu(proj.gate_proj.apply(x, ctx)), proj.up_proj.apply(x, ctx)) as tf.Tensor2D; // (N, I)
+    const h = swiglu(proj.gate_proj.apply(x, ctx), proj.up_proj.apply(x, ctx)) as tf.Tensor2D; // (N, I)
     return proj.down_proj.apply(h, ctx);
   });
 }

@@ -3,6 +3,7 @@
 // cos/sin = cat(θ·p, θ·p) over the two halves. Frequency scaling as HF `ROPE_INIT_FUNCTIONS` (linear, llama3).
 import * as tf from '@tensorflow/tfjs-core';
 import type { LlamaConfig } from './config.js';
+import { rope } from './fused.js';
 
 /** Inverse frequencies θ_i = base^(-2i/d), i < d/2, scaled per `rope_scaling`. Length head_dim / 2. */
 export function ropeInverseFrequencies(config: LlamaConfig): Float32Array {
@@ -69,12 +70,7 @@ export function ropeTables(
   return { cos: tf.tensor4d(cos, [batch, 1, seq, dim]), sin: tf.tensor4d(sin, [batch, 1, seq, dim]) };
 }
 
-/** x (B, h, T, hs) -> x·cos + rotate_half(x)·sin. */
+/** x (B, h, T, hs) -> x·cos + rotate_half(x)·sin (fused gradient, see fused.ts). */
 export function applyRope(x: tf.Tensor4D, cos: tf.Tensor4D, sin: tf.Tensor4D): tf.Tensor4D {
-  return tf.tidy(() => {
-    const half = x.shape[3] / 2;
-    const [x1, x2] = tf.split(x, [half, half], 3) as [tf.Tensor4D, tf.Tensor4D];
-    const rotated = tf.concat([tf.neg(x2), x1], 3); // (B, h, T, hs)
-    return tf.add(tf.mul(x, cos), tf.mul(rotated, sin)) as tf.Tensor4D;
-  });
+  return rope(x, cos, sin) as tf.Tensor4D;
 }
