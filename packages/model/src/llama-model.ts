@@ -45,6 +45,23 @@ export interface CreateModelOptions {
   empty?: boolean;
 }
 
+/** Inputs shared by every layer of one forward pass. */
+interface Prepared {
+  B: number;
+  T: number;
+  tensors: {
+    ids: tf.Tensor1D;
+    cos: tf.Tensor4D;
+    sin: tf.Tensor4D;
+    qCos: tf.Tensor4D;
+    qSin: tf.Tensor4D;
+    mask: tf.Tensor4D;
+  };
+  training: boolean;
+  seed: number;
+  cache: KVCache | undefined;
+}
+
 const LAYER_PROJECTIONS = [
   'self_attn.q_proj',
   'self_attn.k_proj',
@@ -189,8 +206,8 @@ export class LlamaForCausalLM {
 
   // ---- forward ------------------------------------------------------------------------------------------
 
-  /** Final-norm hidden states (B·T, d) for input ids (B, T). */
-  hiddenStates(inputIds: IdsInput, options: ForwardOptions = {}): tf.Tensor2D {
+  /** Checks the inputs and builds what every layer shares. The caller disposes `tensors`. */
+  private prepare(inputIds: IdsInput, options: ForwardOptions): Prepared {
     const c = this.config;
     const [B, T] = idsShape(inputIds);
     const ids = idsData(inputIds);
@@ -217,44 +234,95 @@ export class LlamaForCausalLM {
         [positions.length],
       );
     }
-    let seed = (options.seed ?? 0) * 7919 + 1; // never 0: tfjs treats seed 0 as "unseeded"
-    const ctx: ForwardContext = { training: options.training ?? false, nextSeed: () => seed++ };
-    const resid = c.residual_dropout;
-    const dropout = (x: tf.Tensor2D) =>
-      ctx.training && resid > 0 ? (tf.dropout(x, resid, undefined, ctx.nextSeed()) as tf.Tensor2D) : x;
-    return tf.tidy(() => {
+    const tensors = tf.tidy(() => {
       const { cos, sin } = ropeTables(this.invFreq, positions, B, T);
       const scale = 1 / Math.sqrt(c.head_dim);
-      const [qCos, qSin] = [tf.mul(cos, scale) as tf.Tensor4D, tf.mul(sin, scale) as tf.Tensor4D];
-      const attnMask = buildAttentionMask(B, T, past, mask, segments);
-      const embed = this.parameter('model.embed_tokens.weight').variable;
-      let x = gatherRows(embed, tf.tensor1d(ids, 'int32'), embed.trainable) as tf.Tensor2D; // (B·T, d)
-      for (let l = 0; l < c.num_hidden_layers; l++) {
-        const p = `model.layers.${l}`;
-        const proj = Object.fromEntries(
-          LAYER_PROJECTIONS.map((n) => [n.split('.')[1]!, this.getProjection(`${p}.${n}`)]),
-        ) as unknown as AttentionProjections & MlpProjections;
-        const h = rmsNorm(x, this.norm(`${p}.input_layernorm.weight`), c.rms_norm_eps) as tf.Tensor2D;
-        const a = attention(
-          h,
-          B,
-          T,
-          l,
-          proj,
-          c,
-          { cos, sin, qCos, qSin, mask: attnMask, cache: options.cache },
-          ctx,
-        );
-        x = residualAdd(x, dropout(a)) as tf.Tensor2D;
-        const h2 = rmsNorm(
-          x,
-          this.norm(`${p}.post_attention_layernorm.weight`),
-          c.rms_norm_eps,
-        ) as tf.Tensor2D;
-        x = residualAdd(x, dropout(mlp(h2, proj, ctx))) as tf.Tensor2D;
-      }
-      return rmsNorm(x, this.norm('model.norm.weight'), c.rms_norm_eps) as tf.Tensor2D;
+      return {
+        ids: tf.tensor1d(ids, 'int32'),
+        cos,
+        sin,
+        qCos: tf.mul(cos, scale) as tf.Tensor4D,
+        qSin: tf.mul(sin, scale) as tf.Tensor4D,
+        mask: buildAttentionMask(B, T, past, mask, segments),
+      };
     });
+    return {
+      B,
+      T,
+      tensors,
+      training: options.training ?? false,
+      seed: options.seed ?? 0,
+      cache: options.cache,
+    };
+  }
+
+  /**
+   * The forward context of layer `layer` (the head is layer `num_hidden_layers`): each layer draws its dropout
+   * seeds from its own range, so recomputing one layer (gradient checkpointing) redraws the same masks.
+   */
+  private context(prep: Prepared, layer: number): ForwardContext {
+    let next = (prep.seed * 7919 + 1) * 1_000_003 + (layer + 1) * 10_007; // never 0: tfjs treats 0 as unseeded
+    return { training: prep.training, nextSeed: () => next++ };
+  }
+
+  /** Token embeddings (B·T, d). */
+  private embed(prep: Prepared): tf.Tensor2D {
+    const embed = this.parameter('model.embed_tokens.weight').variable;
+    return gatherRows(embed, prep.tensors.ids, embed.trainable) as tf.Tensor2D;
+  }
+
+  /** Decoder block `l`: x (B·T, d) -> (B·T, d), pre-norm attention then pre-norm SwiGLU MLP, residual adds. */
+  private block(l: number, x: tf.Tensor2D, prep: Prepared): tf.Tensor2D {
+    const c = this.config;
+    const ctx = this.context(prep, l);
+    const resid = c.residual_dropout;
+    const dropout = (y: tf.Tensor2D) =>
+      ctx.training && resid > 0 ? (tf.dropout(y, resid, undefined, ctx.nextSeed()) as tf.Tensor2D) : y;
+    return tf.tidy(() => {
+      const p = `model.layers.${l}`;
+      const proj = Object.fromEntries(
+        LAYER_PROJECTIONS.map((n) => [n.split('.')[1]!, this.getProjection(`${p}.${n}`)]),
+      ) as unknown as AttentionProjections & MlpProjections;
+      const h = rmsNorm(x, this.norm(`${p}.input_layernorm.weight`), c.rms_norm_eps) as tf.Tensor2D;
+      const a = attention(h, prep.B, prep.T, l, proj, c, { ...prep.tensors, cache: prep.cache }, ctx);
+      const x1 = residualAdd(x, dropout(a)) as tf.Tensor2D;
+      const h2 = rmsNorm(
+        x1,
+        this.norm(`${p}.post_attention_layernorm.weight`),
+        c.rms_norm_eps,
+      ) as tf.Tensor2D;
+      return residualAdd(x1, dropout(mlp(h2, proj, ctx))) as tf.Tensor2D;
+    });
+  }
+
+  /** Final norm and lm_head on the positions that predict a label, then the summed cross-entropy. */
+  private headLoss(x: tf.Tensor2D, prep: Prepared, targets: Int32Array, weights: Float32Array): tf.Scalar {
+    const { B, T } = prep;
+    const d = this.config.hidden_size;
+    return tf.tidy(() => {
+      const h = rmsNorm(x, this.norm('model.norm.weight'), this.config.rms_norm_eps);
+      // Only positions 0..T-2 predict a label: drop the last position before the (·, V) lm_head product.
+      const hs = tf.reshape(tf.slice(tf.reshape(h, [B, T, d]), [0, 0, 0], [B, T - 1, d]), [B * (T - 1), d]);
+      const logits = this.getProjection('lm_head').apply(
+        hs as tf.Tensor2D,
+        this.context(prep, this.config.num_hidden_layers),
+      );
+      return crossEntropySum(logits, targets, weights);
+    });
+  }
+
+  /** Final-norm hidden states (B·T, d) for input ids (B, T). */
+  hiddenStates(inputIds: IdsInput, options: ForwardOptions = {}): tf.Tensor2D {
+    const prep = this.prepare(inputIds, options);
+    try {
+      return tf.tidy(() => {
+        let x = this.embed(prep);
+        for (let l = 0; l < this.config.num_hidden_layers; l++) x = this.block(l, x, prep);
+        return rmsNorm(x, this.norm('model.norm.weight'), this.config.rms_norm_eps) as tf.Tensor2D;
+      });
+    } finally {
+      tf.dispose(Object.values(prep.tensors));
+    }
   }
 
   private norm(name: string): tf.Tensor1D {
@@ -266,7 +334,7 @@ export class LlamaForCausalLM {
     const [B, T] = idsShape(inputIds);
     return tf.tidy(() => {
       const h = this.hiddenStates(inputIds, options);
-      const ctx: ForwardContext = { training: options.training ?? false, nextSeed: () => 0 };
+      const ctx: ForwardContext = { training: options.training ?? false, nextSeed: () => 1 };
       return tf.reshape(this.getProjection('lm_head').apply(h, ctx), [
         B,
         T,
@@ -280,46 +348,150 @@ export class LlamaForCausalLM {
    * shifted inside, as Hugging Face does) and the number of target tokens.
    */
   loss(inputIds: IdsInput, labels: IdsInput, options: ForwardOptions = {}): LossResult {
-    const [B, T] = idsShape(inputIds);
-    const lab = idsData(labels);
-    const V = this.config.vocab_size;
-    const { targets, weights, numTokens } = shiftLabels(lab, B, T, V);
-    const loss = tf.tidy(() => {
-      // Only positions 0..T-2 predict a label: drop the last position before the (B·T, V) lm_head product.
-      const h = tf.reshape(this.hiddenStates(inputIds, options), [B, T, this.config.hidden_size]);
-      const hs = tf.reshape(tf.slice(h, [0, 0, 0], [B, T - 1, -1]), [B * (T - 1), this.config.hidden_size]);
-      const ctx: ForwardContext = { training: options.training ?? false, nextSeed: () => 0 };
-      const logits = this.getProjection('lm_head').apply(hs as tf.Tensor2D, ctx); // (B·(T-1), V)
-      return crossEntropySum(logits, targets, weights);
-    });
-    return { loss, numTokens };
+    const prep = this.prepare(inputIds, options);
+    const { targets, weights, numTokens } = shiftLabels(
+      idsData(labels),
+      prep.B,
+      prep.T,
+      this.config.vocab_size,
+    );
+    try {
+      const loss = tf.tidy(() => {
+        let x = this.embed(prep);
+        for (let l = 0; l < this.config.num_hidden_layers; l++) x = this.block(l, x, prep);
+        return this.headLoss(x, prep, targets, weights);
+      });
+      return { loss, numTokens };
+    } finally {
+      tf.dispose(Object.values(prep.tensors));
+    }
+  }
+
+  /** Which part of the forward a parameter belongs to: a layer index, 'embed' or 'head'. */
+  private partOf(name: string): number | 'embed' | 'head' {
+    const m = /^(?:.*\.)?model\.layers\.(\d+)\./.exec(name);
+    if (m) return Number(m[1]);
+    if (name === 'model.embed_tokens.weight') return 'embed';
+    return 'head';
   }
 
   /**
-   * Loss and gradients of every trainable parameter (or of `parameters`), keyed by parameter name.
+   * Loss and gradients of every trainable parameter (or of `parameters`), keyed by parameter name, in training
+   * mode. With `checkpoint` (default true) the forward keeps only each block's input and every block is recomputed
+   * during its backward pass (Chen et al. 2016): about one more forward of compute, but activation memory of one
+   * block instead of all (tfjs holds every saved tensor and every intermediate gradient until backprop ends).
    * The caller owns the returned tensors.
    */
   lossAndGradients(
     inputIds: IdsInput,
     labels: IdsInput,
-    options: ForwardOptions & { parameters?: Parameter[] } = {},
+    options: ForwardOptions & { parameters?: Parameter[]; checkpoint?: boolean } = {},
   ): { loss: tf.Scalar; numTokens: number; grads: Map<string, tf.Tensor> } {
     const params = options.parameters ?? this.trainableParameters();
-    let numTokens = 0;
-    const { value, grads } = tf.variableGrads(
-      () => {
-        const r = this.loss(inputIds, labels, { training: true, ...options });
-        numTokens = r.numTokens;
-        return r.loss;
-      },
-      params.map((p) => p.variable),
-    );
-    const byName = new Map<string, tf.Tensor>();
-    for (const p of params) {
-      const g = grads[p.variable.name];
-      if (g) byName.set(p.name, g);
+    const opts: ForwardOptions = { training: true, ...options };
+    if (options.checkpoint === false || opts.cache) {
+      let numTokens = 0;
+      const { value, grads } = tf.variableGrads(
+        () => {
+          const r = this.loss(inputIds, labels, opts);
+          numTokens = r.numTokens;
+          return r.loss;
+        },
+        params.map((p) => p.variable),
+      );
+      const byName = new Map<string, tf.Tensor>();
+      for (const p of params) {
+        const g = grads[p.variable.name];
+        if (g) byName.set(p.name, g);
+      }
+      return { loss: value, numTokens, grads: byName };
     }
-    return { loss: value, numTokens, grads: byName };
+    return this.checkpointedGradients(inputIds, labels, opts, params);
+  }
+
+  private checkpointedGradients(
+    inputIds: IdsInput,
+    labels: IdsInput,
+    options: ForwardOptions,
+    params: Parameter[],
+  ): { loss: tf.Scalar; numTokens: number; grads: Map<string, tf.Tensor> } {
+    const L = this.config.num_hidden_layers;
+    const prep = this.prepare(inputIds, options);
+    const { targets, weights, numTokens } = shiftLabels(
+      idsData(labels),
+      prep.B,
+      prep.T,
+      this.config.vocab_size,
+    );
+    const parts = new Map<number | 'embed' | 'head', Parameter[]>();
+    for (const p of params) parts.set(this.partOf(p.name), [...(parts.get(this.partOf(p.name)) ?? []), p]);
+    const grads = new Map<string, tf.Tensor>();
+    const addGrad = (name: string, g: tf.Tensor) => {
+      const prev = grads.get(name);
+      grads.set(name, prev ? tf.add(prev, g) : g);
+      if (prev) tf.dispose([prev, g]);
+    };
+    const engine = tf.engine();
+    const inputs: tf.Tensor2D[] = [];
+    try {
+      // Forward outside any tape: keep only each block's input.
+      let x = tf.tidy(() => this.embed(prep));
+      for (let l = 0; l < L; l++) {
+        inputs.push(x);
+        x = this.block(l, x, prep);
+      }
+      inputs.push(x);
+      // Head: loss and gradients w.r.t. the last hidden state and the head's parameters.
+      const embed = this.parameter('model.embed_tokens.weight');
+      const embedTrainable = (parts.get('embed') ?? []).includes(embed);
+      // A tied lm_head reads the embedding matrix too.
+      const head = [
+        ...(parts.get('head') ?? []),
+        ...(this.config.tie_word_embeddings && embedTrainable ? [embed] : []),
+      ];
+      const xL = inputs[L]!;
+      const top = engine.gradients(
+        () => this.headLoss(xL, prep, targets, weights),
+        [xL, ...head.map((p) => p.variable)],
+        undefined,
+        true,
+      );
+      let dx = top.grads[0] as tf.Tensor2D;
+      head.forEach((p, i) => {
+        const g = top.grads[i + 1];
+        if (g) addGrad(p.name, g);
+      });
+      // Blocks, last first: recompute block l under the tape and pull dx through it.
+      for (let l = L - 1; l >= 0; l--) {
+        const own = parts.get(l) ?? [];
+        const xl = inputs[l]!;
+        const r = engine.gradients(
+          () => this.block(l, xl, prep),
+          [xl, ...own.map((p) => p.variable)],
+          dx,
+          true,
+        );
+        r.value.dispose();
+        dx.dispose();
+        dx = r.grads[0] as tf.Tensor2D;
+        own.forEach((p, i) => {
+          const g = r.grads[i + 1];
+          if (g) addGrad(p.name, g);
+        });
+      }
+      // Embedding: rows gathered by id, so its gradient scatters dx back (duplicates summed).
+      if (embedTrainable) {
+        addGrad(
+          embed.name,
+          tf.tidy(() => tf.scatterND(tf.expandDims(prep.tensors.ids, 1), dx, embed.variable.shape)),
+        );
+      }
+      dx.dispose();
+      return { loss: top.value as tf.Scalar, numTokens, grads };
+    } finally {
+      tf.dispose(inputs);
+      tf.dispose(Object.values(prep.tensors));
+    }
   }
 
   /** Releases every weight (and nothing a wrapper owns). */

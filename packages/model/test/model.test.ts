@@ -111,6 +111,29 @@ describe('backends', () => {
   }
 });
 
+describe('gradient checkpointing', () => {
+  for (const tied of [true, false]) {
+    it(`gives the gradients of the plain backward pass (${tied ? 'tied' : 'untied'}, dropout on), no leaks`, async () => {
+      await useBackend('wasm');
+      const m = new LlamaForCausalLM(
+        { ...TINY, tie_word_embeddings: tied, attention_dropout: 0.1, residual_dropout: 0.1 },
+        { seed: 5 },
+      );
+      const before = tf.memory().numTensors;
+      const plain = m.lossAndGradients(IDS, IDS, { checkpoint: false, seed: 3 });
+      const ckpt = m.lossAndGradients(IDS, IDS, { seed: 3 });
+      expect(ckpt.numTokens).toBe(plain.numTokens);
+      expect(Math.abs(ckpt.loss.dataSync()[0]! - plain.loss.dataSync()[0]!)).toBeLessThan(1e-4);
+      expect([...ckpt.grads.keys()].sort()).toEqual([...plain.grads.keys()].sort());
+      for (const [k, g] of plain.grads)
+        expectClose(await ckpt.grads.get(k)!.data(), await g.data(), { rtol: 1e-5 }, k);
+      tf.dispose([plain.loss, ckpt.loss, ...plain.grads.values(), ...ckpt.grads.values()]);
+      expect(tf.memory().numTensors).toBe(before);
+      m.dispose();
+    });
+  }
+});
+
 describe('initialisation', () => {
   it('is seeded, reproducible across backends, and follows Hugging Face init', async () => {
     const data: Float32Array[] = [];
