@@ -4,7 +4,7 @@
 // tokens/s with and without the KV cache. Each measurement runs in its own process so peak RSS is its own.
 //
 //   npx tsx tools/bench/model-step.bench.ts [--sizes a,b,c] [--backends wasm,cpu] [--steps 1]
-//        [--cpu-tokens 512] [--torch-threads 1,2] [--wasm-threads 1,2] [--no-gen]
+//        [--cpu-tokens 512] [--cpu-sizes a,b] [--torch-threads 1,2] [--wasm-threads 1,2] [--no-gen]
 //   The PyTorch anchor inherits OPENBLAS_CORETYPE (Debian's OpenBLAS misdetects this CPU; see DESIGN.md); its value
 //   is printed with the table.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -120,6 +120,7 @@ function torchAvailable(): boolean {
 
 function runChild(childArgs: string[]): unknown {
   const r = spawnSync(process.execPath, [...process.execArgv, here, '--child', ...childArgs], {
+    timeout: 1800_000, // a threaded wasm build that runs out of memory hangs instead of exiting
     encoding: 'utf8',
     maxBuffer: 1 << 24,
   });
@@ -153,6 +154,7 @@ async function main() {
   const backends = opt('backends', 'wasm,cpu').split(',');
   const steps = opt('steps', '1');
   const cpuTokens = Number(opt('cpu-tokens', '512'));
+  const cpuSizes = opt('cpu-sizes', 'a,b').split(',');
   const torchThreads = opt('torch-threads', '1,2').split(',').map(Number);
   const wasmThreads = opt('wasm-threads', '1').split(',').map(Number);
   const haveTorch = torchAvailable();
@@ -198,6 +200,12 @@ async function main() {
       b === 'wasm' ? wasmThreads.map((t): [string, number] => [b, t]) : [[b, 1] as [string, number]],
     );
     for (const [backend, threads] of runs) {
+      if (backend === 'cpu' && !cpuSizes.includes(name)) {
+        console.log(
+          `| ${name} | | cpu | | | | | | | skipped (--cpu-sizes): one step would take over 10 minutes |`,
+        );
+        continue;
+      }
       const tokens = backend === 'cpu' ? Math.min(cpuTokens, size.tokens) : size.tokens;
       const r = runChild(['step', backend, name, String(tokens), steps, String(threads)]) as StepResult;
       const ref = torch.get(r.threads ?? 1);
