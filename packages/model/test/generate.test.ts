@@ -1,7 +1,15 @@
 // Generation (KV cache vs recomputation, left padding, sampling, stops) and continuation log-likelihoods.
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { argmax, createRng, generate, LlamaForCausalLM, logLikelihood, sampleToken } from '../src/index.js';
+import {
+  argmax,
+  createRng,
+  generate,
+  KVCache,
+  LlamaForCausalLM,
+  logLikelihood,
+  sampleToken,
+} from '../src/index.js';
 import { TINY, useBackend } from './helpers.js';
 
 const PROMPTS = [[1, 5, 7], [2, 4, 6, 8, 10, 12], [3]];
@@ -117,5 +125,26 @@ describe('logLikelihood', () => {
     const [res] = await logLikelihood(model, [{ context, continuation: [g] }]);
     expect(res!.isGreedy).toBe(true);
     expect(batched[0]!.isGreedy).toBe(g === 3 && argmax(lp[0]![4]!) === 11);
+  });
+});
+
+describe('KVCache', () => {
+  it('appends along the sequence axis, selects batch rows and frees its tensors', async () => {
+    await useBackend('cpu');
+    const before = tf.memory().numTensors;
+    const cache = new KVCache(1);
+    const step = (v: number) => tf.fill([2, 1, 1, 2], v) as tf.Tensor4D;
+    for (const v of [1, 2, 3]) {
+      const [k, val] = [step(v), step(-v)];
+      cache.append(0, k, val);
+      tf.dispose([k, val]);
+    }
+    expect(cache.length).toBe(3);
+    cache.select([1]);
+    expect(cache.layers[0]!.k.shape).toEqual([1, 1, 3, 2]);
+    expect(Array.from(await cache.layers[0]!.v.data())).toEqual([-1, -1, -2, -2, -3, -3]);
+    cache.dispose();
+    expect(cache.length).toBe(0);
+    expect(tf.memory().numTensors).toBe(before);
   });
 });
