@@ -4,6 +4,7 @@
 //   operand or batch dims, which tfjs's own matmul gradient uses; these ops transpose explicitly instead.
 import * as tf from '@tensorflow/tfjs-core';
 import './gradients.js';
+import { registerWasmKernels } from './wasm-kernels.js';
 
 /**
  * Rows of `table` at `indices`: (V, ...rest) gathered by (N) int32 -> (N, ...rest).
@@ -109,6 +110,7 @@ function bmmForward(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
   const [G, M, K] = a.shape;
   const N = b.shape[2];
   if (G === 1 || tf.getBackend() !== 'wasm' || M * K * N < wasmLoopMinMacs) return tf.matMul(a, b);
+  registerWasmKernels(); // the loop needs the contiguous Slice, also when wasm was started without initBackend
   return tf.tidy(() => {
     const ys: tf.Tensor3D[] = [];
     for (let g = 0; g < G; g++) {
