@@ -37,6 +37,18 @@ function transposeLast2(x: tf.Tensor): tf.Tensor {
 }
 
 /**
+ * dW = dyᵀ x (out, in) for dy (N, out), x (N, in). XNNPack runs a long-K product about twice as fast when the
+ * result has fewer columns (measured 29 vs 14 GFLOP/s for 384·8192·128 vs 128·8192·384), so when out < in it
+ * computes dWᵀ = xᵀ dy (in, out) and transposes the small result.
+ */
+function weightGrad(dy: tf.Tensor2D, x: tf.Tensor2D): tf.Tensor2D {
+  const out = dy.shape[1];
+  const inp = x.shape[1];
+  if (out < inp) return tf.transpose(tf.matMul(tf.transpose(x), dy));
+  return tf.matMul(tf.transpose(dy), x);
+}
+
+/**
  * y = x W^T (+ b) for x (N, in), W (out, in) (the Hugging Face layout), b (out). Gradients:
  * dx = dy W, dW = dy^T x, db = Σ_rows dy, each a plain matmul after an explicit transpose.
  * Weights with `trainable` false get no gradient (and none is computed).
@@ -68,7 +80,7 @@ export function linear(
           const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
           return [
             tf.matMul(dy as tf.Tensor2D, ws), // dx (N, in)
-            tf.matMul(tf.transpose(dy as tf.Tensor2D), xs), // dW (out, in)
+            weightGrad(dy as tf.Tensor2D, xs), // dW (out, in)
             tf.sum(dy, 0), // db (out)
           ];
         },
@@ -83,7 +95,7 @@ export function linear(
       value,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
-        return [tf.matMul(dy as tf.Tensor2D, ws), tf.matMul(tf.transpose(dy as tf.Tensor2D), xs)];
+        return [tf.matMul(dy as tf.Tensor2D, ws), weightGrad(dy as tf.Tensor2D, xs)];
       },
     };
   });
