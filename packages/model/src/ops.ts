@@ -44,7 +44,7 @@ function transposeLast2(x: tf.Tensor): tf.Tensor {
 function weightGrad(dy: tf.Tensor2D, x: tf.Tensor2D): tf.Tensor2D {
   const out = dy.shape[1];
   const inp = x.shape[1];
-  if (out < inp) return tf.transpose(tf.matMul(tf.transpose(x), dy));
+  if (out < inp) return tf.transpose(tf.matMul(tf.transpose(x), dy)) as tf.Tensor2D;
   return tf.matMul(tf.transpose(dy), x);
 }
 
