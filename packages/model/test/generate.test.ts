@@ -128,6 +128,24 @@ describe('logLikelihood', () => {
   });
 });
 
+describe('logLikelihood inputs', () => {
+  it('truncates long contexts from the left and scores an empty context after bos', async () => {
+    await useBackend('wasm');
+    const m = new LlamaForCausalLM({ ...TINY, initializer_range: 0.5 }, { seed: 13 });
+    const long = { context: [3, 4, 5, 6, 7, 8, 9], continuation: [10, 11] };
+    const [cut] = await logLikelihood(m, [long], { maxLength: 4 });
+    const [same] = await logLikelihood(m, [{ context: [7, 8, 9], continuation: [10, 11] }]);
+    expect(cut!.logprob).toBeCloseTo(same!.logprob, 4);
+    const [empty] = await logLikelihood(m, [{ context: [], continuation: [5] }]);
+    const [bos] = await logLikelihood(m, [{ context: [1], continuation: [5] }]);
+    expect(empty!.logprob).toBeCloseTo(bos!.logprob, 5);
+    await expect(logLikelihood(m, [{ context: [1], continuation: [] }])).rejects.toThrow(
+      /empty continuation/,
+    );
+    m.dispose();
+  });
+});
+
 describe('KVCache', () => {
   it('appends along the sequence axis, selects batch rows and frees its tensors', async () => {
     await useBackend('cpu');
