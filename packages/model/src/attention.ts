@@ -1,0 +1,70 @@
+// Causal self-attention with grouped-query attention (Ainslie et al. 2023), as Hugging Face `LlamaAttention`:
+// softmax(q kᵀ / √hs + mask) v over heads, where query head h reads key/value head ⌊h / (nh / n_kv)⌋.
+import * as tf from '@tensorflow/tfjs-core';
+import type { LlamaConfig } from './config.js';
+import type { KVCache } from './kv-cache.js';
+import { bmm, maskedSoftmax, transposeLast2 } from './ops.js';
+import type { ForwardContext, Projection } from './projection.js';
+import { applyRope } from './rope.js';
+
+/** Per-forward tensors shared by every layer. */
+export interface AttentionInputs {
+  /** (B, 1, T, hs) rotary tables for the current positions. */
+  cos: tf.Tensor4D;
+  sin: tf.Tensor4D;
+  /** The same tables times 1/√hs, for the queries (so the attention scores need no scaling pass). */
+  qCos: tf.Tensor4D;
+  qSin: tf.Tensor4D;
+  /** Additive mask (B, 1, T, Tk): 0 where a query may attend to a key, a large negative number elsewhere. */
+  mask: tf.Tensor4D;
+  cache?: KVCache | undefined;
+}
+
+export interface AttentionProjections {
+  q_proj: Projection;
+  k_proj: Projection;
+  v_proj: Projection;
+  o_proj: Projection;
+}
+
+/** x (B·T, d) of a batch of B sequences of T tokens -> (B·T, d). */
+export function attention(
+  x: tf.Tensor2D,
+  batch: number,
+  seq: number,
+  layer: number,
+  proj: AttentionProjections,
+  config: LlamaConfig,
+  inputs: AttentionInputs,
+  ctx: ForwardContext,
+): tf.Tensor2D {
+  return tf.tidy(() => {
+    const nh = config.num_attention_heads;
+    const nkv = config.num_key_value_heads;
+    const hs = config.head_dim;
+    const rep = nh / nkv;
+    const B = batch;
+    const T = seq;
+    const heads = (y: tf.Tensor2D, n: number) =>
+      tf.transpose(tf.reshape(y, [B, T, n, hs]), [0, 2, 1, 3]) as tf.Tensor4D; // (B, n, T, hs)
+    let q = heads(proj.q_proj.apply(x, ctx), nh); // (B, nh, T, hs)
+    let k = heads(proj.k_proj.apply(x, ctx), nkv); // (B, nkv, T, hs)
+    let v = heads(proj.v_proj.apply(x, ctx), nkv); // (B, nkv, T, hs)
+    q = applyRope(q, inputs.qCos, inputs.qSin); // tables pre-scaled by 1/√hs: the scores come out scaled
+    k = applyRope(k, inputs.cos, inputs.sin);
+    if (inputs.cache) ({ k, v } = inputs.cache.append(layer, k, v)); // (B, nkv, Tk, hs)
+    const Tk = k.shape[2];
+    // GQA without repeating k/v: the rep query heads of one kv head are stacked along the row axis.
+    const qg = tf.reshape(q, [B * nkv, rep * T, hs]) as tf.Tensor3D; // (B·nkv, rep·T, hs)
+    const kT = transposeLast2(tf.reshape(k, [B * nkv, Tk, hs])) as tf.Tensor3D; // (B·nkv, hs, Tk)
+    const vg = tf.reshape(v, [B * nkv, Tk, hs]) as tf.Tensor3D; // (B·nkv, Tk, hs)
+    const scores = tf.reshape(bmm(qg, kT), [B, nh, T, Tk]) as tf.Tensor4D; // (B, nh, T, Tk)
+    let probs: tf.Tensor = maskedSoftmax(scores, inputs.mask);
+    if (ctx.training && config.attention_dropout > 0) {
+      probs = tf.dropout(probs, config.attention_dropout, undefined, ctx.nextSeed());
+    }
+    const out = bmm(tf.reshape(probs, [B * nkv, rep * T, Tk]) as tf.Tensor3D, vg); // (B·nkv, rep·T, hs)
+    const merged = tf.reshape(tf.transpose(tf.reshape(out, [B, nh, T, hs]), [0, 2, 1, 3]), [B * T, nh * hs]); // (B·T, nh·hs)
+    return proj.o_proj.apply(merged as tf.Tensor2D, ctx);
+  });
+}

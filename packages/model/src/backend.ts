@@ -1,0 +1,106 @@
+// Tensor backend selection: `cuda` (@tensorflow/tfjs-node-gpu) and `tensorflow` (@tensorflow/tfjs-node) when
+// installed (optional peer dependencies, imported dynamically), else `wasm` (SIMD), else the pure-JS `cpu`.
+import * as tf from '@tensorflow/tfjs-core';
+import { BackendError } from './errors.js';
+import { registerWasmKernels } from './wasm-kernels.js';
+import { withWasmThreads } from './wasm-threads.js';
+
+/** Backends by the names loralab uses (`LORALAB_BACKEND`). */
+export type BackendName = 'cuda' | 'tensorflow' | 'wasm' | 'cpu';
+
+/** What `initBackend` chose. */
+export interface BackendInfo {
+  name: BackendName;
+  /** The tfjs backend name now active (`tensorflow`, `wasm`, `cpu`). */
+  tfjsBackend: string;
+  /** Threads the backend computes with (null where libtensorflow manages its own pool). */
+  threads: number | null;
+}
+
+const PACKAGES: Record<BackendName, string> = {
+  cuda: '@tensorflow/tfjs-node-gpu',
+  tensorflow: '@tensorflow/tfjs-node',
+  wasm: '@tensorflow/tfjs-backend-wasm',
+  cpu: '@tensorflow/tfjs-backend-cpu',
+};
+
+/** Options of `initBackend`. */
+export interface BackendOptions {
+  /**
+   * Threads of the wasm backend (default: env `LORALAB_WASM_THREADS`, else 1). Above 1 the threaded SIMD build is
+   * started with the workarounds of `wasm-threads.ts`. Fixed once wasm has started in this process.
+   */
+  wasmThreads?: number;
+}
+
+async function load(name: BackendName, options: BackendOptions): Promise<BackendInfo> {
+  const spec = PACKAGES[name];
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(spec)) as Record<string, unknown>;
+  } catch (cause) {
+    throw new BackendError(
+      `backend '${name}' needs ${spec}, which is not installed (npm install ${spec}@4.22.0): ${(cause as Error).message}`,
+      name,
+      { cause },
+    );
+  }
+  const tfjsBackend = name === 'cuda' || name === 'tensorflow' ? 'tensorflow' : name;
+  if (name === 'wasm') registerWasmKernels();
+  let ok = false;
+  const threads = options.wasmThreads ?? Number(process.env.LORALAB_WASM_THREADS ?? 1);
+  const start = async () => {
+    ok = await tf.setBackend(tfjsBackend);
+    await tf.ready();
+  };
+  try {
+    if (name === 'wasm' && threads > 1 && !wasmStarted) await withWasmThreads(threads, start);
+    else await start();
+    if (name === 'wasm') wasmStarted = true;
+  } catch (cause) {
+    throw new BackendError(`backend '${name}' failed to start: ${(cause as Error).message}`, name, { cause });
+  }
+  if (!ok || tf.getBackend() !== tfjsBackend) {
+    throw new BackendError(`backend '${name}' failed to start (tfjs reports '${tf.getBackend()}')`, name);
+  }
+  if (name === 'cpu') {
+    // The cpu backend prints a "install the node backend" banner on first use; initBackend reports the choice instead.
+    (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
+  }
+  let used: number | null = 1;
+  if (name === 'wasm') used = (mod.getThreadsCount as (() => number) | undefined)?.() ?? 1;
+  else if (tfjsBackend === 'tensorflow') used = null;
+  return { name, tfjsBackend, threads: used };
+}
+
+let wasmStarted = false;
+
+function isBackendName(s: string): s is BackendName {
+  return s === 'cuda' || s === 'tensorflow' || s === 'wasm' || s === 'cpu';
+}
+
+/**
+ * Selects and starts a backend. `requested` (default: env `LORALAB_BACKEND`, else `auto`) names one backend, which
+ * must load or a `BackendError` says how to install it; `auto` tries cuda, tensorflow, wasm, cpu in that order.
+ */
+export async function initBackend(
+  requested?: BackendName | 'auto',
+  options: BackendOptions = {},
+): Promise<BackendInfo> {
+  const want = requested ?? process.env.LORALAB_BACKEND ?? 'auto';
+  if (want !== 'auto') {
+    if (!isBackendName(want)) {
+      throw new BackendError(`unknown backend '${want}'; expected cuda, tensorflow, wasm, cpu or auto`, want);
+    }
+    return load(want, options);
+  }
+  const errors: string[] = [];
+  for (const name of ['cuda', 'tensorflow', 'wasm', 'cpu'] as const) {
+    try {
+      return await load(name, options);
+    } catch (e) {
+      errors.push((e as Error).message);
+    }
+  }
+  throw new BackendError(`no backend could start:\n${errors.join('\n')}`, 'auto');
+}

@@ -1,0 +1,60 @@
+// Named errors of @loralab/model. Each carries structured fields so callers can react without parsing messages.
+
+/** A config value is missing, out of range, or inconsistent with another field. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    message: string,
+    /** The config key at fault, e.g. `num_key_value_heads`. */
+    readonly key: string,
+    /** The value found. */
+    readonly value?: unknown,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** A tensor or array has a shape the operation cannot accept. */
+export class ShapeError extends Error {
+  override readonly name = 'ShapeError';
+  constructor(
+    message: string,
+    /** Where the shape was checked, e.g. `model.layers.0.self_attn`. */
+    readonly where: string,
+    /** The shape expected (null marks a free dimension). */
+    readonly expected: readonly (number | null)[],
+    /** The shape found. */
+    readonly found: readonly number[],
+  ) {
+    super(message);
+  }
+}
+
+/** A checkpoint file (safetensors, config.json, index) is malformed or does not match the model. */
+export class CheckpointError extends Error {
+  override readonly name = 'CheckpointError';
+  constructor(
+    message: string,
+    /** The file at fault. */
+    readonly path: string,
+    /** The tensor key at fault, when one is. */
+    readonly key?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** A requested tensor backend is not installed or failed to start. */
+export class BackendError extends Error {
+  override readonly name = 'BackendError';
+  constructor(
+    message: string,
+    /** The backend requested: `cuda`, `tensorflow`, `wasm` or `cpu`. */
+    readonly backend: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

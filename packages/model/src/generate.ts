@@ -1,0 +1,135 @@
+// Autoregressive decoding: batched prompts with left padding, a KV cache (or full recomputation), greedy or
+// seeded sampling, stop tokens, stop strings and a new-token limit.
+import * as tf from '@tensorflow/tfjs-core';
+import { ShapeError } from './errors.js';
+import { KVCache } from './kv-cache.js';
+import type { LlamaForCausalLM } from './llama-model.js';
+import { createRng, type SamplingOptions, sampleToken } from './sampling.js';
+
+export interface GenerateOptions extends SamplingOptions {
+  /** Most tokens to generate per prompt. */
+  maxNewTokens: number;
+  /** Seed of the sampling generator (default 0). */
+  seed?: number;
+  /** Ids that end a sequence (kept in its output); default the config's `eos_token_id`. Pass [] for none. */
+  stopTokens?: number[];
+  /** Strings that end a sequence; needs `decode`. The output text is cut before the stop string. */
+  stopStrings?: string[];
+  /** Detokeniser, used for `stopStrings` and to fill `texts`. */
+  decode?: (ids: number[]) => string;
+  /** Id used for left padding (default pad, else eos, else 0); padded positions are masked out. */
+  padTokenId?: number;
+  /** Use the KV cache (default true); false recomputes the whole sequence at each step. */
+  useCache?: boolean;
+}
+
+export type FinishReason = 'stop_token' | 'stop_string' | 'length';
+
+export interface GenerateResult {
+  /** New tokens per prompt (a stop token is included; tokens after a stop string's end are dropped). */
+  tokens: number[][];
+  /** Decoded new tokens, cut before any stop string (only when `decode` is given). */
+  texts?: string[];
+  finishReasons: FinishReason[];
+}
+
+function leftPad(prompts: number[][], pad: number) {
+  const L = Math.max(...prompts.map((p) => p.length));
+  const ids = prompts.map((p) => [...Array(L - p.length).fill(pad), ...p]);
+  const mask = prompts.map((p) => [...Array(L - p.length).fill(0), ...p.map(() => 1)]);
+  return { ids, mask };
+}
+
+/** Last-position logits (B, V) on the host. */
+async function lastLogits(model: LlamaForCausalLM, ids: number[][], mask: number[][], cache?: KVCache) {
+  const logits = tf.tidy(() => {
+    const all = model.forward(ids, { attentionMask: mask, ...(cache ? { cache } : {}) }); // (B, T, V)
+    const [B, T, V] = all.shape;
+    return tf.reshape(tf.slice(all, [0, T - 1, 0], [B, 1, V]), [B, V]);
+  });
+  const data = (await logits.data()) as Float32Array;
+  logits.dispose();
+  return data;
+}
+
+/** Generates continuations of token-id prompts. Leaves no tensors behind. */
+export async function generate(
+  model: LlamaForCausalLM,
+  prompts: number[][],
+  options: GenerateOptions,
+): Promise<GenerateResult> {
+  const c = model.config;
+  if (prompts.length === 0)
+    return { tokens: [], finishReasons: [], ...(options.decode ? { texts: [] } : {}) };
+  for (const [i, p] of prompts.entries()) {
+    if (p.length === 0) throw new ShapeError(`prompt ${i} is empty`, 'generate', [null], [0]);
+  }
+  if (options.stopStrings?.length && !options.decode) {
+    throw new ShapeError('stopStrings need options.decode to turn tokens into text', 'generate', [], []);
+  }
+  const eos = c.eos_token_id;
+  const stopTokens = new Set(options.stopTokens ?? (eos === null ? [] : Array.isArray(eos) ? eos : [eos]));
+  const pad = options.padTokenId ?? c.pad_token_id ?? (Array.isArray(eos) ? eos[0] : eos) ?? 0;
+  const rng = createRng(options.seed ?? 0);
+  const useCache = options.useCache ?? true;
+  const B = prompts.length;
+  const V = c.vocab_size;
+  const { ids, mask } = leftPad(prompts, pad);
+  const out: number[][] = prompts.map(() => []);
+  const texts: string[] = prompts.map(() => '');
+  const reasons: (FinishReason | null)[] = prompts.map(() => null);
+  const cache = useCache ? new KVCache(c.num_hidden_layers) : undefined;
+  try {
+    let stepIds = ids;
+    for (let step = 0; step < options.maxNewTokens && reasons.some((r) => r === null); step++) {
+      const logits = await lastLogits(model, useCache ? stepIds : ids, mask, cache);
+      const next: number[] = [];
+      for (let b = 0; b < B; b++) {
+        if (reasons[b] !== null) {
+          next.push(pad);
+          continue;
+        }
+        const tok = sampleToken(logits.subarray(b * V, (b + 1) * V), options, rng);
+        next.push(tok);
+        out[b]!.push(tok);
+        if (stopTokens.has(tok)) reasons[b] = 'stop_token';
+        if (options.decode) {
+          const text = options.decode(out[b]!);
+          texts[b] = text;
+          for (const s of options.stopStrings ?? []) {
+            const at = text.indexOf(s);
+            if (at >= 0) {
+              reasons[b] = 'stop_string';
+              texts[b] = text.slice(0, at);
+              break;
+            }
+          }
+        }
+        if (reasons[b] === null && out[b]!.length >= options.maxNewTokens) reasons[b] = 'length';
+      }
+      for (let b = 0; b < B; b++) {
+        ids[b]!.push(next[b]!);
+        mask[b]!.push(1);
+      }
+      stepIds = next.map((t) => [t]);
+    }
+  } finally {
+    cache?.dispose();
+  }
+  // Drop tokens after the one that completed a stop string.
+  if (options.decode && options.stopStrings?.length) {
+    for (let b = 0; b < B; b++) {
+      if (reasons[b] !== 'stop_string') continue;
+      const toks = out[b]!;
+      let n = 1;
+      while (
+        n < toks.length &&
+        !options.stopStrings.some((s) => options.decode!(toks.slice(0, n)).includes(s))
+      )
+        n++;
+      out[b] = toks.slice(0, n);
+    }
+  }
+  const finishReasons = reasons.map((r) => r ?? 'length');
+  return { tokens: out, finishReasons, ...(options.decode ? { texts } : {}) };
+}

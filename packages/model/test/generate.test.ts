@@ -1,0 +1,168 @@
+// Generation (KV cache vs recomputation, left padding, sampling, stops) and continuation log-likelihoods.
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  argmax,
+  createRng,
+  generate,
+  KVCache,
+  LlamaForCausalLM,
+  logLikelihood,
+  sampleToken,
+} from '../src/index.js';
+import { TINY, useBackend } from './helpers.js';
+
+const PROMPTS = [[1, 5, 7], [2, 4, 6, 8, 10, 12], [3]];
+const decode = (ids: number[]) => ids.map((i) => String.fromCharCode(97 + (i % 26))).join('');
+
+describe('generate', () => {
+  let model: LlamaForCausalLM;
+  beforeAll(async () => {
+    await useBackend('wasm');
+    // eos outside the vocabulary's likely range so runs reach max tokens; larger init for peaked distributions
+    model = new LlamaForCausalLM({ ...TINY, eos_token_id: null, initializer_range: 0.5 }, { seed: 11 });
+  });
+  afterAll(() => model.dispose());
+
+  it('cached and uncached greedy decoding agree, batched with left padding equals one by one, no leaks', async () => {
+    const before = tf.memory().numTensors;
+    const cached = await generate(model, PROMPTS, { maxNewTokens: 8 });
+    expect(tf.memory().numTensors).toBe(before);
+    const uncached = await generate(model, PROMPTS, { maxNewTokens: 8, useCache: false });
+    expect(cached.tokens).toEqual(uncached.tokens);
+    expect(cached.finishReasons).toEqual(['length', 'length', 'length']);
+    expect(cached.tokens.every((t) => t.length === 8)).toBe(true);
+    for (const [i, p] of PROMPTS.entries()) {
+      const alone = await generate(model, [p], { maxNewTokens: 8 });
+      expect(alone.tokens[0]).toEqual(cached.tokens[i]);
+    }
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('seeded sampling is reproducible and identical with and without the cache', async () => {
+    const opts = { maxNewTokens: 10, temperature: 1.5, topK: 20, topP: 0.95, seed: 5 };
+    const a = await generate(model, PROMPTS, opts);
+    const b = await generate(model, PROMPTS, { ...opts, useCache: false });
+    const c = await generate(model, PROMPTS, { ...opts, seed: 6 });
+    expect(a.tokens).toEqual(b.tokens);
+    expect(a.tokens).not.toEqual(c.tokens);
+    const greedy = await generate(model, PROMPTS, { maxNewTokens: 10 });
+    expect(a.tokens).not.toEqual(greedy.tokens);
+  });
+
+  it('stops at stop tokens and stop strings', async () => {
+    const greedy = await generate(model, [PROMPTS[1]!], { maxNewTokens: 6, decode });
+    const toks = greedy.tokens[0]!;
+    expect(greedy.texts![0]).toBe(decode(toks));
+    const byToken = await generate(model, [PROMPTS[1]!], { maxNewTokens: 6, stopTokens: [toks[2]!] });
+    expect(byToken.finishReasons[0]).toBe('stop_token');
+    expect(byToken.tokens[0]).toEqual(toks.slice(0, toks.indexOf(toks[2]!) + 1));
+    const stop = decode(toks.slice(3, 5));
+    const byString = await generate(model, [PROMPTS[1]!, PROMPTS[0]!], {
+      maxNewTokens: 6,
+      stopStrings: [stop],
+      decode,
+    });
+    expect(byString.finishReasons[0]).toBe('stop_string');
+    const text = decode(toks);
+    expect(byString.texts![0]).toBe(text.slice(0, text.indexOf(stop)));
+    const kept = byString.tokens[0]!;
+    expect(decode(kept).includes(stop)).toBe(true);
+    expect(decode(kept.slice(0, -1)).includes(stop)).toBe(false);
+  });
+});
+
+describe('sampling', () => {
+  it('top-k 1 and a tiny top-p are greedy; the generator is seeded', () => {
+    const row = [0.1, 2, -1, 1.9, 0.5];
+    const rng = createRng(1);
+    for (let i = 0; i < 20; i++) {
+      expect(sampleToken(row, { temperature: 1, topK: 1 }, rng)).toBe(1);
+      expect(sampleToken(row, { temperature: 1, topP: 0.01 }, rng)).toBe(1);
+    }
+    expect(argmax(row)).toBe(1);
+    const [r1, r2] = [createRng(42), createRng(42)];
+    expect([r1(), r1(), r1()]).toEqual([r2(), r2(), r2()]);
+    // top-k 2 only ever picks the two best
+    const picks = new Set(
+      Array.from({ length: 200 }, () => sampleToken(row, { temperature: 1, topK: 2 }, rng)),
+    );
+    expect([...picks].sort()).toEqual([1, 3]);
+  });
+});
+
+describe('logLikelihood', () => {
+  let model: LlamaForCausalLM;
+  beforeAll(async () => {
+    await useBackend('wasm');
+    model = new LlamaForCausalLM({ ...TINY, initializer_range: 0.5 }, { seed: 12 });
+  });
+  afterAll(() => model.dispose());
+
+  it('sums continuation log-probabilities, batched or not, and reports greediness', async () => {
+    const context = [1, 5, 7, 9];
+    const continuation = [3, 11];
+    // reference from the full logits
+    const logits = model.forward([[...context, ...continuation]]);
+    const logp = tf.logSoftmax(logits, -1);
+    const lp = (await logp.array()) as number[][][];
+    tf.dispose([logits, logp]);
+    const expected = lp[0]![3]![3]! + lp[0]![4]![11]!;
+    const requests = [
+      { context, continuation },
+      { context: [2, 2], continuation: [5, 6, 7] },
+      { context: [4], continuation: [1] },
+    ];
+    const before = tf.memory().numTensors;
+    const batched = await logLikelihood(model, requests, { batchSize: 3 });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(batched[0]!.logprob).toBeCloseTo(expected, 4);
+    expect(batched[0]!.numTokens).toBe(2);
+    const single = await logLikelihood(model, requests, { batchSize: 1 });
+    for (let i = 0; i < requests.length; i++) expect(batched[i]!.logprob).toBeCloseTo(single[i]!.logprob, 4);
+    // the greedy continuation is greedy
+    const g = argmax(lp[0]![3]!);
+    const [res] = await logLikelihood(model, [{ context, continuation: [g] }]);
+    expect(res!.isGreedy).toBe(true);
+    expect(batched[0]!.isGreedy).toBe(g === 3 && argmax(lp[0]![4]!) === 11);
+  });
+});
+
+describe('logLikelihood inputs', () => {
+  it('truncates long contexts from the left and scores an empty context after bos', async () => {
+    await useBackend('wasm');
+    const m = new LlamaForCausalLM({ ...TINY, initializer_range: 0.5 }, { seed: 13 });
+    const long = { context: [3, 4, 5, 6, 7, 8, 9], continuation: [10, 11] };
+    const [cut] = await logLikelihood(m, [long], { maxLength: 4 });
+    const [same] = await logLikelihood(m, [{ context: [7, 8, 9], continuation: [10, 11] }]);
+    expect(cut!.logprob).toBeCloseTo(same!.logprob, 4);
+    const [empty] = await logLikelihood(m, [{ context: [], continuation: [5] }]);
+    const [bos] = await logLikelihood(m, [{ context: [1], continuation: [5] }]);
+    expect(empty!.logprob).toBeCloseTo(bos!.logprob, 5);
+    await expect(logLikelihood(m, [{ context: [1], continuation: [] }])).rejects.toThrow(
+      /empty continuation/,
+    );
+    m.dispose();
+  });
+});
+
+describe('KVCache', () => {
+  it('appends along the sequence axis, selects batch rows and frees its tensors', async () => {
+    await useBackend('cpu');
+    const before = tf.memory().numTensors;
+    const cache = new KVCache(1);
+    const step = (v: number) => tf.fill([2, 1, 1, 2], v) as tf.Tensor4D;
+    for (const v of [1, 2, 3]) {
+      const [k, val] = [step(v), step(-v)];
+      cache.append(0, k, val);
+      tf.dispose([k, val]);
+    }
+    expect(cache.length).toBe(3);
+    cache.select([1]);
+    expect(cache.layers[0]!.k.shape).toEqual([1, 1, 3, 2]);
+    expect(Array.from(await cache.layers[0]!.v.data())).toEqual([-1, -1, -2, -2, -3, -3]);
+    cache.dispose();
+    expect(cache.length).toBe(0);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});

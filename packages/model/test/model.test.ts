@@ -1,0 +1,414 @@
+// Backend agreement, tensor memory, masks, the projection seam, initialisation and checkpoint folders.
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import {
+  BackendError,
+  bmm,
+  CheckpointError,
+  type ForwardContext,
+  initBackend,
+  LlamaForCausalLM,
+  linear,
+  loadPretrained,
+  type Parameter,
+  type Projection,
+  ShapeError,
+  savePretrained,
+} from '../src/index.js';
+import { expectClose, TINY, useBackend } from './helpers.js';
+
+const IDS = [
+  [1, 5, 7, 9, 3, 11, 2, 4],
+  [2, 4, 6, 8, 10, 12, 14, 39],
+];
+
+/** One plain SGD step on every trainable parameter (enough to exercise a full training step's memory). */
+function sgdStep(model: LlamaForCausalLM, lr = 0.1) {
+  const { loss, grads, numTokens } = model.lossAndGradients(IDS, IDS);
+  tf.tidy(() => {
+    for (const p of model.trainableParameters()) {
+      const g = grads.get(p.name);
+      if (g) p.variable.assign(tf.sub(p.variable, tf.mul(g, lr / numTokens)));
+    }
+  });
+  const value = loss.dataSync()[0]!;
+  tf.dispose([loss, ...grads.values()]);
+  return value;
+}
+
+describe('backends', () => {
+  it('a backend that is not installed fails with a BackendError that says how to install it', async () => {
+    const err = await initBackend('tensorflow').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BackendError);
+    expect((err as BackendError).backend).toBe('tensorflow');
+    expect((err as Error).message).toContain('npm install @tensorflow/tfjs-node@4.22.0');
+    await expect(initBackend('tpu' as never)).rejects.toThrow(/unknown backend 'tpu'/);
+  });
+
+  it('dropout is active only in training mode and is seeded', async () => {
+    await useBackend('wasm');
+    const m = new LlamaForCausalLM({ ...TINY, attention_dropout: 0.2, residual_dropout: 0.2 }, { seed: 1 });
+    const evalA = m.forward(IDS);
+    const evalB = m.forward(IDS);
+    const trainA = m.forward(IDS, { training: true, seed: 1 });
+    const trainA2 = m.forward(IDS, { training: true, seed: 1 });
+    const trainB = m.forward(IDS, { training: true, seed: 2 });
+    expect(await evalA.data()).toEqual(await evalB.data());
+    expect(await trainA.data()).not.toEqual(await evalA.data());
+    expect(await trainA.data()).toEqual(await trainA2.data());
+    expect(await trainA.data()).not.toEqual(await trainB.data());
+    tf.dispose([evalA, evalB, trainA, trainA2, trainB]);
+    m.dispose();
+  });
+
+  it('wasm and cpu agree on forward, loss and gradients (duplicate ids included)', async () => {
+    const results: Record<string, { logits: Float32Array; loss: number; grads: Map<string, Float32Array> }> =
+      {};
+    for (const backend of ['wasm', 'cpu'] as const) {
+      await useBackend(backend);
+      const model = new LlamaForCausalLM(
+        { ...TINY, tie_word_embeddings: true, attention_bias: true },
+        { seed: 3 },
+      );
+      const logits = model.forward(IDS);
+      const { loss, grads } = model.lossAndGradients(IDS, IDS);
+      const g = new Map<string, Float32Array>();
+      for (const [k, t] of grads) g.set(k, (await t.data()) as Float32Array);
+      results[backend] = {
+        logits: (await logits.data()) as Float32Array,
+        loss: (await loss.data())[0]!,
+        grads: g,
+      };
+      tf.dispose([logits, loss, ...grads.values()]);
+      model.dispose();
+    }
+    const [w, c] = [results.wasm!, results.cpu!];
+    expectClose(w.logits, c.logits, { rtol: 1e-5 }, 'logits');
+    expect(Math.abs(w.loss - c.loss)).toBeLessThan(1e-5 * c.loss);
+    expect([...w.grads.keys()]).toEqual([...c.grads.keys()]);
+    expect(w.grads.size).toBe(2 * 13 + 2); // 13 per layer (4 biases), embed (tied), final norm
+    for (const [k, g] of w.grads) expectClose(g, c.grads.get(k)!, { rtol: 1e-4 }, k);
+  });
+
+  for (const backend of ['wasm', 'cpu'] as const) {
+    it(`a training step on ${backend} lowers the loss and leaks no tensors`, async () => {
+      await useBackend(backend);
+      const model = new LlamaForCausalLM(
+        { ...TINY, attention_dropout: 0.1, residual_dropout: 0.1 },
+        { seed: 1 },
+      );
+      const before = tf.memory().numTensors;
+      const first = sgdStep(model);
+      expect(tf.memory().numTensors).toBe(before);
+      for (let i = 0; i < 5; i++) sgdStep(model);
+      expect(sgdStep(model)).toBeLessThan(first);
+      expect(tf.memory().numTensors).toBe(before);
+      model.dispose();
+    });
+  }
+});
+
+describe('gradient checkpointing', () => {
+  for (const tied of [true, false]) {
+    it(`gives the gradients of the plain backward pass (${tied ? 'tied' : 'untied'}, dropout on), no leaks`, async () => {
+      await useBackend('wasm');
+      const m = new LlamaForCausalLM(
+        { ...TINY, tie_word_embeddings: tied, attention_dropout: 0.1, residual_dropout: 0.1 },
+        { seed: 5 },
+      );
+      const before = tf.memory().numTensors;
+      const plain = m.lossAndGradients(IDS, IDS, { checkpoint: false, seed: 3 });
+      const ckpt = m.lossAndGradients(IDS, IDS, { seed: 3 });
+      expect(ckpt.numTokens).toBe(plain.numTokens);
+      expect(Math.abs(ckpt.loss.dataSync()[0]! - plain.loss.dataSync()[0]!)).toBeLessThan(1e-4);
+      expect([...ckpt.grads.keys()].sort()).toEqual([...plain.grads.keys()].sort());
+      for (const [k, g] of plain.grads)
+        expectClose(await ckpt.grads.get(k)!.data(), await g.data(), { rtol: 1e-5 }, k);
+      tf.dispose([plain.loss, ckpt.loss, ...plain.grads.values(), ...ckpt.grads.values()]);
+      expect(tf.memory().numTensors).toBe(before);
+      m.dispose();
+    });
+  }
+});
+
+describe('initialisation', () => {
+  it('is seeded, reproducible across backends, and follows Hugging Face init', async () => {
+    const data: Float32Array[] = [];
+    for (const backend of ['wasm', 'cpu'] as const) {
+      await useBackend(backend);
+      const m = new LlamaForCausalLM({ ...TINY, pad_token_id: 0, initializer_range: 0.02 }, { seed: 7 });
+      data.push((await m.parameter('model.layers.1.mlp.up_proj.weight').variable.data()) as Float32Array);
+      const embed = (await m.parameter('model.embed_tokens.weight').variable.data()) as Float32Array;
+      expect(embed.subarray(0, TINY.hidden_size).every((v) => v === 0)).toBe(true); // pad row
+      expect(Array.from(await m.parameter('model.norm.weight').variable.data())).toEqual(
+        new Array(16).fill(1),
+      );
+      m.dispose();
+    }
+    expect(data[0]).toEqual(data[1]);
+    // the default seed (0) is a seed too
+    const [m1, m2] = [new LlamaForCausalLM(TINY), new LlamaForCausalLM(TINY)];
+    for (const key of m1.parameters().keys()) {
+      expect(await m1.parameter(key).variable.data(), key).toEqual(await m2.parameter(key).variable.data());
+    }
+    m1.dispose();
+    m2.dispose();
+    const d = data[0]!;
+    const std = Math.sqrt(d.reduce((a, v) => a + v * v, 0) / d.length);
+    expect(std).toBeGreaterThan(0.015);
+    expect(std).toBeLessThan(0.025);
+    await useBackend('cpu');
+    const other = new LlamaForCausalLM(TINY, { seed: 8 });
+    expect(await other.parameter('model.layers.1.mlp.up_proj.weight').variable.data()).not.toEqual(d);
+    other.dispose();
+  });
+
+  it('names parameters as Hugging Face does', async () => {
+    await useBackend('cpu');
+    const m = new LlamaForCausalLM({ ...TINY, num_hidden_layers: 1 });
+    expect([...m.parameters().keys()]).toEqual([
+      'model.embed_tokens.weight',
+      'model.layers.0.input_layernorm.weight',
+      'model.layers.0.self_attn.q_proj.weight',
+      'model.layers.0.self_attn.k_proj.weight',
+      'model.layers.0.self_attn.v_proj.weight',
+      'model.layers.0.self_attn.o_proj.weight',
+      'model.layers.0.post_attention_layernorm.weight',
+      'model.layers.0.mlp.gate_proj.weight',
+      'model.layers.0.mlp.up_proj.weight',
+      'model.layers.0.mlp.down_proj.weight',
+      'model.norm.weight',
+      'lm_head.weight',
+    ]);
+    expect(m.parameter('model.layers.0.self_attn.k_proj.weight').variable.shape).toEqual([8, 16]); // [out, in]
+    expect(m.projectionNames().at(-1)).toBe('lm_head');
+    m.dispose();
+  });
+});
+
+describe('masks and positions', () => {
+  it('left padding leaves the real tokens’ logits unchanged', async () => {
+    await useBackend('wasm');
+    const m = new LlamaForCausalLM(TINY, { seed: 2 });
+    const short = [5, 6, 7];
+    const alone = m.forward([short]);
+    const padded = m.forward([[0, 0, ...short], IDS[0]!.slice(0, 5)], {
+      attentionMask: [
+        [0, 0, 1, 1, 1],
+        [1, 1, 1, 1, 1],
+      ],
+    });
+    const real = tf.slice(padded, [0, 2, 0], [1, 3, -1]);
+    expectClose(await real.data(), await alone.data(), { atol: 1e-5 }, 'left-padded logits');
+    tf.dispose([alone, padded, real]);
+    m.dispose();
+  });
+
+  it('segment ids give a block-causal mask: a packed row equals its sequences run alone', async () => {
+    await useBackend('wasm');
+    const m = new LlamaForCausalLM(TINY, { seed: 2 });
+    const [a, b] = [
+      [3, 4, 5],
+      [6, 7, 8, 9, 10],
+    ];
+    const packed = m.forward([[...a, ...b]], { segmentIds: [[0, 0, 0, 1, 1, 1, 1, 1]] });
+    const la = m.forward([a]);
+    const lb = m.forward([b]);
+    expectClose(
+      await tf.slice(packed, [0, 0, 0], [1, 3, -1]).data(),
+      await la.data(),
+      { atol: 1e-5 },
+      'segment 0',
+    );
+    expectClose(
+      await tf.slice(packed, [0, 3, 0], [1, 5, -1]).data(),
+      await lb.data(),
+      { atol: 1e-5 },
+      'segment 1',
+    );
+    tf.dispose([packed, la, lb]);
+    m.dispose();
+  });
+
+  it('rejects out-of-range ids and ragged batches with a ShapeError', async () => {
+    await useBackend('cpu');
+    const m = new LlamaForCausalLM(TINY);
+    expect(() => m.forward([[1, 40]])).toThrow(ShapeError);
+    expect(() => m.forward([[1, 2], [3]])).toThrow(/row 1 has 1 ids, expected 2/);
+    expect(() => m.loss([[1, 2]], [[1, 99]])).toThrow(/label 99/);
+    m.dispose();
+  });
+});
+
+/** A LoRA-shaped wrapper: y = base(x) + s · B(A(x)), with its own trainable A and B. */
+class AddLowRank implements Projection {
+  readonly A: Parameter;
+  readonly B: Parameter;
+  constructor(
+    readonly inner: Projection,
+    r: number,
+    readonly scale: number,
+    bInit = 0,
+  ) {
+    this.A = {
+      name: `${inner.name}.lora_A.weight`,
+      variable: tf.variable(tf.randomNormal([r, inner.inFeatures], 0, 0.1, 'float32', 5)),
+    };
+    this.B = {
+      name: `${inner.name}.lora_B.weight`,
+      variable: tf.variable(tf.fill([inner.outFeatures, r], bInit)),
+    };
+  }
+  get name() {
+    return this.inner.name;
+  }
+  get inFeatures() {
+    return this.inner.inFeatures;
+  }
+  get outFeatures() {
+    return this.inner.outFeatures;
+  }
+  apply(x: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D {
+    return tf.tidy(() => {
+      const delta = linear(
+        linear(x, this.A.variable as tf.Tensor as tf.Tensor2D),
+        this.B.variable as tf.Tensor as tf.Tensor2D,
+      );
+      return tf.add(this.inner.apply(x, ctx), tf.mul(delta, this.scale));
+    });
+  }
+  extraParameters() {
+    return [this.A, this.B];
+  }
+}
+
+describe('projection seam', () => {
+  it('a wrapper with zero B reproduces the base; frozen base gets no gradients; unwrap restores', async () => {
+    await useBackend('wasm');
+    const m = new LlamaForCausalLM(TINY, { seed: 4 });
+    const base = m.forward(IDS);
+    const wrappers = new Map<string, AddLowRank>();
+    const originals = new Map<string, Projection>();
+    for (const name of m.projectionNames().filter((n) => n.includes('.layers.'))) {
+      originals.set(name, m.getProjection(name));
+      wrappers.set(name, m.wrapProjection(name, (inner) => new AddLowRank(inner, 2, 2)) as AddLowRank);
+    }
+    const same = m.forward(IDS);
+    expectClose(await same.data(), await base.data(), { atol: 0 }, 'B = 0');
+    m.setTrainable(false);
+    const trainable = m.trainableParameters().map((p) => p.name);
+    expect(trainable).toHaveLength(2 * 7 * 2);
+    expect(trainable.every((n) => /lora_[AB]\.weight$/.test(n))).toBe(true);
+    const before = tf.memory().numTensors;
+    const { loss, grads } = m.lossAndGradients(IDS, IDS);
+    expect([...grads.keys()].sort()).toEqual([...trainable].sort());
+    // B = 0, so only B gets a non-zero gradient
+    const q = 'model.layers.0.self_attn.q_proj';
+    const gB = tf.tidy(() => tf.max(tf.abs(grads.get(`${q}.lora_B.weight`)!)));
+    expect(gB.dataSync()[0]).toBeGreaterThan(0);
+    gB.dispose();
+    tf.dispose([loss, ...grads.values()]);
+    expect(tf.memory().numTensors).toBe(before);
+    for (const [name, p] of originals) m.setProjection(name, p);
+    for (const w of wrappers.values()) tf.dispose([w.A.variable, w.B.variable]);
+    const restored = m.forward(IDS);
+    expectClose(await restored.data(), await base.data(), { atol: 0 }, 'unwrapped');
+    expect(() => m.setProjection(q, m.getProjection('lm_head'))).toThrow(ShapeError);
+    tf.dispose([base, same, restored]);
+    m.dispose();
+  });
+});
+
+describe('Hugging Face folders', () => {
+  it('saves and loads (single file and shards), reporting missing and unexpected keys', async () => {
+    await useBackend('cpu');
+    const dir = await mkdtemp(join(tmpdir(), 'hf-'));
+    const m = new LlamaForCausalLM(TINY, { seed: 9 });
+    const ref = m.forward(IDS);
+    await savePretrained(m, join(dir, 'one'));
+    await savePretrained(m, join(dir, 'sharded'), { maxShardBytes: 6000 });
+    const shards = (await readdir(join(dir, 'sharded'))).filter((f) => f.endsWith('.safetensors'));
+    expect(shards.length).toBeGreaterThan(1);
+    const index = JSON.parse(await readFile(join(dir, 'sharded', 'model.safetensors.index.json'), 'utf8'));
+    expect(Object.keys(index.weight_map)).toHaveLength(m.parameters().size);
+    for (const sub of ['one', 'sharded']) {
+      const { model, report } = await loadPretrained(join(dir, sub));
+      expect(report).toEqual({ missing: [], unexpected: [] });
+      const out = model.forward(IDS);
+      expectClose(await out.data(), await ref.data(), { atol: 0 }, sub);
+      tf.dispose(out);
+      model.dispose();
+    }
+    // bf16 storage loses precision but stays close
+    await savePretrained(m, join(dir, 'bf16'), { dtype: 'BF16' });
+    const bf = await loadPretrained(join(dir, 'bf16'));
+    const out = bf.model.forward(IDS);
+    expectClose(await out.data(), await ref.data(), { atol: 0.05 }, 'bf16');
+    tf.dispose(out);
+    bf.model.dispose();
+    // a model with one more layer than the checkpoint: missing keys are an error unless allowed
+    const cfgPath = join(dir, 'one', 'config.json');
+    const cfg = JSON.parse(await readFile(cfgPath, 'utf8'));
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(cfgPath, JSON.stringify({ ...cfg, num_hidden_layers: 3 }));
+    await expect(loadPretrained(join(dir, 'one'))).rejects.toThrow(CheckpointError);
+    const partial = await loadPretrained(join(dir, 'one'), { allowMissing: true });
+    expect(partial.report.missing).toHaveLength(9);
+    expect(partial.report.missing[0]).toBe('model.layers.2.input_layernorm.weight');
+    partial.model.dispose();
+    await writeFile(cfgPath, JSON.stringify({ ...cfg, num_hidden_layers: 1 }));
+    const fewer = await loadPretrained(join(dir, 'one'));
+    expect(fewer.report.unexpected).toHaveLength(9);
+    fewer.model.dispose();
+    await writeFile(cfgPath, JSON.stringify({ ...cfg, hidden_size: 32, head_dim: 4 }));
+    await expect(loadPretrained(join(dir, 'one'))).rejects.toThrow(
+      /has shape \[40,16\], the model expects \[40,32\]/,
+    );
+    tf.dispose(ref);
+    m.dispose();
+    await rm(dir, { recursive: true });
+  });
+});
+
+describe('bmm', () => {
+  it('the per-group wasm path agrees with cpu, values and gradients', async () => {
+    const out: Float32Array[][] = [];
+    for (const backend of ['wasm', 'cpu'] as const) {
+      await useBackend(backend);
+      const r = tf.tidy(() => {
+        const a = tf.randomNormal([2, 256, 128], 0, 1, 'float32', 1) as tf.Tensor3D; // 256·128·256 MACs ≥ 2^16: the loop path
+        const b = tf.randomNormal([2, 128, 256], 0, 1, 'float32', 2) as tf.Tensor3D;
+        const w = tf.randomNormal([2, 256, 256], 0, 1, 'float32', 3);
+        const f = (x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(bmm(x as tf.Tensor3D, y as tf.Tensor3D), w));
+        const [ga, gb] = tf.grads(f)([a, b]);
+        return [bmm(a, b), ga!, gb!].map((t) => t.dataSync() as Float32Array);
+      });
+      out.push(r);
+    }
+    for (let i = 0; i < 3; i++) expectClose(out[0]![i]!, out[1]![i]!, { rtol: 1e-5 }, `output ${i}`);
+  });
+});
+
+describe('wasm Slice replacement', () => {
+  it('copies contiguous and strided slices exactly like the cpu backend', async () => {
+    const out: Float32Array[][] = [];
+    for (const backend of ['wasm', 'cpu'] as const) {
+      await useBackend(backend);
+      out.push(
+        tf.tidy(() => {
+          const x = tf.randomNormal([4, 6, 5], 0, 1, 'float32', 9);
+          const pieces = [
+            tf.slice(x, [2, 0, 0], [1, 6, 5]), // contiguous: replacement path
+            tf.slice(x, [1, 2, 0], [2, 3, 5]), // strided: original kernel
+            tf.slice(x, [0, 0, 1], [4, 6, 2]),
+          ];
+          return pieces.map((p) => p.dataSync() as Float32Array);
+        }),
+      );
+    }
+    for (let i = 0; i < 3; i++) expect(out[0]![i]).toEqual(out[1]![i]);
+  });
+});

@@ -1,0 +1,45 @@
+// Per-kernel time of one training step (tf.profile), to see where a step goes.
+//   npx tsx tools/bench/model-profile.ts [backend=wasm] [size=a] [tokens=1024] [wasmThreads=1]
+import * as tf from '@tensorflow/tfjs-core';
+import { type BackendName, initBackend, LlamaForCausalLM } from '../../packages/model/src/index.js';
+import { benchConfig, SIZES } from './model-sizes.js';
+
+const [backend = 'wasm', sizeName = 'a', tokensArg = '1024', threadsArg = '1'] = process.argv.slice(2);
+console.log(await initBackend(backend as BackendName, { wasmThreads: Number(threadsArg) }));
+const size = SIZES[sizeName]!;
+const model = new LlamaForCausalLM(benchConfig(size), { seed: 0 });
+const B = Math.max(1, Math.floor(Number(tokensArg) / size.seq));
+const ids = {
+  data: Int32Array.from({ length: B * size.seq }, (_, i) => (i * 7919) % size.vocab),
+  shape: [B, size.seq] as [number, number],
+};
+const step = () => {
+  const { loss, grads } = model.lossAndGradients(ids, ids);
+  loss.dataSync();
+  tf.dispose([loss, ...grads.values()]);
+};
+step();
+const t0 = performance.now();
+step();
+console.log(`step ${(performance.now() - t0).toFixed(0)} ms for ${B * size.seq} tokens`);
+const info = await tf.profile(step);
+const byName = new Map<string, number>();
+const byShape = new Map<string, number>();
+for (const k of info.kernels) {
+  if (k.name === 'unnamed scope') continue; // customGrad scopes: their kernels are listed on their own
+  const ms = (await k.kernelTimeMs) as number;
+  byName.set(k.name, (byName.get(k.name) ?? 0) + ms);
+  const key = `${k.name} ${k.inputShapes.map((s) => JSON.stringify(s)).join('x')}`;
+  byShape.set(key, (byShape.get(key) ?? 0) + ms);
+}
+const total = [...byName.values()].reduce((a, b) => a + b, 0);
+console.log(`kernel total ${total.toFixed(0)} ms`);
+for (const [k, v] of [...byName].sort((a, b) => b[1] - a[1]).slice(0, 15)) {
+  console.log(
+    `${k.padEnd(16)} ${v.toFixed(0).padStart(7)} ms ${((100 * v) / total).toFixed(1).padStart(5)}%`,
+  );
+}
+console.log('');
+for (const [k, v] of [...byShape].sort((a, b) => b[1] - a[1]).slice(0, 15))
+  console.log(`${k.padEnd(60)} ${v.toFixed(0).padStart(7)} ms`);
+process.exit(0);

@@ -1,0 +1,98 @@
+#!/usr/bin/python3
+"""PyTorch anchor for tools/bench/model-step.bench.ts: the identical Llama (same sizes, untied head, MHA) trained for
+one step (forward, backward, AdamW) in float32 on the CPU. Prints one JSON line.
+Usage: /usr/bin/python3 model_step_torch.py '<size json>' <threads> <steps> [gen]"""
+import json
+import math
+import resource
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+
+class Block(torch.nn.Module):
+    def __init__(self, d, nh, inter):
+        super().__init__()
+        self.nh, self.hs = nh, d // nh
+        self.input_layernorm = torch.nn.Parameter(torch.ones(d))
+        self.post_attention_layernorm = torch.nn.Parameter(torch.ones(d))
+        self.q_proj, self.k_proj, self.v_proj, self.o_proj = (torch.nn.Linear(d, d, bias=False) for _ in range(4))
+        self.gate_proj, self.up_proj = torch.nn.Linear(d, inter, bias=False), torch.nn.Linear(d, inter, bias=False)
+        self.down_proj = torch.nn.Linear(inter, d, bias=False)
+
+    def forward(self, x, cos, sin):
+        B, T, d = x.shape
+
+        def norm(x, w):
+            return w * x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6)
+
+        def rope(x):
+            h = x.shape[-1] // 2
+            return x * cos + torch.cat((-x[..., h:], x[..., :h]), -1) * sin
+
+        h = norm(x, self.input_layernorm)
+        q, k, v = (p(h).view(B, T, self.nh, self.hs).transpose(1, 2) for p in (self.q_proj, self.k_proj, self.v_proj))
+        q, k = rope(q), rope(k)
+        att = q @ k.transpose(2, 3) / math.sqrt(self.hs)
+        att = att.masked_fill(torch.ones(T, T, dtype=torch.bool).triu(1), float('-inf')).softmax(-1)
+        x = x + self.o_proj((att @ v).transpose(1, 2).reshape(B, T, d))
+        h = norm(x, self.post_attention_layernorm)
+        return x + self.down_proj(F.silu(self.gate_proj(h)) * self.up_proj(h))
+
+
+class Llama(torch.nn.Module):
+    def __init__(self, s, inter):
+        super().__init__()
+        d = s['hidden']
+        self.embed = torch.nn.Embedding(s['vocab'], d)
+        self.layers = torch.nn.ModuleList(Block(d, s['heads'], inter) for _ in range(s['layers']))
+        self.norm = torch.nn.Parameter(torch.ones(d))
+        self.lm_head = torch.nn.Linear(d, s['vocab'], bias=False)
+        hs = d // s['heads']
+        inv = 1.0 / (10000 ** (torch.arange(0, hs, 2).float() / hs))
+        f = torch.arange(s['seq']).float()[:, None] * inv[None]
+        emb = torch.cat((f, f), -1)
+        self.cos, self.sin = emb.cos(), emb.sin()
+
+    def forward(self, ids):
+        T = ids.shape[1]
+        x = self.embed(ids)
+        for l in self.layers:
+            x = l(x, self.cos[:T], self.sin[:T])
+        x = self.norm * x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6)
+        return self.lm_head(x)
+
+
+def main():
+    s = json.loads(sys.argv[1])
+    threads, steps = int(sys.argv[2]), int(sys.argv[3])
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    inter = math.ceil(8 * s['hidden'] / 3 / 64) * 64
+    model = Llama(s, inter)
+    n_params = sum(p.numel() for p in model.parameters())
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.01)
+    B = s['tokens'] // s['seq']
+    ids = torch.randint(0, s['vocab'], (B, s['seq']))
+
+    def step():
+        logits = model(ids)
+        loss = F.cross_entropy(logits[:, :-1].reshape(-1, s['vocab']), ids[:, 1:].reshape(-1), reduction='sum')
+        opt.zero_grad()
+        (loss / (B * (s['seq'] - 1))).backward()
+        opt.step()
+
+    step()  # warm-up
+    t = time.perf_counter()
+    for _ in range(steps):
+        step()
+    dt = (time.perf_counter() - t) / steps
+    out = {'params': n_params, 'step_s': dt, 'tokens_per_s': s['tokens'] / dt, 'threads': torch.get_num_threads(),
+           'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 'torch': torch.__version__}
+    print(json.dumps(out))
+
+
+if __name__ == '__main__':
+    main()
