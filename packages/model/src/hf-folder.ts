@@ -39,8 +39,11 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** The safetensors files of a folder and which file holds each key. */
-async function checkpointFiles(dir: string): Promise<Map<string, string[]>> {
+/**
+ * The safetensors files of a model folder (`model.safetensors`, or the shards of `model.safetensors.index.json`)
+ * and the keys the index assigns to each (empty for a single file: all of its keys).
+ */
+export async function checkpointFiles(dir: string): Promise<Map<string, string[]>> {
   const single = join(dir, 'model.safetensors');
   const indexPath = join(dir, 'model.safetensors.index.json');
   if (await exists(indexPath)) {

@@ -12,6 +12,7 @@ export { BackendError, CheckpointError, ConfigError, ShapeError } from './errors
 export { type IdsInput, MASK_VALUE } from './forward-inputs.js';
 export { type FinishReason, type GenerateOptions, type GenerateResult, generate } from './generate.js';
 export {
+  checkpointFiles,
   type LoadOptions,
   type LoadReport,
   loadPretrained,

@@ -68,6 +68,7 @@ export {
   writeFileAtomic,
   writeReport,
 } from './report-files.js';
+export { openSafetensorsFolder } from './safetensors-source.js';
 export {
   effectiveRank,
   explainedVariance,
