@@ -55,6 +55,12 @@ export {
 export { type HellaswagRow, loadHellaswag, preprocessHellaswag, processHellaswag } from './hellaswag.js';
 export { isRecord, type JsonlRow, readJsonl, writeJsonlAtomic } from './jsonl.js';
 export {
+  encodeContextContinuation,
+  type ModelAdapterOptions,
+  modelGenerator,
+  modelLogLikelihood,
+} from './model-adapters.js';
+export {
   choiceItem,
   evaluateMultipleChoice,
   type MultipleChoiceItem,

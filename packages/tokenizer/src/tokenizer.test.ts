@@ -163,6 +163,25 @@ describe.skipIf(SKIP_SHARED)('real Hugging Face tokenizers', () => {
     }
   });
 
+  it('decodes synchronously exactly as decode does', async () => {
+    const rand = seeded(21);
+    for (const tok of [gpt2, granite]) {
+      for (let i = 0; i < 100; i++) {
+        const text = `${randomUnicode(rand)}<|end_of_text|>${randomUnicode(rand)}<|endoftext|>`;
+        const ids = (await tok.encode(text, { addSpecialTokens: true, allowSpecial: true })).ids;
+        for (const skipSpecialTokens of [false, true]) {
+          expect(tok.decodeSync(ids, { skipSpecialTokens })).toBe(
+            await tok.decode(ids, { skipSpecialTokens }),
+          );
+        }
+      }
+      // Arbitrary id sequences too, including ones that split characters.
+      const ids = Array.from({ length: 200 }, () => Math.floor(rand() * tok.vocabSize));
+      expect(tok.decodeSync(ids)).toBe(await tok.decode(ids));
+    }
+    expect(() => gpt2.decodeSync([50257])).toThrow(/cannot decode id 50257/);
+  });
+
   it('rejects ids outside the vocabulary when decoding', async () => {
     await expect(gpt2.decode([15496, 50257])).rejects.toThrow(/cannot decode id 50257 at index 1/);
     await expect(gpt2.decode([1.5])).rejects.toThrow(TokenizerError);

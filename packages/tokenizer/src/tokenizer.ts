@@ -68,6 +68,8 @@ export class Tokenizer {
   readonly specialTokens: ReadonlyMap<string, AddedTokenSpec & { id: number }>;
   /** Ids of the special tokens. */
   readonly specialIds: ReadonlySet<number>;
+  /** Ids of every added token, special or not. */
+  private readonly addedIds: ReadonlySet<number>;
   readonly bos: SpecialToken | null;
   readonly eos: SpecialToken | null;
   readonly pad: SpecialToken | null;
@@ -93,6 +95,7 @@ export class Tokenizer {
     const special = added.filter((t) => t.special);
     this.specialTokens = new Map(special.map((t) => [t.content, t]));
     this.specialIds = new Set(special.map((t) => t.id));
+    this.addedIds = new Set(added.map((t) => t.id));
     const ordinary = (parsed.added_tokens as unknown[] | undefined)?.filter((_, i) => !added[i]!.special);
     this.plain = special.length
       ? loadRaw(JSON.stringify({ ...parsed, added_tokens: ordinary }), file)
@@ -184,6 +187,33 @@ export class Tokenizer {
   async decode(ids: number[], options: DecodeOptions = {}): Promise<string> {
     checkIds(ids, this.vocabSize);
     return this.withSpecial.decode(ids, options.skipSpecialTokens ?? false);
+  }
+
+  /**
+   * `decode` without a round trip through the native thread pool, for callers that need text inside a
+   * synchronous loop (stop strings during generation). Same result: added tokens are inserted verbatim and
+   * the runs of ordinary tokens between them go through the tokenizer's decoder.
+   */
+  decodeSync(ids: number[], options: DecodeOptions = {}): string {
+    checkIds(ids, this.vocabSize);
+    const decoder = this.withSpecial.getDecoder();
+    let out = '';
+    let run: string[] = [];
+    const flush = () => {
+      if (run.length) out += decoder ? decoder.decode(run) : run.join('');
+      run = [];
+    };
+    for (const id of ids) {
+      const token = this.withSpecial.idToToken(id) ?? '';
+      if (this.addedIds.has(id)) {
+        flush();
+        if (!(options.skipSpecialTokens && this.specialIds.has(id))) out += token;
+      } else {
+        run.push(token);
+      }
+    }
+    flush();
+    return out;
   }
 
   async decodeBatch(batch: number[][], options: DecodeOptions = {}): Promise<string[]> {
