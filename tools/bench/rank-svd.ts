@@ -110,7 +110,7 @@ console.log(`|${header.map(() => '---').join('|')}|`);
 for (const n of sizes) {
   const a = { rows: n, cols: n, data: mats.get(n)! };
   let best = Number.POSITIVE_INFINITY;
-  let s = new Float64Array(0);
+  let s: Float64Array<ArrayBufferLike> = new Float64Array(0);
   for (let r = 0; r < repeats; r++) {
     const t = performance.now();
     s = singularValues(a);

@@ -17,6 +17,7 @@ import {
   readSafetensors,
   type SafetensorsDtype,
   type TensorToWrite,
+  writeFileAtomic,
   writeSafetensors,
 } from '@loralab/model';
 import * as tf from '@tensorflow/tfjs-core';
@@ -30,7 +31,6 @@ import {
 import { MAGNITUDE } from './dora.js';
 import { LoraModel } from './lora-model.js';
 import { pissaConvertedConfig, pissaConvertedTensors } from './pissa-conversion.js';
-import { writeFileAtomic } from './write-atomic.js';
 
 export const ADAPTER_CONFIG_NAME = 'adapter_config.json';
 export const ADAPTER_WEIGHTS_NAME = 'adapter_model.safetensors';

@@ -10,6 +10,7 @@ export {
 } from './config.js';
 export { BackendError, CheckpointError, ConfigError, ShapeError } from './errors.js';
 export { type IdsInput, MASK_VALUE } from './forward-inputs.js';
+export { writeFileAtomic } from './fs-atomic.js';
 export { type FinishReason, type GenerateOptions, type GenerateResult, generate } from './generate.js';
 export {
   checkpointFiles,
