@@ -171,8 +171,9 @@ export class Tokenizer {
   }
 
   /** Encodes one text. */
-  async encode(text: string, options: EncodeOptions): Promise<Encoding> {
-    return new Encoding(await this.encodeRaw(text, options), text, this.specialIds);
+  encode(text: string, options: EncodeOptions): Promise<Encoding> {
+    // One promise hop, no async frames: this is the per-call hot path.
+    return this.encodeRaw(text, options).then((raw) => new Encoding(raw, text, this.specialIds));
   }
 
   /** Encodes many texts in parallel on the native thread pool, optionally padded to one length. */
@@ -261,19 +262,28 @@ export class Tokenizer {
     return options.allowSpecial ? this.withSpecial : this.plain;
   }
 
-  private async encodeRaw(text: string, options: EncodeOptions): Promise<RawEncoding> {
-    if (typeof text !== 'string') throw new TokenizerError(`encode expects a string, found ${typeof text}`);
+  private encodeRaw(text: string, options: EncodeOptions): Promise<RawEncoding> {
+    if (typeof text !== 'string') {
+      return Promise.reject(new TokenizerError(`encode expects a string, found ${typeof text}`));
+    }
     const raw = this.rawFor(options);
     if (!options.maxLength) return raw.encode(text, null, { addSpecialTokens: options.addSpecialTokens });
+    return this.encodeTruncated(raw, text, options.maxLength, options);
+  }
+
+  private async encodeTruncated(
+    raw: RawTokenizer,
+    text: string,
+    maxLength: number,
+    options: EncodeOptions,
+  ): Promise<RawEncoding> {
     // Truncate the text's tokens first, then add special tokens, so that BOS/EOS survive truncation.
     const added = options.addSpecialTokens ? await this.numSpecialTokensToAdd() : 0;
-    if (options.maxLength <= added) {
-      throw new TokenizerError(
-        `maxLength ${options.maxLength} leaves no room next to ${added} added special tokens`,
-      );
+    if (maxLength <= added) {
+      throw new TokenizerError(`maxLength ${maxLength} leaves no room next to ${added} added special tokens`);
     }
     const enc = await raw.encode(text, null, { addSpecialTokens: false });
-    enc.truncate(options.maxLength - added, 0, options.truncationSide ?? 'right');
+    enc.truncate(maxLength - added, 0, options.truncationSide ?? 'right');
     return options.addSpecialTokens ? raw.postProcess(enc, null, true) : enc;
   }
 
