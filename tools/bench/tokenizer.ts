@@ -11,6 +11,7 @@ import { brownDocuments } from '../corpus/brown.ts';
 
 const REPEAT = 2; // Brown is ~6 MB of text; twice over gives the 10+ MB the benchmark asks for
 const BATCH = 1024;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 
 const now = () => performance.now();
 async function best<T>(runs: number, f: () => Promise<T>): Promise<{ ms: number; value: T }> {
@@ -69,7 +70,7 @@ async function encodeBench(name: string, tok: Tokenizer, raw: RawTokenizer) {
   const batches: string[][] = [];
   for (let i = 0; i < corpusLines.length; i += BATCH) batches.push(corpusLines.slice(i, i + BATCH));
   const rows: Array<[string, number, number]> = [];
-  // Five rounds; in each, the wrapper and the direct calls run back to back, in alternating order, so that
+  // ROUNDS rounds; in each, the wrapper and the direct calls run back to back, in alternating order, so that
   // load from other processes on a shared machine hits both alike. Best time of each is kept.
   const single = { ours: Number.POSITIVE_INFINITY, raw: Number.POSITIVE_INFINITY };
   const batched = { ours: Number.POSITIVE_INFINITY, raw: Number.POSITIVE_INFINITY };
@@ -98,7 +99,7 @@ async function encodeBench(name: string, tok: Tokenizer, raw: RawTokenizer) {
     time(async () => {
       for (const b of batches) await tok.encodeBatch(b, opts);
     });
-  for (let round = 0; round < 5; round++) {
+  for (let round = 0; round < ROUNDS; round++) {
     const both = async (direct: () => Promise<number>, wrapped: () => Promise<number>) => {
       if (round % 2 === 0) {
         const r = await direct();
