@@ -73,6 +73,8 @@ export interface ExperimentConfig {
   };
   /** Pretraining of the base on the source domain (phase 2). */
   pretrain: {
+    /** Seed of the base's initialisation and data order (the finetuning `seed` does not change the base). */
+    seed: number;
     /** Optimizer steps. */
     steps: number;
     /** Tokens per packed sequence. */
@@ -187,9 +189,17 @@ export const DEFAULT_EXPERIMENT: ExperimentConfig = {
     mathTrain: { kind: 'math', split: 'train', count: 4000 },
     mathTest: { kind: 'math', split: 'test', count: 400 },
     codeTrain: { kind: 'code-corpus', count: 2000 },
-    codeTest: { kind: 'code', split: 'test', count: 200 },
+    codeTest: { kind: 'code', split: 'test', count: 32 },
   },
-  pretrain: { steps: 600, seqLen: 128, microBatchSize: 16, lr: 3e-3, warmupRatio: 0.05, weightDecay: 0.1 },
+  pretrain: {
+    seed: 0,
+    steps: 600,
+    seqLen: 128,
+    microBatchSize: 16,
+    lr: 3e-3,
+    warmupRatio: 0.05,
+    weightDecay: 0.1,
+  },
   finetune: {
     optimizer: 'adamw',
     fullLr: 1e-3,
@@ -423,6 +433,7 @@ export function resolveExperimentConfig(
       `expected a number in (0, 1) when data.sourceTest is null, found ${c.data.sourceTestFraction}`,
     );
   }
+  positiveInt(c.pretrain.seed, 'pretrain.seed', 0);
   positiveInt(c.pretrain.steps, 'pretrain.steps', 0);
   positiveInt(c.pretrain.seqLen, 'pretrain.seqLen', 2);
   positiveInt(c.pretrain.microBatchSize, 'pretrain.microBatchSize');
