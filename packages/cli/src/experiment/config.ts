@@ -209,9 +209,9 @@ export const DEFAULT_EXPERIMENT: ExperimentConfig = {
     warmupRatio: 0.1,
     clipGradNorm: 1,
     seqLen: 128,
-    microBatchSize: 16,
-    iftSteps: 120,
-    cptSteps: 80,
+    microBatchSize: 8,
+    iftSteps: 80,
+    cptSteps: 60,
     evalPoints: 3,
   },
   arms: armsFor([4, 16, 64], true),
@@ -236,8 +236,6 @@ export const DEFAULT_EXPERIMENT: ExperimentConfig = {
 /** `--quick`: the same phases at smoke-test size (well under 3 minutes); its numbers carry little signal. */
 export const QUICK_EXPERIMENT: ExperimentConfig = {
   ...DEFAULT_EXPERIMENT,
-  tokenizer: { vocabSize: 2048, docsPerCorpus: 300 },
-  pretrain: { ...DEFAULT_EXPERIMENT.pretrain, steps: 40 },
   finetune: { ...DEFAULT_EXPERIMENT.finetune, iftSteps: 12, cptSteps: 0, microBatchSize: 8, evalPoints: 2 },
   arms: armsFor([4, 16], false).filter((a) => a.name !== 'ift-full-dropout'),
   eval: {
