@@ -112,6 +112,8 @@ export interface ExperimentConfig {
     cptSteps: number;
     /** Evaluations along the way (cheap metrics), evenly spaced; the final one is always made. */
     evalPoints: number;
+    /** Jinja chat template of the IFT conversations and math prompts; null = the tokenizer's own, else ChatML. */
+    chatTemplate: string | null;
   };
   /** The arms; at least one `full` arm per task and one `lora` arm are needed for the verdict. */
   arms: ArmConfig[];
@@ -213,6 +215,7 @@ export const DEFAULT_EXPERIMENT: ExperimentConfig = {
     iftSteps: 80,
     cptSteps: 60,
     evalPoints: 3,
+    chatTemplate: null,
   },
   arms: armsFor([4, 16, 64], true),
   eval: {
@@ -271,7 +274,7 @@ const REPLACED = new Set([
   'arms',
 ]);
 /** Keys that may be null although the preset value is not (or vice versa). */
-const NULLABLE = new Set(['baseModel', 'data.sourceTest', 'finetune.clipGradNorm']);
+const NULLABLE = new Set(['baseModel', 'data.sourceTest', 'finetune.clipGradNorm', 'finetune.chatTemplate']);
 
 function merge(preset: unknown, partial: unknown, path: string): unknown {
   if (partial === undefined) return preset;
@@ -456,6 +459,12 @@ export function resolveExperimentConfig(
   positiveInt(f.iftSteps, 'finetune.iftSteps', 0);
   positiveInt(f.cptSteps, 'finetune.cptSteps', 0);
   positiveInt(f.evalPoints, 'finetune.evalPoints');
+  if (f.chatTemplate !== null && (typeof f.chatTemplate !== 'string' || !f.chatTemplate.includes('{'))) {
+    throw new ConfigError(
+      'finetune.chatTemplate',
+      `expected a Jinja template string or null, found ${JSON.stringify(f.chatTemplate)}`,
+    );
+  }
   if (c.baseModel === null) {
     for (const [k, v] of [
       ['pretrain.seqLen', c.pretrain.seqLen],
