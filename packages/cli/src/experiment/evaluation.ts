@@ -8,6 +8,7 @@ import {
   encodeContextContinuation,
   evaluateCodeSamples,
   evaluateMultipleChoice,
+  extractFlexible,
   GSM8K_STOP_STRINGS,
   HUMANEVAL_STOP_STRINGS,
   type MultipleChoiceItem,
@@ -134,7 +135,7 @@ export function mean(xs: readonly number[]): number {
 /**
  * Scores `model` (an adapter, if any, applied) on the eval sets. Metric keys (see results.ts): `source_loss`,
  * `source_bpb`, `source_ppl`, `source_mc_acc`, `source_mc_acc_norm`; with `ift` `math_loss` (and, when `full`,
- * `math_em`, `math_diversity`); with `cpt` `code_loss` (and, when `full`, `code_pass@1`, `code_diversity`).
+ * `math_em`, `math_diversity`, `math_text_diversity`); with `cpt` `code_loss` (and, when `full`, `code_pass@1`, `code_diversity`).
  * Items hold the per-item values of the same keys, for paired comparisons.
  */
 export async function evaluateModel(
@@ -231,11 +232,13 @@ export async function evaluateModel(
       stopTokens,
       decode,
     });
-    items.math_diversity = texts.map((group) => {
-      const answers = group.map((t) => truncateAtStop(t, GSM8K_STOP_STRINGS).trim());
-      return new Set(answers).size / answers.length;
-    });
+    // Two readings: distinct final answers (flexible extract: the "#### N" or last number), which is what a tiny
+    // model's samples can still share, and distinct whole responses, which saturate at 1 when long outputs diverge.
+    const responses = texts.map((group) => group.map((t) => truncateAtStop(t, GSM8K_STOP_STRINGS).trim()));
+    items.math_diversity = responses.map((g) => new Set(g.map(extractFlexible)).size / g.length);
+    items.math_text_diversity = responses.map((g) => new Set(g).size / g.length);
     metrics.math_diversity = mean(items.math_diversity);
+    metrics.math_text_diversity = mean(items.math_text_diversity);
   }
   if (options.tasks.includes('cpt') && sets.codeTasks.length > 0) {
     // HumanEval-style: N samples per task at T=0.2, run against the task's tests; pass@1 and distinct programs.
