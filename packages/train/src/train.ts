@@ -379,7 +379,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
       if (c.evalEvery !== null && step % c.evalEvery === 0 && !last) await evaluate();
       if (c.saveEvery !== null && step % c.saveEvery === 0 && !last) await saveCheckpoint();
       if (hooks.signal?.aborted) {
-        await saveCheckpoint();
+        if (savedAt !== step) await saveCheckpoint();
         throw new TrainingError(
           `training aborted after step ${step}; resume from ${lastCheckpoint}`,
           step,
