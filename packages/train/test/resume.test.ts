@@ -134,6 +134,22 @@ describe('resume', () => {
   });
 });
 
+describe('resume refuses what does not fit', () => {
+  it('a folder without trainer_state.json, or a checkpoint of another method', {
+    timeout: 60_000,
+  }, async () => {
+    const out = await tmp();
+    await expect(train(config({ outputDir: out, resume: base }), { progress: false })).rejects.toThrow(
+      /resume: .* holds no trainer_state.json/,
+    );
+    await train(config({ outputDir: out, steps: 1, gradAccumulation: 1, dropout: {} }), { progress: false });
+    const lora = config({ outputDir: out, method: 'lora', dropout: {}, lora: { r: 2 }, resume: 'auto' });
+    await expect(train(lora, { progress: false })).rejects.toThrow(
+      /is of method full\/cpt, this run lora\/cpt/,
+    );
+  });
+});
+
 describe('failures and checkpoint rotation', () => {
   it('a non-finite loss raises TrainingError naming the step; the last good checkpoint stays intact', {
     timeout: 60_000,
