@@ -31,6 +31,7 @@ import {
   writeCheckpoint,
   writeDirAtomic,
 } from './checkpoint.js';
+import { clipFactor, globalNorm, scaleGrads } from './clip.js';
 import { type ResolvedTrainConfig, resolveTrainConfig, type TrainConfig } from './config.js';
 import { CheckpointError, ConfigError, TrainingError } from './errors.js';
 import { createHeldOutEvaluator, type Evaluator } from './evaluate.js';
@@ -120,14 +121,6 @@ function totalSteps(c: ResolvedTrainConfig, loader: DataLoader): number {
     bounds.push(Math.ceil(c.maxTokens / (perSample * perStep)));
   }
   return Math.max(1, Math.min(...bounds));
-}
-
-/** Σ‖g‖² over every gradient, as one number (one read from the backend). */
-function squaredNorm(grads: Iterable<tf.Tensor>): number {
-  return tf.tidy(() => {
-    const parts = [...grads].map((g) => tf.sum(tf.square(g)));
-    return parts.length === 0 ? 0 : tf.addN(parts).dataSync()[0]!;
-  });
 }
 
 function rssMb(): number {
@@ -346,7 +339,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
       if (micro === 0) break; // the data ended exactly at a step boundary
       const loss = lossSum / Math.max(1, numTokens);
       // Gradient of the normalised loss: g = Σ∇ / N. Its global norm ‖g‖ = √Σ‖Σ∇‖² / N.
-      const gradNorm = Math.sqrt(squaredNorm(grads.values())) / Math.max(1, numTokens);
+      const gradNorm = globalNorm(grads.values(), Math.max(1, numTokens));
       if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
         tf.dispose([...grads.values()]);
         const what = Number.isFinite(loss) ? 'gradient norm' : 'loss';
@@ -357,14 +350,8 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
           lastCheckpoint,
         );
       }
-      // Clipping (torch.nn.utils.clip_grad_norm_): scale by min(1, max_norm / (‖g‖ + 1e-6)).
-      const clip = c.clipGradNorm !== null ? Math.min(1, c.clipGradNorm / (gradNorm + 1e-6)) : 1;
-      const scale = clip / Math.max(1, numTokens);
-      const final = new Map<string, tf.Tensor>();
-      for (const [name, g] of grads) {
-        final.set(name, tf.mul(g, scale));
-        g.dispose();
-      }
+      // Clipping (torch.nn.utils.clip_grad_norm_) and the 1/N normalisation in one scaling.
+      const final = scaleGrads(grads, clipFactor(gradNorm, c.clipGradNorm) / Math.max(1, numTokens));
       lastLr = c.optimizer.lr * scheduleFactor(schedule, step);
       optimizer.step(final, lastLr);
       tf.dispose([...final.values()]);
