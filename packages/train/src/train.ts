@@ -137,6 +137,13 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
 
   // ---- resume point --------------------------------------------------------------------------------------
   let resumeDir: string | null = null;
+  if (c.resume === null && (await latestCheckpoint(outputDir)) !== null) {
+    throw new ConfigError(
+      `TrainConfig.outputDir: ${outputDir} holds checkpoints of an earlier run; set resume: 'auto' to continue it, or train into another (or an emptied) folder`,
+      'outputDir',
+      c.outputDir,
+    );
+  }
   if (c.resume === 'auto') resumeDir = await latestCheckpoint(outputDir);
   else if (c.resume !== null) {
     resumeDir = isAbsolute(c.resume) ? c.resume : resolve(c.resume);
