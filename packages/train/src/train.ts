@@ -4,7 +4,7 @@
 // checkpoint), and the end (final checkpoint, final eval, the final model or adapter folder, train_result.json).
 
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { DataLoader, type LoaderState } from '@loralab/data';
 import { adapterParametersByKey, LoraModel, saveAdapter } from '@loralab/lora';
@@ -292,30 +292,30 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
     let windowLoss = 0;
     let windowSteps = 0;
     let windowTokens = 0;
-    let windowStart = performance.now();
+    let windowSeconds = 0; // time in steps only: evaluations and checkpoints do not lower tokens_per_s
     let loggedAt = step;
     let lastGradNorm = Number.NaN;
     const logWindow = async () => {
-      const now = performance.now();
       await log({
         step,
         tokens: tokensSeen,
         loss: windowLoss / windowSteps,
         grad_norm: lastGradNorm,
         lr: lastLr,
-        tokens_per_s: windowTokens / Math.max(1e-9, (now - windowStart) / 1000),
+        tokens_per_s: windowTokens / Math.max(1e-9, windowSeconds),
         rss_mb: rssMb(),
       });
       windowLoss = 0;
       windowSteps = 0;
       windowTokens = 0;
-      windowStart = performance.now();
+      windowSeconds = 0;
       loggedAt = step;
     };
     let exhausted = false;
     while (step < total && !exhausted && !(c.maxTokens !== null && tokensSeen >= c.maxTokens)) {
       // Accumulate Σ loss and Σ ∇loss over the step's micro-batches, then divide by the step's target tokens N:
       // the step's loss is (1/N) Σ_micro Σ_tokens −log p, exactly that of one batch holding every micro-batch.
+      const stepStart = performance.now();
       let lossSum = 0;
       let numTokens = 0;
       let realTokens = 0;
@@ -369,6 +369,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
       windowLoss += loss;
       windowSteps++;
       windowTokens += realTokens;
+      windowSeconds += (performance.now() - stepStart) / 1000;
 
       const last = step >= total || exhausted || (c.maxTokens !== null && tokensSeen >= c.maxTokens);
       lastGradNorm = gradNorm;
@@ -410,7 +411,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
       wallSeconds: (performance.now() - t0) / 1000,
       resumedFrom: resumeDir,
     };
-    await writeFile(join(outputDir, 'train_result.json'), `${JSON.stringify(result, null, 2)}\n`);
+    await writeFileAtomic(join(outputDir, 'train_result.json'), `${JSON.stringify(result, null, 2)}\n`);
     return result;
   } finally {
     bar?.end();
