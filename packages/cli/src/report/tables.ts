@@ -110,9 +110,9 @@ export function comparisonTable(cs: readonly Comparison[]): Table {
       num(c.difference, 3),
       num(c.noise, 2),
       c.direction === 'paper'
-        ? 'as the paper'
+        ? (c.readings?.paper ?? 'as the paper')
         : c.direction === 'against'
-          ? 'against the paper'
+          ? (c.readings?.against ?? 'against the paper')
           : 'within noise',
     ]),
   };

@@ -102,3 +102,12 @@ describe('computeVerdict', () => {
     expect(forget.comparisons.map((c) => c.arm)).toEqual(['ift-lora-r4', 'ift-lora-r16']);
   });
 });
+
+describe('regulariser rows', () => {
+  it('are read as more or less forgetting than plain full finetuning, not as a test of the paper', () => {
+    const f = computeVerdict(syntheticResults(PAPER_LIKE)).find((x) => x.id === 'forgets-less')!;
+    const wd = f.context.find((c) => c.arm === 'ift-full-wd')!;
+    expect(wd.direction).toBe('paper'); // 2.55 < 2.6: it forgot less
+    expect(wd.readings?.paper).toBe('forgot less than plain full');
+  });
+});

@@ -21,6 +21,8 @@ export interface Comparison {
   noise: number;
   /** `paper`: the difference has the paper's sign and exceeds the noise; `against`: the opposite sign beyond it. */
   direction: 'paper' | 'against' | 'within noise';
+  /** How to read `paper` and `against` when the row is not a test of the paper's claim (regulariser rows). */
+  readings?: { paper: string; against: string };
 }
 
 export interface Finding {
@@ -182,7 +184,11 @@ export function computeVerdict(results: ExperimentResults): Finding[] {
   const forget = metricComparisons(results, () => 'source_bpb', -1, lora);
   const forgetContext = [
     ...metricComparisons(results, () => 'source_mc_acc', 1, lora),
-    ...metricComparisons(results, () => 'source_bpb', -1, regularisedArms(results)),
+    // Regularised full finetuning against plain full finetuning: did weight decay or dropout reduce forgetting?
+    ...metricComparisons(results, () => 'source_bpb', -1, regularisedArms(results)).map((c) => ({
+      ...c,
+      readings: { paper: 'forgot less than plain full', against: 'forgot more than plain full' },
+    })),
   ];
   const rank = rankComparisons(results);
   const diverse = metricComparisons(results, diversity, 1, lora);

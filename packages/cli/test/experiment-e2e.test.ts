@@ -1,0 +1,104 @@
+// End to end: the `--quick` preset on the shipped base, then a rerun of the same folder that skips every phase;
+// and the from-scratch path (tokenizer training and pretraining) at a toy size.
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  QUICK_EXPERIMENT,
+  resolveExperimentConfig,
+  runExperiment,
+  shippedBaseFor,
+} from '../src/experiment/index.js';
+import type { ExperimentResults } from '../src/experiment/results.js';
+
+describe('runExperiment', () => {
+  it('runs the quick preset end to end and resumes without redoing anything', {
+    timeout: 300_000,
+  }, async () => {
+    expect('dir' in shippedBaseFor(QUICK_EXPERIMENT)).toBe(true); // the quick preset must not pretrain
+    const outputDir = mkdtempSync(join(tmpdir(), 'loralab-quick-'));
+    const lines: string[] = [];
+    const reporter = { log: (l: string) => lines.push(l), progress() {} };
+    const first = await runExperiment(QUICK_EXPERIMENT, { outputDir, reporter });
+    for (const f of ['report.html', 'report.md', 'results.json', 'config.json'])
+      expect(existsSync(join(outputDir, f))).toBe(true);
+    const results = JSON.parse(readFileSync(join(outputDir, 'results.json'), 'utf8')) as ExperimentResults;
+    expect(results.base.origin).toBe('shipped');
+    expect(results.arms.map((a) => a.arm.name)).toEqual(QUICK_EXPERIMENT.arms.map((a) => a.name));
+    for (const a of results.arms) {
+      expect(a.steps).toBe(QUICK_EXPERIMENT.finetune.iftSteps);
+      expect(a.evals[0]!.step).toBe(0);
+      const last = a.evals[a.evals.length - 1]!;
+      expect(last.step).toBe(a.steps);
+      for (const k of ['math_loss', 'math_em', 'source_bpb', 'source_mc_acc', 'math_diversity'])
+        expect(Number.isFinite(last.metrics[k])).toBe(true);
+      expect(a.items.math_loss).toHaveLength(QUICK_EXPERIMENT.eval.targetLossItems);
+      expect(a.rank!.matrices.length).toBe(7 * QUICK_EXPERIMENT.model.num_hidden_layers);
+      if (a.arm.method === 'lora')
+        for (const m of a.rank!.matrices) expect(m.rank).toBeLessThanOrEqual(a.arm.r!);
+    }
+    expect(first.skipped).toEqual([]);
+    expect(readFileSync(first.report.html, 'utf8')).toContain('<svg');
+
+    const again = await runExperiment(QUICK_EXPERIMENT, { outputDir, reporter });
+    expect(again.skipped).toEqual([
+      'tokenizer',
+      'datasets',
+      'base',
+      ...results.arms.flatMap((a) => [`arm:${a.arm.name}`, `rank:${a.arm.name}`]),
+    ]);
+    expect(again.results.arms.map((a) => a.evals)).toEqual(results.arms.map((a) => a.evals));
+  });
+
+  it('trains its own tokenizer and base without the shipped one', { timeout: 180_000 }, async () => {
+    const config = resolveExperimentConfig(
+      {
+        shippedBase: false,
+        tokenizer: { vocabSize: 400, docsPerCorpus: 50 },
+        model: {
+          hidden_size: 16,
+          intermediate_size: 32,
+          num_hidden_layers: 1,
+          num_attention_heads: 2,
+          num_key_value_heads: 2,
+          max_position_embeddings: 64,
+        },
+        data: {
+          mathTrain: { kind: 'math', split: 'train', count: 64 },
+          codeTrain: { kind: 'code-corpus', count: 32 },
+        },
+        pretrain: { steps: 2, seqLen: 32, microBatchSize: 2 },
+        finetune: { seqLen: 64, microBatchSize: 2, iftSteps: 2, evalPoints: 1 },
+        arms: [
+          { name: 'full', task: 'ift', method: 'full' },
+          { name: 'lora', task: 'ift', method: 'lora', r: 2 },
+        ],
+        eval: {
+          mathProblems: 2,
+          targetLossItems: 4,
+          mathMaxNewTokens: 4,
+          sourceDocs: 2,
+          sourceDocChars: 200,
+          choiceItems: 4,
+          diversityPrompts: 1,
+          diversitySamples: 2,
+        },
+      },
+      'quick',
+    );
+    const outputDir = mkdtempSync(join(tmpdir(), 'loralab-scratch-'));
+    const r = await runExperiment(config, { outputDir });
+    // Deterministic for a seed: a second folder gets the same numbers.
+    const twin = await runExperiment(config, { outputDir: mkdtempSync(join(tmpdir(), 'loralab-scratch-')) });
+    expect(twin.results.arms.map((a) => [a.evals, a.curve])).toEqual(
+      r.results.arms.map((a) => [a.evals, a.curve]),
+    );
+    expect(twin.results.base.metrics).toEqual(r.results.base.metrics);
+    expect(r.results.base.origin).toBe('pretrained');
+    expect(r.results.base.curve.length).toBeGreaterThan(0);
+    expect(existsSync(join(outputDir, 'tokenizer', 'tokenizer.json'))).toBe(true);
+    expect((r.results.base.modelConfig as { vocab_size: number }).vocab_size).toBeLessThanOrEqual(400);
+    expect(r.results.arms).toHaveLength(2);
+  });
+});
