@@ -23,7 +23,9 @@ function table(t: Table): string {
 
 function figure(svg: string, caption: string): string {
   if (!svg) return `<p class="note">(${escapeXml(caption)}: nothing to plot in this run.)</p>`;
-  return `<figure>${svg}<figcaption>${escapeXml(caption)}</figcaption></figure>`;
+  // Inline SVG in HTML needs no namespace declaration; dropping it leaves the page without a single URL.
+  const inline = svg.replace(' xmlns="http://www.w3.org/2000/svg"', '');
+  return `<figure>${inline}<figcaption>${escapeXml(caption)}</figcaption></figure>`;
 }
 
 function outcomeBadge(outcome: string): string {
