@@ -49,6 +49,10 @@ describe('runExperiment', () => {
       ...results.arms.flatMap((a) => [`arm:${a.arm.name}`, `rank:${a.arm.name}`]),
     ]);
     expect(again.results.arms.map((a) => a.evals)).toEqual(results.arms.map((a) => a.evals));
+    // Another config into the same folder is refused before anything runs.
+    await expect(runExperiment({ ...QUICK_EXPERIMENT, seed: 1 }, { outputDir, reporter })).rejects.toThrow(
+      /holds a run of another config/,
+    );
   });
 
   it('trains its own tokenizer and base without the shipped one', { timeout: 180_000 }, async () => {

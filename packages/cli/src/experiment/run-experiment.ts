@@ -2,7 +2,7 @@
 // evaluation along the way, rank analysis of every ΔW, results.json and the report. Each phase leaves a completion
 // marker, so rerunning the same output folder skips what is finished.
 
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { writeJsonAtomic } from '@loralab/data';
@@ -84,7 +84,18 @@ export async function runExperiment(
       throw new ExperimentError('experiment', 'aborted; rerun with the same output folder to resume');
   };
   mkdirSync(runDir, { recursive: true });
-  writeJsonAtomic(join(runDir, 'config.json'), config);
+  const configFile = join(runDir, 'config.json');
+  if (existsSync(configFile) && existsSync(join(runDir, '.done'))) {
+    const before = readFileSync(configFile, 'utf8');
+    if (configHash(JSON.parse(before)) !== configHash(config)) {
+      throw new ExperimentError(
+        'experiment',
+        'this folder holds a run of another config; rerun with the same config to resume, or choose a new output folder',
+        { file: configFile },
+      );
+    }
+  }
+  writeJsonAtomic(configFile, config);
   const backend = await initBackend(config.backend === 'auto' ? undefined : (config.backend as BackendName));
   reporter.log(`backend ${backend.name}; run folder ${runDir}`);
   const skipped: string[] = [];
