@@ -3,6 +3,9 @@
 import { type ChartSeries, type ChartSpec, renderPanels } from '@loralab/rank';
 import type { ArmResult, ExperimentResults } from '../experiment/results.js';
 
+/** The learning-vs-forgetting plot (the paper's Figure 3) as a standalone SVG next to the report. */
+export const LEARN_FORGET_SVG = 'learn-vs-forget.svg';
+
 const PALETTE = [
   '#d62728',
   '#1f77b4',

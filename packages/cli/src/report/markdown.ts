@@ -1,4 +1,6 @@
 // report.md: the verdict and tables of report.html in Markdown (the plots are in report.html).
+
+import { LEARN_FORGET_SVG } from './charts.js';
 import { escapeCell } from './escape.js';
 import { comparisonTable, rankTable, resultsTable, setupTable, type Table, verdictTable } from './tables.js';
 import type { ReportModel } from './write-report.js';
@@ -24,6 +26,14 @@ export function renderMarkdown(m: ReportModel): string {
     table(verdictTable(m.verdict)),
     '',
   ];
+  if (m.plots.learnForget) {
+    parts.push(
+      "## Learning vs forgetting (the paper's Figure 3)",
+      '',
+      `![Learning vs forgetting: held-out target loss against held-out source bits per byte, one line per arm](${LEARN_FORGET_SVG})`,
+      '',
+    );
+  }
   for (const f of m.verdict) {
     parts.push(`### ${f.outcome}: ${f.claim}`, '', f.summary, '');
     if (f.comparisons.length) parts.push(table(comparisonTable(f.comparisons)), '');

@@ -54,6 +54,8 @@ describe('writeReport', () => {
     expect(html).toContain('class="outcome reproduced"');
 
     const md = readFileSync(files.md, 'utf8');
+    expect(md).toContain('](learn-vs-forget.svg)');
+    checkWellFormed(readFileSync(join(dir, 'learn-vs-forget.svg'), 'utf8'));
     expect(md).toContain('| LoRA learns less');
     expect(md).toMatch(/### reproduced: LoRA forgets less/);
     expect(md).toContain('ift-lora-r16');

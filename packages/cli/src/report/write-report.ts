@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '@loralab/data';
 import { ExperimentError } from '../experiment/errors.js';
 import { type ExperimentResults, RESULTS_FORMAT } from '../experiment/results.js';
-import { learnForgetSvg, rankSvg, spectraSvg, trainingCurvesSvg } from './charts.js';
+import { LEARN_FORGET_SVG, learnForgetSvg, rankSvg, spectraSvg, trainingCurvesSvg } from './charts.js';
 import { renderHtml } from './html.js';
 import { renderMarkdown } from './markdown.js';
 import { computeVerdict } from './verdict.js';
@@ -68,6 +68,8 @@ export async function writeReport(runDir: string): Promise<ReportFiles> {
     json: join(runDir, 'results.json'),
   };
   writeFileAtomic(files.html, renderHtml(model));
+  // The main plot also as a standalone file, which report.md (and a README) can show as an image.
+  if (model.plots.learnForget) writeFileAtomic(join(runDir, LEARN_FORGET_SVG), model.plots.learnForget);
   writeFileAtomic(files.md, renderMarkdown(model));
   return files;
 }
