@@ -4,7 +4,9 @@ export {
   BASE_RECIPE_NAME,
   baseFingerprint,
   baseRecipe,
+  copyBase,
   exportShippedBase,
+  pretrainBase,
   SHIPPED_BASE_DIR,
   shippedBaseFor,
 } from './base-model.js';
@@ -17,6 +19,22 @@ export {
   resolveExperimentConfig,
 } from './config.js';
 export { ConfigError, ExperimentError } from './errors.js';
+export { buildEvalSets, type EvalSets, type EvaluateOptions, evaluateModel } from './evaluation.js';
+export { type ArmRun, armTrainConfig, finetuneArm } from './finetune-arm.js';
+export { configHash, type PhaseMarker, readMarker, runPhase } from './phase-marker.js';
+export {
+  type CodeRecord,
+  chatTemplateFor,
+  type HeldOut,
+  type MathRecord,
+  readHeldOut,
+  type TrainingSets,
+  type TrainText,
+  trainTokenizer,
+  writeTrainingSets,
+  writeTrainText,
+} from './prepare-data.js';
+export { analyseUpdate, summariseRank } from './rank-analysis.js';
 export { lineReporter, type Reporter, silentReporter } from './reporter.js';
 export {
   type ArmResult,
