@@ -6,6 +6,8 @@ import { evalGsm8k } from './eval-gsm8k.js';
 import { evalHumaneval } from './eval-humaneval.js';
 import { evalMc } from './eval-mc.js';
 import { evalPerplexity } from './eval-perplexity.js';
+import { finetune } from './finetune.js';
+import { pretrain } from './pretrain.js';
 import { rank } from './rank.js';
 import { tokenizerTrain } from './tokenizer-train.js';
 
@@ -13,6 +15,8 @@ export const COMMANDS: readonly CommandSpec[] = [
   tokenizerTrain,
   dataPrepare,
   dataInspect,
+  pretrain,
+  finetune,
   evalHumaneval,
   evalGsm8k,
   evalMc,
