@@ -43,7 +43,7 @@ export function loadConfigFile(file: string): ConfigObject {
     const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
     const error = doc.errors[0];
     if (error) {
-      const line = error.linePos?.[0]?.line;
+      const line = error.linePos?.[0]?.line ?? lineOf(text, error.pos[0]);
       throw new ConfigError('', `not valid YAML: ${error.message.split('\n')[0]}`, {
         file,
         line,
@@ -151,7 +151,7 @@ export function deepMerge(base: ConfigObject, top: ConfigObject): ConfigObject {
 }
 
 /** A template value meaning "any keys allowed below here". */
-export const ANY_KEYS = Symbol('any keys');
+export const ANY_KEYS: unique symbol = Symbol('any keys');
 
 /** The shape of a config: a mapping of known keys to nested templates, `ANY_KEYS`, or a leaf (any other value). */
 export type KeyTemplate = { [key: string]: KeyTemplate } | typeof ANY_KEYS | null;

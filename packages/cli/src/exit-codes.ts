@@ -40,6 +40,8 @@ const BY_NAME: Record<string, ExitCode> = {
 
 /** The exit code for an error thrown by a command. */
 export function exitCodeFor(error: unknown): ExitCode {
+  if (error instanceof Error && (error as { reason?: unknown }).reason === 'aborted')
+    return EXIT_CODES.interrupted;
   if (error instanceof Error) return BY_NAME[error.name] ?? EXIT_CODES.failure;
   return EXIT_CODES.failure;
 }

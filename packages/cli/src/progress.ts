@@ -57,6 +57,12 @@ export function formatCount(n: number): string {
   return Number.isInteger(n) ? String(n) : n.toFixed(2);
 }
 
+/** A rate with three significant figures: `5.00`, `12.5`, `250`, `12.3k`. */
+export function formatRate(x: number): string {
+  if (x >= 1e4) return formatCount(x);
+  return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2);
+}
+
 export class ProgressReporter implements Reporter {
   private readonly sink: ReporterSink;
   private readonly tty: boolean;
@@ -169,7 +175,7 @@ export class ProgressReporter implements Reporter {
   private statusText(task: Task, t: number): string {
     const elapsed = (t - task.start) / 1000;
     const rate = elapsed > 0 ? task.done / elapsed : 0;
-    const rateText = elapsed > 0.5 && task.done > 0 ? ` ${formatCount(rate)}/s` : '';
+    const rateText = elapsed > 0.5 && task.done > 0 ? ` ${formatRate(rate)}/s` : '';
     if (task.total === null) return `${task.label} ${formatCount(task.done)}${rateText}`;
     const pct = task.total > 0 ? Math.floor((100 * task.done) / task.total) : 100;
     const left =
