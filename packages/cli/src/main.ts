@@ -110,7 +110,8 @@ export function formatError(error: unknown, verbose: boolean): string {
   const extra: string[] = [];
   for (const key of ['key', 'file', 'path', 'shard', 'where', 'backend'] as const) {
     const v = fields[key];
-    if (typeof v === 'string' && v !== '' && !error.message.includes(v)) extra.push(`${key} ${v}`);
+    if (typeof v === 'string' && v !== '' && !v.startsWith('(') && !error.message.includes(v))
+      extra.push(`${key} ${v}`);
   }
   let text = `loralab: ${error.name}: ${error.message}${extra.length ? ` (${extra.join(', ')})` : ''}\n`;
   if (verbose) {

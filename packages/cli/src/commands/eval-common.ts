@@ -94,6 +94,23 @@ export async function loadModel(ctx: CommandContext, s: ModelSettings): Promise<
   if (!existsSync(join(tokenizerDir, 'tokenizer.json'))) {
     throw new UsageError(`no tokenizer.json in ${tokenizerDir}; pass --tokenizer DIR`, name);
   }
+  for (const [dir, file, what] of [
+    [s.model, 'config.json', 'a model folder (config.json + model.safetensors)'],
+    ...(s.adapter
+      ? [
+          [
+            s.adapter,
+            'adapter_config.json',
+            'a PEFT adapter folder (adapter_config.json + adapter_model.safetensors)',
+          ],
+        ]
+      : []),
+  ] as const) {
+    if (!existsSync(join(dir, file))) {
+      const { DataError } = await import('@loralab/data');
+      throw new DataError(`no ${file}: expected ${what}`, { file: dir });
+    }
+  }
   const { initBackend, loadPretrained } = await import('@loralab/model');
   const { Tokenizer } = await import('@loralab/tokenizer');
   const backend = await initBackend((s.backend ?? undefined) as Parameters<typeof initBackend>[0]);
