@@ -1,0 +1,128 @@
+// The run's results.json: everything the report is drawn from (the report reads nothing else).
+import type { ArmConfig, ExperimentConfig } from './config.js';
+
+export const RESULTS_FORMAT = 'loralab.experiment-results';
+export const RESULTS_VERSION = 1;
+
+/**
+ * Metrics of one evaluation. Keys (absent when not measured at that point):
+ * - `target_loss`: mean next-token loss (nats) on held-out target items (math answers for IFT, code for CPT);
+ * - `target_em`: GSM8K-style strict exact match on held-out math problems (IFT arms, final point);
+ * - `target_pass@1`: HumanEval-style pass@1 on held-out code tasks (CPT arms, final point);
+ * - `source_loss`, `source_bpb`, `source_ppl`: held-out source-domain token loss, bits per byte, token perplexity;
+ * - `source_mc_acc`: multiple-choice accuracy on held-out source text (true continuation vs distractors);
+ * - `diversity`: mean share of unique samples among N generations per prompt at the configured temperature.
+ */
+export type Metrics = Record<string, number>;
+
+/**
+ * Per-item values of the final evaluation, for paired noise estimates between arms: the same items in the same
+ * order in every arm (`target_loss` per item, `target_em` 0/1, `source_bpb` per document, `source_mc_acc` 0/1,
+ * `diversity` per prompt).
+ */
+export type ItemValues = Record<string, number[]>;
+
+/** One evaluation point along an arm's training (step 0 is the base model). */
+export interface EvalPoint {
+  step: number;
+  tokens: number;
+  metrics: Metrics;
+}
+
+/** One logged training step. */
+export interface CurvePoint {
+  step: number;
+  loss: number;
+  lr: number;
+}
+
+/** Rank analysis of one ΔW matrix. */
+export interface RankMatrix {
+  /** Base checkpoint key, e.g. `model.layers.1.mlp.up_proj.weight`. */
+  name: string;
+  layer: number;
+  module: string;
+  rows: number;
+  cols: number;
+  /** rank@τ of ΔW (energy: smallest r whose top singular values hold τ of Σσ²). */
+  rank: number;
+  /** rank@τ of a Gaussian matrix of ΔW's shape and norm (the "as high as it gets" reference). */
+  gaussian_rank: number | null;
+  effective_rank: number;
+  /** ‖ΔW‖_F / ‖W‖_F. */
+  relative_update_norm: number;
+  /** Singular values of ΔW, descending, divided by the largest (at most 64 kept). */
+  spectrum: number[];
+}
+
+export interface RankResult {
+  tau: number;
+  matrices: RankMatrix[];
+  /** Mean rank@τ over all matrices, over attention (q,k,v,o) and over MLP (gate,up,down). */
+  mean: number;
+  meanAttention: number;
+  meanMlp: number;
+}
+
+export interface ArmResult {
+  arm: ArmConfig;
+  /** Peak learning rate used. */
+  lr: number;
+  weightDecay: number;
+  trainableParams: number;
+  steps: number;
+  tokens: number;
+  wallSeconds: number;
+  curve: CurvePoint[];
+  /** Evaluation points in step order, the base (step 0) first, the final point last. */
+  evals: EvalPoint[];
+  /** Per-item values at the final point. */
+  items: ItemValues;
+  rank: RankResult | null;
+}
+
+export interface BaseResult {
+  /** `shipped` (the package's checkpoint), `pretrained` (this run) or `folder` (config `baseModel`). */
+  origin: 'shipped' | 'pretrained' | 'folder';
+  dir: string;
+  params: number;
+  modelConfig: Record<string, unknown>;
+  /** Pretraining curve (empty for shipped or folder bases). */
+  curve: CurvePoint[];
+  metrics: Metrics;
+  items: ItemValues;
+}
+
+export interface ExperimentResults {
+  format: typeof RESULTS_FORMAT;
+  version: typeof RESULTS_VERSION;
+  config: ExperimentConfig;
+  environment: {
+    backend: string;
+    node: string;
+    platform: string;
+    cpus: number;
+    packages: Record<string, string>;
+  };
+  /** ISO times. */
+  startedAt: string;
+  finishedAt: string;
+  /** Seconds per phase (`tokenizer`, `data`, `base`, `arm:<name>`, `rank:<name>`), of the runs that did the work. */
+  timings: Record<string, number>;
+  base: BaseResult;
+  arms: ArmResult[];
+}
+
+/** What runExperiment returns. */
+export interface ExperimentResult {
+  outputDir: string;
+  /** `<outputDir>/results.json`. */
+  resultsFile: string;
+  /** The report files written at the end. */
+  report: { html: string; md: string; json: string };
+  results: ExperimentResults;
+  /** Wall time of this invocation (a resumed run counts only what it did). */
+  wallSeconds: number;
+  /** Phases skipped because a completion marker showed them finished. */
+  skipped: string[];
+}
