@@ -48,9 +48,9 @@ beforeAll(async () => {
   ]);
   expect(r.stderr).toContain('done: reading texts');
   expect(r.code).toBe(0);
-});
+}, 120_000);
 
-describe('tokenizer train', () => {
+describe('tokenizer train', { timeout: 60_000 }, () => {
   it('writes a Hugging Face tokenizer and says what it did', async () => {
     expect(existsSync(join(tok, 'tokenizer.json'))).toBe(true);
     const config = JSON.parse(readFileSync(join(tok, 'tokenizer_config.json'), 'utf8'));
@@ -104,7 +104,7 @@ describe('tokenizer train', () => {
   });
 });
 
-describe('data prepare and data inspect', () => {
+describe('data prepare and data inspect', { timeout: 60_000 }, () => {
   it('tokenizes JSONL into shards with a manifest, resumes, and shows a row', async () => {
     const jsonl = join(dir, 'docs.jsonl');
     writeFileSync(

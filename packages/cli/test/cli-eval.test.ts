@@ -17,7 +17,7 @@ function writeJsonl(name: string, rows: object[]): string {
   return file;
 }
 
-describe('eval humaneval --samples', () => {
+describe('eval humaneval --samples', { timeout: 60_000 }, () => {
   it('scores generated HumanEval-schema problems and writes <samples>_results.jsonl', async () => {
     const problems = [...generateCodeTasks({ split: 'test', count: 2, seed: 0 })];
     const problemFile = writeJsonl('problems.jsonl', problems);

@@ -58,7 +58,7 @@ describe('usage errors exit 2 with one line and a hint', () => {
     const r = await run(['finetuen']);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(
-      "loralab: unknown command 'finetuen'; did you mean 'finetune'? (commands: tokenizer, data, pretrain, finetune, eval, rank)\nRun 'loralab --help' for usage.\n",
+      "loralab: unknown command 'finetuen'; did you mean 'finetune'? (commands: tokenizer, data, pretrain, finetune, eval, rank, experiment, report)\nRun 'loralab --help' for usage.\n",
     );
     const sub = await run(['data', 'prepar']);
     expect(sub.code).toBe(2);

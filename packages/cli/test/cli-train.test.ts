@@ -77,9 +77,9 @@ beforeAll(async () => {
     '1e-2',
   ]);
   expect(out).toMatch(/^trained 4 steps, 512 tokens in .*: loss \d+\.\d{4} -> .*base\/final\n$/);
-});
+}, 120_000);
 
-describe('pretrain', () => {
+describe('pretrain', { timeout: 60_000 }, () => {
   it('writes a complete model folder with the tokenizer and the run files', () => {
     for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']) {
       expect(existsSync(join(base, 'final', f)), f).toBe(true);
@@ -93,7 +93,7 @@ describe('pretrain', () => {
   });
 });
 
-describe('finetune, rank and eval', () => {
+describe('finetune, rank and eval', { timeout: 60_000 }, () => {
   const lora = join(dir, 'lora');
   const fft = join(dir, 'fft');
 
@@ -131,7 +131,7 @@ describe('finetune, rank and eval', () => {
       fft,
       ...common,
     ]);
-  });
+  }, 120_000);
 
   it('finetune writes a PEFT adapter (lora) or a model folder (full) with the resolved config', () => {
     expect(readdirSync(join(lora, 'final')).sort()).toEqual([
@@ -297,7 +297,7 @@ describe('finetune, rank and eval', () => {
   });
 });
 
-describe('interrupting and resuming', () => {
+describe('interrupting and resuming', { timeout: 60_000 }, () => {
   it('an aborted finetune saves a checkpoint, exits 130, and the rerun resumes from it', async () => {
     const out = join(dir, 'interrupted');
     const argv = [

@@ -6,6 +6,7 @@ import { evalGsm8k } from './eval-gsm8k.js';
 import { evalHumaneval } from './eval-humaneval.js';
 import { evalMc } from './eval-mc.js';
 import { evalPerplexity } from './eval-perplexity.js';
+import { experimentRun, report } from './experiment-run.js';
 import { finetune } from './finetune.js';
 import { pretrain } from './pretrain.js';
 import { rank } from './rank.js';
@@ -22,6 +23,8 @@ export const COMMANDS: readonly CommandSpec[] = [
   evalMc,
   evalPerplexity,
   rank,
+  experimentRun,
+  report,
 ];
 
 /** Groups of subcommands and their one-line summaries. */
@@ -29,4 +32,5 @@ export const GROUPS: Record<string, string> = {
   tokenizer: 'train tokenizers',
   data: 'tokenized datasets: prepare shards, inspect examples',
   eval: 'learning (humaneval, gsm8k) and forgetting (mc, perplexity) evaluations',
+  experiment: 'the learn-vs-forget experiment of Biderman et al. (2024)',
 };
