@@ -240,7 +240,14 @@ export async function runCli(argv: readonly string[] = process.argv.slice(2)): P
     );
     controller.abort(new DOMException('interrupted by SIGINT', 'AbortError'));
   };
+  // An error escaping every await (a worker thread's, a stream's) still ends in one line and a failure code.
+  const onEscaped = (error: unknown) => {
+    process.stderr.write(formatError(error, argv.includes('--verbose') || argv.includes('-v')));
+    process.exit(exitCodeFor(error));
+  };
   process.on('SIGINT', onSigint);
+  process.on('uncaughtException', onEscaped);
+  process.on('unhandledRejection', onEscaped);
   const code = await main(argv, processIo(controller.signal));
   process.off('SIGINT', onSigint);
   process.exitCode = code;

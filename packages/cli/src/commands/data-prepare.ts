@@ -142,6 +142,7 @@ plus "tokenizer"; "outDir" is --output.`,
     if (config.kind === 'chat') config.source = await chatRecordsFile(config.source, config.outDir);
     const t0 = performance.now();
     let tokens = 0;
+    ctx.reporter.progress('tokenizing', 0, null);
     const result = await writeTokenizedDataset(tokenizer, config, {
       onShard: (s) => {
         tokens += s.tokens;

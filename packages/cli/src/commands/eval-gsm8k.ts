@@ -113,6 +113,7 @@ folders with "question" and "answer" (ending in "#### N").`,
     const loaded = await loadModel(ctx, c);
     try {
       let done = 0;
+      ctx.reporter.progress('answering', 0, test.length);
       const generator = ev.modelGenerator(loaded.model, loaded.tokenizer, {
         ...(c.batchSize && { batchSize: c.batchSize }),
       });

@@ -144,6 +144,7 @@ _results.jsonl and humaneval.json. Programs run in a sandbox (namespaces where a
     if (c.samples) {
       if (c.model) throw new UsageError('give --samples or --model, not both', 'eval humaneval');
       if (!c.problems) throw new UsageError('--samples needs --problems FILE', 'eval humaneval');
+      ctx.reporter.progress('running programs', 0, null);
       const r = await ev.evaluateFunctionalCorrectness(c.samples, c.problems, {
         k,
         ignoreIncomplete: c.ignoreIncomplete ?? false,
@@ -185,6 +186,7 @@ _results.jsonl and humaneval.json. Programs run in a sandbox (namespaces where a
         ...(c.batchSize && { batchSize: c.batchSize }),
       });
       let done = 0;
+      ctx.reporter.progress('sampling', 0, problems.size * n);
       const counting = {
         generate: async (requests: Parameters<typeof generator.generate>[0]) => {
           const out = await generator.generate(requests);
@@ -203,6 +205,7 @@ _results.jsonl and humaneval.json. Programs run in a sandbox (namespaces where a
         batchSize: c.batchSize ?? 8,
       });
       ctx.reporter.done('sampling');
+      ctx.reporter.progress('running programs', 0, samples.length);
       const evaluation = await ev.evaluateCodeSamples(problems, samples, {
         k,
         ...(sandbox && { sandbox }),

@@ -129,6 +129,7 @@ preprocessing. continuation builds items from held-out text: each passage's true
       });
       const total = items.reduce((a, item) => a + item.requests.length, 0);
       let done = 0;
+      ctx.reporter.progress('scoring choices', 0, total);
       const counting = {
         logLikelihood: async (requests: Parameters<typeof ll.logLikelihood>[0]) => {
           const out = await ll.logLikelihood(requests);

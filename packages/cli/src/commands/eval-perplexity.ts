@@ -79,6 +79,7 @@ bits per byte = -sum(L) / bytes / ln 2 is comparable across tokenizers. --limit 
         ...(c.batchSize && { batchSize: c.batchSize }),
       });
       let done = 0;
+      ctx.reporter.progress('scoring documents', 0, texts.length);
       const counting = {
         rollingLogLikelihood: async (batch: readonly string[]) => {
           const out = await ll.rollingLogLikelihood(batch);

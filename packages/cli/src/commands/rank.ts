@@ -49,7 +49,11 @@ gaussian_baseline, noise_scales, vectors, intruder_k, intruder_epsilon, seed).`,
       type: 'boolean',
       description: 'singular values only: no intruders or subspace similarity (faster)',
     },
-    workers: { type: 'string', value: 'N', description: 'worker threads for the SVDs (default 1)' },
+    workers: {
+      type: 'string',
+      value: 'N',
+      description: 'worker threads for the SVDs (default 0: this thread)',
+    },
   },
   config: true,
   positionals: { min: 0, max: 0 },
@@ -87,10 +91,11 @@ gaussian_baseline, noise_scales, vectors, intruder_k, intruder_epsilon, seed).`,
     const t0 = performance.now();
     const options = {
       config,
-      workers: c.workers ?? 1,
+      workers: c.workers ?? 0,
       onMatrix: (_m: unknown, done: number, total: number) =>
         ctx.reporter.progress('analysing matrices', done, total),
     };
+    ctx.reporter.progress('analysing matrices', 0, null);
     const report = c.adapter
       ? await r.analyseAdapterFolder(c.base, c.adapter, r.openSafetensorsFolder, options)
       : await r.analyseModelFolders(c.base, c.finetuned!, r.openSafetensorsFolder, options);

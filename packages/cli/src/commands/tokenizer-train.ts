@@ -114,6 +114,7 @@ export const tokenizerTrain: CommandSpec = {
     }
     const t0 = performance.now();
     let stats = { texts: 0, words: 0 };
+    ctx.reporter.progress('reading texts', 0, null);
     const tokenizer = await trainBpeTokenizer({
       ...(options as object),
       ...(files?.length && { files }),
