@@ -240,7 +240,7 @@ describe('data prepare and data inspect', { timeout: 60_000 }, () => {
     writeFileSync(jsonl, '{"text": "one"}\n{"text": "two"\n{"text": "three"}\n');
     const r = await run(['data', 'prepare', '-t', tok, jsonl, '-o', join(dir, 'bad')]);
     expect(r.code).toBe(4);
-    expect(r.stderr).toMatch(new RegExp(`^loralab: DataError: ${jsonl}:2: `));
+    expect(r.stderr).toMatch(new RegExp(`^loralab: DataError: ${jsonl}:2: `, 'm'));
     const skip = await run([
       'data',
       'prepare',

@@ -81,7 +81,7 @@ describe('eval humaneval --samples', { timeout: 60_000 }, () => {
     ]);
     const r = await run(['eval', 'humaneval', '--samples', samplesFile, '--problems', problemFile]);
     expect(r.code).toBe(4);
-    expect(r.stderr).toMatch(/^loralab: DataError: some problems are not attempted/);
+    expect(r.stderr).toMatch(/^loralab: DataError: some problems are not attempted/m);
     const ok = await run([
       'eval',
       'humaneval',
