@@ -34,6 +34,8 @@ export interface TrainerState {
   /** Loss of the last step and the last held-out loss. */
   lastLoss: number;
   lastEvalLoss: number | null;
+  /** Step of the last evaluation (-1: none yet). */
+  evaluatedAt: number;
 }
 
 const STEP_DIR = /^step-(\d+)$/;

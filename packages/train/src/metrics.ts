@@ -65,7 +65,7 @@ export class Progress {
     if (r.loss !== undefined)
       parts.push(
         `loss ${fmt(r.loss)}`,
-        `lr ${fmt(r.lr)}`,
+        `lr ${(r.lr ?? 0).toExponential(2)}`,
         `gnorm ${fmt(r.grad_norm, 3)}`,
         `${Math.round(r.tokens_per_s ?? 0)} tok/s`,
       );

@@ -233,6 +233,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
     let lastLr = 0;
     let lastCheckpoint: string | null = resumeDir;
     let savedAt = resumed ? step : -1;
+    let evaluatedAt = resumed?.evaluatedAt ?? -1;
     const log = async (record: MetricsRecord) => {
       await metrics.write(record);
       hooks.onLog?.(record);
@@ -257,6 +258,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
         loader: loaderState,
         lastLoss,
         lastEvalLoss,
+        evaluatedAt,
       };
       const moments = await optimizer!.stateTensors();
       lastCheckpoint = await writeCheckpoint(outputDir, step, c.keepLast, async (dir) => {
@@ -269,6 +271,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
 
     // The built-in held-out loss is logged as `eval/loss` (and `eval/tokens`), evaluator results as `eval/<name>/<key>`.
     const evaluate = async () => {
+      evaluatedAt = step;
       if (!heldOut && evaluators.length === 0) return;
       const record: MetricsRecord = { step, tokens: tokensSeen };
       const ctx = { model, step, tokensSeen };
@@ -379,7 +382,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
       if (c.evalEvery !== null && step % c.evalEvery === 0 && !last) await evaluate();
       if (c.saveEvery !== null && step % c.saveEvery === 0 && !last) await saveCheckpoint();
       if (hooks.signal?.aborted) {
-        await saveCheckpoint();
+        if (savedAt !== step) await saveCheckpoint();
         throw new TrainingError(
           `training aborted after step ${step}; resume from ${lastCheckpoint}`,
           step,
@@ -391,7 +394,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
 
     // ---- the end ----------------------------------------------------------------------------------------
     if (loggedAt !== step) await logWindow();
-    await evaluate();
+    if (evaluatedAt !== step) await evaluate(); // a run resumed at its last step was evaluated before
     if (savedAt !== step) await saveCheckpoint();
     bar?.end();
     const finalDir = await writeDirAtomic(outputDir, 'final', async (dir) => {
