@@ -112,6 +112,8 @@ export interface ExperimentConfig {
     cptSteps: number;
     /** Evaluations along the way (cheap metrics), evenly spaced; the final one is always made. */
     evalPoints: number;
+    /** Jinja chat template of the IFT conversations and math prompts; null = the tokenizer's own, else ChatML. */
+    chatTemplate: string | null;
   };
   /** The arms; at least one `full` arm per task and one `lora` arm are needed for the verdict. */
   arms: ArmConfig[];
@@ -209,10 +211,11 @@ export const DEFAULT_EXPERIMENT: ExperimentConfig = {
     warmupRatio: 0.1,
     clipGradNorm: 1,
     seqLen: 128,
-    microBatchSize: 16,
-    iftSteps: 120,
-    cptSteps: 80,
+    microBatchSize: 8,
+    iftSteps: 80,
+    cptSteps: 60,
     evalPoints: 3,
+    chatTemplate: null,
   },
   arms: armsFor([4, 16, 64], true),
   eval: {
@@ -236,8 +239,6 @@ export const DEFAULT_EXPERIMENT: ExperimentConfig = {
 /** `--quick`: the same phases at smoke-test size (well under 3 minutes); its numbers carry little signal. */
 export const QUICK_EXPERIMENT: ExperimentConfig = {
   ...DEFAULT_EXPERIMENT,
-  tokenizer: { vocabSize: 2048, docsPerCorpus: 300 },
-  pretrain: { ...DEFAULT_EXPERIMENT.pretrain, steps: 40 },
   finetune: { ...DEFAULT_EXPERIMENT.finetune, iftSteps: 12, cptSteps: 0, microBatchSize: 8, evalPoints: 2 },
   arms: armsFor([4, 16], false).filter((a) => a.name !== 'ift-full-dropout'),
   eval: {
@@ -273,7 +274,7 @@ const REPLACED = new Set([
   'arms',
 ]);
 /** Keys that may be null although the preset value is not (or vice versa). */
-const NULLABLE = new Set(['baseModel', 'data.sourceTest', 'finetune.clipGradNorm']);
+const NULLABLE = new Set(['baseModel', 'data.sourceTest', 'finetune.clipGradNorm', 'finetune.chatTemplate']);
 
 function merge(preset: unknown, partial: unknown, path: string): unknown {
   if (partial === undefined) return preset;
@@ -458,6 +459,12 @@ export function resolveExperimentConfig(
   positiveInt(f.iftSteps, 'finetune.iftSteps', 0);
   positiveInt(f.cptSteps, 'finetune.cptSteps', 0);
   positiveInt(f.evalPoints, 'finetune.evalPoints');
+  if (f.chatTemplate !== null && (typeof f.chatTemplate !== 'string' || !f.chatTemplate.includes('{'))) {
+    throw new ConfigError(
+      'finetune.chatTemplate',
+      `expected a Jinja template string or null, found ${JSON.stringify(f.chatTemplate)}`,
+    );
+  }
   if (c.baseModel === null) {
     for (const [k, v] of [
       ['pretrain.seqLen', c.pretrain.seqLen],

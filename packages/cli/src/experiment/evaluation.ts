@@ -21,7 +21,7 @@ import {
 import { generate, type LlamaForCausalLM, logLikelihood } from '@loralab/model';
 import { renderChatTemplate, type Tokenizer } from '@loralab/tokenizer';
 import type { ExperimentConfig } from './config.js';
-import type { CodeRecord, DomainTexts, MathRecord } from './prepare-data.js';
+import { type CodeRecord, chatTemplateFor, type HeldOut, type MathRecord } from './prepare-data.js';
 import type { ItemValues, Metrics } from './results.js';
 
 /** The held-out items every model is scored on: the same items, in the same order, for every arm. */
@@ -49,7 +49,7 @@ function cutAtWord(text: string, chars: number): string {
 }
 
 /** Chooses the evaluation items from the held-out parts of each domain (disjoint source docs for ppl and MC). */
-export function buildEvalSets(config: ExperimentConfig, domains: DomainTexts): EvalSets {
+export function buildEvalSets(config: ExperimentConfig, domains: HeldOut): EvalSets {
   const e = config.eval;
   const docs = domains.sourceTest.map((t) => t.replace(/\s+/g, ' ').trim()).filter((t) => t.length > 0);
   const sourceDocs = docs.slice(0, e.sourceDocs).map((t) => cutAtWord(t, e.sourceDocChars));
@@ -90,8 +90,11 @@ export interface EvaluateOptions {
 }
 
 /** A user turn rendered with the chat template and the assistant header, as the IFT data was. */
-function mathPrompt(tokenizer: Tokenizer, question: string): string {
-  return renderChatTemplate(tokenizer, [{ role: 'user', content: question }], { addGenerationPrompt: true });
+function mathPrompt(tokenizer: Tokenizer, question: string, chatTemplate: string): string {
+  return renderChatTemplate(tokenizer, [{ role: 'user', content: question }], {
+    addGenerationPrompt: true,
+    chatTemplate,
+  });
 }
 
 function stopIds(tokenizer: Tokenizer): number[] {
@@ -122,6 +125,7 @@ export async function evaluateModel(
   options: EvaluateOptions,
 ): Promise<{ metrics: Metrics; items: ItemValues }> {
   const e = config.eval;
+  const chat = chatTemplateFor(config, tokenizer);
   const metrics: Metrics = {};
   const items: ItemValues = {};
   const maxLength = model.config.max_position_embeddings;
@@ -149,9 +153,15 @@ export async function evaluateModel(
     // Target loss: mean next-token loss of the answer (and end of turn) given the chat prompt.
     const requests = await Promise.all(
       sets.mathLoss.map((r) =>
-        encodeContextContinuation(tokenizer, mathPrompt(tokenizer, r.question), `${r.answer}<|im_end|>`),
+        encodeContextContinuation(
+          tokenizer,
+          mathPrompt(tokenizer, r.question, chat),
+          `${r.answer}<|im_end|>`,
+        ),
       ),
     );
+    // An answer longer than half the context keeps its first half-context tokens (never at the default sizes).
+    for (const r of requests) r.continuation = r.continuation.slice(0, Math.floor(maxLength / 2));
     const out = await logLikelihood(model, requests, { batchSize: 16, maxLength });
     items.math_loss = out.map((r) => -r.logprob / r.numTokens);
     metrics.math_loss = mean(items.math_loss);
@@ -170,7 +180,7 @@ export async function evaluateModel(
     // GSM8K-style exact match: greedy answers to the chat prompt, strict "#### N" extraction.
     const prompts = await encodePrompts(
       tokenizer,
-      sets.mathEm.map((r) => mathPrompt(tokenizer, r.question)),
+      sets.mathEm.map((r) => mathPrompt(tokenizer, r.question, chat)),
     );
     const responses: string[] = [];
     for (let i = 0; i < prompts.length; i += 32) {
@@ -190,7 +200,7 @@ export async function evaluateModel(
     // Diversity: N samples per prompt in one batch; share of distinct answers.
     const prompts = await encodePrompts(
       tokenizer,
-      sets.mathDiversity.map((r) => mathPrompt(tokenizer, r.question)),
+      sets.mathDiversity.map((r) => mathPrompt(tokenizer, r.question, chat)),
     );
     items.math_diversity = [];
     for (const [i, p] of prompts.entries()) {

@@ -1,4 +1,13 @@
 // The learn-vs-forget experiment (Biderman et al. 2024) as recipes: config, phases and the run.
+
+export {
+  BASE_RECIPE_NAME,
+  baseFingerprint,
+  baseRecipe,
+  exportShippedBase,
+  SHIPPED_BASE_DIR,
+  shippedBaseFor,
+} from './base-model.js';
 export {
   type ArmConfig,
   type BaseShape,

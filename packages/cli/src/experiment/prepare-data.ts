@@ -1,9 +1,9 @@
 // Phase 1 and the data of phases 2-4: the domains' text split into train and held-out parts, a byte-level BPE
 // tokenizer trained on the train parts of all three corpora, and tokenized Arrow datasets (@loralab/data).
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { hashString, readSource, recordText, type SourceConfig, writeTokenizedDataset } from '@loralab/data';
-import { type Tokenizer, trainBpeTokenizer } from '@loralab/tokenizer';
+import { CHATML_TEMPLATE, type Tokenizer, trainBpeTokenizer } from '@loralab/tokenizer';
 import type { ExperimentConfig } from './config.js';
 import { ExperimentError } from './errors.js';
 
@@ -22,34 +22,54 @@ export interface CodeRecord {
   entry_point: string;
 }
 
-/** The text of every domain, split; what the tokenizer, the datasets and the evaluation sets are made from. */
-export interface DomainTexts {
-  sourceTrain: string[];
+/** The held-out items of each domain, in memory (bounded by the evaluation sizes). */
+export interface HeldOut {
   sourceTest: string[];
-  mathTrain: MathRecord[];
   mathTest: MathRecord[];
-  codeTrain: string[];
   codeTest: CodeRecord[];
 }
 
-async function records(source: SourceConfig, key: string): Promise<unknown[]> {
+/** The training text, streamed to JSONL files, and the first documents of each corpus for the tokenizer. */
+export interface TrainText {
+  /** `{text}` lines of the source domain's train part; null when not needed (no pretraining). */
+  source: string | null;
+  /** `{instruction, output}` lines: math problems as conversations. */
+  math: string;
+  /** `{text}` lines of code. */
+  code: string;
+  /** The first `tokenizer.docsPerCorpus` train documents of each corpus (source, math, code). */
+  tokenizerSample: string[];
+}
+
+async function* texts(source: SourceConfig, key: string): AsyncGenerator<string> {
+  let i = 0;
+  try {
+    for await (const r of readSource(source)) {
+      const t = recordText(source, r.value);
+      if (t instanceof Error)
+        throw new ExperimentError('data', `${key} record ${i}: ${t.message}`, { cause: t });
+      i++;
+      yield t;
+    }
+  } catch (e) {
+    if (e instanceof ExperimentError) throw e;
+    throw new ExperimentError('data', `cannot read ${key}: ${(e as Error).message}`, { cause: e });
+  }
+  if (i === 0) throw new ExperimentError('data', `${key} has no records`);
+}
+
+async function records(source: SourceConfig, key: string, limit: number): Promise<unknown[]> {
   const out: unknown[] = [];
   try {
-    for await (const r of readSource(source)) out.push(r.value);
+    for await (const r of readSource(source)) {
+      if (out.length >= limit) break;
+      out.push(r.value);
+    }
   } catch (e) {
     throw new ExperimentError('data', `cannot read ${key}: ${(e as Error).message}`, { cause: e });
   }
   if (out.length === 0) throw new ExperimentError('data', `${key} has no records`);
   return out;
-}
-
-async function texts(source: SourceConfig, key: string): Promise<string[]> {
-  return (await records(source, key)).map((v, i) => {
-    const t = recordText(source, v);
-    if (t instanceof Error)
-      throw new ExperimentError('data', `${key} record ${i}: ${t.message}`, { cause: t });
-    return t;
-  });
 }
 
 function mathRecords(values: unknown[], key: string): MathRecord[] {
@@ -69,52 +89,133 @@ function codeRecords(values: unknown[], key: string): CodeRecord[] {
   return values.map((v, i) => {
     const r = v as Partial<CodeRecord>;
     for (const k of ['task_id', 'prompt', 'canonical_solution', 'test', 'entry_point'] as const) {
-      if (typeof r?.[k] !== 'string')
+      if (typeof r?.[k] !== 'string') {
         throw new ExperimentError('data', `${key} record ${i}: missing string "${k}" (HumanEval schema)`);
+      }
     }
     return r as CodeRecord;
   });
 }
 
+/** A held-out source document, when the held-out part is a hashed share of `data.source`. */
+function heldOut(config: ExperimentConfig): (text: string) => boolean {
+  const f = config.data.sourceTestFraction;
+  return (t) => hashString(t) % 10_000 < f * 10_000;
+}
+
 /**
- * Reads every domain. Without an explicit held-out source, a document is held out when a hash of its text falls
- * below `sourceTestFraction`: a pure function of the text, so the split never depends on order or seed.
+ * Reads the held-out items. Without an explicit `data.sourceTest`, a source document is held out when a hash of its
+ * text falls below `sourceTestFraction`: a pure function of the text, so the split never depends on order or seed.
+ * Only as many items as the evaluation uses are kept.
  */
-export async function readDomainTexts(config: ExperimentConfig): Promise<DomainTexts> {
+export async function readHeldOut(config: ExperimentConfig): Promise<HeldOut> {
   const d = config.data;
-  let sourceTrain = await texts(d.source, 'data.source');
-  let sourceTest: string[];
-  if (d.sourceTest) sourceTest = await texts(d.sourceTest, 'data.sourceTest');
-  else {
-    const held = (t: string) => hashString(t) % 10_000 < d.sourceTestFraction * 10_000;
-    sourceTest = sourceTrain.filter(held);
-    sourceTrain = sourceTrain.filter((t) => !held(t));
+  const e = config.eval;
+  const sourceWanted = e.sourceDocs + 4 * e.choiceItems + e.choices;
+  const sourceTest: string[] = [];
+  const held = heldOut(config);
+  for await (const t of d.sourceTest
+    ? texts(d.sourceTest, 'data.sourceTest')
+    : texts(d.source, 'data.source')) {
+    if (d.sourceTest || held(t)) sourceTest.push(t);
+    if (sourceTest.length >= sourceWanted) break;
   }
   if (sourceTest.length === 0) throw new ExperimentError('data', 'no held-out source documents');
   return {
-    sourceTrain,
     sourceTest,
-    mathTrain: mathRecords(await records(d.mathTrain, 'data.mathTrain'), 'data.mathTrain'),
-    mathTest: mathRecords(await records(d.mathTest, 'data.mathTest'), 'data.mathTest'),
-    codeTrain: await texts(d.codeTrain, 'data.codeTrain'),
-    codeTest: codeRecords(await records(d.codeTest, 'data.codeTest'), 'data.codeTest'),
+    mathTest: mathRecords(
+      await records(
+        d.mathTest,
+        'data.mathTest',
+        Math.max(e.mathProblems, e.targetLossItems, e.diversityPrompts, 1),
+      ),
+      'data.mathTest',
+    ),
+    codeTest: codeRecords(
+      await records(d.codeTest, 'data.codeTest', Math.max(e.targetLossItems, e.codeTasks, 1)),
+      'data.codeTest',
+    ),
   };
 }
 
-/** Phase 1: a byte-level BPE tokenizer (ChatML template) on the train parts of the three corpora. */
+/** Appends JSON lines to a file in blocks (the corpus never sits in memory whole). */
+class JsonlWriter {
+  private readonly fd: number;
+  private buffer: string[] = [];
+  constructor(readonly file: string) {
+    this.fd = openSync(file, 'w');
+  }
+  write(value: unknown): void {
+    this.buffer.push(JSON.stringify(value));
+    if (this.buffer.length >= 1000) this.flush();
+  }
+  flush(): void {
+    if (this.buffer.length) writeSync(this.fd, `${this.buffer.join('\n')}\n`);
+    this.buffer = [];
+  }
+  close(): string {
+    this.flush();
+    closeSync(this.fd);
+    return this.file;
+  }
+}
+
+/**
+ * Streams the training parts of the three corpora to JSONL files under `dir` (the source domain only when
+ * `withSource`, i.e. when the base is pretrained here), keeping the first `tokenizer.docsPerCorpus` documents of
+ * each for the tokenizer.
+ */
+export async function writeTrainText(
+  config: ExperimentConfig,
+  dir: string,
+  withSource: boolean,
+): Promise<TrainText> {
+  const d = config.data;
+  const n = config.tokenizer.docsPerCorpus;
+  mkdirSync(dir, { recursive: true });
+  const sourceSample: string[] = [];
+  const mathSample: string[] = [];
+  const codeSample: string[] = [];
+  let source: string | null = null;
+  if (withSource) {
+    const w = new JsonlWriter(join(dir, 'source-train.jsonl'));
+    const held = heldOut(config);
+    for await (const text of texts(d.source, 'data.source')) {
+      if (!d.sourceTest && held(text)) continue;
+      w.write({ text });
+      if (sourceSample.length < n) sourceSample.push(text);
+    }
+    source = w.close();
+  }
+  const math = new JsonlWriter(join(dir, 'math-train.jsonl'));
+  let i = 0;
+  for await (const r of readSource(d.mathTrain)) {
+    const [m] = mathRecords([r.value], `data.mathTrain record ${i++}`);
+    math.write({ instruction: m!.question, output: m!.answer });
+    if (mathSample.length < n) mathSample.push(`Question: ${m!.question}\nAnswer: ${m!.answer}`);
+  }
+  if (i === 0) throw new ExperimentError('data', 'data.mathTrain has no records');
+  const code = new JsonlWriter(join(dir, 'code-train.jsonl'));
+  for await (const text of texts(d.codeTrain, 'data.codeTrain')) {
+    code.write({ text });
+    if (codeSample.length < n) codeSample.push(text);
+  }
+  return {
+    source,
+    math: math.close(),
+    code: code.close(),
+    tokenizerSample: [...sourceSample, ...mathSample, ...codeSample],
+  };
+}
+
+/** Phase 1: a byte-level BPE tokenizer (ChatML template) on the first train documents of the three corpora. */
 export async function trainTokenizer(
   config: ExperimentConfig,
-  domains: DomainTexts,
+  text: TrainText,
   outDir: string,
 ): Promise<Tokenizer> {
-  const n = config.tokenizer.docsPerCorpus;
-  const corpus = [
-    ...domains.sourceTrain.slice(0, n),
-    ...domains.mathTrain.slice(0, n).map((r) => `Question: ${r.question}\nAnswer: ${r.answer}`),
-    ...domains.codeTrain.slice(0, n),
-  ];
   const tokenizer = await trainBpeTokenizer({
-    texts: corpus,
+    texts: text.tokenizerSample,
     vocabSize: config.tokenizer.vocabSize,
     modelMaxLength: config.model.max_position_embeddings,
   });
@@ -122,74 +223,50 @@ export async function trainTokenizer(
   return tokenizer;
 }
 
+/** The chat template of IFT data and math prompts: the config's, else the tokenizer's own, else ChatML. */
+export function chatTemplateFor(config: ExperimentConfig, tokenizer: Tokenizer): string {
+  return config.finetune.chatTemplate ?? tokenizer.chatTemplate() ?? CHATML_TEMPLATE;
+}
+
 /** Folders of the tokenized training sets. */
 export interface TrainingSets {
-  /** Source domain (pretraining), packed text. */
-  source: string;
+  /** Source domain (pretraining), packed text; null when the base is not pretrained here. */
+  source: string | null;
   /** Math conversations with an assistant-only loss mask (IFT). */
   math: string;
   /** Code text (CPT). */
   code: string;
 }
 
-/** Tokenizes the training parts into `dir/{source,math,code}` (resumable: @loralab/data skips finished sets). */
+/** Tokenizes the training text into `dir/{source,math,code}` (resumable: @loralab/data skips finished sets). */
 export async function writeTrainingSets(
   tokenizer: Tokenizer,
-  domains: DomainTexts,
+  text: TrainText,
   dir: string,
   seqLen: number,
+  chatTemplate: string,
 ): Promise<TrainingSets> {
-  const raw = join(dir, 'raw');
-  mkdirSync(raw, { recursive: true });
-  const jsonl = (name: string, rows: unknown[]) => {
-    const file = join(raw, name);
-    writeFileSync(file, `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`);
-    return file;
-  };
-  const sets: TrainingSets = {
-    source: join(dir, 'source'),
-    math: join(dir, 'math'),
-    code: join(dir, 'code'),
-  };
-  await writeTokenizedDataset(tokenizer, {
-    outDir: sets.source,
-    source: {
-      kind: 'jsonl',
-      paths: [
-        jsonl(
-          'source-train.jsonl',
-          domains.sourceTrain.map((text) => ({ text })),
-        ),
-      ],
-    },
-  });
+  let source: string | null = null;
+  if (text.source) {
+    source = join(dir, 'source');
+    await writeTokenizedDataset(tokenizer, {
+      outDir: source,
+      source: { kind: 'jsonl', paths: [text.source] },
+    });
+  }
+  const sets: TrainingSets = { source, math: join(dir, 'math'), code: join(dir, 'code') };
   await writeTokenizedDataset(tokenizer, {
     outDir: sets.math,
     kind: 'chat',
+    chatTemplate,
     chatThreads: 0,
     maxLength: seqLen + 1,
     truncation: 'right',
-    source: {
-      kind: 'jsonl',
-      paths: [
-        jsonl(
-          'math-train.jsonl',
-          domains.mathTrain.map((r) => ({ instruction: r.question, output: r.answer })),
-        ),
-      ],
-    },
+    source: { kind: 'jsonl', paths: [text.math] },
   });
   await writeTokenizedDataset(tokenizer, {
     outDir: sets.code,
-    source: {
-      kind: 'jsonl',
-      paths: [
-        jsonl(
-          'code-train.jsonl',
-          domains.codeTrain.map((text) => ({ text })),
-        ),
-      ],
-    },
+    source: { kind: 'jsonl', paths: [text.code] },
   });
   return sets;
 }

@@ -15,7 +15,15 @@ import { ExperimentError } from './errors.js';
 import { buildEvalSets, evaluateModel } from './evaluation.js';
 import { finetuneArm } from './finetune-arm.js';
 import { configHash, runPhase } from './phase-marker.js';
-import { readDomainTexts, type TrainingSets, trainTokenizer, writeTrainingSets } from './prepare-data.js';
+import {
+  chatTemplateFor,
+  readHeldOut,
+  type TrainingSets,
+  type TrainText,
+  trainTokenizer,
+  writeTrainingSets,
+  writeTrainText,
+} from './prepare-data.js';
 import { analyseUpdate } from './rank-analysis.js';
 import { type Reporter, silentReporter } from './reporter.js';
 import {
@@ -87,9 +95,14 @@ export async function runExperiment(
   };
 
   // 1. Data and tokenizer.
-  const domains = await readDomainTexts(config);
-  const evalSets = buildEvalSets(config, domains);
+  const evalSets = buildEvalSets(config, await readHeldOut(config));
   const base = planBase(config, runDir, reporter);
+  // The training text is streamed to files once, only when a phase that needs it runs.
+  let trainText: Promise<TrainText> | null = null;
+  const text = () => {
+    trainText ??= writeTrainText(config, join(runDir, 'data', 'raw'), base.origin === 'pretrained');
+    return trainText;
+  };
   const tokDir = base.origin === 'pretrained' ? join(runDir, 'tokenizer') : base.from!;
   const tokPhase = await runPhase(
     runDir,
@@ -98,7 +111,7 @@ export async function runExperiment(
     async () => {
       if (base.origin === 'pretrained') {
         reporter.log(`tokenizer: training a ${config.tokenizer.vocabSize}-token byte-level BPE`);
-        await trainTokenizer(config, domains, tokDir);
+        await trainTokenizer(config, await text(), tokDir);
       }
       return { dir: tokDir };
     },
@@ -109,10 +122,21 @@ export async function runExperiment(
   const dataPhase = await runPhase(
     runDir,
     'datasets',
-    configHash({ tok: tokPhase.value, data: config.data, seqLen: config.finetune.seqLen }),
+    configHash({
+      tok: tokPhase.value,
+      data: config.data,
+      seqLen: config.finetune.seqLen,
+      chat: chatTemplateFor(config, tokenizer),
+    }),
     async () => {
-      reporter.log('datasets: tokenizing source, math and code training sets');
-      return writeTrainingSets(tokenizer, domains, join(runDir, 'data'), config.finetune.seqLen);
+      reporter.log('datasets: tokenizing the training sets');
+      return writeTrainingSets(
+        tokenizer,
+        await text(),
+        join(runDir, 'data'),
+        config.finetune.seqLen,
+        chatTemplateFor(config, tokenizer),
+      );
     },
   );
   note('datasets', dataPhase);
@@ -134,6 +158,7 @@ export async function runExperiment(
       copyBase(base.from!, base.dir);
     } else if (base.origin === 'pretrained') {
       reporter.log(`base: pretraining ${config.pretrain.steps} steps on the source domain`);
+      if (!sets.source) throw new ExperimentError('base', 'no tokenized source set to pretrain on');
       ({ curve } = await pretrainBase(config, tokenizer, sets.source, runDir, base.dir, (p) =>
         reporter.progress('pretrain', p.step, config.pretrain.steps),
       ));

@@ -56,8 +56,7 @@ export function learnForgetSvg(results: ExperimentResults): string {
         markers: true,
         points: a.evals
           .filter((e) => e.metrics.source_bpb !== undefined && e.metrics[targetLossKey(task)] !== undefined)
-          .map((e) => [e.metrics.source_bpb!, e.metrics[targetLossKey(task)]!] as [number, number])
-          .sort((p, q) => p[0] - q[0]),
+          .map((e) => [e.metrics.source_bpb!, e.metrics[targetLossKey(task)]!] as [number, number]),
       })),
   }));
   return svgOrNote(panels, 2);
@@ -128,9 +127,10 @@ export function rankSvg(results: ExperimentResults): string {
     }),
   }));
   const gaussian = arms.flatMap((a) => a.rank!.matrices.map((m) => m.gaussian_rank ?? 0));
-  const hLines = gaussian.length
-    ? [{ y: gaussian.reduce((s, x) => s + x, 0) / gaussian.length, label: 'Gaussian ΔW' }]
-    : [];
+  const gaussianMean = gaussian.length ? gaussian.reduce((s, x) => s + x, 0) / gaussian.length : 0;
+  const hLines = gaussian.length ? [{ y: gaussianMean, label: 'Gaussian ΔW' }] : [];
+  const top = Math.max(gaussianMean, ...arms.flatMap((a) => a.rank!.matrices.map((m) => m.rank)));
+  const yDomain: [number, number] = [0, Math.ceil(top * 1.08)];
   return svgOrNote(
     [
       {
@@ -141,6 +141,7 @@ export function rankSvg(results: ExperimentResults): string {
         integerX: true,
         series: byLayer,
         hLines,
+        yDomain,
       },
       {
         title: `rank@${tau} of ΔW by module (1 q, 2 k, 3 v, 4 o, 5 gate, 6 up, 7 down)`,
@@ -150,6 +151,7 @@ export function rankSvg(results: ExperimentResults): string {
         integerX: true,
         series: byModule,
         hLines,
+        yDomain,
       },
     ],
     2,

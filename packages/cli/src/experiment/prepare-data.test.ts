@@ -1,0 +1,71 @@
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { resolveExperimentConfig } from './config.js';
+import { buildEvalSets } from './evaluation.js';
+import { readHeldOut, writeTrainText } from './prepare-data.js';
+
+const shared = join(import.meta.dirname, '../../../../../shared/data');
+
+describe('held-out and training text', () => {
+  it('splits the source domain by a hash of each document, disjointly, and keeps only what evaluation uses', async () => {
+    const config = resolveExperimentConfig({
+      data: {
+        source: { kind: 'brown', categories: ['r', 'p'] },
+        mathTrain: { kind: 'math', split: 'train', count: 20 },
+        codeTrain: { kind: 'code-corpus', count: 5 },
+      },
+      eval: {
+        sourceDocs: 2,
+        choiceItems: 2,
+        choices: 2,
+        targetLossItems: 3,
+        mathProblems: 2,
+        diversityPrompts: 1,
+        codeTasks: 2,
+      },
+      tokenizer: { docsPerCorpus: 3 },
+    });
+    const held = await readHeldOut(config);
+    expect(held.sourceTest.length).toBeLessThanOrEqual(2 + 4 * 2 + 2);
+    expect(held.mathTest).toHaveLength(3);
+    expect(held.codeTest).toHaveLength(3);
+    const dir = mkdtempSync(join(tmpdir(), 'loralab-text-'));
+    const text = await writeTrainText(config, dir, true);
+    const train = readFileSync(text.source!, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { text: string }).text);
+    expect(train.length).toBeGreaterThan(10);
+    for (const t of held.sourceTest) expect(train).not.toContain(t);
+    expect(text.tokenizerSample).toHaveLength(3 + 3 + 3);
+    const math = readFileSync(text.math, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(math).toHaveLength(20);
+    expect(Object.keys(math[0])).toEqual(['instruction', 'output']);
+    expect((await writeTrainText(config, join(dir, 'b'), false)).source).toBeNull();
+  });
+
+  it.skipIf(!existsSync(shared))(
+    'reads the real GSM8K and HumanEval files as held-out sets (../shared)',
+    async () => {
+      const config = resolveExperimentConfig({
+        data: {
+          mathTest: { kind: 'jsonl', paths: [join(shared, 'gsm8k/test.jsonl')] },
+          codeTest: { kind: 'jsonl', paths: [join(shared, 'humaneval/HumanEval.jsonl.gz')] },
+        },
+        eval: { targetLossItems: 5, mathProblems: 5, codeTasks: 4, sourceDocs: 3, choiceItems: 3 },
+      });
+      const held = await readHeldOut(config);
+      expect(held.mathTest[0]!.answer).toMatch(/#### \d+/);
+      expect(held.codeTest[0]!.task_id).toBe('HumanEval/0');
+      const sets = buildEvalSets(config, held);
+      expect(sets.codeTasks).toHaveLength(4);
+      expect(sets.choiceItems).toHaveLength(3);
+      expect(sets.sourceDocs).toHaveLength(3);
+    },
+  );
+});
