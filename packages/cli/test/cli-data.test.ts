@@ -2,10 +2,13 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { run, tempDir } from './helpers.js';
+import { run, SHARED_DATA, tempDir } from './helpers.js';
 
 const dir = tempDir();
 const tok = join(dir, 'tok');
+const alpaca = join(SHARED_DATA, 'instruct/alpaca_en_demo.json');
+if (!existsSync(alpaca))
+  console.warn(`skipping the real instruction-data test: ${alpaca} is absent (../shared/data)`);
 
 /** A few hundred lines of varied English-like text. */
 function corpus(): string {
@@ -195,6 +198,21 @@ describe('data prepare and data inspect', { timeout: 60_000 }, () => {
     expect(batch.stdout).toContain('--- sample 1 of the first batch: ');
     expect(batch.stdout).toMatch(/assistant\n⟦/);
   });
+
+  it.skipIf(!existsSync(alpaca))(
+    'makes a chat dataset from a real Alpaca file, assistant turns trained',
+    async () => {
+      const out = join(dir, 'alpaca');
+      const r = await run(['data', 'prepare', '-t', tok, alpaca, '--kind', 'chat', '-o', out, '-q']);
+      expect(r.code).toBe(0);
+      const rows = JSON.parse(readFileSync(alpaca, 'utf8')).length;
+      expect(r.stdout).toMatch(new RegExp(`^dataset \\(chat\\): ${rows} rows`));
+      const shown = await run(['data', 'inspect', '-t', tok, out]);
+      expect(shown.stdout).toMatch(
+        /<\|im_start\|>user\n[^⟦]+<\|im_end\|>\n<\|im_start\|>assistant\n⟦[^⟧]+<\|im_end\|>⟧/,
+      );
+    },
+  );
 
   it('takes the whole WriteDatasetConfig from a file, flags replacing the source', async () => {
     const file = join(dir, 'prepare.yaml');

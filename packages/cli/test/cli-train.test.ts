@@ -1,11 +1,17 @@
 // The model commands end to end on a tiny Llama: pretrain, finetune (LoRA and full, IFT and CPT), rank, every
 // eval task with a model and an adapter, and an interrupted run that exits 130 and resumes.
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { run, tempDir } from './helpers.js';
+import { run, SHARED_DATA, tempDir } from './helpers.js';
 
 const dir = tempDir();
+const hellaswag = join(SHARED_DATA, 'hellaswag/hellaswag_val_sample1000.jsonl');
+const gsm8k = join(SHARED_DATA, 'gsm8k');
+const haveShared = existsSync(hellaswag) && existsSync(join(gsm8k, 'test.jsonl'));
+if (!haveShared)
+  console.warn(`skipping the real-benchmark eval test: ${SHARED_DATA} (../shared/data) is absent`);
 const tok = join(dir, 'tok');
 const base = join(dir, 'base');
 const backend = ['--backend', 'wasm'];
@@ -265,6 +271,38 @@ describe('finetune, rank and eval', { timeout: 60_000 }, () => {
     ).toHaveLength(4);
   });
 
+  it.skipIf(!haveShared)('eval mc and gsm8k read the real HellaSwag and GSM8K files', async () => {
+    const model = ['--model', join(base, 'final'), ...backend];
+    const mc = await ok([
+      'eval',
+      'mc',
+      ...model,
+      '--task',
+      'hellaswag',
+      '--items',
+      hellaswag,
+      '--limit',
+      '2',
+    ]);
+    expect(mc).toMatch(/^mc hellaswag: 2 items: acc (0|0\.5000|1) {2}acc_norm (0|0\.5000|1)\n$/);
+    const gsm = await ok([
+      'eval',
+      'gsm8k',
+      ...model,
+      '--test',
+      join(gsm8k, 'test.jsonl'),
+      '--train',
+      join(gsm8k, 'train.jsonl'),
+      '--limit',
+      '1',
+      '--shots',
+      '2',
+      '--max-new-tokens',
+      '4',
+    ]);
+    expect(gsm).toBe('gsm8k: 1 problems, 2-shot: strict_match 0  flexible_extract 0\n');
+  });
+
   it('names a model folder that is not one (exit 4)', async () => {
     const r = await run([
       'eval',
@@ -349,5 +387,59 @@ describe('interrupting and resuming', { timeout: 60_000 }, () => {
     ]);
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/^loralab: ConfigError: .*learning_rate/);
+  });
+
+  it('a real SIGINT stops training at a consistent point and the process exits 130', async () => {
+    const out = join(dir, 'sigint');
+    const main = new URL('../src/main.ts', import.meta.url).pathname;
+    const root = new URL('../../../', import.meta.url).pathname;
+    // One process (node --import tsx, as the root `loralab` script runs it), so the signal reaches the command.
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--conditions=@loralab/source',
+        main,
+        'finetune',
+        '--method',
+        'full',
+        '--task',
+        'cpt',
+        '--model',
+        join(base, 'final'),
+        '--data',
+        join(dir, 'text'),
+        '--seq-len',
+        '32',
+        '--batch-size',
+        '2',
+        '--steps',
+        '100000',
+        '--log-every',
+        '1',
+        '--verbose',
+        '-o',
+        out,
+        ...backend,
+      ],
+      { cwd: root },
+    );
+    let stderr = '';
+    const code = await new Promise<number | null>((resolve) => {
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (/step 2 loss/.test(stderr) && !child.killed) child.kill('SIGINT');
+      });
+      child.on('close', (c) => resolve(c));
+    });
+    expect(code, stderr).toBe(130);
+    expect(stderr, stderr).toContain('loralab: interrupted; stopping at the next consistent point');
+    const checkpoints = readdirSync(join(out, 'checkpoints'));
+    expect(checkpoints).toHaveLength(1);
+    const state = JSON.parse(
+      readFileSync(join(out, 'checkpoints', checkpoints[0]!, 'trainer_state.json'), 'utf8'),
+    );
+    expect(state.step).toBeGreaterThanOrEqual(2);
   });
 });
