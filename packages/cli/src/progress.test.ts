@@ -76,6 +76,16 @@ describe('ProgressReporter, plain lines', () => {
 });
 
 describe('ProgressReporter, terminal', () => {
+  it('keeps the whole line on a terminal that reports 0 columns', () => {
+    let t = 0;
+    const s = sink(0);
+    const r = new ProgressReporter(s, { tty: true, now: () => t });
+    r.progress('training', 0, 30);
+    t = 3500;
+    r.progress('training', 30, 30);
+    expect(s.text.split('\r\x1b[2K').at(-1)).toBe(`training [${'#'.repeat(23)}] 30/30 (100%) 8.57/s`);
+  });
+
   it('redraws one bar in place, throttled, and clears it for log lines', () => {
     let t = 0;
     const s = sink(80);
@@ -87,7 +97,7 @@ describe('ProgressReporter, terminal', () => {
     r.progress('training', 5, 10);
     const draws = s.text.split('\r\x1b[2K').filter(Boolean);
     expect(draws).toHaveLength(2);
-    expect(draws[1]).toBe('training [###############...............] 5/10 (50%) 5.00/s, 1.0 s left');
+    expect(draws[1]).toBe(`training [${'#'.repeat(12)}${'.'.repeat(11)}] 5/10 (50%) 5.00/s, 1.0 s left`);
     s.text = '';
     r.log('step 5 loss 1.0');
     expect(s.text.startsWith('\r\x1b[2Kstep 5 loss 1.0\n\r\x1b[2Ktraining [')).toBe(true);

@@ -160,11 +160,12 @@ export class ProgressReporter implements Reporter {
     const t = this.now();
     if (!force && t - this.lastDraw < this.redrawInterval) return;
     this.lastDraw = t;
-    const width = Math.max(40, (this.sink.columns ?? 80) - 1);
+    // A pty may report 0 columns; keep the bar's width fixed while it runs (the status text varies).
+    const width = Math.max(40, (this.sink.columns || 80) - 1);
     const status = this.statusText(task, t);
     let line = status;
     if (task.total) {
-      const barWidth = Math.max(10, Math.min(30, width - status.length - 3));
+      const barWidth = Math.max(10, Math.min(30, width - task.label.length - 48));
       const filled = Math.round((barWidth * Math.min(task.done, task.total)) / task.total);
       line = `${task.label} [${'#'.repeat(filled)}${'.'.repeat(barWidth - filled)}]${status.slice(task.label.length)}`;
     }
