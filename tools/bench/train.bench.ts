@@ -6,7 +6,8 @@
 //
 //   npx tsx --conditions=@loralab/source tools/bench/train.bench.ts [--sizes a,b,c] [--steps 2] [--seqs 1]
 //        [--backend wasm]
-//   --seqs: sequences (of the size's seq length) per step; the model benchmark's full batch is tokens/seq.
+//   --seqs: sequences (of the size's seq length) per step, or `full` for the model benchmark's batch (tokens / seq:
+//   8192 tokens at a and b, 4096 at c).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -170,8 +171,10 @@ console.log(
 );
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const name of sizes) {
-  const full = runChild(['full', name, steps, seqs, backend]);
-  const lora = runChild(['lora', name, steps, seqs, backend]);
+  const size = SIZES[name]!;
+  const n = seqs === 'full' ? String(Math.max(1, Math.floor(size.tokens / size.seq))) : seqs;
+  const full = runChild(['full', name, steps, n, backend]);
+  const lora = runChild(['lora', name, steps, n, backend]);
   for (const r of [full, lora]) {
     // fp32: weights 4 B per parameter (base + adapters), gradients 4 B and AdamW moments 8 B per trainable one.
     const w = (4 * r.totalParams) / 2 ** 20;

@@ -7,7 +7,10 @@ export {
   readTrainerState,
   TRAINER_STATE_NAME,
   type TrainerState,
+  writeCheckpoint,
+  writeDirAtomic,
 } from './checkpoint.js';
+export { clipFactor, globalNorm, scaleGrads } from './clip.js';
 export {
   DATA_CONFIG_DEFAULTS,
   type DataConfig,

@@ -4,7 +4,7 @@
 // checkpoint), and the end (final checkpoint, final eval, the final model or adapter folder, train_result.json).
 
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { DataLoader, type LoaderState } from '@loralab/data';
 import { adapterParametersByKey, LoraModel, saveAdapter } from '@loralab/lora';
@@ -31,6 +31,7 @@ import {
   writeCheckpoint,
   writeDirAtomic,
 } from './checkpoint.js';
+import { clipFactor, globalNorm, scaleGrads } from './clip.js';
 import { type ResolvedTrainConfig, resolveTrainConfig, type TrainConfig } from './config.js';
 import { CheckpointError, ConfigError, TrainingError } from './errors.js';
 import { createHeldOutEvaluator, type Evaluator } from './evaluate.js';
@@ -122,14 +123,6 @@ function totalSteps(c: ResolvedTrainConfig, loader: DataLoader): number {
   return Math.max(1, Math.min(...bounds));
 }
 
-/** Σ‖g‖² over every gradient, as one number (one read from the backend). */
-function squaredNorm(grads: Iterable<tf.Tensor>): number {
-  return tf.tidy(() => {
-    const parts = [...grads].map((g) => tf.sum(tf.square(g)));
-    return parts.length === 0 ? 0 : tf.addN(parts).dataSync()[0]!;
-  });
-}
-
 function rssMb(): number {
   return Math.round((process.memoryUsage().rss / 2 ** 20) * 10) / 10;
 }
@@ -144,6 +137,13 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
 
   // ---- resume point --------------------------------------------------------------------------------------
   let resumeDir: string | null = null;
+  if (c.resume === null && (await latestCheckpoint(outputDir)) !== null) {
+    throw new ConfigError(
+      `TrainConfig.outputDir: ${outputDir} holds checkpoints of an earlier run; set resume: 'auto' to continue it, or train into another (or an emptied) folder`,
+      'outputDir',
+      c.outputDir,
+    );
+  }
   if (c.resume === 'auto') resumeDir = await latestCheckpoint(outputDir);
   else if (c.resume !== null) {
     resumeDir = isAbsolute(c.resume) ? c.resume : resolve(c.resume);
@@ -292,30 +292,30 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
     let windowLoss = 0;
     let windowSteps = 0;
     let windowTokens = 0;
-    let windowStart = performance.now();
+    let windowSeconds = 0; // time in steps only: evaluations and checkpoints do not lower tokens_per_s
     let loggedAt = step;
     let lastGradNorm = Number.NaN;
     const logWindow = async () => {
-      const now = performance.now();
       await log({
         step,
         tokens: tokensSeen,
         loss: windowLoss / windowSteps,
         grad_norm: lastGradNorm,
         lr: lastLr,
-        tokens_per_s: windowTokens / Math.max(1e-9, (now - windowStart) / 1000),
+        tokens_per_s: windowTokens / Math.max(1e-9, windowSeconds),
         rss_mb: rssMb(),
       });
       windowLoss = 0;
       windowSteps = 0;
       windowTokens = 0;
-      windowStart = performance.now();
+      windowSeconds = 0;
       loggedAt = step;
     };
     let exhausted = false;
     while (step < total && !exhausted && !(c.maxTokens !== null && tokensSeen >= c.maxTokens)) {
       // Accumulate Σ loss and Σ ∇loss over the step's micro-batches, then divide by the step's target tokens N:
       // the step's loss is (1/N) Σ_micro Σ_tokens −log p, exactly that of one batch holding every micro-batch.
+      const stepStart = performance.now();
       let lossSum = 0;
       let numTokens = 0;
       let realTokens = 0;
@@ -346,7 +346,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
       if (micro === 0) break; // the data ended exactly at a step boundary
       const loss = lossSum / Math.max(1, numTokens);
       // Gradient of the normalised loss: g = Σ∇ / N. Its global norm ‖g‖ = √Σ‖Σ∇‖² / N.
-      const gradNorm = Math.sqrt(squaredNorm(grads.values())) / Math.max(1, numTokens);
+      const gradNorm = globalNorm(grads.values(), Math.max(1, numTokens));
       if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
         tf.dispose([...grads.values()]);
         const what = Number.isFinite(loss) ? 'gradient norm' : 'loss';
@@ -357,14 +357,8 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
           lastCheckpoint,
         );
       }
-      // Clipping (torch.nn.utils.clip_grad_norm_): scale by min(1, max_norm / (‖g‖ + 1e-6)).
-      const clip = c.clipGradNorm !== null ? Math.min(1, c.clipGradNorm / (gradNorm + 1e-6)) : 1;
-      const scale = clip / Math.max(1, numTokens);
-      const final = new Map<string, tf.Tensor>();
-      for (const [name, g] of grads) {
-        final.set(name, tf.mul(g, scale));
-        g.dispose();
-      }
+      // Clipping (torch.nn.utils.clip_grad_norm_) and the 1/N normalisation in one scaling.
+      const final = scaleGrads(grads, clipFactor(gradNorm, c.clipGradNorm) / Math.max(1, numTokens));
       lastLr = c.optimizer.lr * scheduleFactor(schedule, step);
       optimizer.step(final, lastLr);
       tf.dispose([...final.values()]);
@@ -375,6 +369,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
       windowLoss += loss;
       windowSteps++;
       windowTokens += realTokens;
+      windowSeconds += (performance.now() - stepStart) / 1000;
 
       const last = step >= total || exhausted || (c.maxTokens !== null && tokensSeen >= c.maxTokens);
       lastGradNorm = gradNorm;
@@ -416,7 +411,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
       wallSeconds: (performance.now() - t0) / 1000,
       resumedFrom: resumeDir,
     };
-    await writeFile(join(outputDir, 'train_result.json'), `${JSON.stringify(result, null, 2)}\n`);
+    await writeFileAtomic(join(outputDir, 'train_result.json'), `${JSON.stringify(result, null, 2)}\n`);
     return result;
   } finally {
     bar?.end();

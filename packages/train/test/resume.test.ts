@@ -143,6 +143,9 @@ describe('resume refuses what does not fit', () => {
       /resume: .* holds no trainer_state.json/,
     );
     await train(config({ outputDir: out, steps: 1, gradAccumulation: 1, dropout: {} }), { progress: false });
+    await expect(
+      train(config({ outputDir: out, steps: 1, gradAccumulation: 1, dropout: {} }), { progress: false }),
+    ).rejects.toThrow(/holds checkpoints of an earlier run; set resume: 'auto'/);
     const lora = config({ outputDir: out, method: 'lora', dropout: {}, lora: { r: 2 }, resume: 'auto' });
     await expect(train(lora, { progress: false })).rejects.toThrow(
       /is of method full\/cpt, this run lora\/cpt/,
