@@ -159,6 +159,8 @@ export async function exportShippedBase(
   for (const f of ['tokenizer.json', 'tokenizer_config.json']) {
     if (existsSync(join(baseDir, f))) cpSync(join(baseDir, f), join(outDir, f));
   }
+  // The files are written by their libraries' own serialisers: keep the repository's formatter off them.
+  writeJsonAtomic(join(outDir, 'biome.json'), { root: false, files: { includes: ['!**'] } });
   writeJsonAtomic(join(outDir, BASE_RECIPE_NAME), {
     fingerprint: baseFingerprint(config),
     recipe: baseRecipe(config),

@@ -8,6 +8,7 @@ import {
   encodeContextContinuation,
   evaluateCodeSamples,
   evaluateMultipleChoice,
+  extractFlexible,
   GSM8K_STOP_STRINGS,
   HUMANEVAL_STOP_STRINGS,
   type MultipleChoiceItem,
@@ -18,7 +19,7 @@ import {
   scorePerplexity,
   truncateAtStop,
 } from '@loralab/eval';
-import { generate, type LlamaForCausalLM, logLikelihood } from '@loralab/model';
+import { type GenerateOptions, generate, type LlamaForCausalLM, logLikelihood } from '@loralab/model';
 import { renderChatTemplate, type Tokenizer } from '@loralab/tokenizer';
 import type { ExperimentConfig } from './config.js';
 import { type CodeRecord, chatTemplateFor, type HeldOut, type MathRecord } from './prepare-data.js';
@@ -106,6 +107,26 @@ async function encodePrompts(tokenizer: Tokenizer, prompts: string[]): Promise<n
   return (await tokenizer.encodeBatch(prompts, { addSpecialTokens: false })).map((e) => e.ids);
 }
 
+/**
+ * `n` sampled continuations of every prompt, generated as one left-padded batch per group of prompts (a decoding
+ * step costs about the same for 1 or 64 rows at this size); returns them grouped by prompt.
+ */
+async function sampleEach(
+  model: LlamaForCausalLM,
+  prompts: number[][],
+  n: number,
+  options: GenerateOptions,
+): Promise<string[][]> {
+  const rows = prompts.flatMap((p) => Array<number[]>(n).fill(p));
+  const out: string[] = [];
+  for (let i = 0; i < rows.length; i += 64) {
+    out.push(
+      ...(await generate(model, rows.slice(i, i + 64), { ...options, seed: (options.seed ?? 0) + i })).texts!,
+    );
+  }
+  return prompts.map((_, j) => out.slice(j * n, (j + 1) * n));
+}
+
 /** Mean of a list (0 for an empty one). */
 export function mean(xs: readonly number[]): number {
   return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0;
@@ -114,7 +135,7 @@ export function mean(xs: readonly number[]): number {
 /**
  * Scores `model` (an adapter, if any, applied) on the eval sets. Metric keys (see results.ts): `source_loss`,
  * `source_bpb`, `source_ppl`, `source_mc_acc`, `source_mc_acc_norm`; with `ift` `math_loss` (and, when `full`,
- * `math_em`, `math_diversity`); with `cpt` `code_loss` (and, when `full`, `code_pass@1`, `code_diversity`).
+ * `math_em`, `math_diversity`, `math_text_diversity`); with `cpt` `code_loss` (and, when `full`, `code_pass@1`, `code_diversity`).
  * Items hold the per-item values of the same keys, for paired comparisons.
  */
 export async function evaluateModel(
@@ -142,13 +163,6 @@ export async function evaluateModel(
       (r, i) => -r.logLikelihood / Buffer.byteLength(sets.sourceDocs[i]!, 'utf8') / Math.LN2,
     );
   }
-  if (sets.choiceItems.length > 0) {
-    const mc = await evaluateMultipleChoice(sets.choiceItems, ll, { batchSize: 32 });
-    metrics.source_mc_acc = mc.acc;
-    metrics.source_mc_acc_norm = mc.accNorm;
-    items.source_mc_acc = mc.items.map((s) => s.acc);
-  }
-
   if (options.tasks.includes('ift') && sets.mathLoss.length > 0) {
     // Target loss: mean next-token loss of the answer (and end of turn) given the chat prompt.
     const requests = await Promise.all(
@@ -174,6 +188,14 @@ export async function evaluateModel(
   }
   if (!options.full) return { metrics, items };
 
+  // Source multiple choice: the true continuation of a held-out passage against others, by log-likelihood.
+  if (sets.choiceItems.length > 0) {
+    const mc = await evaluateMultipleChoice(sets.choiceItems, ll, { batchSize: 32 });
+    metrics.source_mc_acc = mc.acc;
+    metrics.source_mc_acc_norm = mc.accNorm;
+    items.source_mc_acc = mc.items.map((s) => s.acc);
+  }
+
   const decode = (ids: number[]) => tokenizer.decodeSync(ids, { skipSpecialTokens: true });
   const stopTokens = stopIds(tokenizer);
   if (options.tasks.includes('ift') && sets.mathEm.length > 0) {
@@ -197,25 +219,26 @@ export async function evaluateModel(
     items.math_em = score.items.map((x) => (x.strictCorrect ? 1 : 0));
   }
   if (options.tasks.includes('ift') && sets.mathDiversity.length > 0) {
-    // Diversity: N samples per prompt in one batch; share of distinct answers.
+    // Diversity: N samples per prompt (all prompts in one batch); share of distinct answers per prompt.
     const prompts = await encodePrompts(
       tokenizer,
       sets.mathDiversity.map((r) => mathPrompt(tokenizer, r.question, chat)),
     );
-    items.math_diversity = [];
-    for (const [i, p] of prompts.entries()) {
-      const g = await generate(model, Array(e.diversitySamples).fill(p), {
-        maxNewTokens: e.mathMaxNewTokens,
-        temperature: e.temperature,
-        topP: e.topP,
-        seed: options.seed * 1009 + i,
-        stopTokens,
-        decode,
-      });
-      const answers = g.texts!.map((t) => truncateAtStop(t, GSM8K_STOP_STRINGS).trim());
-      items.math_diversity.push(new Set(answers).size / answers.length);
-    }
+    const texts = await sampleEach(model, prompts, e.diversitySamples, {
+      maxNewTokens: e.mathMaxNewTokens,
+      temperature: e.temperature,
+      topP: e.topP,
+      seed: options.seed * 1009 + 1,
+      stopTokens,
+      decode,
+    });
+    // Two readings: distinct final answers (flexible extract: the "#### N" or last number), which is what a tiny
+    // model's samples can still share, and distinct whole responses, which saturate at 1 when long outputs diverge.
+    const responses = texts.map((group) => group.map((t) => truncateAtStop(t, GSM8K_STOP_STRINGS).trim()));
+    items.math_diversity = responses.map((g) => new Set(g.map(extractFlexible)).size / g.length);
+    items.math_text_diversity = responses.map((g) => new Set(g).size / g.length);
     metrics.math_diversity = mean(items.math_diversity);
+    metrics.math_text_diversity = mean(items.math_text_diversity);
   }
   if (options.tasks.includes('cpt') && sets.codeTasks.length > 0) {
     // HumanEval-style: N samples per task at T=0.2, run against the task's tests; pass@1 and distinct programs.
@@ -224,20 +247,19 @@ export async function evaluateModel(
       sets.codeTasks.map((r) => r.prompt),
     );
     const samples: { task_id: string; completion: string }[] = [];
-    items.code_diversity = [];
-    for (const [i, p] of prompts.entries()) {
-      const g = await generate(model, Array(e.diversitySamples).fill(p), {
-        maxNewTokens: e.codeMaxNewTokens,
-        temperature: e.temperature,
-        topP: e.topP,
-        seed: options.seed * 1013 + i,
-        stopTokens,
-        decode,
-      });
-      const completions = g.texts!.map((t) => truncateAtStop(t, HUMANEVAL_STOP_STRINGS));
+    const texts = await sampleEach(model, prompts, e.diversitySamples, {
+      maxNewTokens: e.codeMaxNewTokens,
+      temperature: e.temperature,
+      topP: e.topP,
+      seed: options.seed * 1013 + 1,
+      stopTokens,
+      decode,
+    });
+    items.code_diversity = texts.map((group, i) => {
+      const completions = group.map((t) => truncateAtStop(t, HUMANEVAL_STOP_STRINGS));
       for (const completion of completions) samples.push({ task_id: sets.codeTasks[i]!.task_id, completion });
-      items.code_diversity.push(new Set(completions.map(normalizeCompletion)).size / completions.length);
-    }
+      return new Set(completions.map(normalizeCompletion)).size / completions.length;
+    });
     metrics.code_diversity = mean(items.code_diversity);
     // Each distinct (task, completion) runs once: small models repeat themselves, and a run costs a process.
     const problems = new Map<string, CodeProblem>(sets.codeTasks.map((r) => [r.task_id, r]));

@@ -5,13 +5,15 @@ export const RESULTS_FORMAT = 'loralab.experiment-results';
 export const RESULTS_VERSION = 1;
 
 /**
- * Metrics of one evaluation. Keys (absent when not measured at that point):
- * - `target_loss`: mean next-token loss (nats) on held-out target items (math answers for IFT, code for CPT);
- * - `target_em`: GSM8K-style strict exact match on held-out math problems (IFT arms, final point);
- * - `target_pass@1`: HumanEval-style pass@1 on held-out code tasks (CPT arms, final point);
- * - `source_loss`, `source_bpb`, `source_ppl`: held-out source-domain token loss, bits per byte, token perplexity;
- * - `source_mc_acc`: multiple-choice accuracy on held-out source text (true continuation vs distractors);
- * - `diversity`: mean share of unique samples among N generations per prompt at the configured temperature.
+ * Metrics of one evaluation (absent when not measured at that point; generation-based ones at the final point):
+ * - `source_loss`, `source_bpb`, `source_ppl`: held-out source-domain token loss (nats), bits per byte, perplexity;
+ * - `source_mc_acc`, `source_mc_acc_norm`: multiple choice on held-out source text (true continuation vs others);
+ * - `math_loss`: mean next-token loss (nats) of held-out math answers given the question (IFT target);
+ * - `math_em`: GSM8K-style strict exact match, greedy;
+ * - `math_diversity`: share of distinct final answers among N samples per prompt at the configured temperature;
+ *   `math_text_diversity`: share of distinct whole responses;
+ * - `code_loss`: mean next-token loss of held-out code (CPT target); `code_pass@1`: HumanEval-style pass@1 from N
+ *   samples; `code_diversity`: share of distinct programs (comments and whitespace normalised) among N samples.
  */
 export type Metrics = Record<string, number>;
 

@@ -67,7 +67,7 @@ ${table(resultsTable(r))}
 <p class="note">target loss: mean next-token loss on held-out target items (math answers given the question; code
 files); target score: GSM8K-style strict exact match (IFT) or HumanEval-style pass@1 (CPT); source bpb/ppl: held-out
 source documents; source MC acc: true continuation vs distractors, by log-likelihood; diversity: share of distinct
-samples among N generations per prompt.</p>
+final answers (math) or distinct programs (code) among N samples per prompt.</p>
 <h2>Training curves</h2>
 ${figure(m.plots.curves, 'Training loss per optimizer step.')}
 <h2>Rank of the weight updates</h2>
