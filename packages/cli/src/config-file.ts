@@ -106,8 +106,12 @@ export function setPath(target: ConfigObject, path: readonly string[], value: un
     if (next === undefined || next === null) {
       next = {};
       if (Array.isArray(node)) {
-        if (!isIndex(part, node))
-          throw new ConfigError(path.slice(0, i + 1).join('.'), 'no such list element');
+        if (!isIndex(part, node)) {
+          throw new ConfigError(
+            path.slice(0, i + 1).join('.'),
+            `no such list element (the list has ${node.length})`,
+          );
+        }
         node[Number(part)] = next;
       } else container[part] = next;
     } else if (typeof next !== 'object') {

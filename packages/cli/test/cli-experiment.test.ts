@@ -23,7 +23,10 @@ describe('experiment run and report', { timeout: 60_000 }, () => {
     const again = await run(['experiment', 'run', tiny, '--output', out, '-q']);
     expect(again.code).toBe(0);
     expect(again.stderr).toContain('already finished, skipped: tokenizer, datasets, base, arm:ift-full');
-    expect(again.stdout).toBe(r.stdout.replace(/wall time .*\n$/, again.stdout.match(/wall time .*\n$/)![0]));
+    // --set reaches list elements of the resolved config: the changed arm no longer matches its finished phase
+    const changed = await run(['experiment', 'run', tiny, '--output', out, '--set', 'arms.1.r=3', '-q']);
+    expect(changed.code).toBe(1);
+    expect(changed.stderr).toMatch(/^loralab: ExperimentError: arm:ift-lora-r2: .*under another config/m);
   });
 
   it('report rewrites report.html and report.md from results.json alone', async () => {
@@ -57,6 +60,17 @@ describe('experiment run and report', { timeout: 60_000 }, () => {
     expect(set.code).toBe(3);
     expect(set.stderr).toContain('config "eval.codeTask": unknown key');
     expect(existsSync(join(dir, 'never'))).toBe(false);
+    const list = await run([
+      'experiment',
+      'run',
+      tiny,
+      '--set',
+      'arms.5.r=8',
+      '--output',
+      join(dir, 'never'),
+    ]);
+    expect(list.code).toBe(3);
+    expect(list.stderr).toContain('config "arms.5": no such list element (the list has 2)');
     const both = await run(['experiment', 'run', tiny, '-c', tiny]);
     expect(both.code).toBe(2);
   });

@@ -6,6 +6,7 @@ import {
   deepMerge,
   type KeyTemplate,
   loadConfigFile,
+  type Override,
   parseOverride,
   rejectUnknownKeys,
 } from '../config-file.js';
@@ -179,6 +180,12 @@ export function booleanFlag(ctx: CommandContext, name: string): boolean {
   return ctx.values[name] === true;
 }
 
+/** The `--set` overrides of the command line, parsed, in order. */
+export function setOverrides(ctx: CommandContext): Override[] {
+  const sets = ctx.values.set;
+  return (Array.isArray(sets) ? sets : typeof sets === 'string' ? [sets] : []).map(parseOverride);
+}
+
 /**
  * The command's config: `defaults`, then the `--config` file (or `file`), then `flags` (direct flags; undefined
  * ones are skipped), then each `--set`. With a `template`, unknown keys are rejected with their dotted path.
@@ -192,6 +199,8 @@ export function buildConfig(
     file?: string;
     /** Keys a flag replaces whole instead of merging into (a `source` given by flags replaces the file's). */
     replace?: readonly string[];
+    /** Apply the `--set` overrides (default true; false when the caller applies them to a fuller config). */
+    overrides?: boolean;
   } = {},
 ): ConfigObject {
   const file = options.file ?? stringFlag(ctx, 'config');
@@ -205,9 +214,7 @@ export function buildConfig(
     for (const key of options.replace ?? []) if (options.flags[key] !== undefined) delete config[key];
     config = deepMerge(config, options.flags);
   }
-  const sets = ctx.values.set;
-  const overrides = (Array.isArray(sets) ? sets : typeof sets === 'string' ? [sets] : []).map(parseOverride);
-  config = applyOverrides(config, overrides);
+  if (options.overrides !== false) config = applyOverrides(config, setOverrides(ctx));
   if (options.template !== undefined) rejectUnknownKeys(config, options.template);
   return config;
 }

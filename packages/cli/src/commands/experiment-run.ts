@@ -2,6 +2,7 @@
 // machine's scale, wired to the experiment recipes (src/experiment) and the report (src/report).
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { applyOverrides, type ConfigObject } from '../config-file.js';
 import { UsageError } from '../errors.js';
 import { formatDuration } from '../progress.js';
 import {
@@ -10,6 +11,7 @@ import {
   type CommandContext,
   type CommandSpec,
   numberFlag,
+  setOverrides,
   stringFlag,
 } from './command.js';
 
@@ -69,9 +71,15 @@ refused with their path. Rerunning into the same --output skips finished phases;
       seed: numberFlag(ctx, 'seed', { integer: true, min: 0 }),
       backend: stringFlag(ctx, 'backend'),
     };
-    const partial = buildConfig(ctx, { flags, ...(file && { file }) });
+    const partial = buildConfig(ctx, { flags, ...(file && { file }), overrides: false });
     const { resolveExperimentConfig, runExperiment } = await import('../experiment/index.js');
-    const config = resolveExperimentConfig(partial, quick ? 'quick' : 'default');
+    const preset = quick ? 'quick' : 'default';
+    // --set applies to the resolved config, so list elements of the preset can be changed (`arms.1.r=8`).
+    const resolved = resolveExperimentConfig(partial, preset);
+    const config = resolveExperimentConfig(
+      applyOverrides(resolved as unknown as ConfigObject, setOverrides(ctx)),
+      preset,
+    );
     const outputDir = stringFlag(ctx, 'output') ?? join('runs', quick ? 'quick' : 'default');
     ctx.reporter.log(
       `experiment (${quick ? 'quick' : 'default'} preset${file ? ` + ${file}` : ''}) -> ${outputDir}`,
