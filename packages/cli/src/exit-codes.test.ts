@@ -35,3 +35,36 @@ describe('exitCodeFor', () => {
     });
   });
 });
+
+describe('formatError', () => {
+  it('prints one line with the structured fields the message lacks; --verbose adds the stack and causes', async () => {
+    const { formatError } = await import('./main.js');
+    const e = new ModelConfigError(
+      'config.hidden_size must be a positive integer, found 0',
+      'hidden_size',
+      0,
+    );
+    expect(formatError(e, false)).toBe(
+      'loralab: ConfigError: config.hidden_size must be a positive integer, found 0\n',
+    );
+    const c = new CheckpointError('tensor has the wrong shape', 'runs/x/model.safetensors', 'lm_head.weight');
+    expect(formatError(c, false)).toBe(
+      'loralab: CheckpointError: tensor has the wrong shape (key lm_head.weight, path runs/x/model.safetensors)\n',
+    );
+    const d = new DataError('bad line', {
+      file: 'a.jsonl',
+      line: 3,
+      cause: new SyntaxError('Unexpected token'),
+    });
+    expect(formatError(d, false)).toBe(
+      'loralab: DataError: a.jsonl:3: bad line\nRun again with --verbose for details.\n',
+    );
+    const verbose = formatError(d, true);
+    expect(verbose.split('\n')[0]).toBe('loralab: DataError: a.jsonl:3: bad line');
+    expect(verbose).toMatch(/\n {4}at /);
+    expect(verbose).toContain('caused by: SyntaxError: Unexpected token');
+    expect(formatError(new UsageError('missing --model DIR', 'eval gsm8k'), false)).toBe(
+      "loralab: missing --model DIR\nRun 'loralab eval gsm8k --help' for usage.\n",
+    );
+  });
+});
