@@ -104,6 +104,78 @@ describe('eval humaneval --samples', { timeout: 60_000 }, () => {
     expect(m.stderr).toContain(`${malformed}:1: expected {"task_id": string, "completion": string`);
   });
 
+  it('splits scoring over ranks (part files and markers) and merges them into the same results', async () => {
+    const problems = [...generateCodeTasks({ split: 'test', count: 3, seed: 3 })];
+    const problemFile = writeJsonl('split-problems.jsonl', problems);
+    const samples = problems.flatMap((p) => [
+      { task_id: p.task_id, completion: p.canonical_solution },
+      { task_id: p.task_id, completion: '    return None\n' },
+    ]);
+    const whole = writeJsonl('whole.jsonl', samples);
+    const split = writeJsonl('split.jsonl', samples);
+    const direct = await run(['eval', 'humaneval', '--samples', whole, '--problems', problemFile, '-q']);
+    const parts = await Promise.all(
+      [0, 1].map((rank) =>
+        run([
+          'eval',
+          'humaneval',
+          '--samples',
+          split,
+          '--problems',
+          problemFile,
+          '--rank',
+          String(rank),
+          '--world-size',
+          '2',
+          '-q',
+        ]),
+      ),
+    );
+    expect(parts.map((p) => p.code)).toEqual([0, 0]);
+    expect(parts[0]!.stdout).toBe(`part 0 of 2: 3 samples, 3 passed -> ${split}_results.part-0-of-2.jsonl\n`);
+    expect(parts[1]!.stdout).toBe(`part 1 of 2: 3 samples, 0 passed -> ${split}_results.part-1-of-2.jsonl\n`);
+    const merged = await run([
+      'eval',
+      'humaneval',
+      '--samples',
+      split,
+      '--problems',
+      problemFile,
+      '--merge',
+      '2',
+      '-q',
+    ]);
+    expect(merged.code).toBe(0);
+    expect(merged.stdout).toBe(direct.stdout);
+    expect(JSON.parse(merged.stdout)).toEqual({ 'pass@1': 0.5 });
+    expect(readFileSync(`${split}_results.jsonl`, 'utf8')).toBe(
+      readFileSync(`${whole}_results.jsonl`, 'utf8'),
+    );
+    const missing = await run([
+      'eval',
+      'humaneval',
+      '--samples',
+      whole,
+      '--problems',
+      problemFile,
+      '--merge',
+      '3',
+    ]);
+    expect(missing.code).toBe(4);
+    const usage = await run([
+      'eval',
+      'humaneval',
+      '--samples',
+      whole,
+      '--problems',
+      problemFile,
+      '--rank',
+      '0',
+    ]);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('--rank needs --world-size N');
+  });
+
   it('takes sandbox settings from a config file and rejects unknown ones', async () => {
     const problems = [...generateCodeTasks({ split: 'test', count: 1, seed: 2 })];
     const problemFile = writeJsonl('problems3.jsonl', problems);

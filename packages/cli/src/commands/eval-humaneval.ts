@@ -93,6 +93,22 @@ _results.jsonl and humaneval.json. Programs run in a sandbox (namespaces where a
     workers: { type: 'string', value: 'N', description: 'programs run at once (default: all cores)' },
     timeout: { type: 'string', value: 'S', description: 'seconds per program (default 3)' },
     'ignore-incomplete': { type: 'boolean', description: 'allow problems without samples' },
+    rank: {
+      type: 'string',
+      value: 'R',
+      description: 'with --samples: score only samples i with i % N = R (a part file)',
+    },
+    'world-size': {
+      type: 'string',
+      value: 'N',
+      description:
+        'with --samples: parts in all; without --rank, the rank comes from Slurm/Kubernetes/LORALAB_RANK',
+    },
+    merge: {
+      type: 'string',
+      value: 'N',
+      description: 'with --samples: merge the N part files into the results',
+    },
     ...MODEL_OPTIONS,
   },
   config: true,
@@ -141,9 +157,50 @@ _results.jsonl and humaneval.json. Programs run in a sandbox (namespaces where a
     const onProgress = (done: number, total: number) =>
       ctx.reporter.progress('running programs', done, total);
 
+    const rank = numberFlag(ctx, 'rank', { integer: true, min: 0 });
+    const worldSize = numberFlag(ctx, 'world-size', { integer: true, min: 1 });
+    const merge = numberFlag(ctx, 'merge', { integer: true, min: 1 });
+    if ((rank !== undefined || worldSize !== undefined || merge !== undefined) && !c.samples) {
+      throw new UsageError('--rank, --world-size and --merge apply to --samples', 'eval humaneval');
+    }
+    if (rank !== undefined && worldSize === undefined) {
+      throw new UsageError('--rank needs --world-size N', 'eval humaneval');
+    }
     if (c.samples) {
       if (c.model) throw new UsageError('give --samples or --model, not both', 'eval humaneval');
       if (!c.problems) throw new UsageError('--samples needs --problems FILE', 'eval humaneval');
+      if (merge !== undefined) {
+        if (worldSize !== undefined)
+          throw new UsageError('give --merge N or --world-size N, not both', 'eval humaneval');
+        const m = ev.mergeFunctionalCorrectness(c.samples, c.problems, merge, {
+          k,
+          ignoreIncomplete: c.ignoreIncomplete ?? false,
+        });
+        ctx.reporter.log(
+          `${m.results.length} samples merged from ${merge} parts; results in ${m.resultsFile}`,
+        );
+        ctx.out(JSON.stringify(m.passAtK));
+        return 0;
+      }
+      if (worldSize !== undefined) {
+        const shard = rank !== undefined ? ev.resolveShard({ rank, worldSize }) : ev.shardFromEnv();
+        if (shard.worldSize !== worldSize) {
+          throw new UsageError(
+            `--world-size ${worldSize} but the environment says ${shard.worldSize} (pass --rank)`,
+            'eval humaneval',
+          );
+        }
+        ctx.reporter.progress('running programs', 0, null);
+        const part = await ev.evaluateFunctionalCorrectnessShard(c.samples, c.problems, shard, {
+          ...(sandbox && { sandbox }),
+          onProgress,
+        });
+        ctx.reporter.done('running programs');
+        ctx.out(
+          `part ${shard.rank} of ${shard.worldSize}: ${part.rows.length} samples, ${part.rows.filter((r) => r.passed).length} passed -> ${part.partFile}`,
+        );
+        return 0;
+      }
       ctx.reporter.progress('running programs', 0, null);
       const r = await ev.evaluateFunctionalCorrectness(c.samples, c.problems, {
         k,
