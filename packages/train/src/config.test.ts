@@ -52,6 +52,22 @@ describe('resolveTrainConfig', () => {
     expect(JSON.parse(JSON.stringify(c))).toEqual(c);
   });
 
+  it('is idempotent: a resolved config resolves to itself', () => {
+    for (const c of [
+      base,
+      {
+        ...base,
+        method: 'lora',
+        lora: { r: 4 },
+        optimizer: { name: 'lion', lr: 1e-4 },
+        steps: 5,
+      } as TrainConfig,
+    ]) {
+      const once = resolveTrainConfig(c);
+      expect(resolveTrainConfig(once as TrainConfig)).toEqual(once);
+    }
+  });
+
   it('rejects unknown keys at every level, naming the key', () => {
     expect(error({ lerning_rate: 1 }).key).toBe('lerning_rate');
     expect(error({ optimizer: { name: 'adamw', lr: 1, momentum: 0.9 } }).message).toMatch(

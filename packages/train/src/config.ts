@@ -35,7 +35,7 @@ export interface OptimizerConfig {
   beta1?: number;
   /** β₂ (default 0.999 for adamw, 0.95 for lion as in the paper). */
   beta2?: number;
-  /** AdamW's denominator epsilon (default 1e-8; adamw only). */
+  /** AdamW's denominator epsilon (default 1e-8; adamw only: 0 for lion). */
   eps?: number;
   /** Decoupled weight decay λ: p ← p·(1 − lr·λ) each step (default 0). */
   weightDecay?: number;
@@ -316,8 +316,8 @@ export function resolveTrainConfig(config: TrainConfig): ResolvedTrainConfig {
   if (!isObj(opt)) fail('optimizer', 'an object { name, lr, ... }', opt);
   checkKeys(opt, ['name', 'lr', 'beta1', 'beta2', 'eps', 'weightDecay', 'noDecay'], 'optimizer');
   if (opt.name !== 'adamw' && opt.name !== 'lion') fail('optimizer.name', '"adamw" or "lion"', opt.name);
-  if (opt.name === 'lion' && opt.eps !== undefined)
-    fail('optimizer.eps', 'absent with lion (adamw only)', opt.eps);
+  if (opt.name === 'lion' && opt.eps !== undefined && opt.eps !== 0)
+    fail('optimizer.eps', 'absent (or 0) with lion: it applies to adamw only', opt.eps);
   const optimizer = { ...OPTIMIZER_DEFAULTS[opt.name], ...defined(opt) } as Obj;
   if (!(finite(optimizer.lr) && optimizer.lr > 0)) fail('optimizer.lr', 'a positive number', optimizer.lr);
   for (const k of ['beta1', 'beta2'] as const) {

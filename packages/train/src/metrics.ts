@@ -6,8 +6,8 @@ import { writeFileAtomic } from '@loralab/model';
 
 /**
  * One line of metrics.jsonl. Training lines carry loss (mean over the steps since the last line), grad_norm (before
- * clipping, of the last step), lr, tokens_per_s, rss_mb; eval lines carry `eval/<key>` values. `tokens`: real tokens
- * seen so far.
+ * clipping, of the last step), lr, tokens_per_s (over step time), rss_mb (process resident memory), tensor_mb (bytes
+ * of live tfjs tensors); eval lines carry `eval/<key>` values. `tokens`: real tokens seen so far.
  */
 export interface MetricsRecord {
   step: number;

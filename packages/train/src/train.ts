@@ -304,6 +304,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
         lr: lastLr,
         tokens_per_s: windowTokens / Math.max(1e-9, windowSeconds),
         rss_mb: rssMb(),
+        tensor_mb: Math.round((tf.memory().numBytes / 2 ** 20) * 10) / 10,
       });
       windowLoss = 0;
       windowSteps = 0;

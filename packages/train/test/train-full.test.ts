@@ -46,7 +46,8 @@ describe('train (full, cpt, adamw, constant)', () => {
     expect(r.finalLoss).toBeLessThan(logs[0]!.loss! - 0.5);
     for (const l of logs) {
       expect(l.lr).toBe(1e-2);
-      for (const k of ['grad_norm', 'tokens_per_s', 'rss_mb', 'tokens']) expect(l[k]).toBeGreaterThan(0);
+      for (const k of ['grad_norm', 'tokens_per_s', 'rss_mb', 'tensor_mb', 'tokens'])
+        expect(l[k]).toBeGreaterThan(0);
     }
     const lines = readFileSync(join(out, 'metrics.jsonl'), 'utf8')
       .trim()

@@ -127,8 +127,24 @@ describe('LoRA', () => {
   });
 });
 
+describe('LoRA variants', () => {
+  it('DoRA with rsLoRA trains through the same loop and saves its magnitude vectors', {
+    timeout: 60_000,
+  }, async () => {
+    const { result, train: steps } = await run({
+      method: 'lora',
+      lora: { r: 4, lora_alpha: 8, use_dora: true, use_rslora: true, target_modules: ['q_proj', 'v_proj'] },
+      steps: 6,
+    });
+    expect(steps.at(-1)!.loss!).toBeLessThan(steps[0]!.loss!);
+    const { tensors } = await readSafetensors(join(result.finalDir, 'adapter_model.safetensors'));
+    expect(tensors.has('base_model.model.model.layers.1.self_attn.v_proj.lora_magnitude_vector')).toBe(true);
+    expect((await readAdapterConfig(result.finalDir)).use_dora).toBe(true);
+  });
+});
+
 describe('full finetuning options', () => {
-  it('freezeEmbeddings keeps the embedding; the final folder carries the base tokenizer files', {
+  it('freezeEmbeddings / freezeLmHead keep those weights; the final folder carries the base tokenizer files', {
     timeout: 60_000,
   }, async () => {
     const { result } = await run({ freezeEmbeddings: true });
@@ -140,6 +156,11 @@ describe('full finetuning options', () => {
     );
     expect(after.get('lm_head.weight')!.data).not.toEqual(before.get('lm_head.weight')!.data);
     expect(readFileSync(join(result.finalDir, 'tokenizer.json'), 'utf8')).toContain('1.0');
+    const head = await run({ freezeLmHead: true, steps: 2 });
+    const { tensors: h } = await readSafetensors(join(head.result.finalDir, 'model.safetensors'));
+    const lm = 'lm_head.weight';
+    expect(Buffer.from(h.get(lm)!.data.buffer).equals(Buffer.from(before.get(lm)!.data.buffer))).toBe(true);
+    expect(h.get(key)!.data).not.toEqual(before.get(key)!.data);
   });
 
   it('dropout changes the trajectory deterministically and is saved in the model config', {
