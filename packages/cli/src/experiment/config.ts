@@ -96,7 +96,7 @@ export interface ExperimentConfig {
     loraLrMultiplier: number;
     /** Default decoupled weight decay of every arm (an arm's `weightDecay` overrides it). */
     weightDecay: number;
-    /** LoRA dropout on the adapter input (the paper: 0.05). */
+    /** LoRA dropout on the adapter input (the paper: 0.05; 0 by default here, where dropout ops make a LoRA step 1.5x slower). */
     loraDropout: number;
     /** Warmup share of the cosine schedule (the paper: 0.1 for IFT). */
     warmupRatio: number;
@@ -204,10 +204,10 @@ export const DEFAULT_EXPERIMENT: ExperimentConfig = {
   },
   finetune: {
     optimizer: 'adamw',
-    fullLr: 1e-3,
+    fullLr: 3e-4,
     loraLrMultiplier: 10,
     weightDecay: 0,
-    loraDropout: 0.05,
+    loraDropout: 0,
     warmupRatio: 0.1,
     clipGradNorm: 1,
     seqLen: 128,
