@@ -193,6 +193,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
       verbose,
       out: (line) => io.stdout.write(`${line}\n`),
     };
+    io.interruptMode?.(spec.graceful ? 'graceful' : 'immediate');
     try {
       const code = (await spec.run(ctx)) ?? EXIT_CODES.ok;
       if (signal.aborted) {
@@ -215,22 +216,32 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
 }
 
 /** The real process's streams, and an AbortSignal raised by SIGINT. */
-export function processIo(signal?: AbortSignal): CliIo {
+export function processIo(
+  signal?: AbortSignal,
+  interruptMode?: (mode: 'graceful' | 'immediate') => void,
+): CliIo {
   return {
     stdout: process.stdout,
     stderr: process.stderr,
     tty: process.stderr.isTTY === true,
     ...(signal && { signal }),
+    ...(interruptMode && { interruptMode }),
   };
 }
 
 /**
- * Runs `loralab` as a process: the first SIGINT asks the running command to stop at a consistent point (the
- * trainer saves its state), a second one exits at once; the exit code is main's.
+ * Runs `loralab` as a process: the first SIGINT asks a graceful command to stop at a consistent point (the
+ * trainer saves its state) and a second one exits at once; other commands (whose writes are atomic or resumable)
+ * exit at the first. The exit code is main's, 130 after an interruption.
  */
 export async function runCli(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
   const controller = new AbortController();
+  let mode: 'graceful' | 'immediate' = 'immediate';
   const onSigint = () => {
+    if (mode === 'immediate') {
+      process.stderr.write('\nloralab: interrupted\n');
+      process.exit(EXIT_CODES.interrupted);
+    }
     if (controller.signal.aborted) {
       process.stderr.write('\nloralab: interrupted again; exiting now\n');
       process.exit(EXIT_CODES.interrupted);
@@ -248,7 +259,12 @@ export async function runCli(argv: readonly string[] = process.argv.slice(2)): P
   process.on('SIGINT', onSigint);
   process.on('uncaughtException', onEscaped);
   process.on('unhandledRejection', onEscaped);
-  const code = await main(argv, processIo(controller.signal));
+  const code = await main(
+    argv,
+    processIo(controller.signal, (m) => {
+      mode = m;
+    }),
+  );
   process.off('SIGINT', onSigint);
   process.exitCode = code;
 }

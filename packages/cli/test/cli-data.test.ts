@@ -1,4 +1,5 @@
 // tokenizer train, data prepare and data inspect end to end on tiny inputs, with config files and overrides.
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -295,5 +296,33 @@ describe('data prepare and data inspect', { timeout: 60_000 }, () => {
     ]);
     expect(noTok.code).toBe(4);
     expect(noTok.stderr).toMatch(/^loralab: TokenizerError: /);
+  });
+
+  it('a SIGINT ends a data prepare at once (exit 130), and the rerun completes the dataset', async () => {
+    const out = join(dir, 'sigint');
+    const root = new URL('../../../', import.meta.url).pathname;
+    const main = new URL('../src/main.ts', import.meta.url).pathname;
+    const argv = ['data', 'prepare', '-t', tok, '--corpus', 'brown', '--shard-tokens', '100000', '-o', out];
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--conditions=@loralab/source', main, ...argv],
+      {
+        cwd: root,
+      },
+    );
+    let stderr = '';
+    const code = await new Promise<number | null>((resolve) => {
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (stderr.includes('tokenizing 0') && !child.killed) child.kill('SIGINT');
+      });
+      child.on('close', (c) => resolve(c));
+    });
+    expect(code, stderr).toBe(130);
+    expect(stderr).toContain('loralab: interrupted');
+    expect(existsSync(join(out, 'manifest.json'))).toBe(false);
+    const again = await run([...argv, '-q']);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/^dataset \(text\): 500 rows/);
   });
 });

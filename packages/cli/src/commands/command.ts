@@ -23,6 +23,11 @@ export interface CliIo {
   tty: boolean;
   /** Aborted on SIGINT: long work stops at the next consistent point. */
   signal?: AbortSignal;
+  /**
+   * Told whether the running command stops gracefully on `signal` (`graceful`) or should simply be ended by a
+   * SIGINT (`immediate`: its writes are atomic or resumable anyway).
+   */
+  interruptMode?(mode: 'graceful' | 'immediate'): void;
 }
 
 export interface OptionSpec {
@@ -44,6 +49,8 @@ export interface CommandSpec {
   options: Record<string, OptionSpec>;
   /** Accepts `--config FILE` and `--set KEY=VALUE`. */
   config?: boolean;
+  /** Stops at a consistent point when `signal` aborts (training, the experiment, model evaluations). */
+  graceful?: boolean;
   /** How many positional arguments are allowed. */
   positionals: { min: number; max: number };
   examples: string[];

@@ -71,6 +71,7 @@ folders with "question" and "answer" (ending in "#### N").`,
     ...MODEL_OPTIONS,
   },
   config: true,
+  graceful: true,
   positionals: { min: 0, max: 0 },
   examples: [
     'loralab eval gsm8k --model runs/fft/final --test gsm8k/test.jsonl --train gsm8k/train.jsonl',

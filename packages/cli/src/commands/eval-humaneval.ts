@@ -112,6 +112,7 @@ _results.jsonl and humaneval.json. Programs run in a sandbox (namespaces where a
     ...MODEL_OPTIONS,
   },
   config: true,
+  graceful: true,
   positionals: { min: 0, max: 0 },
   examples: [
     'loralab eval humaneval --samples samples.jsonl --problems HumanEval.jsonl.gz',
@@ -167,6 +168,7 @@ _results.jsonl and humaneval.json. Programs run in a sandbox (namespaces where a
       throw new UsageError('--rank needs --world-size N', 'eval humaneval');
     }
     if (c.samples) {
+      ctx.io.interruptMode?.('immediate'); // no model: the results file is written atomically at the end
       if (c.model) throw new UsageError('give --samples or --model, not both', 'eval humaneval');
       if (!c.problems) throw new UsageError('--samples needs --problems FILE', 'eval humaneval');
       if (merge !== undefined) {

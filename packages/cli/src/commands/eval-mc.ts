@@ -78,6 +78,7 @@ preprocessing. continuation builds items from held-out text: each passage's true
     ...MODEL_OPTIONS,
   },
   config: true,
+  graceful: true,
   positionals: { min: 0, max: Infinity },
   examples: [
     'loralab eval mc --model runs/base --task hellaswag --items hellaswag_val.jsonl --limit 500',

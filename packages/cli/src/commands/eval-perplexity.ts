@@ -49,6 +49,7 @@ bits per byte = -sum(L) / bytes / ln 2 is comparable across tokenizers. --limit 
     ...MODEL_OPTIONS,
   },
   config: true,
+  graceful: true,
   positionals: { min: 0, max: Infinity },
   examples: [
     'loralab eval perplexity --model runs/base --corpus brown --categories r --limit 20',

@@ -55,6 +55,7 @@ refused with their path. Rerunning into the same --output skips finished phases;
     backend: { type: 'string', value: 'NAME', description: 'auto (default), cuda, tensorflow, wasm or cpu' },
   },
   config: true,
+  graceful: true,
   positionals: { min: 0, max: 1 },
   examples: [
     'loralab experiment run',

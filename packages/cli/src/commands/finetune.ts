@@ -59,6 +59,7 @@ full-finetuning baselines. final/ is a model folder (full) or a PEFT adapter fol
     ...TRAIN_OPTIONS,
   },
   config: true,
+  graceful: true,
   positionals: { min: 0, max: 0 },
   examples: [
     'loralab finetune --method lora --task ift --model runs/base/final --data data/math-ift --rank 16 --output runs/lora-r16',

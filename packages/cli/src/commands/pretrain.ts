@@ -57,6 +57,7 @@ The config is @loralab/train's TrainConfig plus "tokenizer". Defaults: AdamW lr 
     ...TRAIN_OPTIONS,
   },
   config: true,
+  graceful: true,
   positionals: { min: 0, max: 0 },
   examples: [
     'loralab pretrain --tokenizer tok/ --data data/brown --eval-data data/brown-heldout --output runs/base',
