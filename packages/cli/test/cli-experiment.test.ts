@@ -23,10 +23,12 @@ describe('experiment run and report', { timeout: 60_000 }, () => {
     const again = await run(['experiment', 'run', tiny, '--output', out, '-q']);
     expect(again.code).toBe(0);
     expect(again.stderr).toContain('already finished, skipped: tokenizer, datasets, base, arm:ift-full');
-    // --set reaches list elements of the resolved config: the changed arm no longer matches its finished phase
+    // --set reaches list elements of the resolved config: the changed config is refused before any work
     const changed = await run(['experiment', 'run', tiny, '--output', out, '--set', 'arms.1.r=3', '-q']);
     expect(changed.code).toBe(1);
-    expect(changed.stderr).toMatch(/^loralab: ExperimentError: arm:ift-lora-r2: .*under another config/m);
+    expect(changed.stderr).toMatch(
+      /^loralab: ExperimentError: experiment: .*config\.json: this folder holds a run of another config/m,
+    );
   });
 
   it('report rewrites report.html and report.md from results.json alone', async () => {
