@@ -131,6 +131,21 @@ describe.skipIf(SKIP_NATIVE)('fused ops match their tfjs references', () => {
     expect(vocab).toBeGreaterThan(0);
   });
 
+  // Summed reduction (the model's loss): values O(rows), so 1e-5 relative to the larger of 1 and the reference.
+  it.each([
+    [5, 9, [2, -100, 8, 0, 4]],
+    [4, 129, [-100, -100, 128, 1]],
+  ] as [number, number, number[]][])('crossEntropy sum over %i x %i', async (rows, V, labels) => {
+    await compare(
+      [uniform([rows, V], 12, 4), { shape: [rows], data: Int32Array.from(labels), dtype: 'int32' }],
+      (x, y) => crossEntropy(x!, y!, -100, 'sum'),
+      (x, y) => crossEntropyReference(x!, y!, -100, 'sum'),
+      1,
+      1e-5 * rows,
+      1e-5,
+    );
+  });
+
   it('crossEntropy is 0 with zero gradient when every row is ignored', async () => {
     const inputs: Input[] = [
       uniform([3, 4], 10),
