@@ -6,7 +6,7 @@ import { type KernelsReport, loadAddon } from './addon.js';
 import { causalAttentionKernels } from './causal-attention.js';
 import { type KernelsConfig, resolveKernelsConfig } from './config.js';
 import { crossEntropyKernels } from './cross-entropy.js';
-import { addKernel, gatherKernel, transposeKernel } from './layout.js';
+import { addKernel, gatherKernel, padKernel, sliceKernel, transposeKernel } from './layout.js';
 import { batchMatMulKernel, fusedMatMulKernel } from './matmul.js';
 import { NativeBackend } from './native-backend.js';
 import { rmsNormKernels } from './rms-norm.js';
@@ -29,6 +29,8 @@ export const NATIVE_KERNEL_NAMES: readonly string[] = [
   tf.Transpose,
   tf.GatherV2,
   tf.Add,
+  tf.Slice,
+  tf.PadV2,
   ...[rmsNormKernels, ropeKernels, swigluKernels, causalAttentionKernels, crossEntropyKernels].flatMap((ks) =>
     ks.map((k) => k.kernelName),
   ),
@@ -68,6 +70,8 @@ export function registerNativeBackend(config: Partial<KernelsConfig> = {}): Nati
     { kernelName: tf.Transpose, backendName: c.backendName, kernelFunc: transposeKernel(cpu(tf.Transpose)) },
     { kernelName: tf.GatherV2, backendName: c.backendName, kernelFunc: gatherKernel(cpu(tf.GatherV2)) },
     { kernelName: tf.Add, backendName: c.backendName, kernelFunc: addKernel(cpu(tf.Add)) },
+    { kernelName: tf.Slice, backendName: c.backendName, kernelFunc: sliceKernel(cpu(tf.Slice)) },
+    { kernelName: tf.PadV2, backendName: c.backendName, kernelFunc: padKernel(cpu(tf.PadV2)) },
     { kernelName: tf._FusedMatMul, backendName: c.backendName, kernelFunc: fusedMatMulKernel(c.backendName) },
     ...[rmsNormKernels, ropeKernels, swigluKernels, causalAttentionKernels, crossEntropyKernels]
       .flat()
