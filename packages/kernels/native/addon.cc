@@ -207,6 +207,37 @@ Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// binary(op, a, na, b, nb, y, n)
+Napi::Value Binary(const Napi::CallbackInfo& info) {
+  const int64_t op = Int(info, 0), na = Int(info, 2), nb = Int(info, 4), n = Int(info, 6);
+  const bool ok = op <= lk::kSquaredDifference && (na == n || na == 1 || (na > 0 && n % na == 0)) &&
+                  (nb == n || nb == 1 || (nb > 0 && n % nb == 0)) && (na == n || nb == n || (na == 1 && nb == 1));
+  if (!ok) throw Napi::RangeError::New(info.Env(), "binary: unsupported op or operand sizes");
+  if (na == 1 && nb == 1 && n != 1) throw Napi::RangeError::New(info.Env(), "binary: two scalars give one element");
+  lk::binary(static_cast<int>(op), F32(info, 1, na, "a"), na, F32(info, 3, nb, "b"), nb, F32(info, 5, n, "y"), n);
+  return info.Env().Undefined();
+}
+
+// unary(op, x, y, n)
+Napi::Value Unary(const Napi::CallbackInfo& info) {
+  const int64_t op = Int(info, 0), n = Int(info, 3);
+  if (op > lk::kSign) throw Napi::RangeError::New(info.Env(), "unary: unsupported op");
+  lk::unary(static_cast<int>(op), F32(info, 1, n, "x"), F32(info, 2, n, "y"), n);
+  return info.Env().Undefined();
+}
+
+// sumRows(x, rows, cols, y) and sumCols(x, rows, cols, y)
+Napi::Value SumRows(const Napi::CallbackInfo& info) {
+  const int64_t rows = Int(info, 1), cols = Int(info, 2);
+  lk::sum_rows(F32(info, 0, rows * cols, "x"), rows, cols, F32(info, 3, rows, "y"));
+  return info.Env().Undefined();
+}
+Napi::Value SumCols(const Napi::CallbackInfo& info) {
+  const int64_t rows = Int(info, 1), cols = Int(info, 2);
+  lk::sum_cols(F32(info, 0, rows * cols, "x"), rows, cols, F32(info, 3, cols, "y"));
+  return info.Env().Undefined();
+}
+
 // adamw(p, m, v, g, n, lr, beta1, beta2, eps, weightDecay, step)
 Napi::Value Adamw(const Napi::CallbackInfo& info) {
   const int64_t n = Int(info, 4);
@@ -241,6 +272,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("attentionBackward", Napi::Function::New(env, AttentionBackward));
   exports.Set("crossEntropyForward", Napi::Function::New(env, CrossEntropyForward));
   exports.Set("crossEntropyBackward", Napi::Function::New(env, CrossEntropyBackward));
+  exports.Set("binary", Napi::Function::New(env, Binary));
+  exports.Set("unary", Napi::Function::New(env, Unary));
+  exports.Set("sumRows", Napi::Function::New(env, SumRows));
+  exports.Set("sumCols", Napi::Function::New(env, SumCols));
   exports.Set("adamw", Napi::Function::New(env, Adamw));
   exports.Set("lion", Napi::Function::New(env, Lion));
   return exports;

@@ -41,6 +41,21 @@ void swiglu_backward(const float* dy, const float* g, const float* u, float* dg,
 void rope_apply(const float* x, const float* cos, const float* sin, float* y, int B, int H, int T, int hd, int Bc,
                 bool inverse);
 
+// ---- pointwise arithmetic and sums (pointwise.cc) -----------------------------------------------------------
+enum BinaryOp { kAdd = 0, kSub = 1, kMul = 2, kDiv = 3, kMaximum = 4, kMinimum = 5, kSquaredDifference = 6 };
+enum UnaryOp { kNeg = 0, kSquare = 1, kSqrt = 2, kRsqrt = 3, kExp = 4, kAbs = 5, kReciprocal = 6, kSign = 7 };
+/**
+ * y (n) = a op b with broadcasting: each operand has n elements, or 1 (a scalar), or a period p dividing n (it repeats
+ * along the leading axes: its shape is a suffix of y's). At least one operand has n elements unless both are scalars.
+ */
+void binary(int op, const float* a, int64_t na, const float* b, int64_t nb, float* y, int64_t n);
+/** y = op(x) elementwise. */
+void unary(int op, const float* x, float* y, int64_t n);
+/** y (rows) = Σ over the columns of x (rows, cols); one row is summed in double precision. */
+void sum_rows(const float* x, int64_t rows, int64_t cols, float* y);
+/** y (cols) = Σ over the rows of x (rows, cols). */
+void sum_cols(const float* x, int64_t rows, int64_t cols, float* y);
+
 // ---- layout (transpose.cc) -----------------------------------------------------------------------------
 /** y = transpose(x, perm) for 4-byte elements; shape is x's (rank dims); y has shape[perm[i]] on axis i. */
 void transpose4(const uint32_t* x, uint32_t* y, const int64_t* shape, const int* perm, int rank);

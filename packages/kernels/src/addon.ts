@@ -51,6 +51,22 @@ export interface NativeAddon {
     d: number,
   ): void;
   add(a: Float32Array, b: Float32Array, y: Float32Array, n: number): void;
+  /** y = a op b (BinaryOp code); na, nb: n, 1 (scalar) or a period dividing n (see native/kernels.h). */
+  binary(
+    op: number,
+    a: Float32Array,
+    na: number,
+    b: Float32Array,
+    nb: number,
+    y: Float32Array,
+    n: number,
+  ): void;
+  /** y = op(x) (UnaryOp code). */
+  unary(op: number, x: Float32Array, y: Float32Array, n: number): void;
+  /** y (rows) = row sums of x (rows, cols). */
+  sumRows(x: Float32Array, rows: number, cols: number, y: Float32Array): void;
+  /** y (cols) = column sums of x (rows, cols). */
+  sumCols(x: Float32Array, rows: number, cols: number, y: Float32Array): void;
   swigluForward(g: Float32Array, u: Float32Array, y: Float32Array, n: number): void;
   swigluBackward(
     dy: Float32Array,

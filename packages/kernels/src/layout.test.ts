@@ -11,7 +11,7 @@ describe.skipIf(SKIP_NATIVE)('Add, Transpose, GatherV2, Slice and PadV2 on the n
       [300, 129],
     ],
     [[4, 5], [5]],
-  ])('add %j + %j (same shape native, broadcast on the cpu kernel)', async (sa, sb) => {
+  ])('add %j + %j (same shape and row broadcast native)', async (sa, sb) => {
     const inputs = [uniform(sa, 3), uniform(sb, 4)];
     const f = (a: tf.Tensor, b: tf.Tensor) => tf.add(a, b);
     expect(await runOn(NATIVE, inputs, f)).toEqual(await runOn('cpu', inputs, f));
@@ -70,12 +70,36 @@ describe.skipIf(SKIP_NATIVE)('Add, Transpose, GatherV2, Slice and PadV2 on the n
 
   it.each([
     [[7], [2], [4]],
-    [[64, 17, 9], [0, 0, 0], [64, 16, 9]], // the model's "drop the last position" slice
-    [[5, 6, 7], [1, 2, 3], [3, -1, 2]],
-    [[3, 33, 2, 5], [1, 0, 1, 0], [2, 33, 1, 5]],
-    [[4, 5], [1, 0], [2, 5]], // contiguous: a view, as on cpu
-    [[2, 3, 4, 5, 6], [1, 1, 0, 2, 3], [1, 2, 4, 3, 3]],
-    [[3, 4], [0, 0], [0, 4]],
+    [
+      [64, 17, 9],
+      [0, 0, 0],
+      [64, 16, 9],
+    ], // the model's "drop the last position" slice
+    [
+      [5, 6, 7],
+      [1, 2, 3],
+      [3, -1, 2],
+    ],
+    [
+      [3, 33, 2, 5],
+      [1, 0, 1, 0],
+      [2, 33, 1, 5],
+    ],
+    [
+      [4, 5],
+      [1, 0],
+      [2, 5],
+    ], // contiguous: a view, as on cpu
+    [
+      [2, 3, 4, 5, 6],
+      [1, 1, 0, 2, 3],
+      [1, 2, 4, 3, 3],
+    ],
+    [
+      [3, 4],
+      [0, 0],
+      [0, 4],
+    ],
   ])('slice %j at %j of size %j, and its gradient (PadV2), float32 and int32', async (shape, begin, size) => {
     const f = (x: tf.Tensor) => tf.slice(x, begin, size);
     const inputs = [uniform(shape, 5)];
@@ -90,13 +114,30 @@ describe.skipIf(SKIP_NATIVE)('Add, Transpose, GatherV2, Slice and PadV2 on the n
 
   it.each([
     [[5], [[2, 3]], 0],
-    [[3, 4, 5], [[0, 1], [2, 0], [1, 1]], 1.5],
-    [[2, 3], [[0, 0], [0, 0]], 0],
+    [
+      [3, 4, 5],
+      [
+        [0, 1],
+        [2, 0],
+        [1, 1],
+      ],
+      1.5,
+    ],
+    [
+      [2, 3],
+      [
+        [0, 0],
+        [0, 0],
+      ],
+      0,
+    ],
   ])('pad %j by %j with %d (float32 and int32)', async (shape, paddings, value) => {
     const f = (x: tf.Tensor) => tf.pad(x, paddings as [number, number][], value);
     const inputs = [uniform(shape, 6)];
     expect(await runOn(NATIVE, inputs, f)).toEqual(await runOn('cpu', inputs, f));
-    const ints = [{ shape, data: Int32Array.from(inputs[0]!.data, (v) => Math.round(v * 100)), dtype: 'int32' as const }];
+    const ints = [
+      { shape, data: Int32Array.from(inputs[0]!.data, (v) => Math.round(v * 100)), dtype: 'int32' as const },
+    ];
     const fi = (x: tf.Tensor) => tf.pad(x, paddings as [number, number][], Math.round(value));
     expect(await runOn(NATIVE, ints, fi)).toEqual(await runOn('cpu', ints, fi));
   });

@@ -58,8 +58,8 @@ export function gatherKernel(cpuGather: tf.KernelFunc): tf.KernelFunc {
   };
 }
 
-/** Add: native when both operands are float32 of one shape; broadcasting and other dtypes go to the cpu kernel. */
-export function addKernel(cpuAdd: tf.KernelFunc): tf.KernelFunc {
+/** Add: native when both operands are float32 of one shape; the rest goes to `fallback` (broadcasting binary kernel). */
+export function addKernel(fallback: tf.KernelFunc): tf.KernelFunc {
   return ({ inputs, backend, attrs }) => {
     const nb = backend as NativeBackend;
     const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
@@ -70,7 +70,7 @@ export function addKernel(cpuAdd: tf.KernelFunc): tf.KernelFunc {
       !(vb instanceof Float32Array) ||
       !tf.util.arraysEqual(a.shape, b.shape)
     ) {
-      return cpuAdd({ inputs, backend, attrs });
+      return fallback({ inputs, backend, attrs });
     }
     const out = new Float32Array(va.length);
     nb.addon.add(va, vb, out, va.length);
