@@ -109,6 +109,40 @@ describe('backends', () => {
     },
   );
 
+  it.skipIf(!NATIVE_AVAILABLE)(
+    'native and wasm give the same training steps, full and with LoRA-like adapters (GQA, untied), no leaks',
+    async () => {
+      type Run = { losses: number[]; grads: Map<string, Float32Array> };
+      const run = async (backend: 'wasm' | 'native', adapters: boolean): Promise<Run> => {
+        await useBackend(backend);
+        const m = new LlamaForCausalLM({ ...TINY, num_key_value_heads: 2 }, { seed: 6 });
+        const extra: AddLowRank[] = [];
+        if (adapters) {
+          for (const name of m.projectionNames().filter((n) => n.includes('.layers.'))) {
+            extra.push(m.wrapProjection(name, (inner) => new AddLowRank(inner, 2, 0.5, 0.05)) as AddLowRank);
+          }
+        }
+        const before = tf.memory().numTensors;
+        const { loss, grads } = m.lossAndGradients(IDS, IDS);
+        const out: Run = { losses: [loss.dataSync()[0]!], grads: new Map() };
+        for (const [k, g] of grads) out.grads.set(k, g.dataSync() as Float32Array);
+        tf.dispose([loss, ...grads.values()]);
+        for (let i = 0; i < 2; i++) out.losses.push(sgdStep(m));
+        expect(tf.memory().numTensors, backend).toBe(before);
+        for (const w of extra) tf.dispose([w.A.variable, w.B.variable]);
+        m.dispose();
+        return out;
+      };
+      for (const adapters of [false, true]) {
+        const [w, n] = [await run('wasm', adapters), await run('native', adapters)];
+        expectClose(n.losses, w.losses, { rtol: 1e-5 }, `losses (adapters ${adapters})`);
+        expect([...n.grads.keys()]).toEqual([...w.grads.keys()]);
+        expect(n.grads.size).toBe(adapters ? 2 * 9 + 3 + 2 * 7 * 2 : 2 * 9 + 3);
+        for (const [k, g] of n.grads) expectClose(g, w.grads.get(k)!, { rtol: 1e-4 }, k);
+      }
+    },
+  );
+
   it('dropout is active only in training mode and is seeded', async () => {
     await useBackend('wasm');
     const m = new LlamaForCausalLM({ ...TINY, attention_dropout: 0.2, residual_dropout: 0.2 }, { seed: 1 });
