@@ -93,12 +93,15 @@ describe.skipIf(SKIP_NATIVE)('fused ops match their tfjs references', () => {
     );
   });
 
-  // Causal attention, multi-head and grouped-query, odd lengths; tolerance 1e-5 forward, 1e-4 gradients.
+  // Causal attention, multi-head and grouped-query, odd lengths, one to three query blocks of 128 rows (the last one
+  // partial); tolerance 1e-5 forward, 1e-4 gradients.
   it.each([
     [1, 1, 1, 1, 4],
     [2, 4, 4, 9, 8],
     [2, 4, 2, 17, 16],
     [1, 6, 1, 33, 5],
+    [1, 4, 2, 129, 8],
+    [2, 2, 1, 300, 6],
   ])('causalAttention B %i nh %i nkv %i T %i hs %i', async (B, nh, nkv, T, hs) => {
     await compare(
       [uniform([B, nh, T, hs], 6, 2), uniform([B, nkv, T, hs], 7, 2), uniform([B, nkv, T, hs], 8)],
