@@ -35,25 +35,39 @@ void gemm(bool ta, bool tb, int m, int n, int k, float alpha, const float* A, in
 
 }  // namespace
 
+namespace {
+
+/** Where the rows of one (batch, head) start and how far apart they are, in either layout. */
+struct HeadLayout {
+  int64_t base;
+  int ld;
+};
+HeadLayout head(bool seqMajor, int b, int h, int heads, int T, int hs) {
+  if (seqMajor) return {(static_cast<int64_t>(b) * T * heads + h) * hs, heads * hs};  // (B, T, heads, hs)
+  return {(static_cast<int64_t>(b) * heads + h) * T * hs, hs};                       // (B, heads, T, hs)
+}
+
+}  // namespace
+
 void attention_forward(const float* q, const float* k, const float* v, float* o, float* lse, int B, int nh, int nkv,
-                       int T, int hs, float scale) {
+                       int T, int hs, float scale, bool seqMajor) {
   FlushDenormals ftz;
   const int rep = nh / nkv;
-  const int64_t th = static_cast<int64_t>(T) * hs;
   std::vector<float> s(static_cast<size_t>(std::min(kBlock, T)) * T);  // scores, then probabilities (R, n), ld T
   for (int64_t unit = 0; unit < static_cast<int64_t>(B) * nh; unit++) {
     const int b = static_cast<int>(unit / nh);
     const int h = static_cast<int>(unit % nh);
-    const int64_t kvBase = (static_cast<int64_t>(b) * nkv + h / rep) * th;
-    const float* Q = q + unit * th;  // (T, hs)
-    const float* K = k + kvBase;
-    const float* V = v + kvBase;
-    float* O = o + unit * th;
+    const HeadLayout qh = head(seqMajor, b, h, nh, T, hs);
+    const HeadLayout kh = head(seqMajor, b, h / rep, nkv, T, hs);
+    const float* Q = q + qh.base;  // (T, hs) with row stride qh.ld
+    const float* K = k + kh.base;
+    const float* V = v + kh.base;
+    float* O = o + qh.base;
     float* L = lse + unit * T;
     for (int i0 = 0; i0 < T; i0 += kBlock) {
       const int R = std::min(kBlock, T - i0);
       const int n = i0 + R;  // keys any row of the block sees
-      gemm(false, true, R, n, hs, scale, Q + static_cast<int64_t>(i0) * hs, hs, K, hs, 0.0f, s.data(), T);  // S
+      gemm(false, true, R, n, hs, scale, Q + static_cast<int64_t>(i0) * qh.ld, qh.ld, K, kh.ld, 0.0f, s.data(), T);
       for (int r = 0; r < R; r++) {
         float* __restrict sp = s.data() + static_cast<int64_t>(r) * T;
         const int i = i0 + r;  // keys 0..i are visible
@@ -69,47 +83,49 @@ void attention_forward(const float* q, const float* k, const float* v, float* o,
         std::fill(sp + i + 1, sp + n, 0.0f);         // causal mask
         L[i] = mx + std::log(sum);
       }
-      gemm(false, false, R, hs, n, 1.0f, s.data(), T, V, hs, 0.0f, O + static_cast<int64_t>(i0) * hs, hs);  // O = P V
+      gemm(false, false, R, hs, n, 1.0f, s.data(), T, V, kh.ld, 0.0f, O + static_cast<int64_t>(i0) * qh.ld, qh.ld);
     }
   }
 }
 
 void attention_backward(const float* q, const float* k, const float* v, const float* o, const float* lse,
                         const float* dout, float* dq, float* dk, float* dv, int B, int nh, int nkv, int T, int hs,
-                        float scale) {
+                        float scale, bool seqMajor) {
   FlushDenormals ftz;
   const int rep = nh / nkv;
   const int64_t th = static_cast<int64_t>(T) * hs;
   const size_t tile = static_cast<size_t>(std::min(kBlock, T)) * T;
   std::vector<float> p(tile), ds(tile);  // P and dP → dS of one block (R, n), ld T
-  std::fill(dk, dk + static_cast<int64_t>(B) * nkv * th, 0.0f);
+  std::fill(dk, dk + static_cast<int64_t>(B) * nkv * th, 0.0f);  // both layouts: the whole array
   std::fill(dv, dv + static_cast<int64_t>(B) * nkv * th, 0.0f);
   for (int64_t unit = 0; unit < static_cast<int64_t>(B) * nh; unit++) {
     const int b = static_cast<int>(unit / nh);
     const int h = static_cast<int>(unit % nh);
-    const int64_t kvBase = (static_cast<int64_t>(b) * nkv + h / rep) * th;
-    const float* Q = q + unit * th;
-    const float* O = o + unit * th;
-    const float* dO = dout + unit * th;
+    const HeadLayout qh = head(seqMajor, b, h, nh, T, hs);
+    const HeadLayout kh = head(seqMajor, b, h / rep, nkv, T, hs);
+    const int lq = qh.ld, lk = kh.ld;
+    const float* Q = q + qh.base;
+    const float* O = o + qh.base;
+    const float* dO = dout + qh.base;
     const float* L = lse + unit * T;
-    const float* K = k + kvBase;
-    const float* V = v + kvBase;
-    float* dQ = dq + unit * th;
-    float* dK = dk + kvBase;  // accumulated over the rep query heads of this kv head (units run in order)
-    float* dV = dv + kvBase;
+    const float* K = k + kh.base;
+    const float* V = v + kh.base;
+    float* dQ = dq + qh.base;
+    float* dK = dk + kh.base;  // accumulated over the rep query heads of this kv head (units run in order)
+    float* dV = dv + kh.base;
     for (int i0 = 0; i0 < T; i0 += kBlock) {
       const int R = std::min(kBlock, T - i0);
       const int n = i0 + R;
-      const float* Qb = Q + static_cast<int64_t>(i0) * hs;
-      const float* dOb = dO + static_cast<int64_t>(i0) * hs;
-      gemm(false, true, R, n, hs, scale, Qb, hs, K, hs, 0.0f, p.data(), T);   // S = scale · Q Kᵀ
-      gemm(false, true, R, n, hs, 1.0f, dOb, hs, V, hs, 0.0f, ds.data(), T);  // dP = dO Vᵀ
+      const float* Qb = Q + static_cast<int64_t>(i0) * lq;
+      const float* dOb = dO + static_cast<int64_t>(i0) * lq;
+      gemm(false, true, R, n, hs, scale, Qb, lq, K, lk, 0.0f, p.data(), T);   // S = scale · Q Kᵀ
+      gemm(false, true, R, n, hs, 1.0f, dOb, lq, V, lk, 0.0f, ds.data(), T);  // dP = dO Vᵀ
       for (int r = 0; r < R; r++) {
         float* __restrict pr = p.data() + static_cast<int64_t>(r) * T;
         float* __restrict dr = ds.data() + static_cast<int64_t>(r) * T;
         const int i = i0 + r;
         float Di = 0.0f;  // D_i = dO_i · O_i = Σ_j P_ij dP_ij
-        for (int c = 0; c < hs; c++) Di += dO[static_cast<int64_t>(i) * hs + c] * O[static_cast<int64_t>(i) * hs + c];
+        for (int c = 0; c < hs; c++) Di += dO[static_cast<int64_t>(i) * lq + c] * O[static_cast<int64_t>(i) * lq + c];
         const float li = L[i];
         for (int j = 0; j <= i; j++) {
           pr[j] = fast_exp(pr[j] - li);           // P_ij recomputed
@@ -118,9 +134,9 @@ void attention_backward(const float* q, const float* k, const float* v, const fl
         std::fill(pr + i + 1, pr + n, 0.0f);  // causal mask
         std::fill(dr + i + 1, dr + n, 0.0f);
       }
-      gemm(false, false, R, hs, n, 1.0f, ds.data(), T, K, hs, 0.0f, dQ + static_cast<int64_t>(i0) * hs, hs);  // dS K
-      gemm(true, false, n, hs, R, 1.0f, ds.data(), T, Qb, hs, 1.0f, dK, hs);   // dK[0:n] += dSᵀ Q
-      gemm(true, false, n, hs, R, 1.0f, p.data(), T, dOb, hs, 1.0f, dV, hs);   // dV[0:n] += Pᵀ dO
+      gemm(false, false, R, hs, n, 1.0f, ds.data(), T, K, lk, 0.0f, dQ + static_cast<int64_t>(i0) * lq, lq);  // dS K
+      gemm(true, false, n, hs, R, 1.0f, ds.data(), T, Qb, lq, 1.0f, dK, lk);  // dK[0:n] += dSᵀ Q
+      gemm(true, false, n, hs, R, 1.0f, p.data(), T, dOb, lq, 1.0f, dV, lk);  // dV[0:n] += Pᵀ dO
     }
   }
 }

@@ -87,6 +87,8 @@ export interface NativeAddon {
     hd: number,
     Bc: number,
     inverse: boolean,
+    /** x is (B, T, H, hd) instead of (B, H, T, hd) */
+    seqMajor?: boolean,
   ): void;
   attentionForward(
     q: Float32Array,
@@ -100,6 +102,8 @@ export interface NativeAddon {
     T: number,
     hs: number,
     scale: number,
+    /** q, k, v, o are (B, T, heads, hs) instead of (B, heads, T, hs) */
+    seqMajor?: boolean,
   ): void;
   attentionBackward(
     q: Float32Array,
@@ -117,6 +121,7 @@ export interface NativeAddon {
     T: number,
     hs: number,
     scale: number,
+    seqMajor?: boolean,
   ): void;
   crossEntropyForward(
     logits: Float32Array,

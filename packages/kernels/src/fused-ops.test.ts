@@ -149,6 +149,31 @@ describe.skipIf(SKIP_NATIVE)('fused ops match their tfjs references', () => {
     );
   });
 
+  // The (B, T, heads, hd) layout: the same numbers as 'bhtd' on transposed inputs, against the references.
+  it.each([
+    [2, 4, 2, 19, 8],
+    [1, 3, 3, 130, 6],
+  ])('bthd layout: rope and causalAttention B %i nh %i nkv %i T %i hs %i', async (B, nh, nkv, T, hs) => {
+    const cos = uniform([B, 1, T, hs], 21);
+    const sin = uniform([B, 1, T, hs], 22);
+    await compare(
+      [uniform([B, T, nh, hs], 23), cos, sin],
+      (x, c, s) => applyRope(x!, c!, s!, 'bthd'),
+      (x, c, s) => ropeReference(x!, c!, s!, 'bthd'),
+      1,
+      1e-6,
+      1e-6,
+    );
+    await compare(
+      [uniform([B, T, nh, hs], 24, 2), uniform([B, T, nkv, hs], 25, 2), uniform([B, T, nkv, hs], 26)],
+      (q, k, v) => causalAttention(q!, k!, v!, 0.3, 'bthd'),
+      (q, k, v) => causalAttentionReference(q!, k!, v!, 0.3, 'bthd'),
+      3,
+      1e-5,
+      1e-4,
+    );
+  });
+
   it('crossEntropy is 0 with zero gradient when every row is ignored', async () => {
     const inputs: Input[] = [
       uniform([3, 4], 10),

@@ -16,7 +16,7 @@ export {
   IGNORE_INDEX,
 } from './cross-entropy.js';
 export { ConfigError, ShapeError } from './errors.js';
-export { hasNativeKernel } from './fused-op.js';
+export { type HeadLayout, hasNativeKernel } from './fused-op.js';
 export { broadcastBatchIndices } from './matmul.js';
 export { NativeBackend, nativeBackendActive } from './native-backend.js';
 export {

@@ -2,7 +2,7 @@
 // softmax(q kᵀ / √hs + mask) v over heads, where query head h reads key/value head ⌊h / (nh / n_kv)⌋.
 // Plain causal attention (no padding or segment mask, no cache history, no attention dropout) on the native backend
 // runs the fused kernel of @loralab/kernels, which never forms the (T, T) scores; everything else the tfjs path.
-import { causalAttention } from '@loralab/kernels';
+import { applyRope as applyRopeLayout, causalAttention } from '@loralab/kernels';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LlamaConfig } from './config.js';
 import type { KVCache } from './kv-cache.js';
@@ -53,19 +53,25 @@ export function attention(
     const rep = nh / nkv;
     const B = batch;
     const T = seq;
+    if (inputs.fusedCausal) {
+      // The fused kernels take the (B, T, heads, hs) layout: the projections' output reshaped, no transposes.
+      const seq = (y: tf.Tensor2D, n: number) => tf.reshape(y, [B, T, n, hs]) as tf.Tensor4D; // (B, T, n, hs)
+      const q = applyRopeLayout(seq(proj.q_proj.apply(x, ctx), nh), inputs.cos, inputs.sin, 'bthd');
+      const k = applyRopeLayout(seq(proj.k_proj.apply(x, ctx), nkv), inputs.cos, inputs.sin, 'bthd');
+      const v = seq(proj.v_proj.apply(x, ctx), nkv);
+      if (inputs.cache) {
+        // an empty cache (the prompt of a generation): it stores (B, nkv, T, hs)
+        const toHeads = (t: tf.Tensor) => tf.transpose(t, [0, 2, 1, 3]) as tf.Tensor4D;
+        inputs.cache.append(layer, toHeads(k), toHeads(v));
+      }
+      const o = causalAttention(q, k, v, 1 / Math.sqrt(hs), 'bthd'); // (B, T, nh, hs), grouped-query inside
+      return proj.o_proj.apply(tf.reshape(o, [B * T, nh * hs]) as tf.Tensor2D, ctx); // (B·T, nh·hs)
+    }
     const heads = (y: tf.Tensor2D, n: number) =>
       tf.transpose(tf.reshape(y, [B, T, n, hs]), [0, 2, 1, 3]) as tf.Tensor4D; // (B, n, T, hs)
     let q = heads(proj.q_proj.apply(x, ctx), nh); // (B, nh, T, hs)
     let k = heads(proj.k_proj.apply(x, ctx), nkv); // (B, nkv, T, hs)
     let v = heads(proj.v_proj.apply(x, ctx), nkv); // (B, nkv, T, hs)
-    if (inputs.fusedCausal) {
-      q = applyRope(q, inputs.cos, inputs.sin);
-      k = applyRope(k, inputs.cos, inputs.sin);
-      if (inputs.cache) ({ k, v } = inputs.cache.append(layer, k, v)); // empty cache: k, v unchanged
-      const o = causalAttention(q, k, v, 1 / Math.sqrt(hs)); // (B, nh, T, hs), grouped-query inside
-      const merged = tf.reshape(tf.transpose(o, [0, 2, 1, 3]), [B * T, nh * hs]); // (B·T, nh·hs)
-      return proj.o_proj.apply(merged as tf.Tensor2D, ctx);
-    }
     if (inputs.mask === null) throw new Error('attention: a mask is required off the fused causal path');
     q = applyRope(q, inputs.qCos, inputs.qSin); // tables pre-scaled by 1/√hs: the scores come out scaled
     k = applyRope(k, inputs.cos, inputs.sin);
