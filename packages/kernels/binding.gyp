@@ -7,6 +7,7 @@
         "native/gemm.cc",
         "native/transpose.cc",
         "native/elementwise.cc",
+        "native/pointwise.cc",
         "native/attention.cc",
         "native/cross-entropy.cc",
         "native/optimizer.cc"

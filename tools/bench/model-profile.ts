@@ -1,5 +1,7 @@
-// Per-kernel time of one training step (tf.profile), to see where a step goes.
-//   npx tsx tools/bench/model-profile.ts [backend=wasm] [size=a] [tokens=1024] [wasmThreads=1]
+// Per-kernel time of one training step (tf.profile), to see where a step goes. On the native backend each kernel is
+// marked native or `cpu` (a fallback to the tfjs cpu backend's JavaScript kernel), with its call count.
+//   npx tsx --conditions=@loralab/source tools/bench/model-profile.ts [backend=wasm] [size=a] [tokens=1024] [wasmThreads=1]
+import { NATIVE_KERNEL_NAMES } from '@loralab/kernels';
 import * as tf from '@tensorflow/tfjs-core';
 import { type BackendName, initBackend, LlamaForCausalLM } from '../../packages/model/src/index.js';
 import { benchConfig, SIZES } from './model-sizes.js';
@@ -24,19 +26,30 @@ step();
 console.log(`step ${(performance.now() - t0).toFixed(0)} ms for ${B * size.seq} tokens`);
 const info = await tf.profile(step);
 const byName = new Map<string, number>();
+const calls = new Map<string, number>();
 const byShape = new Map<string, number>();
 for (const k of info.kernels) {
   if (k.name === 'unnamed scope') continue; // customGrad scopes: their kernels are listed on their own
   const ms = (await k.kernelTimeMs) as number;
   byName.set(k.name, (byName.get(k.name) ?? 0) + ms);
+  calls.set(k.name, (calls.get(k.name) ?? 0) + 1);
   const key = `${k.name} ${k.inputShapes.map((s) => JSON.stringify(s)).join('x')}`;
   byShape.set(key, (byShape.get(key) ?? 0) + ms);
 }
 const total = [...byName.values()].reduce((a, b) => a + b, 0);
 console.log(`kernel total ${total.toFixed(0)} ms`);
-for (const [k, v] of [...byName].sort((a, b) => b[1] - a[1]).slice(0, 15)) {
+const native = new Set(NATIVE_KERNEL_NAMES);
+const where = (k: string) => (backend !== 'native' ? '' : native.has(k) ? 'native' : 'cpu');
+for (const [k, v] of [...byName].sort((a, b) => b[1] - a[1])) {
   console.log(
-    `${k.padEnd(16)} ${v.toFixed(0).padStart(7)} ms ${((100 * v) / total).toFixed(1).padStart(5)}%`,
+    `${k.padEnd(28)} ${v.toFixed(0).padStart(7)} ms ${((100 * v) / total).toFixed(1).padStart(5)}% ${String(calls.get(k)).padStart(5)} calls ${where(k)}`,
+  );
+}
+if (backend === 'native') {
+  const fallback = [...calls].filter(([k]) => !native.has(k));
+  const ms = fallback.reduce((a, [k]) => a + byName.get(k)!, 0);
+  console.log(
+    `cpu-backend fallbacks: ${fallback.reduce((a, [, n]) => a + n, 0)} calls of ${fallback.length} kernels, ${ms.toFixed(0)} ms`,
   );
 }
 console.log('');

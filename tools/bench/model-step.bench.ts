@@ -1,17 +1,26 @@
-// Benchmark of @loralab/model (issue 4): one training step (forward, backward, AdamW) in tokens/s, achieved GFLOP/s
-// (6 · parameters · tokens / time) and peak RSS for sizes a, b, c on the wasm and cpu backends, next to the identical
-// model in PyTorch (Debian python3-torch, run in the same invocation) when it is importable; plus generation
-// tokens/s with and without the KV cache. Each measurement runs in its own process so peak RSS is its own.
+// Benchmark of @loralab/model (issues 4 and 10): one training step (forward, backward with per-block checkpointing,
+// AdamW) in tokens/s, achieved GFLOP/s (6 · parameters · tokens / time, the full-finetuning count) and peak RSS for
+// sizes a, b, c, full finetuning (FFT) and LoRA (r = 16, alpha 32, all linear modules of the blocks), on the native
+// (@loralab/kernels), wasm and cpu backends, next to the identical model in PyTorch (Debian python3-torch, run in the
+// same invocation) when it is importable; plus generation tokens/s with and without the KV cache. Each measurement
+// runs in its own process so peak RSS is its own. AdamW: in place (InPlaceAdamW) on native, tfjs ops elsewhere,
+// torch.optim.AdamW in PyTorch.
 //
-//   npx tsx tools/bench/model-step.bench.ts [--sizes a,b,c] [--backends wasm,cpu] [--steps 1]
-//        [--cpu-tokens 512] [--cpu-sizes a,b] [--torch-threads 1,2] [--wasm-threads 1,2] [--no-gen]
-//   The PyTorch anchor inherits OPENBLAS_CORETYPE (Debian's OpenBLAS misdetects this CPU; see DESIGN.md); its value
-//   is printed with the table.
+//   npx tsx --conditions=@loralab/source tools/bench/model-step.bench.ts [--sizes a,b,c] [--variants fft,lora]
+//        [--backends native,wasm] [--steps 1] [--rounds 1] [--cpu-tokens 512] [--cpu-sizes a,b]
+//        [--torch-threads N] [--wasm-threads 1] [--gen]
+//   --rounds R runs PyTorch and native R times, alternating, and reports each one's fastest round (robust to the load
+//   of a shared machine); wasm and cpu, ten times slower, run once.
+//   PyTorch gets the environment the native backend sets up for OpenBLAS (OPENBLAS_CORETYPE, the passive thread
+//   wait; see packages/kernels/README.md) and, by default, as many threads as the machine has cores (as native).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { InPlaceAdamW, nativeEnvironment, resolveKernelsConfig } from '@loralab/kernels';
+import { LoraModel } from '@loralab/lora';
+import { type BackendName, generate, initBackend, LlamaForCausalLM } from '@loralab/model';
 import * as tf from '@tensorflow/tfjs-core';
-import { type BackendName, generate, initBackend, LlamaForCausalLM } from '../../packages/model/src/index.js';
 import { type BenchSize, benchConfig, SIZES } from './model-sizes.js';
 
 const here = fileURLToPath(import.meta.url);
@@ -21,16 +30,20 @@ const opt = (name: string, dflt: string) => {
   return i >= 0 ? args[i + 1]! : dflt;
 };
 
+type Variant = 'fft' | 'lora';
+
 interface StepResult {
   params: number;
+  trainable: number;
   step_s: number;
   tokens_per_s: number;
   tokens: number;
   threads: number | null;
   peak_rss_mb: number;
+  loss?: number;
 }
 
-/** Minimal AdamW (decoupled weight decay), enough to time the update; the trainer package owns the real one. */
+/** Minimal AdamW of tfjs ops (decoupled weight decay), enough to time the update; the trainer package owns the real one. */
 function createAdamW(vars: tf.Variable[], lr = 1e-4, b1 = 0.9, b2 = 0.999, eps = 1e-8, wd = 0.01) {
   const m = vars.map((v) => tf.variable(tf.zerosLike(v), false));
   const s = vars.map((v) => tf.variable(tf.zerosLike(v), false));
@@ -53,6 +66,7 @@ function createAdamW(vars: tf.Variable[], lr = 1e-4, b1 = 0.9, b2 = 0.999, eps =
 
 async function childStep(
   backend: BackendName,
+  variant: Variant,
   size: BenchSize,
   tokens: number,
   steps: number,
@@ -60,19 +74,23 @@ async function childStep(
 ): Promise<StepResult> {
   const info = await initBackend(backend, { wasmThreads });
   const model = new LlamaForCausalLM(benchConfig(size), { seed: 0 });
-  const params = [...model.parameters().values()];
-  const nParams = params.reduce((a, p) => a + p.variable.size, 0);
+  const nParams = [...model.parameters().values()].reduce((a, p) => a + p.variable.size, 0);
+  if (variant === 'lora') new LoraModel(model, { r: 16, lora_alpha: 32, target_modules: 'all-linear' });
+  const params = model.trainableParameters();
   const B = Math.max(1, Math.floor(tokens / size.seq));
   const ids = {
     data: Int32Array.from({ length: B * size.seq }, (_, i) => (i * 7919) % size.vocab),
     shape: [B, size.seq] as [number, number],
   };
-  const adamw = createAdamW(params.map((p) => p.variable));
+  const vars = params.map((p) => p.variable);
+  const inPlace = backend === 'native' ? new InPlaceAdamW(vars, { lr: 1e-4, weightDecay: 0.01 }) : null;
+  const adamw = inPlace ? (g: tf.Tensor[]) => inPlace.update(g) : createAdamW(vars);
+  let last = 0;
   const step = () => {
-    const { loss, grads, numTokens } = model.lossAndGradients(ids, ids);
+    const { loss, grads, numTokens } = model.lossAndGradients(ids, ids, { parameters: params });
     const scaled = params.map((p) => tf.div(grads.get(p.name)!, numTokens));
     adamw(scaled);
-    loss.dataSync();
+    last = loss.dataSync()[0]! / numTokens;
     tf.dispose([loss, ...grads.values(), ...scaled]);
   };
   step(); // warm-up
@@ -81,11 +99,13 @@ async function childStep(
   const dt = (performance.now() - t0) / 1000 / steps;
   return {
     params: nParams,
+    trainable: vars.reduce((a, v) => a + v.size, 0),
     step_s: dt,
     tokens: B * size.seq,
     tokens_per_s: (B * size.seq) / dt,
     threads: info.threads,
     peak_rss_mb: process.resourceUsage().maxRSS / 1024,
+    loss: last,
   };
 }
 
@@ -136,12 +156,13 @@ const fmt = (x: number, d = 1) => x.toFixed(d);
 
 async function main() {
   if (args[0] === '--child') {
-    const [kind, backend, sizeName, tokens, steps, threads] = args.slice(1);
+    const [kind, backend, variant, sizeName, tokens, steps, threads] = args.slice(1);
     const result =
       kind === 'gen'
         ? await childGen(backend as BackendName)
         : await childStep(
             backend as BackendName,
+            variant as Variant,
             SIZES[sizeName!]!,
             Number(tokens),
             Number(steps),
@@ -151,71 +172,81 @@ async function main() {
     process.exit(0);
   }
   const sizes = opt('sizes', 'a,b,c').split(',');
-  const backends = opt('backends', 'wasm,cpu').split(',');
+  const variants = opt('variants', 'fft,lora').split(',') as Variant[];
+  const backends = opt('backends', 'native,wasm').split(',');
   const steps = opt('steps', '1');
+  const rounds = Number(opt('rounds', '1'));
   const cpuTokens = Number(opt('cpu-tokens', '512'));
   const cpuSizes = opt('cpu-sizes', 'a,b').split(',');
-  const torchThreads = opt('torch-threads', '1,2').split(',').map(Number);
-  const wasmThreads = opt('wasm-threads', '1').split(',').map(Number);
+  const torchThreads = Number(opt('torch-threads', String(availableParallelism())));
+  const wasmThreads = Number(opt('wasm-threads', '1'));
   const haveTorch = torchAvailable();
+  const torchEnv = { ...process.env, ...nativeEnvironment(resolveKernelsConfig()) };
   console.log(
-    `node ${process.version}, ${steps} timed step(s) after one warm-up; cpu backend runs ${cpuTokens} tokens/step (it is ~50x slower)`,
+    `node ${process.version}, ${availableParallelism()} cores, ${steps} timed step(s) after one warm-up; torch and native: best of ${rounds} alternating round(s); cpu backend runs ${cpuTokens} tokens/step`,
   );
-  const load = (await import('node:os')).loadavg().map((x) => x.toFixed(1));
   console.log(
-    `OPENBLAS_CORETYPE=${process.env.OPENBLAS_CORETYPE ?? '(unset)'}; load average at start ${load.join(' ')}`,
+    `PyTorch env: OPENBLAS_CORETYPE=${torchEnv.OPENBLAS_CORETYPE ?? '(unset)'} OMP_WAIT_POLICY=${torchEnv.OMP_WAIT_POLICY ?? '(unset)'} OPENBLAS_THREAD_TIMEOUT=${torchEnv.OPENBLAS_THREAD_TIMEOUT ?? '(unset)'}, ${torchThreads} threads`,
   );
-  if (!haveTorch)
-    console.log(
-      'PyTorch column skipped: /usr/bin/python3 cannot import torch (apt-get install python3-torch)',
-    );
+  console.log(`load average at start ${loadavg().map((x) => x.toFixed(1))}`);
+  if (!haveTorch) {
+    console.log('PyTorch rows skipped: /usr/bin/python3 cannot import torch (apt-get install python3-torch)');
+  }
   console.log(
-    '\n| size | params | backend | threads | tokens/step | step s | tokens/s | GFLOP/s | peak RSS MB | vs torch (same threads) |',
+    '\n| size | variant | params (trainable) | backend | threads | tokens/step | step s | tokens/s | GFLOP/s | peak RSS MB | vs torch | vs wasm | loss |',
   );
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const name of sizes) {
     const size = SIZES[name]!;
-    const torch = new Map<number, StepResult>();
-    if (haveTorch) {
-      for (const th of torchThreads) {
-        const out = execFileSync(
-          '/usr/bin/python3',
-          [
-            here.replace(/model-step\.bench\.ts$/, 'model_step_torch.py'),
-            JSON.stringify(size),
-            String(th),
-            steps,
-          ],
-          { encoding: 'utf8' },
-        );
-        const r = JSON.parse(out.trim().split('\n').at(-1)!) as StepResult & { threads: number };
-        r.tokens = size.tokens;
-        torch.set(th, r);
+    for (const variant of variants) {
+      const best = new Map<string, StepResult>();
+      const keep = (backend: string, r: StepResult) => {
+        const prev = best.get(backend);
+        if (!prev) best.set(backend, r);
+        else {
+          const peak = Math.max(prev.peak_rss_mb, r.peak_rss_mb);
+          best.set(backend, { ...(r.tokens_per_s > prev.tokens_per_s ? r : prev), peak_rss_mb: peak });
+        }
+      };
+      for (let round = 0; round < rounds; round++) {
+        if (haveTorch) {
+          const out = execFileSync(
+            '/usr/bin/python3',
+            [
+              here.replace(/model-step\.bench\.ts$/, 'model_step_torch.py'),
+              JSON.stringify(size),
+              String(torchThreads),
+              steps,
+              variant,
+            ],
+            { encoding: 'utf8', env: torchEnv },
+          );
+          const r = JSON.parse(out.trim().split('\n').at(-1)!) as StepResult;
+          r.tokens = size.tokens;
+          keep('torch', r);
+        }
+        for (const backend of backends) {
+          if (backend === 'cpu' && !cpuSizes.includes(name)) continue;
+          if (round > 0 && backend !== 'native') continue;
+          const tokens = backend === 'cpu' ? Math.min(cpuTokens, size.tokens) : size.tokens;
+          const threads = backend === 'wasm' ? wasmThreads : 1;
+          const r = runChild(['step', backend, variant, name, String(tokens), steps, String(threads)]);
+          keep(backend, r as StepResult);
+        }
+      }
+      const rows = [...best.entries()];
+      const torch = rows.find(([b]) => b === 'torch')?.[1];
+      const wasm = rows.find(([b]) => b === 'wasm')?.[1];
+      for (const [backend, r] of rows) {
+        const vs = (ref?: StepResult) => (ref ? `${fmt(r.tokens_per_s / ref.tokens_per_s, 2)}x` : 'n/a');
         console.log(
-          `| ${name} | ${fmt(r.params / 1e6, 2)}M | torch | ${r.threads} | ${size.tokens} | ${fmt(r.step_s, 2)} | ${fmt(r.tokens_per_s, 0)} | ${fmt((6 * r.params * size.tokens) / r.step_s / 1e9)} | ${fmt(r.peak_rss_mb, 0)} | 1.00 |`,
+          `| ${name} | ${variant} | ${fmt(r.params / 1e6, 2)}M (${fmt(r.trainable / 1e6, 2)}M) | ${backend} | ${r.threads} | ${r.tokens} | ${fmt(r.step_s, 2)} | ${fmt(r.tokens_per_s, 0)} | ${fmt((6 * r.params * r.tokens) / r.step_s / 1e9)} | ${fmt(r.peak_rss_mb, 0)} | ${vs(torch)} | ${vs(wasm)} | ${r.loss === undefined ? '' : fmt(r.loss, 4)} |`,
         );
       }
-    }
-    const runs: [string, number][] = backends.flatMap((b) =>
-      b === 'wasm' ? wasmThreads.map((t): [string, number] => [b, t]) : [[b, 1] as [string, number]],
-    );
-    for (const [backend, threads] of runs) {
-      if (backend === 'cpu' && !cpuSizes.includes(name)) {
-        console.log(
-          `| ${name} | | cpu | | | | | | | skipped (--cpu-sizes): one step would take over 10 minutes |`,
-        );
-        continue;
-      }
-      const tokens = backend === 'cpu' ? Math.min(cpuTokens, size.tokens) : size.tokens;
-      const r = runChild(['step', backend, name, String(tokens), steps, String(threads)]) as StepResult;
-      const ref = torch.get(r.threads ?? 1);
-      const ratio = ref ? fmt(r.tokens_per_s / ref.tokens_per_s, 3) : 'n/a';
-      console.log(
-        `| ${name} | ${fmt(r.params / 1e6, 2)}M | ${backend} | ${r.threads} | ${r.tokens} | ${fmt(r.step_s, 2)} | ${fmt(r.tokens_per_s, 0)} | ${fmt((6 * r.params * r.tokens) / r.step_s / 1e9)} | ${fmt(r.peak_rss_mb, 0)} | ${ratio} |`,
-      );
     }
   }
-  if (!args.includes('--no-gen')) {
+  console.log(`load average at end ${loadavg().map((x) => x.toFixed(1))}`);
+  if (args.includes('--gen')) {
     console.log('\nGeneration, size a, batch 1, 32-token prompt, 64 new tokens, greedy:');
     console.log('| backend | cached tok/s | uncached tok/s | speed-up |');
     console.log('| --- | --- | --- | --- |');

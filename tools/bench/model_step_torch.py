@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """PyTorch anchor for tools/bench/model-step.bench.ts: the identical Llama (same sizes, untied head, MHA) trained for
-one step (forward, backward, AdamW) in float32 on the CPU. Prints one JSON line.
-Usage: /usr/bin/python3 model_step_torch.py '<size json>' <threads> <steps> [gen]"""
+one step (forward, backward, AdamW) in float32 on the CPU, fully (fft) or through LoRA adapters (lora: r=16, alpha 32,
+on every linear module of the blocks, base frozen, as PEFT's target_modules='all-linear'). Prints one JSON line.
+Usage: /usr/bin/python3 model_step_torch.py '<size json>' <threads> <steps> [fft|lora]"""
 import json
 import math
 import resource
@@ -10,6 +11,19 @@ import time
 
 import torch
 import torch.nn.functional as F
+
+
+class LoraLinear(torch.nn.Module):
+    """y = W x + (alpha / r) · B A x (Hu et al. 2021), B initialised to zero as PEFT does."""
+
+    def __init__(self, base, r=16, alpha=32):
+        super().__init__()
+        self.base, self.scaling = base, alpha / r
+        self.lora_A = torch.nn.Parameter(torch.randn(r, base.in_features) / math.sqrt(base.in_features))
+        self.lora_B = torch.nn.Parameter(torch.zeros(base.out_features, r))
+
+    def forward(self, x):
+        return self.base(x) + (x @ self.lora_A.t()) @ self.lora_B.t() * self.scaling
 
 
 class Block(torch.nn.Module):
@@ -68,28 +82,40 @@ class Llama(torch.nn.Module):
 def main():
     s = json.loads(sys.argv[1])
     threads, steps = int(sys.argv[2]), int(sys.argv[3])
+    variant = sys.argv[4] if len(sys.argv) > 4 else 'fft'
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     inter = math.ceil(8 * s['hidden'] / 3 / 64) * 64
     model = Llama(s, inter)
     n_params = sum(p.numel() for p in model.parameters())
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.01)
+    if variant == 'lora':
+        for p in model.parameters():
+            p.requires_grad_(False)
+        for layer in model.layers:
+            for name in ('q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'):
+                setattr(layer, name, LoraLinear(getattr(layer, name)))
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(trainable, lr=1e-4, weight_decay=0.01)
     B = s['tokens'] // s['seq']
     ids = torch.randint(0, s['vocab'], (B, s['seq']))
+
+    last = [0.0]
 
     def step():
         logits = model(ids)
         loss = F.cross_entropy(logits[:, :-1].reshape(-1, s['vocab']), ids[:, 1:].reshape(-1), reduction='sum')
         opt.zero_grad()
-        (loss / (B * (s['seq'] - 1))).backward()
+        mean = loss / (B * (s['seq'] - 1))
+        mean.backward()
         opt.step()
+        last[0] = mean.item()
 
     step()  # warm-up
     t = time.perf_counter()
     for _ in range(steps):
         step()
     dt = (time.perf_counter() - t) / steps
-    out = {'params': n_params, 'step_s': dt, 'tokens_per_s': s['tokens'] / dt, 'threads': torch.get_num_threads(),
+    out = {'params': n_params, 'trainable': sum(p.numel() for p in trainable), 'loss': last[0], 'step_s': dt, 'tokens_per_s': s['tokens'] / dt, 'threads': torch.get_num_threads(),
            'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 'torch': torch.__version__}
     print(json.dumps(out))
 

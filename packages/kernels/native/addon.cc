@@ -145,7 +145,7 @@ Napi::Value SwigluBackward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// rope(x, cos, sin, y, B, H, T, hd, Bc, inverse)
+// rope(x, cos, sin, y, B, H, T, hd, Bc, inverse, seqMajor = false)
 Napi::Value Rope(const Napi::CallbackInfo& info) {
   const int64_t B = Int(info, 4), H = Int(info, 5), T = Int(info, 6), hd = Int(info, 7), Bc = Int(info, 8);
   if (hd % 2 != 0) throw Napi::RangeError::New(info.Env(), "rope: head dim must be even");
@@ -153,22 +153,23 @@ Napi::Value Rope(const Napi::CallbackInfo& info) {
   const int64_t n = B * H * T * hd;
   lk::rope_apply(F32(info, 0, n, "x"), F32(info, 1, Bc * T * hd, "cos"), F32(info, 2, Bc * T * hd, "sin"),
                  F32(info, 3, n, "y"), static_cast<int>(B), static_cast<int>(H), static_cast<int>(T),
-                 static_cast<int>(hd), static_cast<int>(Bc), Bool(info, 9));
+                 static_cast<int>(hd), static_cast<int>(Bc), Bool(info, 9), Bool(info, 10));
   return info.Env().Undefined();
 }
 
-// attentionForward(q, k, v, o, lse, B, nh, nkv, T, hs, scale)
+// attentionForward(q, k, v, o, lse, B, nh, nkv, T, hs, scale, seqMajor = false)
 Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
   const int64_t B = Int(info, 5), nh = Int(info, 6), nkv = Int(info, 7), T = Int(info, 8), hs = Int(info, 9);
   if (nkv == 0 || nh % nkv != 0) throw Napi::RangeError::New(info.Env(), "attention: nh must be a multiple of nkv");
   lk::attention_forward(F32(info, 0, B * nh * T * hs, "q"), F32(info, 1, B * nkv * T * hs, "k"),
                         F32(info, 2, B * nkv * T * hs, "v"), F32(info, 3, B * nh * T * hs, "o"),
                         F32(info, 4, B * nh * T, "lse"), static_cast<int>(B), static_cast<int>(nh),
-                        static_cast<int>(nkv), static_cast<int>(T), static_cast<int>(hs), Float(info, 10));
+                        static_cast<int>(nkv), static_cast<int>(T), static_cast<int>(hs), Float(info, 10),
+                        Bool(info, 11));
   return info.Env().Undefined();
 }
 
-// attentionBackward(q, k, v, o, lse, dout, dq, dk, dv, B, nh, nkv, T, hs, scale)
+// attentionBackward(q, k, v, o, lse, dout, dq, dk, dv, B, nh, nkv, T, hs, scale, seqMajor = false)
 Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   const int64_t B = Int(info, 9), nh = Int(info, 10), nkv = Int(info, 11), T = Int(info, 12), hs = Int(info, 13);
   if (nkv == 0 || nh % nkv != 0) throw Napi::RangeError::New(info.Env(), "attention: nh must be a multiple of nkv");
@@ -176,7 +177,8 @@ Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   lk::attention_backward(F32(info, 0, nq, "q"), F32(info, 1, nk, "k"), F32(info, 2, nk, "v"), F32(info, 3, nq, "o"),
                          F32(info, 4, B * nh * T, "lse"), F32(info, 5, nq, "dout"), F32(info, 6, nq, "dq"),
                          F32(info, 7, nk, "dk"), F32(info, 8, nk, "dv"), static_cast<int>(B), static_cast<int>(nh),
-                         static_cast<int>(nkv), static_cast<int>(T), static_cast<int>(hs), Float(info, 14));
+                         static_cast<int>(nkv), static_cast<int>(T), static_cast<int>(hs), Float(info, 14),
+                         Bool(info, 15));
   return info.Env().Undefined();
 }
 
@@ -204,6 +206,37 @@ Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info) {
   lk::cross_entropy_backward(F32(info, 0, rows * V, "logits"), I32(info, 1, rows, "labels"), F32(info, 2, rows, "lse"),
                              F32(info, 3, rows, "scale"), F32(info, 4, rows * V, "dlogits"), rows, static_cast<int>(V),
                              info[7].As<Napi::Number>().Int32Value());
+  return info.Env().Undefined();
+}
+
+// binary(op, a, na, b, nb, y, n)
+Napi::Value Binary(const Napi::CallbackInfo& info) {
+  const int64_t op = Int(info, 0), na = Int(info, 2), nb = Int(info, 4), n = Int(info, 6);
+  const bool ok = op <= lk::kSquaredDifference && (na == n || na == 1 || (na > 0 && n % na == 0)) &&
+                  (nb == n || nb == 1 || (nb > 0 && n % nb == 0)) && (na == n || nb == n || (na == 1 && nb == 1));
+  if (!ok) throw Napi::RangeError::New(info.Env(), "binary: unsupported op or operand sizes");
+  if (na == 1 && nb == 1 && n != 1) throw Napi::RangeError::New(info.Env(), "binary: two scalars give one element");
+  lk::binary(static_cast<int>(op), F32(info, 1, na, "a"), na, F32(info, 3, nb, "b"), nb, F32(info, 5, n, "y"), n);
+  return info.Env().Undefined();
+}
+
+// unary(op, x, y, n)
+Napi::Value Unary(const Napi::CallbackInfo& info) {
+  const int64_t op = Int(info, 0), n = Int(info, 3);
+  if (op > lk::kSign) throw Napi::RangeError::New(info.Env(), "unary: unsupported op");
+  lk::unary(static_cast<int>(op), F32(info, 1, n, "x"), F32(info, 2, n, "y"), n);
+  return info.Env().Undefined();
+}
+
+// sumRows(x, rows, cols, y) and sumCols(x, rows, cols, y)
+Napi::Value SumRows(const Napi::CallbackInfo& info) {
+  const int64_t rows = Int(info, 1), cols = Int(info, 2);
+  lk::sum_rows(F32(info, 0, rows * cols, "x"), rows, cols, F32(info, 3, rows, "y"));
+  return info.Env().Undefined();
+}
+Napi::Value SumCols(const Napi::CallbackInfo& info) {
+  const int64_t rows = Int(info, 1), cols = Int(info, 2);
+  lk::sum_cols(F32(info, 0, rows * cols, "x"), rows, cols, F32(info, 3, cols, "y"));
   return info.Env().Undefined();
 }
 
@@ -241,6 +274,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("attentionBackward", Napi::Function::New(env, AttentionBackward));
   exports.Set("crossEntropyForward", Napi::Function::New(env, CrossEntropyForward));
   exports.Set("crossEntropyBackward", Napi::Function::New(env, CrossEntropyBackward));
+  exports.Set("binary", Napi::Function::New(env, Binary));
+  exports.Set("unary", Napi::Function::New(env, Unary));
+  exports.Set("sumRows", Napi::Function::New(env, SumRows));
+  exports.Set("sumCols", Napi::Function::New(env, SumCols));
   exports.Set("adamw", Napi::Function::New(env, Adamw));
   exports.Set("lion", Napi::Function::New(env, Lion));
   return exports;

@@ -109,12 +109,13 @@ void add(const float* a, const float* b, float* y, int64_t n) {
 }
 
 void rope_apply(const float* x, const float* cos, const float* sin, float* y, int B, int H, int T, int hd, int Bc,
-                bool inverse) {
+                bool inverse, bool seqMajor) {
   const int half = hd / 2;
   const int64_t rows = static_cast<int64_t>(B) * H * T;
 #pragma omp parallel for num_threads(fused_threads()) if (rows * hd >= kParallelMin) schedule(static)
   for (int64_t r = 0; r < rows; r++) {
-    const int t = static_cast<int>(r % T);
+    // row r is (b, h, t) of (B, H, T), or (b, t, h) of (B, T, H) when seqMajor
+    const int t = static_cast<int>(seqMajor ? (r / H) % T : r % T);
     const int b = static_cast<int>(r / (static_cast<int64_t>(H) * T));
     const int64_t tab = (static_cast<int64_t>(Bc == 1 ? 0 : b) * T + t) * hd;  // (Bc, 1, T, hd)
     const float* c = cos + tab;

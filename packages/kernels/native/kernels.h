@@ -34,12 +34,30 @@ void swiglu_forward(const float* g, const float* u, float* y, int64_t n);
 /** du = dy·silu(g); dg = dy·u·σ(g)·(1 + g·(1 − σ(g))). */
 void swiglu_backward(const float* dy, const float* g, const float* u, float* dg, float* du, int64_t n);
 /**
+ * seqMajor: x (and q, k, v, o of the attention) are (B, T, H, hd) instead of (B, H, T, hd): the layout a projection's
+ * output has after a reshape, so no transpose is needed before or after.
+ *
  * Rotary embeddings, HF Llama convention: x (B, H, T, hd) → x·cos + rotate_half(x)·sin with
  * rotate_half(x) = cat(−x₂, x₁); cos/sin (Bc, 1, T, hd) with Bc ∈ {1, B}. inverse = true applies the
  * transposed rotation (the backward pass: dx = dy·cos − rotate_half(dy)·sin, i.e. sin → −sin).
  */
 void rope_apply(const float* x, const float* cos, const float* sin, float* y, int B, int H, int T, int hd, int Bc,
-                bool inverse);
+                bool inverse, bool seqMajor = false);
+
+// ---- pointwise arithmetic and sums (pointwise.cc) -----------------------------------------------------------
+enum BinaryOp { kAdd = 0, kSub = 1, kMul = 2, kDiv = 3, kMaximum = 4, kMinimum = 5, kSquaredDifference = 6 };
+enum UnaryOp { kNeg = 0, kSquare = 1, kSqrt = 2, kRsqrt = 3, kExp = 4, kAbs = 5, kReciprocal = 6, kSign = 7 };
+/**
+ * y (n) = a op b with broadcasting: each operand has n elements, or 1 (a scalar), or a period p dividing n (it repeats
+ * along the leading axes: its shape is a suffix of y's). At least one operand has n elements unless both are scalars.
+ */
+void binary(int op, const float* a, int64_t na, const float* b, int64_t nb, float* y, int64_t n);
+/** y = op(x) elementwise. */
+void unary(int op, const float* x, float* y, int64_t n);
+/** y (rows) = Σ over the columns of x (rows, cols); one row is summed in double precision. */
+void sum_rows(const float* x, int64_t rows, int64_t cols, float* y);
+/** y (cols) = Σ over the rows of x (rows, cols). */
+void sum_cols(const float* x, int64_t rows, int64_t cols, float* y);
 
 // ---- layout (transpose.cc) -----------------------------------------------------------------------------
 /** y = transpose(x, perm) for 4-byte elements; shape is x's (rank dims); y has shape[perm[i]] on axis i. */
@@ -52,11 +70,11 @@ void transpose4(const uint32_t* x, uint32_t* y, const int64_t* shape, const int*
  * lse: (B, nh, T) log-sum-exp of the scaled scores of each row, kept for the backward pass.
  */
 void attention_forward(const float* q, const float* k, const float* v, float* o, float* lse, int B, int nh, int nkv,
-                       int T, int hs, float scale);
+                       int T, int hs, float scale, bool seqMajor = false);
 /** FlashAttention-2 style backward (Dao 2023, Alg. 2) recomputing P = exp(S − lse) row by row. */
 void attention_backward(const float* q, const float* k, const float* v, const float* o, const float* lse,
                         const float* dout, float* dq, float* dk, float* dv, int B, int nh, int nkv, int T, int hs,
-                        float scale);
+                        float scale, bool seqMajor = false);
 
 // ---- loss (cross-entropy.cc) -----------------------------------------------------------------------------
 /**

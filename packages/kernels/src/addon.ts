@@ -51,6 +51,22 @@ export interface NativeAddon {
     d: number,
   ): void;
   add(a: Float32Array, b: Float32Array, y: Float32Array, n: number): void;
+  /** y = a op b (BinaryOp code); na, nb: n, 1 (scalar) or a period dividing n (see native/kernels.h). */
+  binary(
+    op: number,
+    a: Float32Array,
+    na: number,
+    b: Float32Array,
+    nb: number,
+    y: Float32Array,
+    n: number,
+  ): void;
+  /** y = op(x) (UnaryOp code). */
+  unary(op: number, x: Float32Array, y: Float32Array, n: number): void;
+  /** y (rows) = row sums of x (rows, cols). */
+  sumRows(x: Float32Array, rows: number, cols: number, y: Float32Array): void;
+  /** y (cols) = column sums of x (rows, cols). */
+  sumCols(x: Float32Array, rows: number, cols: number, y: Float32Array): void;
   swigluForward(g: Float32Array, u: Float32Array, y: Float32Array, n: number): void;
   swigluBackward(
     dy: Float32Array,
@@ -71,6 +87,8 @@ export interface NativeAddon {
     hd: number,
     Bc: number,
     inverse: boolean,
+    /** x is (B, T, H, hd) instead of (B, H, T, hd) */
+    seqMajor?: boolean,
   ): void;
   attentionForward(
     q: Float32Array,
@@ -84,6 +102,8 @@ export interface NativeAddon {
     T: number,
     hs: number,
     scale: number,
+    /** q, k, v, o are (B, T, heads, hs) instead of (B, heads, T, hs) */
+    seqMajor?: boolean,
   ): void;
   attentionBackward(
     q: Float32Array,
@@ -101,6 +121,7 @@ export interface NativeAddon {
     T: number,
     hs: number,
     scale: number,
+    seqMajor?: boolean,
   ): void;
   crossEntropyForward(
     logits: Float32Array,

@@ -2,7 +2,15 @@
 // o = softmax(q·kᵀ·scale + causal mask)·v. The native kernel never forms the (T, T) matrix (see native/attention.cc).
 import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError } from './errors.js';
-import { customOp, hasNativeKernel, runKernel, sizeOf } from './fused-op.js';
+import {
+  checkLayout,
+  customOp,
+  type HeadLayout,
+  hasNativeKernel,
+  headDims,
+  runKernel,
+  sizeOf,
+} from './fused-op.js';
 import { f32, type NativeBackend, output } from './native-backend.js';
 
 export const CAUSAL_ATTENTION = 'LoralabCausalAttention';
@@ -10,21 +18,21 @@ export const CAUSAL_ATTENTION_GRAD = 'LoralabCausalAttentionGrad';
 
 type Dims = { B: number; nh: number; nkv: number; T: number; hs: number };
 
-function check(q: tf.TensorInfo, k: tf.TensorInfo, v: tf.TensorInfo): Dims {
-  const [B, nh, T, hs] = q.shape as [number, number, number, number];
-  const nkv = k.shape[1] ?? 0;
+function check(q: tf.TensorInfo, k: tf.TensorInfo, v: tf.TensorInfo, layout: HeadLayout): Dims {
+  const [B, nh, T, hs] = headDims(q.shape, layout);
+  const [Bk, nkv, Tk, hk] = headDims(k.shape, layout);
   const ok =
     q.shape.length === 4 &&
     tf.util.arraysEqual(k.shape, v.shape) &&
     k.shape.length === 4 &&
-    k.shape[0] === B &&
+    Bk === B &&
     nkv > 0 &&
     nh % nkv === 0 &&
-    k.shape[2] === T &&
-    k.shape[3] === hs;
+    Tk === T &&
+    hk === hs;
   if (!ok) {
     throw new ShapeError(
-      `causalAttention: expected q (B, nh, T, hs) and k, v (B, nkv, T, hs) with nh a multiple of nkv; found q ` +
+      `causalAttention: expected q (B, nh, T, hs) and k, v (B, nkv, T, hs) ('${layout}' order) with nh a multiple of nkv; found q ` +
         `${JSON.stringify(q.shape)}, k ${JSON.stringify(k.shape)}, v ${JSON.stringify(v.shape)}`,
       'causalAttention',
       '(B, nh, T, hs), (B, nkv, T, hs)',
@@ -40,9 +48,17 @@ export function causalAttentionReference(
   k: tf.Tensor,
   v: tf.Tensor,
   scale?: number,
+  layout: HeadLayout = 'bhtd',
 ): tf.Tensor {
+  checkLayout(layout, 'causalAttention');
+  if (layout === 'bthd') {
+    return tf.tidy(() => {
+      const t = (x: tf.Tensor) => tf.transpose(x, [0, 2, 1, 3]);
+      return t(causalAttentionReference(t(q), t(k), t(v), scale));
+    });
+  }
   return tf.tidy(() => {
-    const { nh, nkv, T, hs } = check(q, k, v);
+    const { nh, nkv, T, hs } = check(q, k, v, layout);
     const rep = nh / nkv;
     // (B, nkv, T, hs) → (B, nh, T, hs): head h reads kv head ⌊h / rep⌋
     const heads = tf.tensor1d(
@@ -57,13 +73,24 @@ export function causalAttentionReference(
   });
 }
 
-/** Causal attention of q (B, nh, T, hs) over k, v (B, nkv, T, hs); scale defaults to 1/sqrt(hs). */
-export function causalAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, scale?: number): tf.Tensor {
-  if (!hasNativeKernel(CAUSAL_ATTENTION)) return causalAttentionReference(q, k, v, scale);
-  const { hs } = check(q, k, v);
+/**
+ * Causal attention of q (B, nh, T, hs) over k, v (B, nkv, T, hs), or q (B, T, nh, hs) and k, v (B, T, nkv, hs) with
+ * layout 'bthd' (the output then is (B, T, nh, hs) too); scale defaults to 1/sqrt(hs).
+ */
+export function causalAttention(
+  q: tf.Tensor,
+  k: tf.Tensor,
+  v: tf.Tensor,
+  scale?: number,
+  layout: HeadLayout = 'bhtd',
+): tf.Tensor {
+  checkLayout(layout, 'causalAttention');
+  if (!hasNativeKernel(CAUSAL_ATTENTION)) return causalAttentionReference(q, k, v, scale, layout);
+  const { hs } = check(q, k, v, layout);
   const s = scale ?? 1 / Math.sqrt(hs);
+  const seqMajor = layout === 'bthd';
   const f = customOp<[tf.Tensor, tf.Tensor, tf.Tensor]>(([qs, ks, vs], save) => {
-    const [o, lse] = runKernel(CAUSAL_ATTENTION, { q: qs, k: ks, v: vs }, { scale: s }) as [
+    const [o, lse] = runKernel(CAUSAL_ATTENTION, { q: qs, k: ks, v: vs }, { scale: s, seqMajor }) as [
       tf.Tensor,
       tf.Tensor,
     ];
@@ -72,7 +99,11 @@ export function causalAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, scale?
       value: o,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [sq, sk, sv, so, slse] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
-        return runKernel(CAUSAL_ATTENTION_GRAD, { q: sq, k: sk, v: sv, o: so, lse: slse, dy }, { scale: s });
+        return runKernel(
+          CAUSAL_ATTENTION_GRAD,
+          { q: sq, k: sk, v: sv, o: so, lse: slse, dy },
+          { scale: s, seqMajor },
+        );
       },
     };
   });
@@ -86,7 +117,8 @@ export const causalAttentionKernels: tf.KernelConfig[] = [
     kernelFunc: ({ inputs, backend, attrs }) => {
       const nb = backend as NativeBackend;
       const { q, k, v } = inputs as Record<'q' | 'k' | 'v', tf.TensorInfo>;
-      const { B, nh, nkv, T, hs } = check(q, k, v);
+      const seqMajor = attrs!.seqMajor === true;
+      const { B, nh, nkv, T, hs } = check(q, k, v, seqMajor ? 'bthd' : 'bhtd');
       const o = new Float32Array(sizeOf(q.shape));
       const lse = new Float32Array(B * nh * T); // log Σ_j exp(s_ij) per query row
       const op = 'causalAttention';
@@ -102,6 +134,7 @@ export const causalAttentionKernels: tf.KernelConfig[] = [
         T,
         hs,
         attrs!.scale as number,
+        seqMajor,
       );
       return [output(nb, q.shape, o), output(nb, [B, nh, T], lse)];
     },
@@ -112,7 +145,8 @@ export const causalAttentionKernels: tf.KernelConfig[] = [
     kernelFunc: ({ inputs, backend, attrs }) => {
       const nb = backend as NativeBackend;
       const { q, k, v, o, lse, dy } = inputs as Record<'q' | 'k' | 'v' | 'o' | 'lse' | 'dy', tf.TensorInfo>;
-      const { B, nh, nkv, T, hs } = check(q, k, v);
+      const seqMajor = attrs!.seqMajor === true;
+      const { B, nh, nkv, T, hs } = check(q, k, v, seqMajor ? 'bthd' : 'bhtd');
       const dq = new Float32Array(sizeOf(q.shape));
       const dk = new Float32Array(sizeOf(k.shape));
       const dv = new Float32Array(sizeOf(v.shape));
@@ -133,6 +167,7 @@ export const causalAttentionKernels: tf.KernelConfig[] = [
         T,
         hs,
         attrs!.scale as number,
+        seqMajor,
       );
       return [output(nb, q.shape, dq), output(nb, k.shape, dk), output(nb, v.shape, dv)];
     },

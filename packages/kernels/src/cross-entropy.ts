@@ -1,7 +1,7 @@
 // Mean softmax cross-entropy over the vocabulary with an ignore index, as PyTorch
 // `F.cross_entropy(logits, labels, ignore_index=-100)` (rows whose label is the ignore index count for nothing).
 import * as tf from '@tensorflow/tfjs-core';
-import { ShapeError } from './errors.js';
+import { ConfigError, ShapeError } from './errors.js';
 import { customOp, hasNativeKernel, runKernel, sizeOf } from './fused-op.js';
 import { f32, i32, type NativeBackend, output } from './native-backend.js';
 
@@ -31,6 +31,7 @@ export function crossEntropyReference(
   logits: tf.Tensor,
   labels: tf.Tensor,
   ignoreIndex = IGNORE_INDEX,
+  reduction: CrossEntropyReduction = 'mean',
 ): tf.Tensor {
   return tf.tidy(() => {
     const { V } = check(logits, labels);
@@ -39,19 +40,41 @@ export function crossEntropyReference(
     const onehot = tf.cast(tf.oneHot(safe, V), 'float32');
     const picked = tf.sum(tf.mul(tf.logSoftmax(logits), onehot), -1); // log p(label) per row
     const w = tf.cast(keep, 'float32');
-    return tf.div(tf.neg(tf.sum(tf.mul(picked, w))), tf.maximum(tf.sum(w), 1));
+    const sum = tf.neg(tf.sum(tf.mul(picked, w)));
+    return reduction === 'sum' ? sum : tf.div(sum, tf.maximum(tf.sum(w), 1));
   });
 }
 
-/** Mean cross-entropy of logits (..., V) against int32 labels (...), skipping rows labelled `ignoreIndex`. */
-export function crossEntropy(logits: tf.Tensor, labels: tf.Tensor, ignoreIndex = IGNORE_INDEX): tf.Tensor {
-  if (!hasNativeKernel(CROSS_ENTROPY)) return crossEntropyReference(logits, labels, ignoreIndex);
+/**
+ * How the per-row losses are combined: 'mean' over the rows not ignored (PyTorch's default), or their 'sum'
+ * (for accumulation over micro-batches normalised by the total token count).
+ */
+export type CrossEntropyReduction = 'mean' | 'sum';
+
+/**
+ * Cross-entropy of logits (..., V) against int32 labels (...), skipping rows labelled `ignoreIndex`; the mean over
+ * the kept rows (default) or their sum.
+ */
+export function crossEntropy(
+  logits: tf.Tensor,
+  labels: tf.Tensor,
+  ignoreIndex = IGNORE_INDEX,
+  reduction: CrossEntropyReduction = 'mean',
+): tf.Tensor {
+  if (reduction !== 'mean' && reduction !== 'sum') {
+    throw new ConfigError(
+      `crossEntropy: reduction must be 'mean' or 'sum', found '${String(reduction)}'`,
+      'reduction',
+    );
+  }
+  if (!hasNativeKernel(CROSS_ENTROPY)) return crossEntropyReference(logits, labels, ignoreIndex, reduction);
   check(logits, labels);
+  const sum = reduction === 'sum';
   const f = customOp<[tf.Tensor, tf.Tensor]>(([x, y], save) => {
     const [loss, lse, count] = runKernel(
       CROSS_ENTROPY,
       { logits: x, labels: y },
-      { ignoreIndex },
+      { ignoreIndex, sum },
     ) as tf.Tensor[];
     save([x, y, lse!, count!]);
     return {
@@ -61,7 +84,7 @@ export function crossEntropy(logits: tf.Tensor, labels: tf.Tensor, ignoreIndex =
         const [dlogits] = runKernel(
           CROSS_ENTROPY_GRAD,
           { dy, logits: sx, labels: sy, lse: slse, count: scount },
-          { ignoreIndex },
+          { ignoreIndex, sum },
         );
         return [dlogits!, tf.zeros(sy.shape)];
       },
@@ -92,9 +115,9 @@ export const crossEntropyKernels: tf.KernelConfig[] = [
       );
       let sum = 0; // in double precision, fixed order
       for (let i = 0; i < rows; i++) sum += loss[i]!;
-      const mean = count > 0 ? sum / count : 0;
+      const value = attrs!.sum === true ? sum : count > 0 ? sum / count : 0;
       return [
-        output(nb, [], Float32Array.of(mean)),
+        output(nb, [], Float32Array.of(value)),
         output(nb, labels.shape, lse),
         output(nb, [], Float32Array.of(count)),
       ];
@@ -112,8 +135,9 @@ export const crossEntropyKernels: tf.KernelConfig[] = [
       const { rows, V } = check(logits, labels);
       const op = 'crossEntropy';
       const n = f32(nb, count, op)[0]!;
-      // d(mean)/d(loss_i) = dy / count for kept rows (the kernel zeroes ignored ones)
-      const scale = new Float32Array(rows).fill(n > 0 ? f32(nb, dy, op)[0]! / n : 0);
+      const g = f32(nb, dy, op)[0]!;
+      // d(sum)/d(loss_i) = dy; d(mean)/d(loss_i) = dy / count for kept rows (the kernel zeroes ignored ones)
+      const scale = new Float32Array(rows).fill(attrs!.sum === true ? g : n > 0 ? g / n : 0);
       const dlogits = new Float32Array(rows * V);
       nb.addon.crossEntropyBackward(
         f32(nb, logits, op),

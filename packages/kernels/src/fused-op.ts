@@ -39,3 +39,23 @@ export function customOp<I extends tf.Tensor[]>(forward: FusedForward<I>): (...i
     ...inputs: I
   ) => tf.Tensor;
 }
+
+/**
+ * Memory layout of per-head tensors: 'bhtd' = (batch, heads, time, head dim), the usual attention layout; 'bthd' =
+ * (batch, time, heads, head dim), what a projection's (B·T, heads·hd) output is after a plain reshape, so the fused
+ * ops can skip the transposes into and out of 'bhtd'.
+ */
+export type HeadLayout = 'bhtd' | 'bthd';
+
+/** [B, H, T, D] of a rank-4 shape in `layout`. */
+export function headDims(shape: readonly number[], layout: HeadLayout): [number, number, number, number] {
+  const [a, b, c, d] = shape as [number, number, number, number];
+  return layout === 'bthd' ? [a, c, b, d] : [a, b, c, d];
+}
+
+/** Checks a layout argument (a typo would otherwise silently mean 'bhtd'). */
+export function checkLayout(layout: string, op: string): void {
+  if (layout !== 'bhtd' && layout !== 'bthd') {
+    throw new Error(`${op}: layout must be 'bhtd' or 'bthd', found '${layout}'`);
+  }
+}

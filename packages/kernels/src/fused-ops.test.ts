@@ -93,12 +93,15 @@ describe.skipIf(SKIP_NATIVE)('fused ops match their tfjs references', () => {
     );
   });
 
-  // Causal attention, multi-head and grouped-query, odd lengths; tolerance 1e-5 forward, 1e-4 gradients.
+  // Causal attention, multi-head and grouped-query, odd lengths, one to three query blocks of 128 rows (the last one
+  // partial); tolerance 1e-5 forward, 1e-4 gradients.
   it.each([
     [1, 1, 1, 1, 4],
     [2, 4, 4, 9, 8],
     [2, 4, 2, 17, 16],
     [1, 6, 1, 33, 5],
+    [1, 4, 2, 129, 8],
+    [2, 2, 1, 300, 6],
   ])('causalAttention B %i nh %i nkv %i T %i hs %i', async (B, nh, nkv, T, hs) => {
     await compare(
       [uniform([B, nh, T, hs], 6, 2), uniform([B, nkv, T, hs], 7, 2), uniform([B, nkv, T, hs], 8)],
@@ -129,6 +132,46 @@ describe.skipIf(SKIP_NATIVE)('fused ops match their tfjs references', () => {
       1e-5,
     );
     expect(vocab).toBeGreaterThan(0);
+  });
+
+  // Summed reduction (the model's loss): values O(rows), so 1e-5 relative to the larger of 1 and the reference.
+  it.each([
+    [5, 9, [2, -100, 8, 0, 4]],
+    [4, 129, [-100, -100, 128, 1]],
+  ] as [number, number, number[]][])('crossEntropy sum over %i x %i', async (rows, V, labels) => {
+    await compare(
+      [uniform([rows, V], 12, 4), { shape: [rows], data: Int32Array.from(labels), dtype: 'int32' }],
+      (x, y) => crossEntropy(x!, y!, -100, 'sum'),
+      (x, y) => crossEntropyReference(x!, y!, -100, 'sum'),
+      1,
+      1e-5 * rows,
+      1e-5,
+    );
+  });
+
+  // The (B, T, heads, hd) layout: the same numbers as 'bhtd' on transposed inputs, against the references.
+  it.each([
+    [2, 4, 2, 19, 8],
+    [1, 3, 3, 130, 6],
+  ])('bthd layout: rope and causalAttention B %i nh %i nkv %i T %i hs %i', async (B, nh, nkv, T, hs) => {
+    const cos = uniform([B, 1, T, hs], 21);
+    const sin = uniform([B, 1, T, hs], 22);
+    await compare(
+      [uniform([B, T, nh, hs], 23), cos, sin],
+      (x, c, s) => applyRope(x!, c!, s!, 'bthd'),
+      (x, c, s) => ropeReference(x!, c!, s!, 'bthd'),
+      1,
+      1e-6,
+      1e-6,
+    );
+    await compare(
+      [uniform([B, T, nh, hs], 24, 2), uniform([B, T, nkv, hs], 25, 2), uniform([B, T, nkv, hs], 26)],
+      (q, k, v) => causalAttention(q!, k!, v!, 0.3, 'bthd'),
+      (q, k, v) => causalAttentionReference(q!, k!, v!, 0.3, 'bthd'),
+      3,
+      1e-5,
+      1e-4,
+    );
   });
 
   it('crossEntropy is 0 with zero gradient when every row is ignored', async () => {

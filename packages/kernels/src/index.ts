@@ -8,11 +8,17 @@ export {
 } from './addon.js';
 export { CAUSAL_ATTENTION, causalAttention, causalAttentionReference } from './causal-attention.js';
 export { DEFAULT_KERNELS_CONFIG, type KernelsConfig, resolveKernelsConfig } from './config.js';
-export { CROSS_ENTROPY, crossEntropy, crossEntropyReference, IGNORE_INDEX } from './cross-entropy.js';
+export {
+  CROSS_ENTROPY,
+  type CrossEntropyReduction,
+  crossEntropy,
+  crossEntropyReference,
+  IGNORE_INDEX,
+} from './cross-entropy.js';
 export { ConfigError, ShapeError } from './errors.js';
-export { hasNativeKernel } from './fused-op.js';
+export { type HeadLayout, hasNativeKernel } from './fused-op.js';
 export { broadcastBatchIndices } from './matmul.js';
-export { NativeBackend } from './native-backend.js';
+export { NativeBackend, nativeBackendActive } from './native-backend.js';
 export {
   type AdamWConfig,
   DEFAULT_ADAMW_CONFIG,

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { NATIVE, runOn, SKIP_NATIVE, uniform } from '../test/helpers.js';
 
 // Data movement is exact: native results must equal the tfjs cpu kernels bit for bit.
-describe.skipIf(SKIP_NATIVE)('Add, Transpose and GatherV2 on the native backend', () => {
+describe.skipIf(SKIP_NATIVE)('Add, Transpose, GatherV2, Slice and PadV2 on the native backend', () => {
   it.each([
     [[7], [7]],
     [
@@ -11,7 +11,7 @@ describe.skipIf(SKIP_NATIVE)('Add, Transpose and GatherV2 on the native backend'
       [300, 129],
     ],
     [[4, 5], [5]],
-  ])('add %j + %j (same shape native, broadcast on the cpu kernel)', async (sa, sb) => {
+  ])('add %j + %j (same shape and row broadcast native)', async (sa, sb) => {
     const inputs = [uniform(sa, 3), uniform(sb, 4)];
     const f = (a: tf.Tensor, b: tf.Tensor) => tf.add(a, b);
     expect(await runOn(NATIVE, inputs, f)).toEqual(await runOn('cpu', inputs, f));
@@ -66,5 +66,79 @@ describe.skipIf(SKIP_NATIVE)('Add, Transpose and GatherV2 on the native backend'
         tf.gather(x, axis === 1 ? tf.minimum(i, tf.scalar(3, 'int32')) : i, axis);
       expect(await runOn(NATIVE, inputs, f)).toEqual(await runOn('cpu', inputs, f));
     }
+  });
+
+  it.each([
+    [[7], [2], [4]],
+    [
+      [64, 17, 9],
+      [0, 0, 0],
+      [64, 16, 9],
+    ], // the model's "drop the last position" slice
+    [
+      [5, 6, 7],
+      [1, 2, 3],
+      [3, -1, 2],
+    ],
+    [
+      [3, 33, 2, 5],
+      [1, 0, 1, 0],
+      [2, 33, 1, 5],
+    ],
+    [
+      [4, 5],
+      [1, 0],
+      [2, 5],
+    ], // contiguous: a view, as on cpu
+    [
+      [2, 3, 4, 5, 6],
+      [1, 1, 0, 2, 3],
+      [1, 2, 4, 3, 3],
+    ],
+    [
+      [3, 4],
+      [0, 0],
+      [0, 4],
+    ],
+  ])('slice %j at %j of size %j, and its gradient (PadV2), float32 and int32', async (shape, begin, size) => {
+    const f = (x: tf.Tensor) => tf.slice(x, begin, size);
+    const inputs = [uniform(shape, 5)];
+    expect(await runOn(NATIVE, inputs, f)).toEqual(await runOn('cpu', inputs, f));
+    const ints = [
+      { shape, data: Int32Array.from(inputs[0]!.data, (v) => Math.round(v * 1000)), dtype: 'int32' as const },
+    ];
+    expect(await runOn(NATIVE, ints, f)).toEqual(await runOn('cpu', ints, f));
+    const g = (x: tf.Tensor) => tf.grad((y: tf.Tensor) => tf.sum(tf.mul(f(y), tf.sin(f(y)))))(x);
+    expect(await runOn(NATIVE, inputs, g)).toEqual(await runOn('cpu', inputs, g));
+  });
+
+  it.each([
+    [[5], [[2, 3]], 0],
+    [
+      [3, 4, 5],
+      [
+        [0, 1],
+        [2, 0],
+        [1, 1],
+      ],
+      1.5,
+    ],
+    [
+      [2, 3],
+      [
+        [0, 0],
+        [0, 0],
+      ],
+      0,
+    ],
+  ])('pad %j by %j with %d (float32 and int32)', async (shape, paddings, value) => {
+    const f = (x: tf.Tensor) => tf.pad(x, paddings as [number, number][], value);
+    const inputs = [uniform(shape, 6)];
+    expect(await runOn(NATIVE, inputs, f)).toEqual(await runOn('cpu', inputs, f));
+    const ints = [
+      { shape, data: Int32Array.from(inputs[0]!.data, (v) => Math.round(v * 100)), dtype: 'int32' as const },
+    ];
+    const fi = (x: tf.Tensor) => tf.pad(x, paddings as [number, number][], Math.round(value));
+    expect(await runOn(NATIVE, ints, fi)).toEqual(await runOn('cpu', ints, fi));
   });
 });

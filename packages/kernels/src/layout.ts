@@ -1,6 +1,8 @@
 // Data-movement and elementwise kernels of the native backend: Add of same-shape float32 tensors (residuals and
-// gradient accumulation), Transpose (native, rows copied whole when the last axis stays) and
-// GatherV2 on axis 0 (embedding lookups: one row copy per index). Other cases go to the `cpu` kernels.
+// gradient accumulation), Transpose (native, rows copied whole when the last axis stays),
+// GatherV2 on axis 0 (embedding lookups: one row copy per index), and strided Slice and PadV2 (copies of whole
+// contiguous runs; the `cpu` kernels move one element at a time through index arithmetic, ~100x slower).
+// Other cases go to the `cpu` kernels.
 import * as tf from '@tensorflow/tfjs-core';
 import { type NativeBackend, output } from './native-backend.js';
 
@@ -56,8 +58,8 @@ export function gatherKernel(cpuGather: tf.KernelFunc): tf.KernelFunc {
   };
 }
 
-/** Add: native when both operands are float32 of one shape; broadcasting and other dtypes go to the cpu kernel. */
-export function addKernel(cpuAdd: tf.KernelFunc): tf.KernelFunc {
+/** Add: native when both operands are float32 of one shape; the rest goes to `fallback` (broadcasting binary kernel). */
+export function addKernel(fallback: tf.KernelFunc): tf.KernelFunc {
   return ({ inputs, backend, attrs }) => {
     const nb = backend as NativeBackend;
     const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
@@ -68,10 +70,108 @@ export function addKernel(cpuAdd: tf.KernelFunc): tf.KernelFunc {
       !(vb instanceof Float32Array) ||
       !tf.util.arraysEqual(a.shape, b.shape)
     ) {
-      return cpuAdd({ inputs, backend, attrs });
+      return fallback({ inputs, backend, attrs });
     }
     const out = new Float32Array(va.length);
     nb.addon.add(va, vb, out, va.length);
     return output(nb, a.shape, out);
   };
 }
+
+type Values = Float32Array | Int32Array | Uint8Array;
+
+/**
+ * Copies the box of extent `size` at `srcBegin` in src (shape srcShape) to `dstBegin` in dst (shape dstShape), one
+ * TypedArray.set (a memcpy) per contiguous run: the run spans the innermost axes that are whole in both arrays
+ * plus the first axis that is not.
+ */
+export function copyBox(
+  src: Values,
+  srcShape: readonly number[],
+  srcBegin: readonly number[],
+  dst: Values,
+  dstShape: readonly number[],
+  dstBegin: readonly number[],
+  size: readonly number[],
+): void {
+  const rank = size.length;
+  if (size.some((d) => d === 0)) return;
+  if (rank === 0) {
+    dst[0] = src[0]!;
+    return;
+  }
+  let k = rank - 1; // axes after k are whole in src, dst and the box
+  while (k > 0 && size[k] === srcShape[k] && size[k] === dstShape[k]) k--;
+  const strides = (shape: readonly number[]) => {
+    const st = new Array<number>(rank).fill(1);
+    for (let j = rank - 2; j >= 0; j--) st[j] = st[j + 1]! * shape[j + 1]!;
+    return st;
+  };
+  const ss = strides(srcShape);
+  const ds = strides(dstShape);
+  const run = size[k]! * ss[k]!; // == size[k] · Π_{j>k} size[j]
+  let outer = 1;
+  for (let j = 0; j < k; j++) outer *= size[j]!;
+  const idx = new Array<number>(k).fill(0);
+  for (let o = 0; o < outer; o++) {
+    let so = srcBegin[k]! * ss[k]!;
+    let dO = dstBegin[k]! * ds[k]!;
+    for (let j = 0; j < k; j++) {
+      so += (srcBegin[j]! + idx[j]!) * ss[j]!;
+      dO += (dstBegin[j]! + idx[j]!) * ds[j]!;
+    }
+    dst.set(src.subarray(so, so + run), dO);
+    for (let j = k - 1; j >= 0; j--) {
+      if (++idx[j]! < size[j]!) break;
+      idx[j] = 0;
+    }
+  }
+}
+
+function plainValues(values: unknown): Float32Array | Int32Array | null {
+  return values instanceof Float32Array || values instanceof Int32Array ? values : null;
+}
+
+/** Slice of a float32 or int32 tensor: contiguous slices as the cpu kernel (a view), strided ones by runs. */
+export function sliceKernel(cpuSlice: tf.KernelFunc): tf.KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const nb = backend as NativeBackend;
+    const { x } = inputs as { x: tf.TensorInfo };
+    const { begin, size } = attrs as unknown as tf.SliceAttrs;
+    const src = plainValues(nb.data.get(x.dataId)?.values);
+    if (src === null) return cpuSlice({ inputs, backend, attrs });
+    const [b, sz] = tf.slice_util.parseSliceParams(x as tf.Tensor, begin, size) as [number[], number[]];
+    tf.slice_util.assertParamsValid(x as tf.Tensor, b, sz);
+    if (tf.slice_util.isSliceContinous(x.shape, b, sz)) return cpuSlice({ inputs, backend, attrs });
+    const out = src instanceof Float32Array ? new Float32Array(sizeOf(sz)) : new Int32Array(sizeOf(sz));
+    copyBox(src, x.shape, b, out, sz, new Array<number>(sz.length).fill(0), sz);
+    return nb.makeTensorInfo(sz, x.dtype, out);
+  };
+}
+
+/** PadV2 (constant padding, the gradient of Slice) of a float32 or int32 tensor: fill, then copy by runs. */
+export function padKernel(cpuPad: tf.KernelFunc): tf.KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const nb = backend as NativeBackend;
+    const { x } = inputs as { x: tf.TensorInfo };
+    const { paddings, constantValue } = attrs as unknown as tf.PadV2Attrs;
+    const src = plainValues(nb.data.get(x.dataId)?.values);
+    if (src === null || paddings.length !== x.shape.length) return cpuPad({ inputs, backend, attrs });
+    const outShape = x.shape.map((d, i) => paddings[i]![0] + d + paddings[i]![1]);
+    const n = sizeOf(outShape);
+    const out = src instanceof Float32Array ? new Float32Array(n) : new Int32Array(n);
+    if (constantValue !== 0) out.fill(constantValue);
+    copyBox(
+      src,
+      x.shape,
+      new Array<number>(x.shape.length).fill(0),
+      out,
+      outShape,
+      paddings.map((p) => p[0]),
+      x.shape,
+    );
+    return nb.makeTensorInfo(outShape, x.dtype, out);
+  };
+}
+
+const sizeOf = (shape: readonly number[]) => shape.reduce((p, d) => p * d, 1);

@@ -2,7 +2,7 @@
 // storage) with native kernels registered over the hot ones. A separate backend rather than overriding `cpu`'s
 // kernels: `cpu` stays untouched as the reference in the same process, and a model picks native by name.
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 import type { NativeAddon } from './addon.js';
 import { ShapeError } from './errors.js';
 
@@ -13,6 +13,11 @@ export class NativeBackend extends MathBackendCPU {
     // The cpu backend's first write prints an advert for tfjs-node; this backend is the native path.
     (this as unknown as { firstUse: boolean }).firstUse = false;
   }
+}
+
+/** Whether the active tfjs backend is a native backend (any name it was registered under). */
+export function nativeBackendActive(): boolean {
+  return tf.findBackend(tf.getBackend()) instanceof NativeBackend;
 }
 
 /** The Float32Array behind a tensor of the native backend, without a copy. */

@@ -6,9 +6,10 @@ import { type KernelsReport, loadAddon } from './addon.js';
 import { causalAttentionKernels } from './causal-attention.js';
 import { type KernelsConfig, resolveKernelsConfig } from './config.js';
 import { crossEntropyKernels } from './cross-entropy.js';
-import { addKernel, gatherKernel, transposeKernel } from './layout.js';
+import { addKernel, gatherKernel, padKernel, sliceKernel, transposeKernel } from './layout.js';
 import { batchMatMulKernel, fusedMatMulKernel } from './matmul.js';
 import { NativeBackend } from './native-backend.js';
+import { addNKernel, BINARY_OPS, binaryKernel, sumKernel, UNARY_OPS, unaryKernel } from './pointwise.js';
 import { rmsNormKernels } from './rms-norm.js';
 import { ropeKernels } from './rope.js';
 import { swigluKernels } from './swiglu.js';
@@ -28,7 +29,12 @@ export const NATIVE_KERNEL_NAMES: readonly string[] = [
   tf._FusedMatMul,
   tf.Transpose,
   tf.GatherV2,
-  tf.Add,
+  tf.Slice,
+  tf.PadV2,
+  ...Object.keys(BINARY_OPS),
+  ...Object.keys(UNARY_OPS),
+  tf.Sum,
+  tf.AddN,
   ...[rmsNormKernels, ropeKernels, swigluKernels, causalAttentionKernels, crossEntropyKernels].flatMap((ks) =>
     ks.map((k) => k.kernelName),
   ),
@@ -67,7 +73,20 @@ export function registerNativeBackend(config: Partial<KernelsConfig> = {}): Nati
     },
     { kernelName: tf.Transpose, backendName: c.backendName, kernelFunc: transposeKernel(cpu(tf.Transpose)) },
     { kernelName: tf.GatherV2, backendName: c.backendName, kernelFunc: gatherKernel(cpu(tf.GatherV2)) },
-    { kernelName: tf.Add, backendName: c.backendName, kernelFunc: addKernel(cpu(tf.Add)) },
+    ...Object.keys(BINARY_OPS).map((name) => ({
+      kernelName: name,
+      backendName: c.backendName,
+      kernelFunc: name === tf.Add ? addKernel(binaryKernel(name, cpu(name))) : binaryKernel(name, cpu(name)),
+    })),
+    ...Object.keys(UNARY_OPS).map((name) => ({
+      kernelName: name,
+      backendName: c.backendName,
+      kernelFunc: unaryKernel(name, cpu(name)),
+    })),
+    { kernelName: tf.Sum, backendName: c.backendName, kernelFunc: sumKernel(cpu(tf.Sum)) },
+    { kernelName: tf.AddN, backendName: c.backendName, kernelFunc: addNKernel(cpu(tf.AddN)) },
+    { kernelName: tf.Slice, backendName: c.backendName, kernelFunc: sliceKernel(cpu(tf.Slice)) },
+    { kernelName: tf.PadV2, backendName: c.backendName, kernelFunc: padKernel(cpu(tf.PadV2)) },
     { kernelName: tf._FusedMatMul, backendName: c.backendName, kernelFunc: fusedMatMulKernel(c.backendName) },
     ...[rmsNormKernels, ropeKernels, swigluKernels, causalAttentionKernels, crossEntropyKernels]
       .flat()

@@ -2,13 +2,30 @@
 // y = x·cos + rotate_half(x)·sin, rotate_half(x) = cat(−x[..., d/2:], x[..., :d/2]).
 import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError } from './errors.js';
-import { customOp, hasNativeKernel, runKernel, sizeOf } from './fused-op.js';
+import {
+  checkLayout,
+  customOp,
+  type HeadLayout,
+  hasNativeKernel,
+  headDims,
+  runKernel,
+  sizeOf,
+} from './fused-op.js';
 import { f32, type NativeBackend, output } from './native-backend.js';
 
 export const ROPE = 'LoralabRope';
 
-/** Reference: x (B, H, T, hd), cos/sin (Bc, 1, T, hd) with Bc ∈ {1, B}, from tfjs ops. */
-export function ropeReference(x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor): tf.Tensor {
+/** Reference: x (B, H, T, hd) (or (B, T, H, hd) for 'bthd'), cos/sin (Bc, 1, T, hd) with Bc ∈ {1, B}, from tfjs ops. */
+export function ropeReference(
+  x: tf.Tensor,
+  cos: tf.Tensor,
+  sin: tf.Tensor,
+  layout: HeadLayout = 'bhtd',
+): tf.Tensor {
+  checkLayout(layout, 'rope');
+  if (layout === 'bthd') {
+    return tf.tidy(() => tf.transpose(ropeReference(tf.transpose(x, [0, 2, 1, 3]), cos, sin), [0, 2, 1, 3]));
+  }
   return tf.tidy(() => {
     const half = x.shape[3]! / 2;
     const [x1, x2] = tf.split(x, [half, half], 3) as [tf.Tensor, tf.Tensor];
@@ -21,8 +38,9 @@ function check(
   x: tf.TensorInfo,
   cos: tf.TensorInfo,
   sin: tf.TensorInfo,
+  layout: HeadLayout,
 ): [number, number, number, number, number] {
-  const [B, H, T, hd] = x.shape as [number, number, number, number];
+  const [B, H, T, hd] = headDims(x.shape, layout);
   const Bc = cos.shape[0] ?? 0;
   const ok =
     x.shape.length === 4 &&
@@ -35,7 +53,7 @@ function check(
     cos.shape[3] === hd;
   if (!ok) {
     throw new ShapeError(
-      `rope: expected x (B, H, T, hd) with even hd and cos/sin (1 or B, 1, T, hd); found x ${JSON.stringify(x.shape)}, ` +
+      `rope: expected x (B, H, T, hd) ('${layout}' order) with even hd and cos/sin (1 or B, 1, T, hd); found x ${JSON.stringify(x.shape)}, ` +
         `cos ${JSON.stringify(cos.shape)}, sin ${JSON.stringify(sin.shape)}`,
       'rope',
       '(B, H, T, hd), (1|B, 1, T, hd)',
@@ -46,21 +64,28 @@ function check(
 }
 
 /**
- * Rotates x (B, H, T, hd) by the angle tables cos/sin (Bc, 1, T, hd). The gradient flows to x only: the tables
- * are constants of the positions (their gradient is returned as zeros).
+ * Rotates x (B, H, T, hd) (or (B, T, H, hd) with layout 'bthd') by the angle tables cos/sin (Bc, 1, T, hd). The
+ * gradient flows to x only: the tables are constants of the positions (their gradient is returned as zeros).
  */
-export function applyRope(x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor): tf.Tensor {
-  if (!hasNativeKernel(ROPE)) return ropeReference(x, cos, sin);
-  check(x, cos, sin);
+export function applyRope(
+  x: tf.Tensor,
+  cos: tf.Tensor,
+  sin: tf.Tensor,
+  layout: HeadLayout = 'bhtd',
+): tf.Tensor {
+  checkLayout(layout, 'rope');
+  if (!hasNativeKernel(ROPE)) return ropeReference(x, cos, sin, layout);
+  check(x, cos, sin, layout);
+  const seqMajor = layout === 'bthd';
   const f = customOp<[tf.Tensor, tf.Tensor, tf.Tensor]>(([xs, c, s], save) => {
     save([c, s]);
     return {
-      value: runKernel(ROPE, { x: xs, cos: c, sin: s }, { inverse: false })[0]!,
+      value: runKernel(ROPE, { x: xs, cos: c, sin: s }, { inverse: false, seqMajor })[0]!,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [sc, ss] = saved as [tf.Tensor, tf.Tensor];
         // dx = Rᵀ·dy: the same rotation with the angles negated
         return [
-          runKernel(ROPE, { x: dy, cos: sc, sin: ss }, { inverse: true })[0]!,
+          runKernel(ROPE, { x: dy, cos: sc, sin: ss }, { inverse: true, seqMajor })[0]!,
           tf.zerosLike(sc),
           tf.zerosLike(ss),
         ];
@@ -77,7 +102,8 @@ export const ropeKernels: tf.KernelConfig[] = [
     kernelFunc: ({ inputs, backend, attrs }) => {
       const nb = backend as NativeBackend;
       const { x, cos, sin } = inputs as Record<'x' | 'cos' | 'sin', tf.TensorInfo>;
-      const [B, H, T, hd, Bc] = check(x, cos, sin);
+      const seqMajor = attrs!.seqMajor === true;
+      const [B, H, T, hd, Bc] = check(x, cos, sin, seqMajor ? 'bthd' : 'bhtd');
       const y = new Float32Array(sizeOf(x.shape));
       nb.addon.rope(
         f32(nb, x, 'rope'),
@@ -90,6 +116,7 @@ export const ropeKernels: tf.KernelConfig[] = [
         hd,
         Bc,
         attrs!.inverse === true,
+        seqMajor,
       );
       return output(nb, x.shape, y);
     },

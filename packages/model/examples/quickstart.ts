@@ -1,6 +1,6 @@
 import { generate, initBackend, LlamaForCausalLM, loadPretrained, savePretrained } from '@loralab/model';
 
-const backend = await initBackend(); // LORALAB_BACKEND or the best installed backend
+const backend = await initBackend(); // LORALAB_BACKEND or the best installed backend (native when built)
 const config = {
   vocab_size: 64,
   hidden_size: 32,

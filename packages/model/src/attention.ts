@@ -1,5 +1,8 @@
 // Causal self-attention with grouped-query attention (Ainslie et al. 2023), as Hugging Face `LlamaAttention`:
 // softmax(q kᵀ / √hs + mask) v over heads, where query head h reads key/value head ⌊h / (nh / n_kv)⌋.
+// Plain causal attention (no padding or segment mask, no cache history, no attention dropout) on the native backend
+// runs the fused kernel of @loralab/kernels, which never forms the (T, T) scores; everything else the tfjs path.
+import { applyRope as applyRopeLayout, causalAttention } from '@loralab/kernels';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LlamaConfig } from './config.js';
 import type { KVCache } from './kv-cache.js';
@@ -15,8 +18,13 @@ export interface AttentionInputs {
   /** The same tables times 1/√hs, for the queries (so the attention scores need no scaling pass). */
   qCos: tf.Tensor4D;
   qSin: tf.Tensor4D;
-  /** Additive mask (B, 1, T, Tk): 0 where a query may attend to a key, a large negative number elsewhere. */
-  mask: tf.Tensor4D;
+  /**
+   * Additive mask (B, 1, T, Tk): 0 where a query may attend to a key, a large negative number elsewhere; null when
+   * `fusedCausal` (the mask is then the plain causal one and the fused kernel applies it itself).
+   */
+  mask: tf.Tensor4D | null;
+  /** Run the fused causal kernel (native backend, plain causal mask, no cached keys, no attention dropout). */
+  fusedCausal: boolean;
   cache?: KVCache | undefined;
 }
 
@@ -45,11 +53,26 @@ export function attention(
     const rep = nh / nkv;
     const B = batch;
     const T = seq;
+    if (inputs.fusedCausal) {
+      // The fused kernels take the (B, T, heads, hs) layout: the projections' output reshaped, no transposes.
+      const seq = (y: tf.Tensor2D, n: number) => tf.reshape(y, [B, T, n, hs]) as tf.Tensor4D; // (B, T, n, hs)
+      const q = applyRopeLayout(seq(proj.q_proj.apply(x, ctx), nh), inputs.cos, inputs.sin, 'bthd');
+      const k = applyRopeLayout(seq(proj.k_proj.apply(x, ctx), nkv), inputs.cos, inputs.sin, 'bthd');
+      const v = seq(proj.v_proj.apply(x, ctx), nkv);
+      if (inputs.cache) {
+        // an empty cache (the prompt of a generation): it stores (B, nkv, T, hs)
+        const toHeads = (t: tf.Tensor) => tf.transpose(t, [0, 2, 1, 3]) as tf.Tensor4D;
+        inputs.cache.append(layer, toHeads(k), toHeads(v));
+      }
+      const o = causalAttention(q, k, v, 1 / Math.sqrt(hs), 'bthd'); // (B, T, nh, hs), grouped-query inside
+      return proj.o_proj.apply(tf.reshape(o, [B * T, nh * hs]) as tf.Tensor2D, ctx); // (B·T, nh·hs)
+    }
     const heads = (y: tf.Tensor2D, n: number) =>
       tf.transpose(tf.reshape(y, [B, T, n, hs]), [0, 2, 1, 3]) as tf.Tensor4D; // (B, n, T, hs)
     let q = heads(proj.q_proj.apply(x, ctx), nh); // (B, nh, T, hs)
     let k = heads(proj.k_proj.apply(x, ctx), nkv); // (B, nkv, T, hs)
     let v = heads(proj.v_proj.apply(x, ctx), nkv); // (B, nkv, T, hs)
+    if (inputs.mask === null) throw new Error('attention: a mask is required off the fused causal path');
     q = applyRope(q, inputs.qCos, inputs.qSin); // tables pre-scaled by 1/√hs: the scores come out scaled
     k = applyRope(k, inputs.cos, inputs.sin);
     if (inputs.cache) ({ k, v } = inputs.cache.append(layer, k, v)); // (B, nkv, Tk, hs)

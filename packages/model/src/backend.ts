@@ -1,25 +1,31 @@
 // Tensor backend selection: `cuda` (@tensorflow/tfjs-node-gpu) and `tensorflow` (@tensorflow/tfjs-node) when
-// installed (optional peer dependencies, imported dynamically), else `wasm` (SIMD), else the pure-JS `cpu`.
+// installed (optional peer dependencies, imported dynamically), else `native` (@loralab/kernels: the OpenBLAS addon,
+// when it was built and LORALAB_KERNELS is not 'off'), else `wasm` (SIMD), else the pure-JS `cpu`.
+import { registerNativeBackend } from '@loralab/kernels';
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendError } from './errors.js';
 import { registerWasmKernels } from './wasm-kernels.js';
 import { withWasmThreads } from './wasm-threads.js';
 
 /** Backends by the names loralab uses (`LORALAB_BACKEND`). */
-export type BackendName = 'cuda' | 'tensorflow' | 'wasm' | 'cpu';
+export type BackendName = 'cuda' | 'tensorflow' | 'native' | 'wasm' | 'cpu';
 
 /** What `initBackend` chose. */
 export interface BackendInfo {
   name: BackendName;
-  /** The tfjs backend name now active (`tensorflow`, `wasm`, `cpu`). */
+  /** The tfjs backend name now active (`tensorflow`, `loralab-native`, `wasm`, `cpu`). */
   tfjsBackend: string;
-  /** Threads the backend computes with (null where libtensorflow manages its own pool). */
+  /**
+   * Threads the backend computes with (null where libtensorflow manages its own pool; for `native`, the OpenBLAS
+   * threads).
+   */
   threads: number | null;
 }
 
 const PACKAGES: Record<BackendName, string> = {
   cuda: '@tensorflow/tfjs-node-gpu',
   tensorflow: '@tensorflow/tfjs-node',
+  native: '@loralab/kernels',
   wasm: '@tensorflow/tfjs-backend-wasm',
   cpu: '@tensorflow/tfjs-backend-cpu',
 };
@@ -33,7 +39,29 @@ export interface BackendOptions {
   wasmThreads?: number;
 }
 
+/** Registers and starts the native backend of @loralab/kernels; a BackendError says why it is unavailable. */
+async function loadNative(): Promise<BackendInfo> {
+  const { registered, backendName, report } = registerNativeBackend();
+  if (!registered) {
+    throw new BackendError(
+      `backend 'native' is unavailable: ${report.reason} (build it with libopenblas-dev installed: npm rebuild @loralab/kernels)`,
+      'native',
+    );
+  }
+  try {
+    const ok = await tf.setBackend(backendName);
+    await tf.ready();
+    if (!ok || tf.getBackend() !== backendName) throw new Error(`tfjs reports '${tf.getBackend()}'`);
+  } catch (cause) {
+    throw new BackendError(`backend 'native' failed to start: ${(cause as Error).message}`, 'native', {
+      cause,
+    });
+  }
+  return { name: 'native', tfjsBackend: backendName, threads: report.blasThreads ?? null };
+}
+
 async function load(name: BackendName, options: BackendOptions): Promise<BackendInfo> {
+  if (name === 'native') return loadNative();
   const spec = PACKAGES[name];
   let mod: Record<string, unknown>;
   try {
@@ -76,12 +104,13 @@ async function load(name: BackendName, options: BackendOptions): Promise<Backend
 let wasmStarted = false;
 
 function isBackendName(s: string): s is BackendName {
-  return s === 'cuda' || s === 'tensorflow' || s === 'wasm' || s === 'cpu';
+  return s === 'cuda' || s === 'tensorflow' || s === 'native' || s === 'wasm' || s === 'cpu';
 }
 
 /**
  * Selects and starts a backend. `requested` (default: env `LORALAB_BACKEND`, else `auto`) names one backend, which
- * must load or a `BackendError` says how to install it; `auto` tries cuda, tensorflow, wasm, cpu in that order.
+ * must load or a `BackendError` says how to install it; `auto` tries cuda, tensorflow, native, wasm, cpu in that
+ * order (native is skipped with one notice line when the addon is not built or LORALAB_KERNELS=off).
  */
 export async function initBackend(
   requested?: BackendName | 'auto',
@@ -90,12 +119,15 @@ export async function initBackend(
   const want = requested ?? process.env.LORALAB_BACKEND ?? 'auto';
   if (want !== 'auto') {
     if (!isBackendName(want)) {
-      throw new BackendError(`unknown backend '${want}'; expected cuda, tensorflow, wasm, cpu or auto`, want);
+      throw new BackendError(
+        `unknown backend '${want}'; expected cuda, tensorflow, native, wasm, cpu or auto`,
+        want,
+      );
     }
     return load(want, options);
   }
   const errors: string[] = [];
-  for (const name of ['cuda', 'tensorflow', 'wasm', 'cpu'] as const) {
+  for (const name of ['cuda', 'tensorflow', 'native', 'wasm', 'cpu'] as const) {
     try {
       return await load(name, options);
     } catch (e) {

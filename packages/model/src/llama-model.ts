@@ -1,6 +1,7 @@
 // The Llama decoder (Touvron et al. 2023) as Hugging Face `LlamaForCausalLM`: token embedding, N pre-norm blocks
 // of GQA self-attention and SwiGLU MLP with RMSNorm and RoPE, a final norm and `lm_head` (tied or not).
 // Parameters carry the Hugging Face checkpoint keys; linear weights are [out, in].
+import { nativeBackendActive } from '@loralab/kernels';
 import * as tf from '@tensorflow/tfjs-core';
 import { type AttentionProjections, attention } from './attention.js';
 import { type LlamaConfig, resolveLlamaConfig } from './config.js';
@@ -55,8 +56,11 @@ interface Prepared {
     sin: tf.Tensor4D;
     qCos: tf.Tensor4D;
     qSin: tf.Tensor4D;
-    mask: tf.Tensor4D;
+    /** null when `fusedCausal`. */
+    mask: tf.Tensor4D | null;
   };
+  /** Attention runs the fused causal kernel (see attention.ts). */
+  fusedCausal: boolean;
   training: boolean;
   seed: number;
   cache: KVCache | undefined;
@@ -74,6 +78,25 @@ const LAYER_PROJECTIONS = [
 
 function flatIds(x: IdsInput | undefined): Int32Array | undefined {
   return x === undefined ? undefined : idsData(x);
+}
+
+/**
+ * Whether the attention mask of a forward is exactly the plain causal one: no cached keys, no padding (every mask
+ * entry 1) and no packing (one segment per row).
+ */
+function plainCausal(B: number, T: number, past: number, mask?: Int32Array, segments?: Int32Array): boolean {
+  if (past > 0) return false;
+  if (mask?.some((m) => m === 0)) return false;
+  if (segments) {
+    for (let b = 0; b < B; b++) {
+      for (let t = 1; t < T; t++) if (segments[b * T + t] !== segments[b * T]) return false;
+    }
+  }
+  return true;
+}
+
+function disposePrepared(prep: Prepared): void {
+  for (const t of Object.values(prep.tensors)) t?.dispose();
 }
 
 export class LlamaForCausalLM {
@@ -234,7 +257,12 @@ export class LlamaForCausalLM {
         [positions.length],
       );
     }
-    const tensors = tf.tidy(() => {
+    const training = options.training ?? false;
+    const fusedCausal =
+      nativeBackendActive() &&
+      plainCausal(B, T, past, mask, segments) &&
+      !(training && c.attention_dropout > 0);
+    const made = tf.tidy(() => {
       const { cos, sin } = ropeTables(this.invFreq, positions, B, T);
       const scale = 1 / Math.sqrt(c.head_dim);
       return {
@@ -243,14 +271,22 @@ export class LlamaForCausalLM {
         sin,
         qCos: tf.mul(cos, scale) as tf.Tensor4D,
         qSin: tf.mul(sin, scale) as tf.Tensor4D,
-        mask: buildAttentionMask(B, T, past, mask, segments),
       };
     });
+    let built: tf.Tensor4D | null = null;
+    try {
+      built = fusedCausal ? null : buildAttentionMask(B, T, past, mask, segments);
+    } catch (e) {
+      tf.dispose(made);
+      throw e;
+    }
+    const tensors = { ...made, mask: built };
     return {
       B,
       T,
       tensors,
-      training: options.training ?? false,
+      fusedCausal,
+      training,
       seed: options.seed ?? 0,
       cache: options.cache,
     };
@@ -284,7 +320,8 @@ export class LlamaForCausalLM {
         LAYER_PROJECTIONS.map((n) => [n.split('.')[1]!, this.getProjection(`${p}.${n}`)]),
       ) as unknown as AttentionProjections & MlpProjections;
       const h = rmsNorm(x, this.norm(`${p}.input_layernorm.weight`), c.rms_norm_eps) as tf.Tensor2D;
-      const a = attention(h, prep.B, prep.T, l, proj, c, { ...prep.tensors, cache: prep.cache }, ctx);
+      const inputs = { ...prep.tensors, fusedCausal: prep.fusedCausal, cache: prep.cache };
+      const a = attention(h, prep.B, prep.T, l, proj, c, inputs, ctx);
       const x1 = residualAdd(x, dropout(a)) as tf.Tensor2D;
       const h2 = rmsNorm(
         x1,
@@ -321,7 +358,7 @@ export class LlamaForCausalLM {
         return rmsNorm(x, this.norm('model.norm.weight'), this.config.rms_norm_eps) as tf.Tensor2D;
       });
     } finally {
-      tf.dispose(Object.values(prep.tensors));
+      disposePrepared(prep);
     }
   }
 
@@ -363,7 +400,7 @@ export class LlamaForCausalLM {
       });
       return { loss, numTokens };
     } finally {
-      tf.dispose(Object.values(prep.tensors));
+      disposePrepared(prep);
     }
   }
 
@@ -490,7 +527,7 @@ export class LlamaForCausalLM {
       return { loss: top.value as tf.Scalar, numTokens, grads };
     } finally {
       tf.dispose(inputs);
-      tf.dispose(Object.values(prep.tensors));
+      disposePrepared(prep);
     }
   }
 

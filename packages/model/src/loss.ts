@@ -1,6 +1,7 @@
 // Next-token cross-entropy with ignore index -100, as Hugging Face `LlamaForCausalLM` (labels are the input ids,
 // shifted inside), but returning the summed loss and the number of target tokens so that accumulation over
 // micro-batches can normalise by the total token count.
+import { crossEntropy, nativeBackendActive } from '@loralab/kernels';
 import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError } from './errors.js';
 
@@ -28,6 +29,8 @@ export function crossEntropySum(logits: tf.Tensor2D, targets: Int32Array, weight
       [targets.length],
     );
   }
+  if (nativeBackendActive() && weights.every((w) => w === 0 || w === 1))
+    return nativeSum(logits, targets, weights);
   const flat = new Int32Array(N); // index of each target in the flattened (N·V) logits
   for (let n = 0; n < N; n++) flat[n] = n * V + targets[n]!;
   const f = tf.customGrad((x, save) => {
@@ -62,6 +65,15 @@ export function crossEntropySum(logits: tf.Tensor2D, targets: Int32Array, weight
     };
   });
   return f(logits) as tf.Scalar;
+}
+
+/**
+ * The same sum through the fused native kernel of @loralab/kernels (one pass over the logits forward, one backward,
+ * nothing (N, V) kept but the logits): rows of weight 0 become the ignore index.
+ */
+function nativeSum(logits: tf.Tensor2D, targets: Int32Array, weights: Float32Array): tf.Scalar {
+  const labels = Int32Array.from(targets, (t, n) => (weights[n] === 0 ? IGNORE_INDEX : t));
+  return tf.tidy(() => crossEntropy(logits, tf.tensor1d(labels, 'int32'), IGNORE_INDEX, 'sum') as tf.Scalar);
 }
 
 /**

@@ -2,6 +2,7 @@
 // - wasm has no `UnsortedSegmentSum`, the gradient of `gather`, so `gatherRows` scatters with `scatterND`;
 // - wasm's matmul is fast only for a plain 2-D product (about 20 GFLOP/s) and slow (about 1-2) with a transposed
 //   operand or batch dims, which tfjs's own matmul gradient uses; these ops transpose explicitly instead.
+import { nativeBackendActive } from '@loralab/kernels';
 import * as tf from '@tensorflow/tfjs-core';
 import './gradients.js';
 import { registerWasmKernels } from './wasm-kernels.js';
@@ -59,6 +60,7 @@ export function linear(
   bias?: tf.Tensor1D | null,
   trainable = true,
 ): tf.Tensor2D {
+  if (nativeBackendActive()) return nativeLinear(x, weight, bias ?? null, trainable);
   if (!trainable) {
     // Only dx is needed: close over W and b so the tape never asks for their gradients.
     const f = tf.customGrad((xi) => {
@@ -97,6 +99,58 @@ export function linear(
         const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
         return [tf.matMul(dy as tf.Tensor2D, ws), weightGrad(dy as tf.Tensor2D, xs)];
       },
+    };
+  });
+  return f(x, weight) as tf.Tensor2D;
+}
+
+/**
+ * `linear` on the native backend: sgemm takes either operand transposed at full speed, so no explicit transpose is
+ * formed. y = x Wᵀ (+ b); dx = dy W; dW = dyᵀ x; db = Σ_rows dy.
+ */
+function nativeLinear(
+  x: tf.Tensor2D,
+  weight: tf.Tensor2D,
+  bias: tf.Tensor1D | null,
+  trainable: boolean,
+): tf.Tensor2D {
+  const forward = (xi: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D | null) => {
+    const y = tf.matMul(xi, w, false, true); // (N, out)
+    if (b === null) return y;
+    const yb = tf.add(y, b);
+    y.dispose();
+    return yb;
+  };
+  if (!trainable) {
+    const f = tf.customGrad((xi) => ({
+      value: forward(xi as tf.Tensor2D, weight, bias),
+      gradFunc: (dy: tf.Tensor) => tf.matMul(dy as tf.Tensor2D, weight), // (N, in)
+    }));
+    return f(x) as tf.Tensor2D;
+  }
+  const grads = (dy: tf.Tensor2D, xs: tf.Tensor2D, ws: tf.Tensor2D) => [
+    tf.matMul(dy, ws), // dx (N, in)
+    tf.matMul(dy, xs, true, false), // dW (out, in)
+  ];
+  if (bias) {
+    const f = tf.customGrad((xi, w, b, save) => {
+      (save as tf.GradSaveFunc)([xi as tf.Tensor, w as tf.Tensor]);
+      return {
+        value: forward(xi as tf.Tensor2D, w as tf.Tensor2D, b as tf.Tensor1D),
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [
+          ...grads(dy as tf.Tensor2D, saved[0] as tf.Tensor2D, saved[1] as tf.Tensor2D),
+          tf.sum(dy, 0), // db (out)
+        ],
+      };
+    });
+    return f(x, weight, bias) as tf.Tensor2D;
+  }
+  const f = tf.customGrad((xi, w, save) => {
+    (save as tf.GradSaveFunc)([xi as tf.Tensor, w as tf.Tensor]);
+    return {
+      value: forward(xi as tf.Tensor2D, w as tf.Tensor2D, null),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        grads(dy as tf.Tensor2D, saved[0] as tf.Tensor2D, saved[1] as tf.Tensor2D),
     };
   });
   return f(x, weight) as tf.Tensor2D;

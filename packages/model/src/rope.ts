@@ -1,6 +1,7 @@
 // Rotary position embeddings (Su et al. 2021, RoFormer) in the Hugging Face Llama convention:
 // q' = q·cos + rotate_half(q)·sin with rotate_half(x) = cat(-x[..., d/2:], x[..., :d/2]) and
 // cos/sin = cat(θ·p, θ·p) over the two halves. Frequency scaling as HF `ROPE_INIT_FUNCTIONS` (linear, llama3).
+import { applyRope as nativeApplyRope, nativeBackendActive } from '@loralab/kernels';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LlamaConfig } from './config.js';
 import { rope } from './fused.js';
@@ -70,7 +71,10 @@ export function ropeTables(
   return { cos: tf.tensor4d(cos, [batch, 1, seq, dim]), sin: tf.tensor4d(sin, [batch, 1, seq, dim]) };
 }
 
-/** x (B, h, T, hs) -> x·cos + rotate_half(x)·sin (fused gradient, see fused.ts). */
+/**
+ * x (B, h, T, hs) -> x·cos + rotate_half(x)·sin for tables (1 or B, 1, T, hs): the native kernel on the native
+ * backend, else the tfjs composite with its fused gradient (fused.ts).
+ */
 export function applyRope(x: tf.Tensor4D, cos: tf.Tensor4D, sin: tf.Tensor4D): tf.Tensor4D {
-  return rope(x, cos, sin) as tf.Tensor4D;
+  return (nativeBackendActive() ? nativeApplyRope(x, cos, sin) : rope(x, cos, sin)) as tf.Tensor4D;
 }

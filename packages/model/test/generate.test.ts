@@ -10,15 +10,16 @@ import {
   logLikelihood,
   sampleToken,
 } from '../src/index.js';
-import { TINY, useBackend } from './helpers.js';
+import { BACKENDS, TINY, useBackend } from './helpers.js';
 
 const PROMPTS = [[1, 5, 7], [2, 4, 6, 8, 10, 12], [3]];
 const decode = (ids: number[]) => ids.map((i) => String.fromCharCode(97 + (i % 26))).join('');
 
-describe('generate', () => {
+// On native a one-prompt prefill (all-ones mask, empty cache) runs the fused kernels and fills the cache from them.
+describe.each(BACKENDS.filter((b) => b !== 'cpu'))('generate on %s', (backend) => {
   let model: LlamaForCausalLM;
   beforeAll(async () => {
-    await useBackend('wasm');
+    await useBackend(backend);
     // eos outside the vocabulary's likely range so runs reach max tokens; larger init for peaked distributions
     model = new LlamaForCausalLM({ ...TINY, eos_token_id: null, initializer_range: 0.5 }, { seed: 11 });
   });

@@ -1,13 +1,23 @@
 // Shared test helpers: backend switching and float comparisons with stated tolerances.
+import { kernelsReport, registerNativeBackend } from '@loralab/kernels';
 import * as tf from '@tensorflow/tfjs-core';
 import { expect } from 'vitest';
 import { type BackendName, initBackend } from '../src/index.js';
 
-export const BACKENDS = ['wasm', 'cpu'] as const satisfies readonly BackendName[];
+/** Whether @loralab/kernels' addon is built and loads here (the `native` backend); tests on it skip otherwise. */
+export const NATIVE_AVAILABLE = registerNativeBackend({ notice: false }).registered;
+if (!NATIVE_AVAILABLE) {
+  console.warn(`model tests: the native backend is skipped: ${kernelsReport().reason ?? 'unavailable'}`);
+}
+
+/** Backends every backend-parametrised test runs on: wasm, cpu and, when its addon is built, native. */
+export const BACKENDS: readonly BackendName[] = NATIVE_AVAILABLE
+  ? ['wasm', 'cpu', 'native']
+  : ['wasm', 'cpu'];
 
 export async function useBackend(name: BackendName): Promise<void> {
-  await initBackend(name);
-  expect(tf.getBackend()).toBe(name === 'cuda' || name === 'tensorflow' ? 'tensorflow' : name);
+  const info = await initBackend(name);
+  expect(tf.getBackend()).toBe(info.tfjsBackend);
 }
 
 /** max |a − b| ≤ atol + rtol · max|b| over the whole array. */

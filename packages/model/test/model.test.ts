@@ -18,7 +18,7 @@ import {
   ShapeError,
   savePretrained,
 } from '../src/index.js';
-import { expectClose, TINY, useBackend } from './helpers.js';
+import { BACKENDS, expectClose, NATIVE_AVAILABLE, TINY, useBackend } from './helpers.js';
 
 const IDS = [
   [1, 5, 7, 9, 3, 11, 2, 4],
@@ -48,6 +48,101 @@ describe('backends', () => {
     await expect(initBackend('tpu' as never)).rejects.toThrow(/unknown backend 'tpu'/);
   });
 
+  it.skipIf(!NATIVE_AVAILABLE)(
+    "'native' starts the kernels backend; auto picks it unless LORALAB_KERNELS=off",
+    async () => {
+      const saved = { backend: process.env.LORALAB_BACKEND, kernels: process.env.LORALAB_KERNELS };
+      try {
+        delete process.env.LORALAB_BACKEND;
+        delete process.env.LORALAB_KERNELS;
+        expect(await initBackend('native')).toMatchObject({ name: 'native', tfjsBackend: 'loralab-native' });
+        expect((await initBackend()).name).toBe('native');
+        process.env.LORALAB_KERNELS = 'off';
+        expect((await initBackend()).name).toBe('wasm');
+        const err = await initBackend('native').catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(BackendError);
+        expect((err as Error).message).toMatch(/LORALAB_KERNELS=off/);
+      } finally {
+        for (const [k, v] of [
+          ['LORALAB_BACKEND', saved.backend],
+          ['LORALAB_KERNELS', saved.kernels],
+        ] as const) {
+          if (v === undefined) delete process.env[k];
+          else process.env[k] = v;
+        }
+      }
+    },
+  );
+
+  it.skipIf(!NATIVE_AVAILABLE)(
+    'on native a plain causal step runs the fused kernels; padding, segments and attention dropout do not',
+    async () => {
+      await useBackend('native');
+      const m = new LlamaForCausalLM(TINY, { seed: 1 });
+      const kernels = async (f: () => void) => new Set((await tf.profile(f)).kernelNames);
+      const step = await kernels(() => {
+        const r = m.lossAndGradients(IDS, IDS);
+        tf.dispose([r.loss, ...r.grads.values()]);
+      });
+      for (const k of ['RmsNorm', 'Rope', 'CausalAttention', 'SwiGlu', 'CrossEntropy']) {
+        expect(step, k).toContain(`Loralab${k}`);
+        if (k !== 'Rope') expect(step, k).toContain(`Loralab${k}Grad`);
+      }
+      expect(step).not.toContain('Softmax');
+      const ones = IDS.map((r) => r.map(() => 1));
+      const padded = IDS.map((r) => r.map((_, t) => (t === 0 ? 0 : 1)));
+      const segments = IDS.map((r) => r.map((_, t) => (t < 3 ? 0 : 1)));
+      for (const [what, opts, fused] of [
+        ['all-ones mask', { attentionMask: ones }, true],
+        ['padding', { attentionMask: padded }, false],
+        ['segments', { segmentIds: segments }, false],
+      ] as const) {
+        const names = await kernels(() => m.forward(IDS, opts).dispose());
+        expect(names.has('LoralabCausalAttention'), what).toBe(fused);
+        expect(names.has('Softmax'), what).toBe(!fused);
+      }
+      m.dispose();
+      const d = new LlamaForCausalLM({ ...TINY, attention_dropout: 0.1 }, { seed: 1 });
+      const train = await kernels(() => d.forward(IDS, { training: true }).dispose());
+      expect(train).not.toContain('LoralabCausalAttention');
+      d.dispose();
+    },
+  );
+
+  it.skipIf(!NATIVE_AVAILABLE)(
+    'native and wasm give the same training steps, full and with LoRA-like adapters (GQA, untied), no leaks',
+    async () => {
+      type Run = { losses: number[]; grads: Map<string, Float32Array> };
+      const run = async (backend: 'wasm' | 'native', adapters: boolean): Promise<Run> => {
+        await useBackend(backend);
+        const m = new LlamaForCausalLM({ ...TINY, num_key_value_heads: 2 }, { seed: 6 });
+        const extra: AddLowRank[] = [];
+        if (adapters) {
+          for (const name of m.projectionNames().filter((n) => n.includes('.layers.'))) {
+            extra.push(m.wrapProjection(name, (inner) => new AddLowRank(inner, 2, 0.5, 0.05)) as AddLowRank);
+          }
+        }
+        const before = tf.memory().numTensors;
+        const { loss, grads } = m.lossAndGradients(IDS, IDS);
+        const out: Run = { losses: [loss.dataSync()[0]!], grads: new Map() };
+        for (const [k, g] of grads) out.grads.set(k, g.dataSync() as Float32Array);
+        tf.dispose([loss, ...grads.values()]);
+        for (let i = 0; i < 2; i++) out.losses.push(sgdStep(m));
+        expect(tf.memory().numTensors, backend).toBe(before);
+        for (const w of extra) tf.dispose([w.A.variable, w.B.variable]);
+        m.dispose();
+        return out;
+      };
+      for (const adapters of [false, true]) {
+        const [w, n] = [await run('wasm', adapters), await run('native', adapters)];
+        expectClose(n.losses, w.losses, { rtol: 1e-5 }, `losses (adapters ${adapters})`);
+        expect([...n.grads.keys()]).toEqual([...w.grads.keys()]);
+        expect(n.grads.size).toBe(adapters ? 2 * 9 + 3 + 2 * 7 * 2 : 2 * 9 + 3);
+        for (const [k, g] of n.grads) expectClose(g, w.grads.get(k)!, { rtol: 1e-4 }, k);
+      }
+    },
+  );
+
   it('dropout is active only in training mode and is seeded', async () => {
     await useBackend('wasm');
     const m = new LlamaForCausalLM({ ...TINY, attention_dropout: 0.2, residual_dropout: 0.2 }, { seed: 1 });
@@ -64,10 +159,10 @@ describe('backends', () => {
     m.dispose();
   });
 
-  it('wasm and cpu agree on forward, loss and gradients (duplicate ids included)', async () => {
+  it('every backend agrees with cpu on forward, loss and gradients (duplicate ids included)', async () => {
     const results: Record<string, { logits: Float32Array; loss: number; grads: Map<string, Float32Array> }> =
       {};
-    for (const backend of ['wasm', 'cpu'] as const) {
+    for (const backend of BACKENDS) {
       await useBackend(backend);
       const model = new LlamaForCausalLM(
         { ...TINY, tie_word_embeddings: true, attention_bias: true },
@@ -85,15 +180,18 @@ describe('backends', () => {
       tf.dispose([logits, loss, ...grads.values()]);
       model.dispose();
     }
-    const [w, c] = [results.wasm!, results.cpu!];
-    expectClose(w.logits, c.logits, { rtol: 1e-5 }, 'logits');
-    expect(Math.abs(w.loss - c.loss)).toBeLessThan(1e-5 * c.loss);
-    expect([...w.grads.keys()]).toEqual([...c.grads.keys()]);
-    expect(w.grads.size).toBe(2 * 13 + 2); // 13 per layer (4 biases), embed (tied), final norm
-    for (const [k, g] of w.grads) expectClose(g, c.grads.get(k)!, { rtol: 1e-4 }, k);
+    const c = results.cpu!;
+    for (const backend of BACKENDS.filter((b) => b !== 'cpu')) {
+      const w = results[backend]!;
+      expectClose(w.logits, c.logits, { rtol: 1e-5 }, `${backend} logits`);
+      expect(Math.abs(w.loss - c.loss)).toBeLessThan(1e-5 * c.loss);
+      expect([...w.grads.keys()]).toEqual([...c.grads.keys()]);
+      expect(w.grads.size).toBe(2 * 13 + 2); // 13 per layer (4 biases), embed (tied), final norm
+      for (const [k, g] of w.grads) expectClose(g, c.grads.get(k)!, { rtol: 1e-4 }, `${backend} ${k}`);
+    }
   });
 
-  for (const backend of ['wasm', 'cpu'] as const) {
+  for (const backend of BACKENDS) {
     it(`a training step on ${backend} lowers the loss and leaks no tensors`, async () => {
       await useBackend(backend);
       const model = new LlamaForCausalLM(
@@ -112,11 +210,20 @@ describe('backends', () => {
 });
 
 describe('gradient checkpointing', () => {
-  for (const tied of [true, false]) {
-    it(`gives the gradients of the plain backward pass (${tied ? 'tied' : 'untied'}, dropout on), no leaks`, async () => {
-      await useBackend('wasm');
+  const cases = [
+    ...[true, false].map((tied) => ({ backend: 'wasm' as const, tied, dropout: 0.1 })),
+    ...(NATIVE_AVAILABLE
+      ? [
+          { backend: 'native' as const, tied: true, dropout: 0.1 }, // attention dropout: the masked tfjs path
+          { backend: 'native' as const, tied: false, dropout: 0 }, // the fused causal kernel
+        ]
+      : []),
+  ];
+  for (const { backend, tied, dropout } of cases) {
+    it(`gives the gradients of the plain backward pass on ${backend} (${tied ? 'tied' : 'untied'}, dropout ${dropout}), no leaks`, async () => {
+      await useBackend(backend);
       const m = new LlamaForCausalLM(
-        { ...TINY, tie_word_embeddings: tied, attention_dropout: 0.1, residual_dropout: 0.1 },
+        { ...TINY, tie_word_embeddings: tied, attention_dropout: dropout, residual_dropout: dropout },
         { seed: 5 },
       );
       const before = tf.memory().numTensors;
@@ -189,9 +296,9 @@ describe('initialisation', () => {
   });
 });
 
-describe('masks and positions', () => {
+describe.each(BACKENDS.filter((b) => b !== 'cpu'))('masks and positions on %s', (backend) => {
   it('left padding leaves the real tokens’ logits unchanged', async () => {
-    await useBackend('wasm');
+    await useBackend(backend);
     const m = new LlamaForCausalLM(TINY, { seed: 2 });
     const short = [5, 6, 7];
     const alone = m.forward([short]);
@@ -208,7 +315,7 @@ describe('masks and positions', () => {
   });
 
   it('segment ids give a block-causal mask: a packed row equals its sequences run alone', async () => {
-    await useBackend('wasm');
+    await useBackend(backend);
     const m = new LlamaForCausalLM(TINY, { seed: 2 });
     const [a, b] = [
       [3, 4, 5],
@@ -285,9 +392,9 @@ class AddLowRank implements Projection {
   }
 }
 
-describe('projection seam', () => {
+describe.each(BACKENDS.filter((b) => b !== 'cpu'))('projection seam on %s', (backend) => {
   it('a wrapper with zero B reproduces the base; frozen base gets no gradients; unwrap restores', async () => {
-    await useBackend('wasm');
+    await useBackend(backend);
     const m = new LlamaForCausalLM(TINY, { seed: 4 });
     const base = m.forward(IDS);
     const wrappers = new Map<string, AddLowRank>();

@@ -1,0 +1,135 @@
+// Elementwise arithmetic and sums of the native backend (native/pointwise.cc): the binary ops with numpy broadcasting
+// where one operand is full-size and the other a scalar or a suffix of the output's shape (bias adds, scalings,
+// optimizer arithmetic), unary maths, Sum over leading or trailing axes, and AddN. Anything else (other dtypes,
+// two-sided broadcasts, interior reduction axes) runs the `cpu` kernel it replaces.
+import * as tf from '@tensorflow/tfjs-core';
+import type { NativeBackend } from './native-backend.js';
+
+/** Binary kernels and their op codes in native/kernels.h (BinaryOp). */
+export const BINARY_OPS: Readonly<Record<string, number>> = {
+  [tf.Add]: 0,
+  [tf.Sub]: 1,
+  [tf.Multiply]: 2,
+  [tf.RealDiv]: 3,
+  [tf.Maximum]: 4,
+  [tf.Minimum]: 5,
+  [tf.SquaredDifference]: 6,
+};
+
+/** Unary kernels and their op codes in native/kernels.h (UnaryOp). */
+export const UNARY_OPS: Readonly<Record<string, number>> = {
+  [tf.Neg]: 0,
+  [tf.Square]: 1,
+  [tf.Sqrt]: 2,
+  [tf.Rsqrt]: 3,
+  [tf.Exp]: 4,
+  [tf.Abs]: 5,
+  [tf.Reciprocal]: 6,
+  [tf.Sign]: 7,
+};
+
+const sizeOf = (shape: readonly number[]) => shape.reduce((p, d) => p * d, 1);
+
+function float32(backend: NativeBackend, t: tf.TensorInfo): Float32Array | null {
+  const v = backend.data.get(t.dataId)?.values;
+  return t.dtype === 'float32' && v instanceof Float32Array ? v : null;
+}
+
+/**
+ * How an operand of `shape` maps onto the output `out`: its element count when it is the full output, a scalar, or
+ * repeats along the leading axes (its shape without leading 1s is a suffix of out's); null otherwise.
+ */
+function operandLength(shape: readonly number[], out: readonly number[]): number | null {
+  const n = sizeOf(shape);
+  if (n === sizeOf(out) || n === 1) return n;
+  let start = 0;
+  while (start < shape.length && shape[start] === 1) start++;
+  const core = shape.slice(start);
+  if (core.length > out.length) return null;
+  const tail = out.slice(out.length - core.length);
+  return tf.util.arraysEqual(core, tail) ? n : null;
+}
+
+export function binaryKernel(kernelName: string, cpuKernel: tf.KernelFunc): tf.KernelFunc {
+  const op = BINARY_OPS[kernelName]!;
+  return ({ inputs, backend, attrs }) => {
+    const nb = backend as NativeBackend;
+    const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    const va = float32(nb, a);
+    const vb = float32(nb, b);
+    if (va === null || vb === null) return cpuKernel({ inputs, backend, attrs });
+    const shape = tf.broadcast_util.assertAndGetBroadcastShape(a.shape, b.shape);
+    const n = sizeOf(shape);
+    const na = operandLength(a.shape, shape);
+    const nbLen = operandLength(b.shape, shape);
+    if (na === null || nbLen === null || (na !== n && nbLen !== n) || n === 0) {
+      return cpuKernel({ inputs, backend, attrs });
+    }
+    const y = new Float32Array(n);
+    nb.addon.binary(op, va, na, vb, nbLen, y, n);
+    return nb.makeTensorInfo(shape, 'float32', y);
+  };
+}
+
+export function unaryKernel(kernelName: string, cpuKernel: tf.KernelFunc): tf.KernelFunc {
+  const op = UNARY_OPS[kernelName]!;
+  return ({ inputs, backend, attrs }) => {
+    const nb = backend as NativeBackend;
+    const { x } = inputs as { x: tf.TensorInfo };
+    const vx = float32(nb, x);
+    if (vx === null) return cpuKernel({ inputs, backend, attrs });
+    const y = new Float32Array(vx.length);
+    nb.addon.unary(op, vx, y, vx.length);
+    return nb.makeTensorInfo(x.shape, 'float32', y);
+  };
+}
+
+/** Sum over the leading or the trailing axes of a float32 tensor (keepDims honoured); others on the cpu kernel. */
+export function sumKernel(cpuSum: tf.KernelFunc): tf.KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const nb = backend as NativeBackend;
+    const { x } = inputs as { x: tf.TensorInfo };
+    const { axis, keepDims } = attrs as unknown as tf.SumAttrs;
+    const vx = float32(nb, x);
+    const rank = x.shape.length;
+    const axes = [...new Set(tf.util.parseAxisParam(axis, x.shape))].sort((p, q) => p - q);
+    const k = axes.length;
+    const trailing = axes.every((ax, i) => ax === rank - k + i);
+    const leading = axes.every((ax, i) => ax === i);
+    if (vx === null || k === 0 || !(trailing || leading) || vx.length === 0) {
+      return cpuSum({ inputs, backend, attrs });
+    }
+    const outShape = keepDims
+      ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d))
+      : x.shape.filter((_, i) => !axes.includes(i));
+    const reduced = sizeOf(axes.map((ax) => x.shape[ax]!));
+    const kept = vx.length / reduced;
+    const y = new Float32Array(kept);
+    if (trailing) nb.addon.sumRows(vx, kept, reduced, y);
+    else nb.addon.sumCols(vx, reduced, kept, y);
+    return nb.makeTensorInfo(outShape, 'float32', y);
+  };
+}
+
+/** AddN of float32 tensors of one shape: pairwise native adds into one output buffer. */
+export function addNKernel(cpuAddN: tf.KernelFunc): tf.KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const nb = backend as NativeBackend;
+    const ts = inputs as unknown as tf.TensorInfo[];
+    const vs = ts.map((t) => float32(nb, t));
+    const first = ts[0];
+    if (
+      first === undefined ||
+      ts.length < 2 ||
+      vs.some((v) => v === null) ||
+      ts.some((t) => !tf.util.arraysEqual(t.shape, first.shape))
+    ) {
+      return cpuAddN({ inputs, backend, attrs });
+    }
+    const n = vs[0]!.length;
+    const y = new Float32Array(n);
+    nb.addon.binary(0, vs[0]!, n, vs[1]!, n, y, n);
+    for (let i = 2; i < vs.length; i++) nb.addon.binary(0, y, n, vs[i]!, n, y, n);
+    return nb.makeTensorInfo(first.shape, 'float32', y);
+  };
+}
