@@ -64,7 +64,7 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// sgemm(a, b, c, batch, aIdx, bIdx, m, n, k, transA, transB)
+// sgemm(a, b, c, batch, aIdx, bIdx, m, n, k, transA, transB[, alpha = 1, beta = 0]): C = alpha·op(A)op(B) + beta·C
 Napi::Value Sgemm(const Napi::CallbackInfo& info) {
   const int64_t batch = Int(info, 3), m = Int(info, 6), n = Int(info, 7), k = Int(info, 8);
   const int32_t* aIdx = I32(info, 4, batch, "aIdx");
@@ -79,7 +79,8 @@ Napi::Value Sgemm(const Napi::CallbackInfo& info) {
   const float* b = F32(info, 1, batchB * k * n, "b");
   float* c = F32(info, 2, batch * m * n, "c");
   lk::sgemm_batched(a, b, c, static_cast<int>(batch), aIdx, bIdx, static_cast<int>(m), static_cast<int>(n),
-                    static_cast<int>(k), Bool(info, 9), Bool(info, 10), 1.0f, 0.0f);
+                    static_cast<int>(k), Bool(info, 9), Bool(info, 10), info.Length() > 11 ? Float(info, 11) : 1.0f,
+                    info.Length() > 12 ? Float(info, 12) : 0.0f);
   return info.Env().Undefined();
 }
 

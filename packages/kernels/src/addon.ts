@@ -29,6 +29,9 @@ export interface NativeAddon {
     k: number,
     transA: boolean,
     transB: boolean,
+    /** c = alpha · op(a) op(b) + beta · c; defaults 1 and 0 */
+    alpha?: number,
+    beta?: number,
   ): void;
   transpose(x: Float32Array, y: Float32Array, shape: Int32Array, perm: Int32Array): void;
   rmsnormForward(

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { type Input, maxDiff, NATIVE, runOn, SKIP_NATIVE, uniform, weightedSum } from '../test/helpers.js';
 import { causalAttention, causalAttentionReference } from './causal-attention.js';
 import { crossEntropy, crossEntropyReference } from './cross-entropy.js';
+import { loraLinear, loraLinearReference } from './lora-linear.js';
 import { rmsNorm, rmsNormReference } from './rms-norm.js';
 import { applyRope, ropeReference } from './rope.js';
 import { swiglu, swigluReference } from './swiglu.js';
@@ -192,5 +193,49 @@ describe.skipIf(SKIP_NATIVE)('fused ops match their tfjs references', () => {
     expect(() => tf.tidy(() => crossEntropy(tf.zeros([2, 3]), tf.tensor1d([0, 3], 'int32')))).toThrow(
       /label 3 at row 1/,
     );
+  });
+
+  // Fused LoRA linear (W frozen): y O(√in), gradients of x, A, B against tfjs autodiff of the composite; odd
+  // sizes, r = 1 and a zero-row batch. Tolerance 1e-5 · max(1, |y|) forward, 1e-4 relative for the gradients.
+  it.each([
+    [1, 1, 1, 1],
+    [7, 13, 5, 3],
+    [33, 64, 96, 16],
+    [130, 48, 17, 8],
+  ])('loraLinear N %i in %i out %i r %i', async (n, inp, out, r) => {
+    await compare(
+      [uniform([n, inp], 31), uniform([r, inp], 32), uniform([out, r], 33), uniform([out, inp], 34)],
+      (x, a, b, w) => loraLinear(x as tf.Tensor2D, w as tf.Tensor2D, a as tf.Tensor2D, b as tf.Tensor2D, 1.7),
+      (x, a, b, w) => loraLinearReference(x!, w!, a!, b!, 1.7),
+      3,
+      1e-5 * Math.max(1, Math.sqrt(inp)),
+      1e-4,
+    );
+  });
+
+  it('loraLinear with no rows gives an empty result and empty gradients', async () => {
+    const [y, dx, da, db] = await runOn(
+      NATIVE,
+      [uniform([0, 6], 1), uniform([2, 6], 2), uniform([5, 2], 3), uniform([5, 6], 4)],
+      (x, a, b, w) => {
+        const f = (xi: tf.Tensor, ai: tf.Tensor, bi: tf.Tensor) =>
+          tf.sum(loraLinear(xi as tf.Tensor2D, w as tf.Tensor2D, ai as tf.Tensor2D, bi as tf.Tensor2D, 2));
+        return [
+          loraLinear(x as tf.Tensor2D, w as tf.Tensor2D, a as tf.Tensor2D, b as tf.Tensor2D, 2),
+          ...tf.grads(f)([x!, a!, b!]),
+        ];
+      },
+    );
+    expect(y!.length).toBe(0);
+    expect(dx!.length).toBe(0);
+    expect(Array.from(da!)).toEqual(new Array(12).fill(0));
+    expect(Array.from(db!)).toEqual(new Array(10).fill(0));
+  });
+
+  it('loraLinear rejects a lora B that does not fit W and A', async () => {
+    await tf.setBackend(NATIVE);
+    expect(() =>
+      tf.tidy(() => loraLinear(tf.zeros([2, 3]), tf.zeros([4, 3]), tf.zeros([2, 3]), tf.zeros([4, 5]), 1)),
+    ).toThrow(/lora B must be \(4, 2\), found \[4,5\]/);
   });
 });
