@@ -195,6 +195,100 @@ describe.skipIf(SKIP_NATIVE)('fused ops match their tfjs references', () => {
     );
   });
 
+  // Key padding mask: per batch row, `real` real tokens after `left` padding tokens (the rest right padding). Query
+  // rows before the first real token see no key: zeros and zero gradients on both paths. T 130 crosses a block.
+  const keyMask = (B: number, T: number, rows: [number, number][]): Input => {
+    const data = new Float32Array(B * T);
+    rows.forEach(([left, real], b) => {
+      data.fill(1, b * T + left, b * T + left + real);
+    });
+    return { shape: [B, T], data };
+  };
+  it.each([
+    [
+      'right padding',
+      'bhtd',
+      2,
+      4,
+      2,
+      9,
+      8,
+      [
+        [0, 9],
+        [0, 4],
+      ],
+    ],
+    [
+      'left padding',
+      'bthd',
+      2,
+      4,
+      2,
+      9,
+      8,
+      [
+        [3, 6],
+        [0, 9],
+      ],
+    ],
+    [
+      'left and right, one row all padding',
+      'bthd',
+      3,
+      2,
+      1,
+      130,
+      6,
+      [
+        [5, 100],
+        [0, 0],
+        [129, 1],
+      ],
+    ],
+    ['right padding across blocks', 'bhtd', 1, 3, 3, 200, 4, [[0, 150]]],
+  ] as [string, 'bhtd' | 'bthd', number, number, number, number, number, [number, number][]][])(
+    'causalAttention with a key mask: %s (%s) B %i nh %i nkv %i T %i hs %i',
+    async (_name, layout, B, nh, nkv, T, hs, rows) => {
+      const shape = (n: number) => (layout === 'bthd' ? [B, T, n, hs] : [B, n, T, hs]);
+      await compare(
+        [uniform(shape(nh), 41, 2), uniform(shape(nkv), 42, 2), uniform(shape(nkv), 43), keyMask(B, T, rows)],
+        (q, k, v, m) => causalAttention(q!, k!, v!, 0.4, layout, m!),
+        (q, k, v, m) => causalAttentionReference(q!, k!, v!, 0.4, layout, m!),
+        3,
+        1e-5,
+        1e-4,
+      );
+    },
+  );
+
+  it('causalAttention with an int32 key mask: padding query rows give zeros and zero gradients', async () => {
+    const B = 1;
+    const T = 5;
+    const inputs: Input[] = [
+      uniform([B, 2, T, 4], 51),
+      uniform([B, 1, T, 4], 52),
+      uniform([B, 1, T, 4], 53),
+      { shape: [B, T], data: Int32Array.of(0, 0, 1, 1, 1), dtype: 'int32' },
+    ];
+    const [o, dq, dk, dv] = await runOn(NATIVE, inputs, (q, k, v, m) => [
+      causalAttention(q!, k!, v!, undefined, 'bhtd', m!),
+      ...tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+        weightedSum(causalAttention(a, b, c, undefined, 'bhtd', m!), 7),
+      )([q!, k!, v!]),
+    ]);
+    // (B, nh, T, hs): head h, query t at (h·T + t)·4; padding queries t = 0, 1
+    for (const h of [0, 1]) {
+      for (const t of [0, 1]) {
+        expect(Array.from(o!.subarray((h * T + t) * 4, (h * T + t + 1) * 4))).toEqual([0, 0, 0, 0]);
+        expect(Array.from(dq!.subarray((h * T + t) * 4, (h * T + t + 1) * 4))).toEqual([0, 0, 0, 0]);
+      }
+    }
+    // padding keys 0, 1 receive no gradient
+    expect(Array.from(dk!.subarray(0, 8))).toEqual(new Array(8).fill(0));
+    expect(Array.from(dv!.subarray(0, 8))).toEqual(new Array(8).fill(0));
+    expect(o!.some((x) => x !== 0)).toBe(true);
+  });
+
   // Fused LoRA linear (W frozen): y O(√in), gradients of x, A, B against tfjs autodiff of the composite; odd
   // sizes, r = 1 and a zero-row batch. Tolerance 1e-5 · max(1, |y|) forward, 1e-4 relative for the gradients.
   it.each([
