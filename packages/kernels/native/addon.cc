@@ -43,6 +43,11 @@ float* F32(const Napi::CallbackInfo& info, size_t i, int64_t n, const char* what
 int32_t* I32(const Napi::CallbackInfo& info, size_t i, int64_t n, const char* what) {
   return Array<int32_t, napi_int32_array>(info, i, n, what);
 }
+/** A Float32Array argument that may be absent, undefined or null (then nullptr). */
+const float* OptionalF32(const Napi::CallbackInfo& info, size_t i, int64_t n, const char* what) {
+  if (info.Length() <= i || info[i].IsUndefined() || info[i].IsNull()) return nullptr;
+  return F32(info, i, n, what);
+}
 
 Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -64,7 +69,7 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// sgemm(a, b, c, batch, aIdx, bIdx, m, n, k, transA, transB)
+// sgemm(a, b, c, batch, aIdx, bIdx, m, n, k, transA, transB[, alpha = 1, beta = 0]): C = alpha·op(A)op(B) + beta·C
 Napi::Value Sgemm(const Napi::CallbackInfo& info) {
   const int64_t batch = Int(info, 3), m = Int(info, 6), n = Int(info, 7), k = Int(info, 8);
   const int32_t* aIdx = I32(info, 4, batch, "aIdx");
@@ -79,7 +84,8 @@ Napi::Value Sgemm(const Napi::CallbackInfo& info) {
   const float* b = F32(info, 1, batchB * k * n, "b");
   float* c = F32(info, 2, batch * m * n, "c");
   lk::sgemm_batched(a, b, c, static_cast<int>(batch), aIdx, bIdx, static_cast<int>(m), static_cast<int>(n),
-                    static_cast<int>(k), Bool(info, 9), Bool(info, 10), 1.0f, 0.0f);
+                    static_cast<int>(k), Bool(info, 9), Bool(info, 10), info.Length() > 11 ? Float(info, 11) : 1.0f,
+                    info.Length() > 12 ? Float(info, 12) : 0.0f);
   return info.Env().Undefined();
 }
 
@@ -157,7 +163,7 @@ Napi::Value Rope(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// attentionForward(q, k, v, o, lse, B, nh, nkv, T, hs, scale, seqMajor = false)
+// attentionForward(q, k, v, o, lse, B, nh, nkv, T, hs, scale, seqMajor = false, keyMask = null)
 Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
   const int64_t B = Int(info, 5), nh = Int(info, 6), nkv = Int(info, 7), T = Int(info, 8), hs = Int(info, 9);
   if (nkv == 0 || nh % nkv != 0) throw Napi::RangeError::New(info.Env(), "attention: nh must be a multiple of nkv");
@@ -165,11 +171,11 @@ Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
                         F32(info, 2, B * nkv * T * hs, "v"), F32(info, 3, B * nh * T * hs, "o"),
                         F32(info, 4, B * nh * T, "lse"), static_cast<int>(B), static_cast<int>(nh),
                         static_cast<int>(nkv), static_cast<int>(T), static_cast<int>(hs), Float(info, 10),
-                        Bool(info, 11));
+                        Bool(info, 11), OptionalF32(info, 12, B * T, "keyMask"));
   return info.Env().Undefined();
 }
 
-// attentionBackward(q, k, v, o, lse, dout, dq, dk, dv, B, nh, nkv, T, hs, scale, seqMajor = false)
+// attentionBackward(q, k, v, o, lse, dout, dq, dk, dv, B, nh, nkv, T, hs, scale, seqMajor = false, keyMask = null)
 Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   const int64_t B = Int(info, 9), nh = Int(info, 10), nkv = Int(info, 11), T = Int(info, 12), hs = Int(info, 13);
   if (nkv == 0 || nh % nkv != 0) throw Napi::RangeError::New(info.Env(), "attention: nh must be a multiple of nkv");
@@ -178,7 +184,7 @@ Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
                          F32(info, 4, B * nh * T, "lse"), F32(info, 5, nq, "dout"), F32(info, 6, nq, "dq"),
                          F32(info, 7, nk, "dk"), F32(info, 8, nk, "dv"), static_cast<int>(B), static_cast<int>(nh),
                          static_cast<int>(nkv), static_cast<int>(T), static_cast<int>(hs), Float(info, 14),
-                         Bool(info, 15));
+                         Bool(info, 15), OptionalF32(info, 16, B * T, "keyMask"));
   return info.Env().Undefined();
 }
 

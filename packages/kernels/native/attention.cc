@@ -50,7 +50,7 @@ HeadLayout head(bool seqMajor, int b, int h, int heads, int T, int hs) {
 }  // namespace
 
 void attention_forward(const float* q, const float* k, const float* v, float* o, float* lse, int B, int nh, int nkv,
-                       int T, int hs, float scale, bool seqMajor) {
+                       int T, int hs, float scale, bool seqMajor, const float* keyMask) {
   FlushDenormals ftz;
   const int rep = nh / nkv;
   std::vector<float> s(static_cast<size_t>(std::min(kBlock, T)) * T);  // scores, then probabilities (R, n), ld T
@@ -64,6 +64,7 @@ void attention_forward(const float* q, const float* k, const float* v, float* o,
     const float* V = v + kh.base;
     float* O = o + qh.base;
     float* L = lse + unit * T;
+    const float* M = keyMask == nullptr ? nullptr : keyMask + static_cast<int64_t>(b) * T;  // (T) of batch b
     for (int i0 = 0; i0 < T; i0 += kBlock) {
       const int R = std::min(kBlock, T - i0);
       const int n = i0 + R;  // keys any row of the block sees
@@ -71,6 +72,26 @@ void attention_forward(const float* q, const float* k, const float* v, float* o,
       for (int r = 0; r < R; r++) {
         float* __restrict sp = s.data() + static_cast<int64_t>(r) * T;
         const int i = i0 + r;  // keys 0..i are visible
+        if (M != nullptr) {
+          // Padding keys are excluded; a row that sees no real key attends to nothing: p = 0, lse = −inf.
+          float mx = -INFINITY;
+          for (int j = 0; j <= i; j++) mx = (M[j] != 0.0f && sp[j] > mx) ? sp[j] : mx;
+          if (mx == -INFINITY) {
+            std::fill(sp, sp + n, 0.0f);
+            L[i] = -INFINITY;
+            continue;
+          }
+          float sum = 0.0f;
+          for (int j = 0; j <= i; j++) {
+            sp[j] = M[j] != 0.0f ? fast_exp(sp[j] - mx) : 0.0f;
+            sum += sp[j];
+          }
+          const float inv = 1.0f / sum;
+          for (int j = 0; j <= i; j++) sp[j] *= inv;
+          std::fill(sp + i + 1, sp + n, 0.0f);
+          L[i] = mx + std::log(sum);
+          continue;
+        }
         float mx = sp[0];
         for (int j = 1; j <= i; j++) mx = sp[j] > mx ? sp[j] : mx;
         float sum = 0.0f;
@@ -90,7 +111,7 @@ void attention_forward(const float* q, const float* k, const float* v, float* o,
 
 void attention_backward(const float* q, const float* k, const float* v, const float* o, const float* lse,
                         const float* dout, float* dq, float* dk, float* dv, int B, int nh, int nkv, int T, int hs,
-                        float scale, bool seqMajor) {
+                        float scale, bool seqMajor, const float* keyMask) {
   FlushDenormals ftz;
   const int rep = nh / nkv;
   const int64_t th = static_cast<int64_t>(T) * hs;
@@ -109,6 +130,7 @@ void attention_backward(const float* q, const float* k, const float* v, const fl
     const float* dO = dout + qh.base;
     const float* L = lse + unit * T;
     const float* K = k + kh.base;
+    const float* M = keyMask == nullptr ? nullptr : keyMask + static_cast<int64_t>(b) * T;
     const float* V = v + kh.base;
     float* dQ = dq + qh.base;
     float* dK = dk + kh.base;  // accumulated over the rep query heads of this kv head (units run in order)
@@ -127,9 +149,17 @@ void attention_backward(const float* q, const float* k, const float* v, const fl
         float Di = 0.0f;  // D_i = dO_i · O_i = Σ_j P_ij dP_ij
         for (int c = 0; c < hs; c++) Di += dO[static_cast<int64_t>(i) * lq + c] * O[static_cast<int64_t>(i) * lq + c];
         const float li = L[i];
-        for (int j = 0; j <= i; j++) {
-          pr[j] = fast_exp(pr[j] - li);           // P_ij recomputed
-          dr[j] = pr[j] * (dr[j] - Di) * scale;   // dS_ij w.r.t. the unscaled scores
+        if (M != nullptr) {
+          // Padding keys have P = 0, so dS = 0; a row with no real key (lse = −inf) has P = 0 throughout.
+          for (int j = 0; j <= i; j++) {
+            pr[j] = (M[j] != 0.0f && li != -INFINITY) ? fast_exp(pr[j] - li) : 0.0f;
+            dr[j] = pr[j] * (dr[j] - Di) * scale;
+          }
+        } else {
+          for (int j = 0; j <= i; j++) {
+            pr[j] = fast_exp(pr[j] - li);          // P_ij recomputed
+            dr[j] = pr[j] * (dr[j] - Di) * scale;  // dS_ij w.r.t. the unscaled scores
+          }
         }
         std::fill(pr + i + 1, pr + n, 0.0f);  // causal mask
         std::fill(dr + i + 1, dr + n, 0.0f);

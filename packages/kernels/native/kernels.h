@@ -68,13 +68,15 @@ void transpose4(const uint32_t* x, uint32_t* y, const int64_t* shape, const int*
  * Causal scaled-dot-product attention, one query row at a time (memory O(T) per thread, no (T, T) matrix).
  * q: (B, nh, T, hs); k, v: (B, nkv, T, hs), nh % nkv == 0 (grouped-query); o: (B, nh, T, hs);
  * lse: (B, nh, T) log-sum-exp of the scaled scores of each row, kept for the backward pass.
+ * keyMask: null, or (B, T) with 0 for a padding key (excluded) and nonzero for a real one; a query row that sees no
+ * real key gets o = 0 and lse = −inf (and zero gradients in the backward pass).
  */
 void attention_forward(const float* q, const float* k, const float* v, float* o, float* lse, int B, int nh, int nkv,
-                       int T, int hs, float scale, bool seqMajor = false);
+                       int T, int hs, float scale, bool seqMajor = false, const float* keyMask = nullptr);
 /** FlashAttention-2 style backward (Dao 2023, Alg. 2) recomputing P = exp(S − lse) row by row. */
 void attention_backward(const float* q, const float* k, const float* v, const float* o, const float* lse,
                         const float* dout, float* dq, float* dk, float* dv, int B, int nh, int nkv, int T, int hs,
-                        float scale, bool seqMajor = false);
+                        float scale, bool seqMajor = false, const float* keyMask = nullptr);
 
 // ---- loss (cross-entropy.cc) -----------------------------------------------------------------------------
 /**

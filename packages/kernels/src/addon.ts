@@ -29,6 +29,9 @@ export interface NativeAddon {
     k: number,
     transA: boolean,
     transB: boolean,
+    /** c = alpha · op(a) op(b) + beta · c; defaults 1 and 0 */
+    alpha?: number,
+    beta?: number,
   ): void;
   transpose(x: Float32Array, y: Float32Array, shape: Int32Array, perm: Int32Array): void;
   rmsnormForward(
@@ -104,6 +107,8 @@ export interface NativeAddon {
     scale: number,
     /** q, k, v, o are (B, T, heads, hs) instead of (B, heads, T, hs) */
     seqMajor?: boolean,
+    /** (B, T): 0 for a padding key (excluded), nonzero for a real one */
+    keyMask?: Float32Array | null,
   ): void;
   attentionBackward(
     q: Float32Array,
@@ -122,6 +127,7 @@ export interface NativeAddon {
     hs: number,
     scale: number,
     seqMajor?: boolean,
+    keyMask?: Float32Array | null,
   ): void;
   crossEntropyForward(
     logits: Float32Array,

@@ -1,5 +1,7 @@
 // Causal scaled-dot-product attention (Vaswani et al. 2017) with grouped-query heads (Ainslie et al. 2023):
 // o = softmax(q·kᵀ·scale + causal mask)·v. The native kernel never forms the (T, T) matrix (see native/attention.cc).
+// An optional key padding mask (B, T) (1 real, 0 padding; right or left padding) excludes padding keys; a query row
+// that sees no real key (a padding query before the first real token) gives o = 0 with zero gradients.
 import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError } from './errors.js';
 import {
@@ -42,6 +44,17 @@ function check(q: tf.TensorInfo, k: tf.TensorInfo, v: tf.TensorInfo, layout: Hea
   return { B, nh, nkv, T, hs };
 }
 
+function checkKeyMask(keyMask: tf.TensorInfo, B: number, T: number): void {
+  if (keyMask.shape.length !== 2 || keyMask.shape[0] !== B || keyMask.shape[1] !== T) {
+    throw new ShapeError(
+      `causalAttention: keyMask must be (B, T) = (${B}, ${T}), found ${JSON.stringify(keyMask.shape)}`,
+      'causalAttention',
+      `(${B}, ${T})`,
+      JSON.stringify(keyMask.shape),
+    );
+  }
+}
+
 /** Reference from tfjs ops: k, v repeated over the query groups, masked softmax, two products. */
 export function causalAttentionReference(
   q: tf.Tensor,
@@ -49,12 +62,13 @@ export function causalAttentionReference(
   v: tf.Tensor,
   scale?: number,
   layout: HeadLayout = 'bhtd',
+  keyMask: tf.Tensor | null = null,
 ): tf.Tensor {
   checkLayout(layout, 'causalAttention');
   if (layout === 'bthd') {
     return tf.tidy(() => {
       const t = (x: tf.Tensor) => tf.transpose(x, [0, 2, 1, 3]);
-      return t(causalAttentionReference(t(q), t(k), t(v), scale));
+      return t(causalAttentionReference(t(q), t(k), t(v), scale, 'bhtd', keyMask));
     });
   }
   return tf.tidy(() => {
@@ -68,14 +82,25 @@ export function causalAttentionReference(
     const expand = (t: tf.Tensor) => (rep === 1 ? t : tf.gather(t, heads, 1));
     const scores = tf.mul(tf.matMul(q, expand(k), false, true), scale ?? 1 / Math.sqrt(hs)); // (B, nh, T, T)
     const causal = tf.linalg.bandPart(tf.ones([T, T]), -1, 0); // 1 on and below the diagonal
-    const masked = tf.where(tf.cast(causal, 'bool'), scores, tf.fill([T, T], Number.NEGATIVE_INFINITY));
-    return tf.matMul(tf.softmax(masked), expand(v)); // (B, nh, T, hs)
+    if (keyMask === null) {
+      const masked = tf.where(tf.cast(causal, 'bool'), scores, tf.fill([T, T], Number.NEGATIVE_INFINITY));
+      return tf.matMul(tf.softmax(masked), expand(v)); // (B, nh, T, hs)
+    }
+    checkKeyMask(keyMask, q.shape[0]!, T);
+    // allowed (B, 1, T, T) = causal · real key; a finite fill keeps fully masked rows NaN-free, and their
+    // probabilities are then zeroed (rowAny = 0), which also zeroes their gradients.
+    const allowed = tf.mul(causal, tf.reshape(tf.cast(tf.notEqual(keyMask, 0), 'float32'), [-1, 1, 1, T]));
+    const masked = tf.where(tf.cast(allowed, 'bool'), scores, tf.fill(scores.shape, -1e30));
+    const rowAny = tf.max(allowed, -1, true); // (B, 1, T, 1)
+    return tf.matMul(tf.mul(tf.softmax(masked), rowAny), expand(v)); // (B, nh, T, hs)
   });
 }
 
 /**
  * Causal attention of q (B, nh, T, hs) over k, v (B, nkv, T, hs), or q (B, T, nh, hs) and k, v (B, T, nkv, hs) with
- * layout 'bthd' (the output then is (B, T, nh, hs) too); scale defaults to 1/sqrt(hs).
+ * layout 'bthd' (the output then is (B, T, nh, hs) too); scale defaults to 1/sqrt(hs). `keyMask` (B, T), 1 for a
+ * real token and 0 for padding (any position: right or left padding), excludes padding keys; a query row that sees
+ * no real key gives zeros and passes no gradient. The mask gets no gradient.
  */
 export function causalAttention(
   q: tf.Tensor,
@@ -83,12 +108,53 @@ export function causalAttention(
   v: tf.Tensor,
   scale?: number,
   layout: HeadLayout = 'bhtd',
+  keyMask: tf.Tensor | null = null,
 ): tf.Tensor {
   checkLayout(layout, 'causalAttention');
-  if (!hasNativeKernel(CAUSAL_ATTENTION)) return causalAttentionReference(q, k, v, scale, layout);
-  const { hs } = check(q, k, v, layout);
+  if (!hasNativeKernel(CAUSAL_ATTENTION)) return causalAttentionReference(q, k, v, scale, layout, keyMask);
+  const { B, T, hs } = check(q, k, v, layout);
   const s = scale ?? 1 / Math.sqrt(hs);
   const seqMajor = layout === 'bthd';
+  if (keyMask !== null) {
+    checkKeyMask(keyMask, B, T);
+    // The kernel reads a Float32Array; tfjs's cpu Cast can keep an int32 buffer, so other dtypes are copied (B·T).
+    const m =
+      keyMask.dtype === 'float32'
+        ? keyMask
+        : tf.tensor2d(Float32Array.from(keyMask.dataSync()), [B, T], 'float32');
+    const f = customOp<[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]>(([qs, ks, vs, ms], save) => {
+      const [o, lse] = runKernel(
+        CAUSAL_ATTENTION,
+        { q: qs, k: ks, v: vs, keyMask: ms },
+        { scale: s, seqMajor },
+      ) as [tf.Tensor, tf.Tensor];
+      save([qs, ks, vs, o, lse, ms]);
+      return {
+        value: o,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [sq, sk, sv, so, slse, sm] = saved as [
+            tf.Tensor,
+            tf.Tensor,
+            tf.Tensor,
+            tf.Tensor,
+            tf.Tensor,
+            tf.Tensor,
+          ];
+          return [
+            ...runKernel(
+              CAUSAL_ATTENTION_GRAD,
+              { q: sq, k: sk, v: sv, o: so, lse: slse, dy, keyMask: sm },
+              { scale: s, seqMajor },
+            ),
+            tf.zerosLike(sm),
+          ];
+        },
+      };
+    });
+    const out = f(q, k, v, m);
+    if (m !== keyMask) m.dispose();
+    return out;
+  }
   const f = customOp<[tf.Tensor, tf.Tensor, tf.Tensor]>(([qs, ks, vs], save) => {
     const [o, lse] = runKernel(CAUSAL_ATTENTION, { q: qs, k: ks, v: vs }, { scale: s, seqMajor }) as [
       tf.Tensor,
@@ -116,9 +182,12 @@ export const causalAttentionKernels: tf.KernelConfig[] = [
     backendName: '',
     kernelFunc: ({ inputs, backend, attrs }) => {
       const nb = backend as NativeBackend;
-      const { q, k, v } = inputs as Record<'q' | 'k' | 'v', tf.TensorInfo>;
+      const { q, k, v, keyMask } = inputs as Record<'q' | 'k' | 'v', tf.TensorInfo> & {
+        keyMask?: tf.TensorInfo;
+      };
       const seqMajor = attrs!.seqMajor === true;
       const { B, nh, nkv, T, hs } = check(q, k, v, seqMajor ? 'bthd' : 'bhtd');
+      if (keyMask !== undefined) checkKeyMask(keyMask, B, T);
       const o = new Float32Array(sizeOf(q.shape));
       const lse = new Float32Array(B * nh * T); // log Σ_j exp(s_ij) per query row
       const op = 'causalAttention';
@@ -135,6 +204,7 @@ export const causalAttentionKernels: tf.KernelConfig[] = [
         hs,
         attrs!.scale as number,
         seqMajor,
+        keyMask === undefined ? null : f32(nb, keyMask, op),
       );
       return [output(nb, q.shape, o), output(nb, [B, nh, T], lse)];
     },
@@ -144,9 +214,15 @@ export const causalAttentionKernels: tf.KernelConfig[] = [
     backendName: '',
     kernelFunc: ({ inputs, backend, attrs }) => {
       const nb = backend as NativeBackend;
-      const { q, k, v, o, lse, dy } = inputs as Record<'q' | 'k' | 'v' | 'o' | 'lse' | 'dy', tf.TensorInfo>;
+      const { q, k, v, o, lse, dy, keyMask } = inputs as Record<
+        'q' | 'k' | 'v' | 'o' | 'lse' | 'dy',
+        tf.TensorInfo
+      > & {
+        keyMask?: tf.TensorInfo;
+      };
       const seqMajor = attrs!.seqMajor === true;
       const { B, nh, nkv, T, hs } = check(q, k, v, seqMajor ? 'bthd' : 'bhtd');
+      if (keyMask !== undefined) checkKeyMask(keyMask, B, T);
       const dq = new Float32Array(sizeOf(q.shape));
       const dk = new Float32Array(sizeOf(k.shape));
       const dv = new Float32Array(sizeOf(v.shape));
@@ -168,6 +244,7 @@ export const causalAttentionKernels: tf.KernelConfig[] = [
         hs,
         attrs!.scale as number,
         seqMajor,
+        keyMask === undefined ? null : f32(nb, keyMask, op),
       );
       return [output(nb, q.shape, dq), output(nb, k.shape, dk), output(nb, v.shape, dv)];
     },

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { type Input, maxDiff, NATIVE, runOn, SKIP_NATIVE, uniform, weightedSum } from '../test/helpers.js';
 import { causalAttention, causalAttentionReference } from './causal-attention.js';
 import { crossEntropy, crossEntropyReference } from './cross-entropy.js';
+import { loraLinear, loraLinearReference } from './lora-linear.js';
 import { rmsNorm, rmsNormReference } from './rms-norm.js';
 import { applyRope, ropeReference } from './rope.js';
 import { swiglu, swigluReference } from './swiglu.js';
@@ -192,5 +193,143 @@ describe.skipIf(SKIP_NATIVE)('fused ops match their tfjs references', () => {
     expect(() => tf.tidy(() => crossEntropy(tf.zeros([2, 3]), tf.tensor1d([0, 3], 'int32')))).toThrow(
       /label 3 at row 1/,
     );
+  });
+
+  // Key padding mask: per batch row, `real` real tokens after `left` padding tokens (the rest right padding). Query
+  // rows before the first real token see no key: zeros and zero gradients on both paths. T 130 crosses a block.
+  const keyMask = (B: number, T: number, rows: [number, number][]): Input => {
+    const data = new Float32Array(B * T);
+    rows.forEach(([left, real], b) => {
+      data.fill(1, b * T + left, b * T + left + real);
+    });
+    return { shape: [B, T], data };
+  };
+  it.each([
+    [
+      'right padding',
+      'bhtd',
+      2,
+      4,
+      2,
+      9,
+      8,
+      [
+        [0, 9],
+        [0, 4],
+      ],
+    ],
+    [
+      'left padding',
+      'bthd',
+      2,
+      4,
+      2,
+      9,
+      8,
+      [
+        [3, 6],
+        [0, 9],
+      ],
+    ],
+    [
+      'left and right, one row all padding',
+      'bthd',
+      3,
+      2,
+      1,
+      130,
+      6,
+      [
+        [5, 100],
+        [0, 0],
+        [129, 1],
+      ],
+    ],
+    ['right padding across blocks', 'bhtd', 1, 3, 3, 200, 4, [[0, 150]]],
+  ] as [string, 'bhtd' | 'bthd', number, number, number, number, number, [number, number][]][])(
+    'causalAttention with a key mask: %s (%s) B %i nh %i nkv %i T %i hs %i',
+    async (_name, layout, B, nh, nkv, T, hs, rows) => {
+      const shape = (n: number) => (layout === 'bthd' ? [B, T, n, hs] : [B, n, T, hs]);
+      await compare(
+        [uniform(shape(nh), 41, 2), uniform(shape(nkv), 42, 2), uniform(shape(nkv), 43), keyMask(B, T, rows)],
+        (q, k, v, m) => causalAttention(q!, k!, v!, 0.4, layout, m!),
+        (q, k, v, m) => causalAttentionReference(q!, k!, v!, 0.4, layout, m!),
+        3,
+        1e-5,
+        1e-4,
+      );
+    },
+  );
+
+  it('causalAttention with an int32 key mask: padding query rows give zeros and zero gradients', async () => {
+    const B = 1;
+    const T = 5;
+    const inputs: Input[] = [
+      uniform([B, 2, T, 4], 51),
+      uniform([B, 1, T, 4], 52),
+      uniform([B, 1, T, 4], 53),
+      { shape: [B, T], data: Int32Array.of(0, 0, 1, 1, 1), dtype: 'int32' },
+    ];
+    const [o, dq, dk, dv] = await runOn(NATIVE, inputs, (q, k, v, m) => [
+      causalAttention(q!, k!, v!, undefined, 'bhtd', m!),
+      ...tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+        weightedSum(causalAttention(a, b, c, undefined, 'bhtd', m!), 7),
+      )([q!, k!, v!]),
+    ]);
+    // (B, nh, T, hs): head h, query t at (h·T + t)·4; padding queries t = 0, 1
+    for (const h of [0, 1]) {
+      for (const t of [0, 1]) {
+        expect(Array.from(o!.subarray((h * T + t) * 4, (h * T + t + 1) * 4))).toEqual([0, 0, 0, 0]);
+        expect(Array.from(dq!.subarray((h * T + t) * 4, (h * T + t + 1) * 4))).toEqual([0, 0, 0, 0]);
+      }
+    }
+    // padding keys 0, 1 receive no gradient
+    expect(Array.from(dk!.subarray(0, 8))).toEqual(new Array(8).fill(0));
+    expect(Array.from(dv!.subarray(0, 8))).toEqual(new Array(8).fill(0));
+    expect(o!.some((x) => x !== 0)).toBe(true);
+  });
+
+  // Fused LoRA linear (W frozen): y O(√in), gradients of x, A, B against tfjs autodiff of the composite; odd
+  // sizes, r = 1 and a zero-row batch. Tolerance 1e-5 · max(1, |y|) forward, 1e-4 relative for the gradients.
+  it.each([
+    [1, 1, 1, 1],
+    [7, 13, 5, 3],
+    [33, 64, 96, 16],
+    [130, 48, 17, 8],
+  ])('loraLinear N %i in %i out %i r %i', async (n, inp, out, r) => {
+    await compare(
+      [uniform([n, inp], 31), uniform([r, inp], 32), uniform([out, r], 33), uniform([out, inp], 34)],
+      (x, a, b, w) => loraLinear(x as tf.Tensor2D, w as tf.Tensor2D, a as tf.Tensor2D, b as tf.Tensor2D, 1.7),
+      (x, a, b, w) => loraLinearReference(x!, w!, a!, b!, 1.7),
+      3,
+      1e-5 * Math.max(1, Math.sqrt(inp)),
+      1e-4,
+    );
+  });
+
+  it('loraLinear with no rows gives an empty result and empty gradients', async () => {
+    const [y, dx, da, db] = await runOn(
+      NATIVE,
+      [uniform([0, 6], 1), uniform([2, 6], 2), uniform([5, 2], 3), uniform([5, 6], 4)],
+      (x, a, b, w) => {
+        const f = (xi: tf.Tensor, ai: tf.Tensor, bi: tf.Tensor) =>
+          tf.sum(loraLinear(xi as tf.Tensor2D, w as tf.Tensor2D, ai as tf.Tensor2D, bi as tf.Tensor2D, 2));
+        return [
+          loraLinear(x as tf.Tensor2D, w as tf.Tensor2D, a as tf.Tensor2D, b as tf.Tensor2D, 2),
+          ...tf.grads(f)([x!, a!, b!]),
+        ];
+      },
+    );
+    expect(y!.length).toBe(0);
+    expect(dx!.length).toBe(0);
+    expect(Array.from(da!)).toEqual(new Array(12).fill(0));
+    expect(Array.from(db!)).toEqual(new Array(10).fill(0));
+  });
+
+  it('loraLinear rejects a lora B that does not fit W and A', async () => {
+    await tf.setBackend(NATIVE);
+    expect(() =>
+      tf.tidy(() => loraLinear(tf.zeros([2, 3]), tf.zeros([4, 3]), tf.zeros([2, 3]), tf.zeros([4, 5]), 1)),
+    ).toThrow(/lora B must be \(4, 2\), found \[4,5\]/);
   });
 });

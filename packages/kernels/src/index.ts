@@ -17,6 +17,12 @@ export {
 } from './cross-entropy.js';
 export { ConfigError, ShapeError } from './errors.js';
 export { type HeadLayout, hasNativeKernel } from './fused-op.js';
+export {
+  hasFusedLoraLinear,
+  LORA_LINEAR,
+  loraLinear,
+  loraLinearReference,
+} from './lora-linear.js';
 export { broadcastBatchIndices } from './matmul.js';
 export { NativeBackend, nativeBackendActive } from './native-backend.js';
 export {

@@ -7,6 +7,7 @@ import { causalAttentionKernels } from './causal-attention.js';
 import { type KernelsConfig, resolveKernelsConfig } from './config.js';
 import { crossEntropyKernels } from './cross-entropy.js';
 import { addKernel, gatherKernel, padKernel, sliceKernel, transposeKernel } from './layout.js';
+import { loraLinearKernels } from './lora-linear.js';
 import { batchMatMulKernel, fusedMatMulKernel } from './matmul.js';
 import { NativeBackend } from './native-backend.js';
 import { addNKernel, BINARY_OPS, binaryKernel, sumKernel, UNARY_OPS, unaryKernel } from './pointwise.js';
@@ -35,9 +36,14 @@ export const NATIVE_KERNEL_NAMES: readonly string[] = [
   ...Object.keys(UNARY_OPS),
   tf.Sum,
   tf.AddN,
-  ...[rmsNormKernels, ropeKernels, swigluKernels, causalAttentionKernels, crossEntropyKernels].flatMap((ks) =>
-    ks.map((k) => k.kernelName),
-  ),
+  ...[
+    rmsNormKernels,
+    ropeKernels,
+    swigluKernels,
+    causalAttentionKernels,
+    crossEntropyKernels,
+    loraLinearKernels,
+  ].flatMap((ks) => ks.map((k) => k.kernelName)),
 ];
 
 /**
@@ -88,7 +94,14 @@ export function registerNativeBackend(config: Partial<KernelsConfig> = {}): Nati
     { kernelName: tf.Slice, backendName: c.backendName, kernelFunc: sliceKernel(cpu(tf.Slice)) },
     { kernelName: tf.PadV2, backendName: c.backendName, kernelFunc: padKernel(cpu(tf.PadV2)) },
     { kernelName: tf._FusedMatMul, backendName: c.backendName, kernelFunc: fusedMatMulKernel(c.backendName) },
-    ...[rmsNormKernels, ropeKernels, swigluKernels, causalAttentionKernels, crossEntropyKernels]
+    ...[
+      rmsNormKernels,
+      ropeKernels,
+      swigluKernels,
+      causalAttentionKernels,
+      crossEntropyKernels,
+      loraLinearKernels,
+    ]
       .flat()
       .map((k) => ({ ...k, backendName: c.backendName })),
   ];

@@ -1,7 +1,8 @@
 // Causal self-attention with grouped-query attention (Ainslie et al. 2023), as Hugging Face `LlamaAttention`:
 // softmax(q kᵀ / √hs + mask) v over heads, where query head h reads key/value head ⌊h / (nh / n_kv)⌋.
-// Plain causal attention (no padding or segment mask, no cache history, no attention dropout) on the native backend
-// runs the fused kernel of @loralab/kernels, which never forms the (T, T) scores; everything else the tfjs path.
+// Causal attention with or without padding (no segment mask, no cache history, no attention dropout) on the native
+// backend runs the fused kernel of @loralab/kernels, which never forms the (T, T) scores and takes the padding as a
+// key mask; everything else the tfjs path.
 import { applyRope as applyRopeLayout, causalAttention } from '@loralab/kernels';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LlamaConfig } from './config.js';
@@ -23,8 +24,13 @@ export interface AttentionInputs {
    * `fusedCausal` (the mask is then the plain causal one and the fused kernel applies it itself).
    */
   mask: tf.Tensor4D | null;
-  /** Run the fused causal kernel (native backend, plain causal mask, no cached keys, no attention dropout). */
+  /**
+   * Run the fused causal kernel (native backend, causal mask up to padding, no packing, no cached keys, no attention
+   * dropout).
+   */
   fusedCausal: boolean;
+  /** With `fusedCausal`: (B, T) 1 for a real token, 0 for padding; null or absent when nothing is padded. */
+  keyMask?: tf.Tensor2D | null;
   cache?: KVCache | undefined;
 }
 
@@ -64,7 +70,8 @@ export function attention(
         const toHeads = (t: tf.Tensor) => tf.transpose(t, [0, 2, 1, 3]) as tf.Tensor4D;
         inputs.cache.append(layer, toHeads(k), toHeads(v));
       }
-      const o = causalAttention(q, k, v, 1 / Math.sqrt(hs), 'bthd'); // (B, T, nh, hs), grouped-query inside
+      // (B, T, nh, hs), grouped-query inside; padding keys excluded by the key mask
+      const o = causalAttention(q, k, v, 1 / Math.sqrt(hs), 'bthd', inputs.keyMask ?? null);
       return proj.o_proj.apply(tf.reshape(o, [B * T, nh * hs]) as tf.Tensor2D, ctx); // (B·T, nh·hs)
     }
     const heads = (y: tf.Tensor2D, n: number) =>

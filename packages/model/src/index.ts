@@ -31,7 +31,15 @@ export {
   logLikelihood,
 } from './log-likelihood.js';
 export { causalLmLoss, crossEntropySum, IGNORE_INDEX, type LossResult } from './loss.js';
-export { bmm, gatherRows, linear, setWasmBmmLoopThreshold, silu } from './ops.js';
+export {
+  bmm,
+  fusedLoraLinearAvailable,
+  gatherRows,
+  linear,
+  loraLinear,
+  setWasmBmmLoopThreshold,
+  silu,
+} from './ops.js';
 export { type ForwardContext, Linear, type Parameter, type Projection } from './projection.js';
 export { rmsNorm } from './rms-norm.js';
 export { applyRope, ropeInverseFrequencies, ropeTables } from './rope.js';

@@ -58,6 +58,8 @@ interface Prepared {
     qSin: tf.Tensor4D;
     /** null when `fusedCausal`. */
     mask: tf.Tensor4D | null;
+    /** (B, T) 1 for a real token, 0 for padding, when `fusedCausal` and the attention mask has padding; else null. */
+    keyMask: tf.Tensor2D | null;
   };
   /** Attention runs the fused causal kernel (see attention.ts). */
   fusedCausal: boolean;
@@ -81,12 +83,23 @@ function flatIds(x: IdsInput | undefined): Int32Array | undefined {
 }
 
 /**
- * Whether the attention mask of a forward is exactly the plain causal one: no cached keys, no padding (every mask
- * entry 1) and no packing (one segment per row).
+ * Whether the fused causal kernel computes exactly what the tfjs path does: no cached keys, no packing (one segment
+ * per row), and every row's first token real, so every query sees at least one real key. Padding after that (right
+ * padding, or holes) goes to the kernel's key mask. A row starting with padding (left padding) has query rows that see
+ * no real key: the kernel gives them zeros, the tfjs path's finite mask an average over the padding keys, and a shifted
+ * label can read those rows' logits, so such batches keep the tfjs path.
  */
-function plainCausal(B: number, T: number, past: number, mask?: Int32Array, segments?: Int32Array): boolean {
+function fusableCausal(
+  B: number,
+  T: number,
+  past: number,
+  mask?: Int32Array,
+  segments?: Int32Array,
+): boolean {
   if (past > 0) return false;
-  if (mask?.some((m) => m === 0)) return false;
+  if (mask) {
+    for (let b = 0; b < B; b++) if (T > 0 && mask[b * T] === 0) return false;
+  }
   if (segments) {
     for (let b = 0; b < B; b++) {
       for (let t = 1; t < T; t++) if (segments[b * T + t] !== segments[b * T]) return false;
@@ -260,7 +273,7 @@ export class LlamaForCausalLM {
     const training = options.training ?? false;
     const fusedCausal =
       nativeBackendActive() &&
-      plainCausal(B, T, past, mask, segments) &&
+      fusableCausal(B, T, past, mask, segments) &&
       !(training && c.attention_dropout > 0);
     const made = tf.tidy(() => {
       const { cos, sin } = ropeTables(this.invFreq, positions, B, T);
@@ -280,7 +293,15 @@ export class LlamaForCausalLM {
       tf.dispose(made);
       throw e;
     }
-    const tensors = { ...made, mask: built };
+    // Padding on the fused path (never before a row's first token, see fusableCausal): the kernel's key mask.
+    const keyMask =
+      fusedCausal && mask?.some((m) => m === 0)
+        ? tf.tensor2d(
+            Float32Array.from(mask, (m) => (m === 0 ? 0 : 1)),
+            [B, T],
+          )
+        : null;
+    const tensors = { ...made, mask: built, keyMask };
     return {
       B,
       T,

@@ -2,7 +2,7 @@
 // - wasm has no `UnsortedSegmentSum`, the gradient of `gather`, so `gatherRows` scatters with `scatterND`;
 // - wasm's matmul is fast only for a plain 2-D product (about 20 GFLOP/s) and slow (about 1-2) with a transposed
 //   operand or batch dims, which tfjs's own matmul gradient uses; these ops transpose explicitly instead.
-import { nativeBackendActive } from '@loralab/kernels';
+import { hasFusedLoraLinear, loraLinear as kernelsLoraLinear, nativeBackendActive } from '@loralab/kernels';
 import * as tf from '@tensorflow/tfjs-core';
 import './gradients.js';
 import { registerWasmKernels } from './wasm-kernels.js';
@@ -154,6 +154,26 @@ function nativeLinear(
     };
   });
   return f(x, weight) as tf.Tensor2D;
+}
+
+/** Whether `loraLinear` runs the fused native kernel (the native backend is active and has it). */
+export function fusedLoraLinearAvailable(): boolean {
+  return nativeBackendActive() && hasFusedLoraLinear();
+}
+
+/**
+ * A LoRA linear with a frozen base (Hu et al. 2021): y = x Wᵀ + s · (x Aᵀ) Bᵀ for x (N, in), W (out, in), A (r, in),
+ * B (out, r). Gradients reach x, A and B, never W. On the native backend one fused op of three sgemm calls with no
+ * full-size temporary (`@loralab/kernels` loraLinear); elsewhere the tfjs composite.
+ */
+export function loraLinear(
+  x: tf.Tensor2D,
+  weight: tf.Tensor2D,
+  loraA: tf.Tensor2D,
+  loraB: tf.Tensor2D,
+  scaling: number,
+): tf.Tensor2D {
+  return kernelsLoraLinear(x, weight, loraA, loraB, scaling);
 }
 
 /**

@@ -75,7 +75,7 @@ describe('backends', () => {
   );
 
   it.skipIf(!NATIVE_AVAILABLE)(
-    'on native a plain causal step runs the fused kernels; padding, segments and attention dropout do not',
+    'on native a causal step runs the fused kernels, right padding too; left padding, segments and attention dropout do not',
     async () => {
       await useBackend('native');
       const m = new LlamaForCausalLM(TINY, { seed: 1 });
@@ -91,10 +91,12 @@ describe('backends', () => {
       expect(step).not.toContain('Softmax');
       const ones = IDS.map((r) => r.map(() => 1));
       const padded = IDS.map((r) => r.map((_, t) => (t === 0 ? 0 : 1)));
+      const rightPadded = IDS.map((r) => r.map((_, t) => (t >= 6 ? 0 : 1)));
       const segments = IDS.map((r) => r.map((_, t) => (t < 3 ? 0 : 1)));
       for (const [what, opts, fused] of [
         ['all-ones mask', { attentionMask: ones }, true],
-        ['padding', { attentionMask: padded }, false],
+        ['left padding', { attentionMask: padded }, false],
+        ['right padding', { attentionMask: rightPadded }, true],
         ['segments', { segmentIds: segments }, false],
       ] as const) {
         const names = await kernels(() => m.forward(IDS, opts).dispose());
@@ -142,6 +144,67 @@ describe('backends', () => {
       }
     },
   );
+
+  it.skipIf(!NATIVE_AVAILABLE)(
+    'padded batches: native and wasm give the same step (right padding on the fused kernel, left on the tfjs path)',
+    async () => {
+      // Right padding (rows mode): 3 and 1 padding tokens; left padding: row 1 starts with 2 padding tokens, whose
+      // query rows see no real key. Padding labels -100, ids 0 at padding.
+      for (const [mask, fused] of [
+        [
+          [
+            [1, 1, 1, 1, 1, 0, 0, 0],
+            [1, 1, 1, 1, 1, 1, 1, 0],
+          ],
+          true,
+        ],
+        [
+          [
+            [1, 1, 1, 1, 1, 0, 0, 0],
+            [0, 0, 1, 1, 1, 1, 1, 1],
+          ],
+          false,
+        ],
+      ] as const) {
+        await paddedStep(mask as unknown as number[][], fused);
+      }
+    },
+  );
+
+  async function paddedStep(mask: number[][], fused: boolean): Promise<void> {
+    {
+      const ids = IDS.map((r, b) => r.map((v, t) => (mask[b]![t] ? v : 0)));
+      const labels = ids.map((r, b) => r.map((v, t) => (mask[b]![t] ? v : -100)));
+      const run = async (backend: 'wasm' | 'native') => {
+        await useBackend(backend);
+        const m = new LlamaForCausalLM({ ...TINY, num_key_value_heads: 2 }, { seed: 4 });
+        const before = tf.memory().numTensors;
+        const kernels = new Set(
+          (
+            await tf.profile(() => {
+              const r = m.lossAndGradients(ids, labels, { attentionMask: mask });
+              tf.dispose([r.loss, ...r.grads.values()]);
+            })
+          ).kernelNames,
+        );
+        const { loss, grads } = m.lossAndGradients(ids, labels, { attentionMask: mask });
+        const out = {
+          kernels,
+          loss: loss.dataSync()[0]!,
+          grads: new Map([...grads].map(([k, g]) => [k, g.dataSync() as Float32Array])),
+        };
+        tf.dispose([loss, ...grads.values()]);
+        expect(tf.memory().numTensors, backend).toBe(before);
+        m.dispose();
+        return out;
+      };
+      const [w, n] = [await run('wasm'), await run('native')];
+      expect(n.kernels.has('LoralabCausalAttention')).toBe(fused);
+      expect(n.kernels.has('Softmax')).toBe(!fused);
+      expectClose([n.loss], [w.loss], { rtol: 1e-5 }, 'loss');
+      for (const [k, g] of n.grads) expectClose(g, w.grads.get(k)!, { rtol: 1e-4 }, k);
+    }
+  }
 
   it('dropout is active only in training mode and is seeded', async () => {
     await useBackend('wasm');

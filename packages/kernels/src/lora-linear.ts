@@ -1,0 +1,171 @@
+// Fused LoRA linear (Hu et al. 2021, arXiv 2106.09685) with a frozen base: y = x Wᵀ + s · (x Aᵀ) Bᵀ for
+// x (N, in), W (out, in), A (r, in), B (out, r). Three sgemm calls and no full-size temporary beyond y:
+//   y = x Wᵀ;  t = x Aᵀ (N, r);  y += s · t Bᵀ (beta = 1).
+// Backward (W frozen, so no dW): u = dy B (N, r);  dx = dy W, then dx += s · u A (beta = 1);
+//   dA = s · uᵀ x (r, in);  dB = s · dyᵀ t (out, r).
+// The unfused composite adds a full-size (N, out) sum in the forward pass and a full-size (N, in) gradient sum
+// for x (used by both the base and the adapter) in the backward pass, plus the tape's bookkeeping of six ops.
+import * as tf from '@tensorflow/tfjs-core';
+import { ShapeError } from './errors.js';
+import { customOp, hasNativeKernel, runKernel } from './fused-op.js';
+import { f32, type NativeBackend, output } from './native-backend.js';
+
+export const LORA_LINEAR = 'LoralabLoraLinear';
+export const LORA_LINEAR_GRAD = 'LoralabLoraLinearGrad';
+
+/** Reference: x Wᵀ + s · (x Aᵀ) Bᵀ from tfjs ops (autodiff by tfjs; W gets a gradient there too). */
+export function loraLinearReference(
+  x: tf.Tensor,
+  weight: tf.Tensor,
+  loraA: tf.Tensor,
+  loraB: tf.Tensor,
+  scaling: number,
+): tf.Tensor {
+  return tf.tidy(() =>
+    tf.add(
+      tf.matMul(x as tf.Tensor2D, weight as tf.Tensor2D, false, true),
+      tf.mul(
+        tf.matMul(
+          tf.matMul(x as tf.Tensor2D, loraA as tf.Tensor2D, false, true),
+          loraB as tf.Tensor2D,
+          false,
+          true,
+        ),
+        scaling,
+      ),
+    ),
+  );
+}
+
+/** [N, in, out, r]; throws a ShapeError naming the operand that does not fit. */
+function check(
+  x: tf.TensorInfo,
+  w: tf.TensorInfo,
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+): [number, number, number, number] {
+  const fail = (what: string, expected: string, found: readonly number[]) => {
+    throw new ShapeError(
+      `loraLinear: ${what} must be ${expected}, found ${JSON.stringify(found)}`,
+      'loraLinear',
+      expected,
+      JSON.stringify(found),
+    );
+  };
+  if (x.shape.length !== 2) fail('x', '(N, in)', x.shape);
+  const [n, inp] = x.shape as [number, number];
+  if (w.shape.length !== 2 || w.shape[1] !== inp) fail('weight', `(out, ${inp})`, w.shape);
+  const out = w.shape[0]!;
+  if (a.shape.length !== 2 || a.shape[1] !== inp) fail('lora A', `(r, ${inp})`, a.shape);
+  const r = a.shape[0]!;
+  if (b.shape.length !== 2 || b.shape[0] !== out || b.shape[1] !== r)
+    fail('lora B', `(${out}, ${r})`, b.shape);
+  return [n, inp, out, r];
+}
+
+/** Whether `loraLinear` runs the fused native kernels on the active backend. */
+export function hasFusedLoraLinear(): boolean {
+  return hasNativeKernel(LORA_LINEAR);
+}
+
+/**
+ * y = x Wᵀ + s · (x Aᵀ) Bᵀ with W frozen: gradients reach x, A and B only (W's gradient is zero, never computed).
+ * x (N, in), W (out, in), A (r, in), B (out, r) -> (N, out). Fused on the native backend; elsewhere the reference.
+ */
+export function loraLinear(
+  x: tf.Tensor2D,
+  weight: tf.Tensor2D,
+  loraA: tf.Tensor2D,
+  loraB: tf.Tensor2D,
+  scaling: number,
+): tf.Tensor2D {
+  check(x, weight, loraA, loraB);
+  // Elsewhere tfjs autodiff prunes W's gradient unless W itself is differentiated.
+  if (!hasFusedLoraLinear()) return loraLinearReference(x, weight, loraA, loraB, scaling) as tf.Tensor2D;
+  const f = customOp<[tf.Tensor, tf.Tensor, tf.Tensor]>(([xs, a, b], save) => {
+    const [y, t] = runKernel(LORA_LINEAR, { x: xs, weight, loraA: a, loraB: b }, { scaling }) as [
+      tf.Tensor,
+      tf.Tensor,
+    ];
+    save([xs, a, b, t]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx, sa, sb, st] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+        return runKernel(LORA_LINEAR_GRAD, { dy, x: sx, weight, loraA: sa, loraB: sb, t: st }, { scaling });
+      },
+    };
+  });
+  return f(x, loraA, loraB) as tf.Tensor2D;
+}
+
+const NO_BATCH = new Int32Array(1);
+
+/** c = alpha · op(a) op(b) + beta · c for plain 2-D row-major operands; op(a) (m, k), op(b) (k, n). */
+function gemm(
+  nb: NativeBackend,
+  a: Float32Array,
+  b: Float32Array,
+  c: Float32Array,
+  m: number,
+  n: number,
+  k: number,
+  transA: boolean,
+  transB: boolean,
+  alpha: number,
+  beta: number,
+): void {
+  if (m === 0 || n === 0) return;
+  if (k === 0) {
+    // sgemm with k = 0 is a no-op in some BLAS builds: apply beta (0 or 1 here) by hand.
+    if (beta === 0) c.fill(0);
+    return;
+  }
+  nb.addon.sgemm(a, b, c, 1, NO_BATCH, NO_BATCH, m, n, k, transA, transB, alpha, beta);
+}
+
+export const loraLinearKernels: tf.KernelConfig[] = [
+  {
+    kernelName: LORA_LINEAR,
+    backendName: '',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const nb = backend as NativeBackend;
+      const { x, weight, loraA, loraB } = inputs as Record<'x' | 'weight' | 'loraA' | 'loraB', tf.TensorInfo>;
+      const [n, inp, out, r] = check(x, weight, loraA, loraB);
+      const s = attrs!.scaling as number;
+      const xs = f32(nb, x, 'loraLinear');
+      const y = new Float32Array(n * out);
+      const t = new Float32Array(n * r);
+      gemm(nb, xs, f32(nb, weight, 'loraLinear'), y, n, out, inp, false, true, 1, 0); // y = x Wᵀ
+      gemm(nb, xs, f32(nb, loraA, 'loraLinear'), t, n, r, inp, false, true, 1, 0); // t = x Aᵀ
+      gemm(nb, t, f32(nb, loraB, 'loraLinear'), y, n, out, r, false, true, s, 1); // y += s · t Bᵀ
+      return [output(nb, [n, out], y), output(nb, [n, r], t)];
+    },
+  },
+  {
+    kernelName: LORA_LINEAR_GRAD,
+    backendName: '',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const nb = backend as NativeBackend;
+      const { dy, x, weight, loraA, loraB, t } = inputs as Record<
+        'dy' | 'x' | 'weight' | 'loraA' | 'loraB' | 't',
+        tf.TensorInfo
+      >;
+      const [n, inp, out, r] = check(x, weight, loraA, loraB);
+      const s = attrs!.scaling as number;
+      const g = f32(nb, dy, 'loraLinear');
+      const xs = f32(nb, x, 'loraLinear');
+      const av = f32(nb, loraA, 'loraLinear');
+      const u = new Float32Array(n * r);
+      const dx = new Float32Array(n * inp);
+      const da = new Float32Array(r * inp);
+      const db = new Float32Array(out * r);
+      gemm(nb, g, f32(nb, loraB, 'loraLinear'), u, n, r, out, false, false, 1, 0); // u = dy B (N, r)
+      gemm(nb, g, f32(nb, weight, 'loraLinear'), dx, n, inp, out, false, false, 1, 0); // dx = dy W
+      gemm(nb, u, av, dx, n, inp, r, false, false, s, 1); // dx += s · u A
+      gemm(nb, u, xs, da, r, inp, n, true, false, s, 0); // dA = s · uᵀ x (r, in)
+      gemm(nb, g, f32(nb, t, 'loraLinear'), db, out, r, n, true, false, s, 0); // dB = s · dyᵀ t (out, r)
+      return [output(nb, [n, inp], dx), output(nb, [r, inp], da), output(nb, [out, r], db)];
+    },
+  },
+];
