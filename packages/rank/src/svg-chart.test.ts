@@ -36,6 +36,8 @@ describe('svg chart', () => {
       1,
     );
     expect(svg).toContain('σ &lt;spectrum&gt;');
+    // The document is named for assistive technology by its panels' titles.
+    expect(svg).toMatch(/^<svg [^>]*role="img"[^>]*>\n<title>σ &lt;spectrum&gt;<\/title>/);
     expect(svg.match(/<path /g)!.length).toBe(1);
     expect(svg).not.toMatch(/NaN|Infinity/);
   });

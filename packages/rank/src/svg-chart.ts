@@ -167,7 +167,9 @@ export function renderPanels(
     ),
   );
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img">`,
+    // The document's accessible name: the panels' titles.
+    `<title>${escapeXml(panels.map((p) => p.title).join('; '))}</title>`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
     ...body,
     '</svg>',
