@@ -3,6 +3,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MANIFEST_FORMAT, MANIFEST_VERSION, ShardWriter } from '@loralab/data';
+import { createRng } from '@loralab/model';
 
 export const VOCAB = 64;
 
@@ -48,17 +49,8 @@ export async function writeDataset(dir: string, rows: number[][], masks?: number
   return dir;
 }
 
-/** mulberry32: deterministic uniform [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic uniform [0, 1): the model package's seeded generator (mulberry32). */
+export const rng = createRng;
 
 /**
  * Documents of a counting task: BOS, then a run a, a+1, a+2, ... over ids 3..VOCAB-1 (wrapping), then EOS. Every
