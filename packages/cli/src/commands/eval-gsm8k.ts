@@ -2,7 +2,7 @@
 import type { Gsm8kDoc } from '@loralab/eval';
 import type { KeyTemplate } from '../config-file.js';
 import { UsageError } from '../errors.js';
-import { buildConfig, type CommandSpec, numberFlag, stringFlag } from './command.js';
+import { buildConfig, type CommandSpec, choiceFlag, numberFlag, stringFlag } from './command.js';
 import { corpusSource } from './corpora.js';
 import {
   loadModel,
@@ -79,15 +79,12 @@ folders with "question" and "answer" (ending in "#### N").`,
   ],
   async run(ctx) {
     const int = (name: string) => numberFlag(ctx, name, { integer: true, min: 1 });
-    const corpus = stringFlag(ctx, 'corpus');
-    if (corpus !== undefined && corpus !== 'gsm8k-style') {
-      throw new UsageError(`--corpus must be gsm8k-style, found "${corpus}"`, 'eval gsm8k');
-    }
+    const corpus = choiceFlag(ctx, 'corpus', ['gsm8k-style'] as const);
     const flags: Gsm8kConfig = {
       ...modelFlags(ctx, int),
       test: stringFlag(ctx, 'test'),
       train: stringFlag(ctx, 'train'),
-      corpus: corpus as 'gsm8k-style' | undefined,
+      corpus,
       count: int('count'),
       seed: numberFlag(ctx, 'seed', { integer: true }),
       shots: numberFlag(ctx, 'shots', { integer: true, min: 0 }),

@@ -4,7 +4,15 @@ import { join } from 'node:path';
 import type { CodeProblem, CodeSample } from '@loralab/eval';
 import { ANY_KEYS, type KeyTemplate } from '../config-file.js';
 import { UsageError } from '../errors.js';
-import { booleanFlag, buildConfig, type CommandSpec, listFlag, numberFlag, stringFlag } from './command.js';
+import {
+  booleanFlag,
+  buildConfig,
+  type CommandSpec,
+  choiceFlag,
+  listFlag,
+  numberFlag,
+  stringFlag,
+} from './command.js';
 import { corpusSource } from './corpora.js';
 import {
   loadModel,
@@ -124,15 +132,12 @@ _results.jsonl and humaneval.json. Programs run in a sandbox (namespaces where a
     const int = (name: string) => numberFlag(ctx, name, { integer: true, min: 1 });
     const workers = int('workers');
     const timeoutS = numberFlag(ctx, 'timeout', { min: 0.1 });
-    const corpus = stringFlag(ctx, 'corpus');
-    if (corpus !== undefined && corpus !== 'humaneval-style') {
-      throw new UsageError(`--corpus must be humaneval-style, found "${corpus}"`, 'eval humaneval');
-    }
+    const corpus = choiceFlag(ctx, 'corpus', ['humaneval-style'] as const);
     const flags: HumanevalConfig = {
       ...modelFlags(ctx, int),
       samples: stringFlag(ctx, 'samples'),
       problems: stringFlag(ctx, 'problems'),
-      corpus: corpus as 'humaneval-style' | undefined,
+      corpus,
       count: int('count'),
       seed: numberFlag(ctx, 'seed', { integer: true }),
       n: int('n'),
