@@ -10,6 +10,7 @@
         "native/pointwise.cc",
         "native/attention.cc",
         "native/cross-entropy.cc",
+        "native/linear-cross-entropy.cc",
         "native/optimizer.cc"
       ],
       "include_dirs": [

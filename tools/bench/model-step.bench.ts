@@ -71,6 +71,7 @@ async function childStep(
   tokens: number,
   steps: number,
   wasmThreads: number,
+  checkpoint: boolean,
 ): Promise<StepResult> {
   const info = await initBackend(backend, { wasmThreads });
   const model = new LlamaForCausalLM(benchConfig(size), { seed: 0 });
@@ -87,7 +88,7 @@ async function childStep(
   const adamw = inPlace ? (g: tf.Tensor[]) => inPlace.update(g) : createAdamW(vars);
   let last = 0;
   const step = () => {
-    const { loss, grads, numTokens } = model.lossAndGradients(ids, ids, { parameters: params });
+    const { loss, grads, numTokens } = model.lossAndGradients(ids, ids, { parameters: params, checkpoint });
     const scaled = params.map((p) => tf.div(grads.get(p.name)!, numTokens));
     adamw(scaled);
     last = loss.dataSync()[0]! / numTokens;
@@ -156,7 +157,7 @@ const fmt = (x: number, d = 1) => x.toFixed(d);
 
 async function main() {
   if (args[0] === '--child') {
-    const [kind, backend, variant, sizeName, tokens, steps, threads] = args.slice(1);
+    const [kind, backend, variant, sizeName, tokens, steps, threads, ckpt] = args.slice(1);
     const result =
       kind === 'gen'
         ? await childGen(backend as BackendName)
@@ -167,6 +168,7 @@ async function main() {
             Number(tokens),
             Number(steps),
             Number(threads),
+            ckpt !== 'off',
           );
     console.log(JSON.stringify(result));
     process.exit(0);
@@ -180,6 +182,7 @@ async function main() {
   const cpuSizes = opt('cpu-sizes', 'a,b').split(',');
   const torchThreads = Number(opt('torch-threads', String(availableParallelism())));
   const wasmThreads = Number(opt('wasm-threads', '1'));
+  const checkpoint = opt('checkpoint', 'on');
   const haveTorch = torchAvailable();
   const torchEnv = { ...process.env, ...nativeEnvironment(resolveKernelsConfig()) };
   console.log(
@@ -230,7 +233,16 @@ async function main() {
           if (round > 0 && backend !== 'native') continue;
           const tokens = backend === 'cpu' ? Math.min(cpuTokens, size.tokens) : size.tokens;
           const threads = backend === 'wasm' ? wasmThreads : 1;
-          const r = runChild(['step', backend, variant, name, String(tokens), steps, String(threads)]);
+          const r = runChild([
+            'step',
+            backend,
+            variant,
+            name,
+            String(tokens),
+            steps,
+            String(threads),
+            checkpoint,
+          ]);
           keep(backend, r as StepResult);
         }
       }

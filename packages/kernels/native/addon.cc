@@ -215,6 +215,26 @@ Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// linearCrossEntropy(h, W, labels, loss, dh|null, dW|null, rows, d, V, ignore, scale, chunk) -> rows not ignored
+Napi::Value LinearCrossEntropy(const Napi::CallbackInfo& info) {
+  const int64_t rows = Int(info, 6), d = Int(info, 7), V = Int(info, 8), chunk = Int(info, 11);
+  if (!info[9].IsNumber()) throw Napi::TypeError::New(info.Env(), "ignore: expected a number");
+  const int32_t ignore = info[9].As<Napi::Number>().Int32Value();
+  const int32_t* labels = I32(info, 2, rows, "labels");
+  const int64_t count = lk::linear_cross_entropy(
+      F32(info, 0, rows * d, "h"), F32(info, 1, V * d, "weight"), labels, rows, static_cast<int>(d),
+      static_cast<int>(V), ignore, Float(info, 10), F32(info, 3, rows, "loss"),
+      const_cast<float*>(OptionalF32(info, 4, rows * d, "dh")), const_cast<float*>(OptionalF32(info, 5, V * d, "dW")),
+      chunk);
+  if (count < 0) {
+    const int64_t r = -1 - count;
+    throw Napi::RangeError::New(info.Env(), "linear cross-entropy: label " + std::to_string(labels[r]) + " at row " +
+                                                std::to_string(r) + " is outside [0, " + std::to_string(V) +
+                                                ") and is not the ignore index " + std::to_string(ignore));
+  }
+  return Napi::Number::New(info.Env(), static_cast<double>(count));
+}
+
 // binary(op, a, na, b, nb, y, n)
 Napi::Value Binary(const Napi::CallbackInfo& info) {
   const int64_t op = Int(info, 0), na = Int(info, 2), nb = Int(info, 4), n = Int(info, 6);
@@ -280,6 +300,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("attentionBackward", Napi::Function::New(env, AttentionBackward));
   exports.Set("crossEntropyForward", Napi::Function::New(env, CrossEntropyForward));
   exports.Set("crossEntropyBackward", Napi::Function::New(env, CrossEntropyBackward));
+  exports.Set("linearCrossEntropy", Napi::Function::New(env, LinearCrossEntropy));
   exports.Set("binary", Napi::Function::New(env, Binary));
   exports.Set("unary", Napi::Function::New(env, Unary));
   exports.Set("sumRows", Napi::Function::New(env, SumRows));

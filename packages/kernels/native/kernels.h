@@ -90,6 +90,15 @@ int64_t cross_entropy_forward(const float* logits, const int32_t* labels, float*
 void cross_entropy_backward(const float* logits, const int32_t* labels, const float* lse, const float* scale,
                             float* dlogits, int64_t rows, int V, int32_t ignore);
 
+/**
+ * Σ-form loss of the lm_head: loss[i] = cross-entropy of logits_i = h_i Wᵀ (h: (rows, d), W: (V, d)) against
+ * labels[i] (0 where ignored), computed `chunk` rows at a time with a (chunk, V) scratch buffer. When dh (rows, d)
+ * or dW (V, d) is non-null, it receives the gradient of Σ_i scale·loss[i] (dW is overwritten, not accumulated).
+ * Returns the number of rows not ignored, or −1 − i for a label outside [0, V) at row i (nothing written then).
+ */
+int64_t linear_cross_entropy(const float* h, const float* W, const int32_t* labels, int64_t rows, int d, int V,
+                             int32_t ignore, float scale, float* loss, float* dh, float* dW, int64_t chunk);
+
 // ---- optimizers (optimizer.cc) ---------------------------------------------------------------------------
 /** AdamW (Loshchilov & Hutter 2019), PyTorch semantics, in place on p, m, v. step ≥ 1. */
 void adamw_update(float* p, float* m, float* v, const float* g, int64_t n, float lr, float beta1, float beta2,

@@ -148,6 +148,21 @@ export interface NativeAddon {
     V: number,
     ignore: number,
   ): void;
+  /** lm_head + cross-entropy in row chunks; dh/dW (null: not wanted) get the gradient of Σ scale·loss. */
+  linearCrossEntropy(
+    h: Float32Array,
+    weight: Float32Array,
+    labels: Int32Array,
+    loss: Float32Array,
+    dh: Float32Array | null,
+    dW: Float32Array | null,
+    rows: number,
+    d: number,
+    V: number,
+    ignore: number,
+    scale: number,
+    chunk: number,
+  ): number;
   adamw(
     p: Float32Array,
     m: Float32Array,

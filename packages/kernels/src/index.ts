@@ -18,6 +18,12 @@ export {
 export { ConfigError, ShapeError } from './errors.js';
 export { type HeadLayout, hasNativeKernel } from './fused-op.js';
 export {
+  LINEAR_CROSS_ENTROPY,
+  type LinearCrossEntropyOptions,
+  linearCrossEntropy,
+  linearCrossEntropyReference,
+} from './linear-cross-entropy.js';
+export {
   hasFusedLoraLinear,
   LORA_LINEAR,
   loraLinear,

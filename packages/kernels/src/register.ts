@@ -7,6 +7,7 @@ import { causalAttentionKernels } from './causal-attention.js';
 import { type KernelsConfig, resolveKernelsConfig } from './config.js';
 import { crossEntropyKernels } from './cross-entropy.js';
 import { addKernel, gatherKernel, padKernel, sliceKernel, transposeKernel } from './layout.js';
+import { linearCrossEntropyKernels } from './linear-cross-entropy.js';
 import { loraLinearKernels } from './lora-linear.js';
 import { batchMatMulKernel, fusedMatMulKernel } from './matmul.js';
 import { NativeBackend } from './native-backend.js';
@@ -42,6 +43,7 @@ export const NATIVE_KERNEL_NAMES: readonly string[] = [
     swigluKernels,
     causalAttentionKernels,
     crossEntropyKernels,
+    linearCrossEntropyKernels,
     loraLinearKernels,
   ].flatMap((ks) => ks.map((k) => k.kernelName)),
 ];
@@ -100,6 +102,7 @@ export function registerNativeBackend(config: Partial<KernelsConfig> = {}): Nati
       swigluKernels,
       causalAttentionKernels,
       crossEntropyKernels,
+      linearCrossEntropyKernels,
       loraLinearKernels,
     ]
       .flat()

@@ -15,7 +15,7 @@ import {
 } from './forward-inputs.js';
 import { residualAdd } from './fused.js';
 import type { KVCache } from './kv-cache.js';
-import { crossEntropySum, type LossResult, shiftLabels } from './loss.js';
+import { crossEntropySum, type LossResult, linearCrossEntropySum, shiftLabels } from './loss.js';
 import { type MlpProjections, mlp } from './mlp.js';
 import { gatherRows } from './ops.js';
 import { type ForwardContext, Linear, type Parameter, type Projection } from './projection.js';
@@ -354,18 +354,35 @@ export class LlamaForCausalLM {
   }
 
   /** Final norm and lm_head on the positions that predict a label, then the summed cross-entropy. */
-  private headLoss(x: tf.Tensor2D, prep: Prepared, targets: Int32Array, weights: Float32Array): tf.Scalar {
+  /**
+   * Summed loss of the final hidden states x (B·T, d). A plain lm_head (not wrapped, no bias) on the native backend
+   * goes through the fused, chunked head + loss; `gradInForward` when the loss is differentiated right away.
+   */
+  private headLoss(
+    x: tf.Tensor2D,
+    prep: Prepared,
+    targets: Int32Array,
+    weights: Float32Array,
+    gradInForward = false,
+  ): tf.Scalar {
     const { B, T } = prep;
     const d = this.config.hidden_size;
     return tf.tidy(() => {
       const h = rmsNorm(x, this.norm('model.norm.weight'), this.config.rms_norm_eps);
       // Only positions 0..T-2 predict a label: drop the last position before the (·, V) lm_head product.
-      const hs = tf.reshape(tf.slice(tf.reshape(h, [B, T, d]), [0, 0, 0], [B, T - 1, d]), [B * (T - 1), d]);
-      const logits = this.getProjection('lm_head').apply(
-        hs as tf.Tensor2D,
-        this.context(prep, this.config.num_hidden_layers),
+      const hs = tf.reshape(tf.slice(tf.reshape(h, [B, T, d]), [0, 0, 0], [B, T - 1, d]), [
+        B * (T - 1),
+        d,
+      ]) as tf.Tensor2D;
+      const head = this.getProjection('lm_head');
+      const fused =
+        head instanceof Linear && head.bias === null
+          ? linearCrossEntropySum(hs, head.weight.variable, targets, weights, gradInForward)
+          : null;
+      return (
+        fused ??
+        crossEntropySum(head.apply(hs, this.context(prep, this.config.num_hidden_layers)), targets, weights)
       );
-      return crossEntropySum(logits, targets, weights);
     });
   }
 
@@ -406,6 +423,15 @@ export class LlamaForCausalLM {
    * shifted inside, as Hugging Face does) and the number of target tokens.
    */
   loss(inputIds: IdsInput, labels: IdsInput, options: ForwardOptions = {}): LossResult {
+    return this.summedLoss(inputIds, labels, options, false);
+  }
+
+  private summedLoss(
+    inputIds: IdsInput,
+    labels: IdsInput,
+    options: ForwardOptions,
+    gradInForward: boolean,
+  ): LossResult {
     const prep = this.prepare(inputIds, options);
     const { targets, weights, numTokens } = shiftLabels(
       idsData(labels),
@@ -417,7 +443,7 @@ export class LlamaForCausalLM {
       const loss = tf.tidy(() => {
         let x = this.embed(prep);
         for (let l = 0; l < this.config.num_hidden_layers; l++) x = this.block(l, x, prep);
-        return this.headLoss(x, prep, targets, weights);
+        return this.headLoss(x, prep, targets, weights, gradInForward);
       });
       return { loss, numTokens };
     } finally {
@@ -451,7 +477,7 @@ export class LlamaForCausalLM {
       let numTokens = 0;
       const { value, grads } = tf.variableGrads(
         () => {
-          const r = this.loss(inputIds, labels, opts);
+          const r = this.summedLoss(inputIds, labels, opts, true);
           numTokens = r.numTokens;
           return r.loss;
         },
@@ -509,7 +535,7 @@ export class LlamaForCausalLM {
       ];
       const xL = inputs[L]!;
       const top = engine.gradients(
-        () => this.headLoss(xL, prep, targets, weights),
+        () => this.headLoss(xL, prep, targets, weights, true),
         [xL, ...head.map((p) => p.variable)],
         undefined,
         true,

@@ -1,7 +1,7 @@
 // Next-token cross-entropy with ignore index -100, as Hugging Face `LlamaForCausalLM` (labels are the input ids,
 // shifted inside), but returning the summed loss and the number of target tokens so that accumulation over
 // micro-batches can normalise by the total token count.
-import { crossEntropy, nativeBackendActive } from '@loralab/kernels';
+import { crossEntropy, linearCrossEntropy, nativeBackendActive } from '@loralab/kernels';
 import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError } from './errors.js';
 
@@ -74,6 +74,31 @@ export function crossEntropySum(logits: tf.Tensor2D, targets: Int32Array, weight
 function nativeSum(logits: tf.Tensor2D, targets: Int32Array, weights: Float32Array): tf.Scalar {
   const labels = Int32Array.from(targets, (t, n) => (weights[n] === 0 ? IGNORE_INDEX : t));
   return tf.tidy(() => crossEntropy(logits, tf.tensor1d(labels, 'int32'), IGNORE_INDEX, 'sum') as tf.Scalar);
+}
+
+/**
+ * The lm_head and `crossEntropySum` in one: Σ_n w_n CE(h_n Wᵀ, t_n) through @loralab/kernels' chunked
+ * `linearCrossEntropy`, which never materialises the (N, V) logits or their gradient. Null where that kernel does not
+ * apply (not the native backend, or weights other than 0 and 1); the caller then takes the unfused path. With
+ * `gradInForward` the gradients of h (and of W when it is trainable) are computed during the forward pass: for a
+ * loss that is differentiated right away.
+ */
+export function linearCrossEntropySum(
+  h: tf.Tensor2D,
+  weight: tf.Variable,
+  targets: Int32Array,
+  weights: Float32Array,
+  gradInForward: boolean,
+): tf.Scalar | null {
+  if (!nativeBackendActive() || !weights.every((w) => w === 0 || w === 1)) return null;
+  const labels = Int32Array.from(targets, (t, n) => (weights[n] === 0 ? IGNORE_INDEX : t));
+  return tf.tidy(() =>
+    linearCrossEntropy(h, weight as tf.Tensor as tf.Tensor2D, tf.tensor1d(labels, 'int32'), {
+      reduction: 'sum',
+      weightGrad: weight.trainable,
+      gradInForward,
+    }),
+  );
 }
 
 /**

@@ -84,11 +84,16 @@ describe('backends', () => {
         const r = m.lossAndGradients(IDS, IDS);
         tf.dispose([r.loss, ...r.grads.values()]);
       });
-      for (const k of ['RmsNorm', 'Rope', 'CausalAttention', 'SwiGlu', 'CrossEntropy']) {
+      for (const k of ['RmsNorm', 'Rope', 'CausalAttention', 'SwiGlu']) {
         expect(step, k).toContain(`Loralab${k}`);
         if (k !== 'Rope') expect(step, k).toContain(`Loralab${k}Grad`);
       }
+      // The head and its loss: one chunked kernel that also computes the gradients (no logits, no backward kernel).
+      expect(step).toContain('LoralabLinearCrossEntropy');
+      expect(step).not.toContain('LoralabCrossEntropy');
       expect(step).not.toContain('Softmax');
+      const evalLoss = await kernels(() => m.loss(IDS, IDS).loss.dispose());
+      expect(evalLoss).toContain('LoralabLinearCrossEntropy');
       const ones = IDS.map((r) => r.map(() => 1));
       const padded = IDS.map((r) => r.map((_, t) => (t === 0 ? 0 : 1)));
       const rightPadded = IDS.map((r) => r.map((_, t) => (t >= 6 ? 0 : 1)));
