@@ -1,22 +1,33 @@
 // Per-kernel time of one training step (tf.profile), to see where a step goes. On the native backend each kernel is
 // marked native or `cpu` (a fallback to the tfjs cpu backend's JavaScript kernel), with its call count.
 //   npx tsx --conditions=@loralab/source tools/bench/model-profile.ts [backend=wasm] [size=a] [tokens=1024] [wasmThreads=1]
+//        [variant=fft|lora] [checkpoint=on|off]
 import { NATIVE_KERNEL_NAMES } from '@loralab/kernels';
+import { LoraModel } from '@loralab/lora';
 import * as tf from '@tensorflow/tfjs-core';
 import { type BackendName, initBackend, LlamaForCausalLM } from '../../packages/model/src/index.js';
 import { benchConfig, SIZES } from './model-sizes.js';
 
-const [backend = 'wasm', sizeName = 'a', tokensArg = '1024', threadsArg = '1'] = process.argv.slice(2);
+const [
+  backend = 'wasm',
+  sizeName = 'a',
+  tokensArg = '1024',
+  threadsArg = '1',
+  variant = 'fft',
+  checkpoint = 'on',
+] = process.argv.slice(2);
 console.log(await initBackend(backend as BackendName, { wasmThreads: Number(threadsArg) }));
 const size = SIZES[sizeName]!;
 const model = new LlamaForCausalLM(benchConfig(size), { seed: 0 });
+if (variant === 'lora') new LoraModel(model, { r: 16, lora_alpha: 32, target_modules: 'all-linear' });
+const parameters = model.trainableParameters();
 const B = Math.max(1, Math.floor(Number(tokensArg) / size.seq));
 const ids = {
   data: Int32Array.from({ length: B * size.seq }, (_, i) => (i * 7919) % size.vocab),
   shape: [B, size.seq] as [number, number],
 };
 const step = () => {
-  const { loss, grads } = model.lossAndGradients(ids, ids);
+  const { loss, grads } = model.lossAndGradients(ids, ids, { parameters, checkpoint: checkpoint !== 'off' });
   loss.dataSync();
   tf.dispose([loss, ...grads.values()]);
 };

@@ -1,5 +1,4 @@
-// Benchmark of @loralab/model (issues 4 and 10): one training step (forward, backward with per-block checkpointing,
-// AdamW) in tokens/s, achieved GFLOP/s (6 · parameters · tokens / time, the full-finetuning count) and peak RSS for
+// Benchmark of @loralab/model (issues 4 and 10): one training step (forward, backward, AdamW) in tokens/s, achieved GFLOP/s (6 · parameters · tokens / time, the full-finetuning count) and peak RSS for
 // sizes a, b, c, full finetuning (FFT) and LoRA (r = 16, alpha 32, all linear modules of the blocks), on the native
 // (@loralab/kernels), wasm and cpu backends, next to the identical model in PyTorch (Debian python3-torch, run in the
 // same invocation) when it is importable; plus generation tokens/s with and without the KV cache. Each measurement
@@ -8,7 +7,9 @@
 //
 //   npx tsx --conditions=@loralab/source tools/bench/model-step.bench.ts [--sizes a,b,c] [--variants fft,lora]
 //        [--backends native,wasm] [--steps 1] [--rounds 1] [--cpu-tokens 512] [--cpu-sizes a,b]
-//        [--torch-threads N] [--wasm-threads 1] [--gen]
+//        [--torch-threads N] [--wasm-threads 1] [--checkpoint on|off] [--gen]
+//   --checkpoint on (default, as lossAndGradients) recomputes every block in the backward pass on all sides
+//   (PyTorch: torch.utils.checkpoint per block); off keeps every activation, on all sides.
 //   --rounds R runs PyTorch and native R times, alternating, and reports each one's fastest round (robust to the load
 //   of a shared machine); wasm and cpu, ten times slower, run once.
 //   PyTorch gets the environment the native backend sets up for OpenBLAS (OPENBLAS_CORETYPE, the passive thread
@@ -191,6 +192,7 @@ async function main() {
   console.log(
     `PyTorch env: OPENBLAS_CORETYPE=${torchEnv.OPENBLAS_CORETYPE ?? '(unset)'} OMP_WAIT_POLICY=${torchEnv.OMP_WAIT_POLICY ?? '(unset)'} OPENBLAS_THREAD_TIMEOUT=${torchEnv.OPENBLAS_THREAD_TIMEOUT ?? '(unset)'}, ${torchThreads} threads`,
   );
+  console.log(`block checkpointing ${checkpoint} on every side`);
   console.log(`load average at start ${loadavg().map((x) => x.toFixed(1))}`);
   if (!haveTorch) {
     console.log('PyTorch rows skipped: /usr/bin/python3 cannot import torch (apt-get install python3-torch)');
@@ -221,6 +223,7 @@ async function main() {
               String(torchThreads),
               steps,
               variant,
+              checkpoint,
             ],
             { encoding: 'utf8', env: torchEnv },
           );

@@ -2,7 +2,9 @@
 """PyTorch anchor for tools/bench/model-step.bench.ts: the identical Llama (same sizes, untied head, MHA) trained for
 one step (forward, backward, AdamW) in float32 on the CPU, fully (fft) or through LoRA adapters (lora: r=16, alpha 32,
 on every linear module of the blocks, base frozen, as PEFT's target_modules='all-linear'). Prints one JSON line.
-Usage: /usr/bin/python3 model_step_torch.py '<size json>' <threads> <steps> [fft|lora]"""
+With checkpoint=on each block is recomputed in the backward pass (torch.utils.checkpoint, as Hugging Face's
+gradient_checkpointing_enable), the default of @loralab/model's lossAndGradients.
+Usage: /usr/bin/python3 model_step_torch.py '<size json>' <threads> <steps> [fft|lora] [checkpoint=off|on]"""
 import json
 import math
 import resource
@@ -11,6 +13,7 @@ import time
 
 import torch
 import torch.nn.functional as F
+from torch.utils.checkpoint import checkpoint
 
 
 class LoraLinear(torch.nn.Module):
@@ -57,8 +60,9 @@ class Block(torch.nn.Module):
 
 
 class Llama(torch.nn.Module):
-    def __init__(self, s, inter):
+    def __init__(self, s, inter, ckpt=False):
         super().__init__()
+        self.ckpt = ckpt
         d = s['hidden']
         self.embed = torch.nn.Embedding(s['vocab'], d)
         self.layers = torch.nn.ModuleList(Block(d, s['heads'], inter) for _ in range(s['layers']))
@@ -74,7 +78,10 @@ class Llama(torch.nn.Module):
         T = ids.shape[1]
         x = self.embed(ids)
         for l in self.layers:
-            x = l(x, self.cos[:T], self.sin[:T])
+            if self.ckpt:
+                x = checkpoint(l, x, self.cos[:T], self.sin[:T], use_reentrant=False)
+            else:
+                x = l(x, self.cos[:T], self.sin[:T])
         x = self.norm * x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6)
         return self.lm_head(x)
 
@@ -83,10 +90,11 @@ def main():
     s = json.loads(sys.argv[1])
     threads, steps = int(sys.argv[2]), int(sys.argv[3])
     variant = sys.argv[4] if len(sys.argv) > 4 else 'fft'
+    ckpt = len(sys.argv) > 5 and sys.argv[5] == 'on'
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     inter = math.ceil(8 * s['hidden'] / 3 / 64) * 64
-    model = Llama(s, inter)
+    model = Llama(s, inter, ckpt)
     n_params = sum(p.numel() for p in model.parameters())
     if variant == 'lora':
         for p in model.parameters():

@@ -2,9 +2,12 @@
 // in blocks of kBlock rows, and only the scores of one block against the keys it can see (kBlock × (i0 + kBlock)) ever
 // exist, so memory is O(kBlock · T) whatever the batch and head counts; each row's log-sum-exp is kept for the
 // backward pass, which recomputes the probabilities as in FlashAttention-2 (Dao 2023, arXiv 2307.08691, Alg. 2).
-// The four products per block are cblas_sgemm calls (OpenBLAS threads the larger ones); the row-wise softmax runs
-// in between. Blocks skip the keys above the diagonal, so the causal half of the work is not done.
+// The products per block are single-threaded cblas_sgemm calls, the row-wise softmax runs in between, and the
+// (batch, kv head) units run in parallel on the fused-kernel threads (each with its own scratch), so the small
+// per-head products of a short sequence keep every core busy. Blocks skip the keys above the diagonal, so the
+// causal half of the work is not done.
 #include <cblas.h>
+#include <omp.h>
 #include <xmmintrin.h>
 
 #include <algorithm>
@@ -25,6 +28,19 @@ struct FlushDenormals {
   FlushDenormals() { _mm_setcsr(saved | 0x8040); }  // FTZ | DAZ
   ~FlushDenormals() { _mm_setcsr(saved); }
 };
+
+/**
+ * OpenBLAS on one thread while alive: the attention's products are per-head and small, and run concurrently from
+ * the OpenMP threads, so OpenBLAS's own pool would only oversubscribe the cores.
+ */
+struct SerialBlas {
+  int saved = openblas_get_num_threads();
+  SerialBlas() { openblas_set_num_threads(1); }
+  ~SerialBlas() { openblas_set_num_threads(saved); }
+};
+
+/** Units of (batch, kv head) handed to the threads; with more threads than units the work is not split further. */
+int unit_threads(int64_t units) { return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(fused_threads(), units))); }
 
 /** C (m, n) = alpha · op(A) · op(B) + beta · C, row-major with explicit leading dimensions. */
 void gemm(bool ta, bool tb, int m, int n, int k, float alpha, const float* A, int lda, const float* B, int ldb,
@@ -51,10 +67,15 @@ HeadLayout head(bool seqMajor, int b, int h, int heads, int T, int hs) {
 
 void attention_forward(const float* q, const float* k, const float* v, float* o, float* lse, int B, int nh, int nkv,
                        int T, int hs, float scale, bool seqMajor, const float* keyMask) {
-  FlushDenormals ftz;
   const int rep = nh / nkv;
+  const int64_t units = static_cast<int64_t>(B) * nh;
+  SerialBlas serial;
+#pragma omp parallel num_threads(unit_threads(units))
+  {
+  FlushDenormals ftz;  // per thread: MXCSR is thread state
   std::vector<float> s(static_cast<size_t>(std::min(kBlock, T)) * T);  // scores, then probabilities (R, n), ld T
-  for (int64_t unit = 0; unit < static_cast<int64_t>(B) * nh; unit++) {
+#pragma omp for schedule(static)
+  for (int64_t unit = 0; unit < units; unit++) {
     const int b = static_cast<int>(unit / nh);
     const int h = static_cast<int>(unit % nh);
     const HeadLayout qh = head(seqMajor, b, h, nh, T, hs);
@@ -93,13 +114,16 @@ void attention_forward(const float* q, const float* k, const float* v, float* o,
           continue;
         }
         float mx = sp[0];
-        for (int j = 1; j <= i; j++) mx = sp[j] > mx ? sp[j] : mx;
+#pragma omp simd reduction(max : mx)
+        for (int j = 1; j <= i; j++) mx = std::max(mx, sp[j]);
         float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
         for (int j = 0; j <= i; j++) {
           sp[j] = fast_exp(sp[j] - mx);
           sum += sp[j];
         }
         const float inv = 1.0f / sum;
+#pragma omp simd
         for (int j = 0; j <= i; j++) sp[j] *= inv;  // p_ij
         std::fill(sp + i + 1, sp + n, 0.0f);         // causal mask
         L[i] = mx + std::log(sum);
@@ -107,21 +131,30 @@ void attention_forward(const float* q, const float* k, const float* v, float* o,
       gemm(false, false, R, hs, n, 1.0f, s.data(), T, V, kh.ld, 0.0f, O + static_cast<int64_t>(i0) * qh.ld, qh.ld);
     }
   }
+  }
 }
 
 void attention_backward(const float* q, const float* k, const float* v, const float* o, const float* lse,
                         const float* dout, float* dq, float* dk, float* dv, int B, int nh, int nkv, int T, int hs,
                         float scale, bool seqMajor, const float* keyMask) {
-  FlushDenormals ftz;
   const int rep = nh / nkv;
   const int64_t th = static_cast<int64_t>(T) * hs;
   const size_t tile = static_cast<size_t>(std::min(kBlock, T)) * T;
-  std::vector<float> p(tile), ds(tile);  // P and dP → dS of one block (R, n), ld T
   std::fill(dk, dk + static_cast<int64_t>(B) * nkv * th, 0.0f);  // both layouts: the whole array
   std::fill(dv, dv + static_cast<int64_t>(B) * nkv * th, 0.0f);
-  for (int64_t unit = 0; unit < static_cast<int64_t>(B) * nh; unit++) {
-    const int b = static_cast<int>(unit / nh);
-    const int h = static_cast<int>(unit % nh);
+  // A thread owns whole (batch, kv head) units: dK and dV of a kv head sum over its rep query heads, in order.
+  const int64_t kvUnits = static_cast<int64_t>(B) * nkv;
+  SerialBlas serial;
+#pragma omp parallel num_threads(unit_threads(kvUnits))
+  {
+  FlushDenormals ftz;
+  std::vector<float> p(tile), ds(tile);  // P and dP → dS of one block (R, n), ld T
+#pragma omp for schedule(static)
+  for (int64_t kvUnit = 0; kvUnit < kvUnits; kvUnit++) {
+  for (int r0 = 0; r0 < rep; r0++) {
+    const int b = static_cast<int>(kvUnit / nkv);
+    const int h = static_cast<int>(kvUnit % nkv) * rep + r0;
+    const int64_t unit = static_cast<int64_t>(b) * nh + h;
     const HeadLayout qh = head(seqMajor, b, h, nh, T, hs);
     const HeadLayout kh = head(seqMajor, b, h / rep, nkv, T, hs);
     const int lq = qh.ld, lk = kh.ld;
@@ -147,6 +180,7 @@ void attention_backward(const float* q, const float* k, const float* v, const fl
         float* __restrict dr = ds.data() + static_cast<int64_t>(r) * T;
         const int i = i0 + r;
         float Di = 0.0f;  // D_i = dO_i · O_i = Σ_j P_ij dP_ij
+#pragma omp simd reduction(+ : Di)
         for (int c = 0; c < hs; c++) Di += dO[static_cast<int64_t>(i) * lq + c] * O[static_cast<int64_t>(i) * lq + c];
         const float li = L[i];
         if (M != nullptr) {
@@ -156,6 +190,7 @@ void attention_backward(const float* q, const float* k, const float* v, const fl
             dr[j] = pr[j] * (dr[j] - Di) * scale;
           }
         } else {
+#pragma omp simd
           for (int j = 0; j <= i; j++) {
             pr[j] = fast_exp(pr[j] - li);          // P_ij recomputed
             dr[j] = pr[j] * (dr[j] - Di) * scale;  // dS_ij w.r.t. the unscaled scores
@@ -168,6 +203,8 @@ void attention_backward(const float* q, const float* k, const float* v, const fl
       gemm(true, false, n, hs, R, 1.0f, ds.data(), T, Qb, lq, 1.0f, dK, lk);  // dK[0:n] += dSᵀ Q
       gemm(true, false, n, hs, R, 1.0f, p.data(), T, dOb, lq, 1.0f, dV, lk);  // dV[0:n] += Pᵀ dO
     }
+  }
+  }
   }
 }
 
