@@ -65,7 +65,7 @@ function check(
 
 /**
  * Rotates x (B, H, T, hd) (or (B, T, H, hd) with layout 'bthd') by the angle tables cos/sin (Bc, 1, T, hd). The
- * gradient flows to x only: the tables are constants of the positions (their gradient is returned as zeros).
+ * gradient flows to x only: the tables are constants of the positions (they get no gradient).
  */
 export function applyRope(
   x: tf.Tensor,
@@ -77,22 +77,19 @@ export function applyRope(
   if (!hasNativeKernel(ROPE)) return ropeReference(x, cos, sin, layout);
   check(x, cos, sin, layout);
   const seqMajor = layout === 'bthd';
-  const f = customOp<[tf.Tensor, tf.Tensor, tf.Tensor]>(([xs, c, s], save) => {
-    save([c, s]);
+  // The tables are saved but are not inputs: the tape never asks for (and nothing allocates) their gradients, and
+  // the saved copies outlive the caller's tables until the backward pass.
+  const f = customOp<[tf.Tensor]>(([xs], save) => {
+    save([cos, sin]);
     return {
-      value: runKernel(ROPE, { x: xs, cos: c, sin: s }, { inverse: false, seqMajor })[0]!,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sc, ss] = saved as [tf.Tensor, tf.Tensor];
-        // dx = Rᵀ·dy: the same rotation with the angles negated
-        return [
-          runKernel(ROPE, { x: dy, cos: sc, sin: ss }, { inverse: true, seqMajor })[0]!,
-          tf.zerosLike(sc),
-          tf.zerosLike(ss),
-        ];
-      },
+      value: runKernel(ROPE, { x: xs, cos, sin }, { inverse: false, seqMajor })[0]!,
+      // dx = Rᵀ·dy: the same rotation with the angles negated
+      gradFunc: (dy: tf.Tensor, [sc, ss]: tf.Tensor[]) => [
+        runKernel(ROPE, { x: dy, cos: sc!, sin: ss! }, { inverse: true, seqMajor })[0]!,
+      ],
     };
   });
-  return f(x, cos, sin);
+  return f(x);
 }
 
 export const ropeKernels: tf.KernelConfig[] = [
