@@ -260,6 +260,11 @@ Napi::Value SumRows(const Napi::CallbackInfo& info) {
   lk::sum_rows(F32(info, 0, rows * cols, "x"), rows, cols, F32(info, 3, rows, "y"));
   return info.Env().Undefined();
 }
+Napi::Value SoftmaxRows(const Napi::CallbackInfo& info) {
+  const int64_t rows = Int(info, 2), cols = Int(info, 3);
+  lk::softmax_rows(F32(info, 0, rows * cols, "x"), F32(info, 1, rows * cols, "y"), rows, cols);
+  return info.Env().Undefined();
+}
 Napi::Value SumCols(const Napi::CallbackInfo& info) {
   const int64_t rows = Int(info, 1), cols = Int(info, 2);
   lk::sum_cols(F32(info, 0, rows * cols, "x"), rows, cols, F32(info, 3, cols, "y"));
@@ -305,6 +310,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("unary", Napi::Function::New(env, Unary));
   exports.Set("sumRows", Napi::Function::New(env, SumRows));
   exports.Set("sumCols", Napi::Function::New(env, SumCols));
+  exports.Set("softmaxRows", Napi::Function::New(env, SoftmaxRows));
   exports.Set("adamw", Napi::Function::New(env, Adamw));
   exports.Set("lion", Napi::Function::New(env, Lion));
   return exports;

@@ -58,6 +58,8 @@ void unary(int op, const float* x, float* y, int64_t n);
 void sum_rows(const float* x, int64_t rows, int64_t cols, float* y);
 /** y (cols) = Σ over the rows of x (rows, cols). */
 void sum_cols(const float* x, int64_t rows, int64_t cols, float* y);
+/** y = softmax of each row of x (rows, cols), max-subtracted; a row of −inf only gives NaN, as tfjs. */
+void softmax_rows(const float* x, float* y, int64_t rows, int64_t cols);
 
 // ---- layout (transpose.cc) -----------------------------------------------------------------------------
 /** y = transpose(x, perm) for 4-byte elements; shape is x's (rank dims); y has shape[perm[i]] on axis i. */

@@ -3,6 +3,7 @@
 // over the leading or trailing axes. Loops are plain so GCC vectorises them; large ones are split across threads.
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -156,6 +157,26 @@ void sum_cols(const float* x, int64_t rows, int64_t cols, float* y) {
   for (int64_t j = 0; j < cols; j++) y[j] = 0.0f;
   for (int t = 0; t < nt; t++)
     for (int64_t j = 0; j < cols; j++) y[j] += part[static_cast<size_t>(t) * cols + j];
+}
+
+void softmax_rows(const float* x, float* y, int64_t rows, int64_t cols) {
+#pragma omp parallel for num_threads(fused_threads()) if (rows * cols >= kParallelMin) schedule(static)
+  for (int64_t r = 0; r < rows; r++) {
+    const float* xr = x + r * cols;
+    float* yr = y + r * cols;
+    float mx = -INFINITY;
+#pragma omp simd reduction(max : mx)
+    for (int64_t j = 0; j < cols; j++) mx = std::max(mx, xr[j]);
+    float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+    for (int64_t j = 0; j < cols; j++) {
+      yr[j] = fast_exp(xr[j] - mx);
+      sum += yr[j];
+    }
+    const float inv = 1.0f / sum;
+#pragma omp simd
+    for (int64_t j = 0; j < cols; j++) yr[j] *= inv;
+  }
 }
 
 }  // namespace lk

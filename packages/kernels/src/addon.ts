@@ -70,6 +70,8 @@ export interface NativeAddon {
   sumRows(x: Float32Array, rows: number, cols: number, y: Float32Array): void;
   /** y (cols) = column sums of x (rows, cols). */
   sumCols(x: Float32Array, rows: number, cols: number, y: Float32Array): void;
+  /** y = row-wise softmax of x (rows, cols). */
+  softmaxRows(x: Float32Array, y: Float32Array, rows: number, cols: number): void;
   swigluForward(g: Float32Array, u: Float32Array, y: Float32Array, n: number): void;
   swigluBackward(
     dy: Float32Array,

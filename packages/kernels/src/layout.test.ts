@@ -141,4 +141,46 @@ describe.skipIf(SKIP_NATIVE)('Add, Transpose, GatherV2, Slice and PadV2 on the n
     const fi = (x: tf.Tensor) => tf.pad(x, paddings as [number, number][], Math.round(value));
     expect(await runOn(NATIVE, ints, fi)).toEqual(await runOn('cpu', ints, fi));
   });
+
+  it.each([
+    [
+      [
+        [2, 3],
+        [4, 3],
+      ],
+      0,
+    ],
+    [
+      [
+        [16, 3, 9, 8],
+        [16, 3, 1, 8],
+      ],
+      2,
+    ], // a KV cache append
+    [
+      [
+        [2, 5],
+        [2, 0],
+        [2, 1],
+      ],
+      1,
+    ], // an empty input
+    [
+      [
+        [3, 2, 2],
+        [3, 2, 1],
+      ],
+      -1,
+    ],
+  ] as [number[][], number][])('concat %j on axis %i (float32 and int32)', async (shapes, axis) => {
+    const f = (...xs: tf.Tensor[]) => tf.concat(xs, axis);
+    const inputs = shapes.map((sh, i) => uniform(sh, 40 + i));
+    expect(await runOn(NATIVE, inputs, f)).toEqual(await runOn('cpu', inputs, f));
+    const ints = inputs.map((x) => ({
+      shape: x.shape,
+      data: Int32Array.from(x.data, (v) => Math.round(v * 100)),
+      dtype: 'int32' as const,
+    }));
+    expect(await runOn(NATIVE, ints, f)).toEqual(await runOn('cpu', ints, f));
+  });
 });

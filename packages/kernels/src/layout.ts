@@ -175,3 +175,30 @@ export function padKernel(cpuPad: tf.KernelFunc): tf.KernelFunc {
 }
 
 const sizeOf = (shape: readonly number[]) => shape.reduce((p, d) => p * d, 1);
+
+/** Concat of float32 or int32 tensors along any axis: each input is one box copied by contiguous runs. */
+export function concatKernel(cpuConcat: tf.KernelFunc): tf.KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const nb = backend as NativeBackend;
+    const ts = inputs as unknown as tf.TensorInfo[];
+    const first = ts[0];
+    const srcs = ts.map((t) => plainValues(nb.data.get(t.dataId)?.values));
+    if (first === undefined || srcs.some((v) => v === null) || ts.some((t) => t.dtype !== first.dtype)) {
+      return cpuConcat({ inputs, backend, attrs });
+    }
+    const axis = tf.util.parseAxisParam((attrs as unknown as tf.ConcatAttrs).axis, first.shape)[0]!;
+    const outShape = tf.backend_util.computeOutShape(
+      ts.map((t) => t.shape),
+      axis,
+    );
+    const out =
+      first.dtype === 'float32' ? new Float32Array(sizeOf(outShape)) : new Int32Array(sizeOf(outShape));
+    const at = new Array<number>(outShape.length).fill(0);
+    const zeros = at.slice();
+    for (const [i, t] of ts.entries()) {
+      if (sizeOf(t.shape) > 0) copyBox(srcs[i]!, t.shape, zeros, out, outShape, at, t.shape);
+      at[axis]! += t.shape[axis]!;
+    }
+    return nb.makeTensorInfo(outShape, first.dtype, out);
+  };
+}

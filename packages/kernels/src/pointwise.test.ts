@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { maxDiff, NATIVE, runOn, SKIP_NATIVE, uniform } from '../test/helpers.js';
+import type { NativeBackend } from './native-backend.js';
 
 const EXACT = new Set(['add', 'sub', 'mul', 'div', 'maximum', 'minimum']);
 const BINARY: Record<string, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor> = {
@@ -54,7 +55,15 @@ describe.skipIf(SKIP_NATIVE)('elementwise ops and sums on the native backend', (
     [
       [3, 1],
       [1, 4],
-    ], // two-sided broadcast: the cpu kernel
+    ], // two-sided broadcast with small blocks: the cpu kernel
+    [
+      [4, 3, 7, 70],
+      [4, 1, 7, 70],
+    ], // attention scores plus a per-batch mask: one native call per batch
+    [
+      [2, 1, 3, 64],
+      [1, 5, 1, 64],
+    ], // both sides broadcast over outer axes
     [[1], [1]],
   ];
   for (const [name, f] of Object.entries(BINARY)) {
@@ -64,6 +73,41 @@ describe.skipIf(SKIP_NATIVE)('elementwise ops and sums on the native backend', (
       await expectAgree([uniform(sa, 7, 3), b], f, EXACT.has(name) ? 0 : 1e-6);
     });
   }
+
+  it('two-sided broadcasts with large blocks run natively (one call per block)', async () => {
+    await tf.setBackend(NATIVE);
+    const addon = (tf.findBackend(NATIVE) as NativeBackend).addon;
+    const binary = addon.binary;
+    let calls = 0;
+    addon.binary = (...args) => {
+      calls++;
+      return binary(...args);
+    };
+    try {
+      tf.tidy(() => tf.add(tf.ones([4, 3, 7, 70]), tf.ones([4, 1, 7, 70])).dataSync());
+      expect(calls).toBe(4);
+      calls = 0;
+      tf.tidy(() => tf.add(tf.ones([3, 1]), tf.ones([1, 4])).dataSync());
+      expect(calls).toBe(0);
+    } finally {
+      addon.binary = binary;
+    }
+  });
+
+  it.each([[[1]], [[5, 7]], [[4, 3, 7, 70]], [[2, 40000]]])(
+    'softmax over the last axis of %j',
+    async (shape) => {
+      const x = uniform(shape, 13, 30);
+      for (let i = 3; i < x.data.length; i += 5) x.data[i] = Number.NEGATIVE_INFINITY; // masked scores
+      if (shape.length === 1) x.data[0] = 2;
+      await expectAgree([x], (y) => tf.softmax(y!), 1e-6);
+      await expectAgree(
+        [uniform(shape, 14, 3)],
+        (y) => tf.grad((z: tf.Tensor) => tf.sum(tf.mul(tf.softmax(z), z)))(y!),
+        1e-5,
+      );
+    },
+  );
 
   it('int32 operands go to the cpu kernels', async () => {
     const ints = (shape: number[], s: number) => ({

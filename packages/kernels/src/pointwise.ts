@@ -1,7 +1,8 @@
 // Elementwise arithmetic and sums of the native backend (native/pointwise.cc): the binary ops with numpy broadcasting
-// where one operand is full-size and the other a scalar or a suffix of the output's shape (bias adds, scalings,
-// optimizer arithmetic), unary maths, Sum over leading or trailing axes, and AddN. Anything else (other dtypes,
-// two-sided broadcasts, interior reduction axes) runs the `cpu` kernel it replaces.
+// (one native call when one operand is full-size and the other a scalar or a suffix of the output's shape: bias
+// adds, scalings, optimizer arithmetic; otherwise one call per block of the output that has that form, such as
+// attention scores (B, H, T, T) plus a mask (B, 1, T, T)), unary maths, row-wise Softmax, Sum over leading or
+// trailing axes, and AddN. Anything else (other dtypes, interior reduction axes) runs the `cpu` kernel it replaces.
 import * as tf from '@tensorflow/tfjs-core';
 import type { NativeBackend } from './native-backend.js';
 
@@ -50,6 +51,36 @@ function operandLength(shape: readonly number[], out: readonly number[]): number
   return tf.util.arraysEqual(core, tail) ? n : null;
 }
 
+/** Blocks of fewer elements than this are not worth a native call each: the `cpu` kernel runs instead. */
+const MIN_BLOCK = 64;
+
+/**
+ * A two-sided broadcast as `outer` native calls: the output splits at axis k into outer indices (axes < k, where
+ * each operand is full or broadcast) and blocks (axes ≥ k) in which each operand has the one-call form. Returns
+ * the smallest such k with each operand's strides over the outer axes, or null.
+ */
+function blocked(aShape: readonly number[], bShape: readonly number[], out: readonly number[]) {
+  const R = out.length;
+  const pad = (sh: readonly number[]) => [...new Array<number>(R - sh.length).fill(1), ...sh];
+  const a = pad(aShape);
+  const b = pad(bShape);
+  for (let k = 1; k < R; k++) {
+    const block = out.slice(k);
+    const size = sizeOf(block);
+    const na = operandLength(a.slice(k), block);
+    const nb = operandLength(b.slice(k), block);
+    if (na === null || nb === null || (na !== size && nb !== size)) continue;
+    if (size < MIN_BLOCK) return null;
+    const strides = (sh: number[], n: number) => {
+      const st = new Array<number>(k).fill(0);
+      for (let i = k - 1, acc = n; i >= 0; acc *= sh[i]!, i--) st[i] = sh[i] === 1 ? 0 : acc;
+      return st;
+    };
+    return { k, size, na, nb, aStrides: strides(a, na), bStrides: strides(b, nb) };
+  }
+  return null;
+}
+
 export function binaryKernel(kernelName: string, cpuKernel: tf.KernelFunc): tf.KernelFunc {
   const op = BINARY_OPS[kernelName]!;
   return ({ inputs, backend, attrs }) => {
@@ -60,14 +91,56 @@ export function binaryKernel(kernelName: string, cpuKernel: tf.KernelFunc): tf.K
     if (va === null || vb === null) return cpuKernel({ inputs, backend, attrs });
     const shape = tf.broadcast_util.assertAndGetBroadcastShape(a.shape, b.shape);
     const n = sizeOf(shape);
+    if (n === 0) return cpuKernel({ inputs, backend, attrs });
     const na = operandLength(a.shape, shape);
     const nbLen = operandLength(b.shape, shape);
-    if (na === null || nbLen === null || (na !== n && nbLen !== n) || n === 0) {
-      return cpuKernel({ inputs, backend, attrs });
+    if (na !== null && nbLen !== null && (na === n || nbLen === n)) {
+      const y = new Float32Array(n);
+      nb.addon.binary(op, va, na, vb, nbLen, y, n);
+      return nb.makeTensorInfo(shape, 'float32', y);
     }
+    const plan = blocked(a.shape, b.shape, shape);
+    if (plan === null) return cpuKernel({ inputs, backend, attrs });
+    const { k, size, aStrides, bStrides } = plan;
     const y = new Float32Array(n);
-    nb.addon.binary(op, va, na, vb, nbLen, y, n);
+    const idx = new Array<number>(k).fill(0);
+    for (let o = 0; o < n / size; o++) {
+      let ao = 0;
+      let bo = 0;
+      for (let i = 0; i < k; i++) {
+        ao += idx[i]! * aStrides[i]!;
+        bo += idx[i]! * bStrides[i]!;
+      }
+      nb.addon.binary(
+        op,
+        va.subarray(ao, ao + plan.na),
+        plan.na,
+        vb.subarray(bo, bo + plan.nb),
+        plan.nb,
+        y.subarray(o * size, (o + 1) * size),
+        size,
+      );
+      for (let i = k - 1; i >= 0 && ++idx[i]! === shape[i]!; i--) idx[i] = 0; // odometer over the outer axes
+    }
     return nb.makeTensorInfo(shape, 'float32', y);
+  };
+}
+
+/** Softmax over the last axis of a float32 tensor (the only axis tfjs's softmax op takes). */
+export function softmaxKernel(cpuSoftmax: tf.KernelFunc): tf.KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const nb = backend as NativeBackend;
+    const { logits } = inputs as { logits: tf.TensorInfo };
+    const { dim } = attrs as unknown as tf.SoftmaxAttrs;
+    const vx = float32(nb, logits);
+    const rank = logits.shape.length;
+    if (vx === null || rank === 0 || (dim !== -1 && dim !== rank - 1) || vx.length === 0) {
+      return cpuSoftmax({ inputs, backend, attrs });
+    }
+    const cols = logits.shape[rank - 1]!;
+    const y = new Float32Array(vx.length);
+    nb.addon.softmaxRows(vx, y, vx.length / cols, cols);
+    return nb.makeTensorInfo(logits.shape, 'float32', y);
   };
 }
 

@@ -6,12 +6,20 @@ import { type KernelsReport, loadAddon } from './addon.js';
 import { causalAttentionKernels } from './causal-attention.js';
 import { type KernelsConfig, resolveKernelsConfig } from './config.js';
 import { crossEntropyKernels } from './cross-entropy.js';
-import { addKernel, gatherKernel, padKernel, sliceKernel, transposeKernel } from './layout.js';
+import { addKernel, concatKernel, gatherKernel, padKernel, sliceKernel, transposeKernel } from './layout.js';
 import { linearCrossEntropyKernels } from './linear-cross-entropy.js';
 import { loraLinearKernels } from './lora-linear.js';
 import { batchMatMulKernel, fusedMatMulKernel } from './matmul.js';
 import { NativeBackend } from './native-backend.js';
-import { addNKernel, BINARY_OPS, binaryKernel, sumKernel, UNARY_OPS, unaryKernel } from './pointwise.js';
+import {
+  addNKernel,
+  BINARY_OPS,
+  binaryKernel,
+  softmaxKernel,
+  sumKernel,
+  UNARY_OPS,
+  unaryKernel,
+} from './pointwise.js';
 import { rmsNormKernels } from './rms-norm.js';
 import { ropeKernels } from './rope.js';
 import { swigluKernels } from './swiglu.js';
@@ -37,6 +45,8 @@ export const NATIVE_KERNEL_NAMES: readonly string[] = [
   ...Object.keys(UNARY_OPS),
   tf.Sum,
   tf.AddN,
+  tf.Softmax,
+  tf.Concat,
   ...[
     rmsNormKernels,
     ropeKernels,
@@ -93,6 +103,8 @@ export function registerNativeBackend(config: Partial<KernelsConfig> = {}): Nati
     })),
     { kernelName: tf.Sum, backendName: c.backendName, kernelFunc: sumKernel(cpu(tf.Sum)) },
     { kernelName: tf.AddN, backendName: c.backendName, kernelFunc: addNKernel(cpu(tf.AddN)) },
+    { kernelName: tf.Softmax, backendName: c.backendName, kernelFunc: softmaxKernel(cpu(tf.Softmax)) },
+    { kernelName: tf.Concat, backendName: c.backendName, kernelFunc: concatKernel(cpu(tf.Concat)) },
     { kernelName: tf.Slice, backendName: c.backendName, kernelFunc: sliceKernel(cpu(tf.Slice)) },
     { kernelName: tf.PadV2, backendName: c.backendName, kernelFunc: padKernel(cpu(tf.PadV2)) },
     { kernelName: tf._FusedMatMul, backendName: c.backendName, kernelFunc: fusedMatMulKernel(c.backendName) },
