@@ -30,7 +30,13 @@ export {
   type LoglikelihoodResult,
   logLikelihood,
 } from './log-likelihood.js';
-export { causalLmLoss, crossEntropySum, IGNORE_INDEX, type LossResult } from './loss.js';
+export {
+  causalLmLoss,
+  crossEntropySum,
+  IGNORE_INDEX,
+  type LossResult,
+  linearCrossEntropySum,
+} from './loss.js';
 export {
   bmm,
   fusedLoraLinearAvailable,

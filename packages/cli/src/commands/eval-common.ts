@@ -27,7 +27,7 @@ export const MODEL_OPTIONS: Record<string, OptionSpec> = {
     value: 'DIR',
     description: 'tokenizer folder (default: the model folder)',
   },
-  backend: { type: 'string', value: 'NAME', description: 'auto (default), cuda, tensorflow, wasm or cpu' },
+  backend: { type: 'string', value: 'NAME', description: 'auto (default: native where built, else wasm), native, cuda, tensorflow, wasm or cpu' },
   'batch-size': { type: 'string', value: 'N', description: 'requests per forward batch' },
   limit: { type: 'string', value: 'N', description: 'evaluate only the first N items' },
   output: {

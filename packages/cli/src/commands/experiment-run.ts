@@ -52,7 +52,7 @@ refused with their path. Rerunning into the same --output skips finished phases;
       description: 'run folder (default runs/default or runs/quick)',
     },
     seed: { type: 'string', value: 'N', description: 'seed of everything (default 0)' },
-    backend: { type: 'string', value: 'NAME', description: 'auto (default), cuda, tensorflow, wasm or cpu' },
+    backend: { type: 'string', value: 'NAME', description: 'auto (default: native where built, else wasm), native, cuda, tensorflow, wasm or cpu' },
   },
   config: true,
   graceful: true,

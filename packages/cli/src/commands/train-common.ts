@@ -54,7 +54,7 @@ export const TRAIN_OPTIONS: Record<string, OptionSpec> = {
     value: 'auto|DIR',
     description: 'continue from the newest checkpoint (auto) or one folder',
   },
-  backend: { type: 'string', value: 'NAME', description: 'auto (default), cuda, tensorflow, wasm or cpu' },
+  backend: { type: 'string', value: 'NAME', description: 'auto (default: native where built, else wasm), native, cuda, tensorflow, wasm or cpu' },
 };
 
 /** The training flags as a partial TrainConfig (undefined where not given). */

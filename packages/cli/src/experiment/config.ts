@@ -37,9 +37,9 @@ export interface BaseShape {
 export interface ExperimentConfig {
   /** Seed of every random choice: initialisation, data order, dropout, sampling, evaluation subsets. Default 0. */
   seed: number;
-  /** Tensor backend for @loralab/model's initBackend (`auto`: LORALAB_BACKEND or the best installed; `wasm`, `cpu`,
-   * `native`, `tensorflow`, `cuda`). Default `wasm`: at this experiment's sizes the native CPU backend measured 2x
-   * slower (the quick preset: 90 s against 46 s), its fused attention not covering padded rows. */
+  /** Tensor backend for @loralab/model's initBackend (`auto`: LORALAB_BACKEND or the best installed, which is the
+   * native CPU backend of @loralab/kernels where it builds, else wasm; `native`, `wasm`, `cpu`, `tensorflow`,
+   * `cuda`). Default `auto`. Results differ between backends only by float32 rounding. */
   backend: string;
   /** Reuse the base model shipped in this package when its fingerprint matches this config (phases 1-2 become a
    * copy); false pretrains from scratch (`--no-shipped-base`). Default true. */
@@ -170,10 +170,10 @@ const armsFor = (ranks: number[], cpt: boolean): ArmConfig[] => {
   return out;
 };
 
-/** The default experiment: sized to finish in about 12 minutes on two shared CPU cores (wasm backend). */
+/** The default experiment: sized to finish in a few minutes on two shared CPU cores. */
 export const DEFAULT_EXPERIMENT: ExperimentConfig = {
   seed: 0,
-  backend: 'wasm',
+  backend: 'auto',
   shippedBase: true,
   baseModel: null,
   tokenizer: { vocabSize: 2048, docsPerCorpus: 2000 },
