@@ -78,6 +78,13 @@ export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 };
 
+/** `--backend`, shared by every command that runs a model. */
+export const BACKEND_OPTION: OptionSpec = {
+  type: 'string',
+  value: 'NAME',
+  description: 'auto (default: native where built, else wasm), native, cuda, tensorflow, wasm or cpu',
+};
+
 /** Flags of commands that read a config. */
 export const CONFIG_OPTIONS: Record<string, OptionSpec> = {
   config: { type: 'string', short: 'c', value: 'FILE', description: 'config file, JSON or YAML' },

@@ -6,7 +6,7 @@ import type { LlamaForCausalLM } from '@loralab/model';
 import type { Tokenizer } from '@loralab/tokenizer';
 import type { KeyTemplate } from '../config-file.js';
 import { UsageError } from '../errors.js';
-import type { CommandContext, OptionSpec } from './command.js';
+import { BACKEND_OPTION, type CommandContext, type OptionSpec } from './command.js';
 
 export const MODEL_OPTIONS: Record<string, OptionSpec> = {
   model: {
@@ -27,7 +27,7 @@ export const MODEL_OPTIONS: Record<string, OptionSpec> = {
     value: 'DIR',
     description: 'tokenizer folder (default: the model folder)',
   },
-  backend: { type: 'string', value: 'NAME', description: 'auto (default: native where built, else wasm), native, cuda, tensorflow, wasm or cpu' },
+  backend: BACKEND_OPTION,
   'batch-size': { type: 'string', value: 'N', description: 'requests per forward batch' },
   limit: { type: 'string', value: 'N', description: 'evaluate only the first N items' },
   output: {

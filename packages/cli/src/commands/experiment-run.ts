@@ -6,6 +6,7 @@ import { applyOverrides, type ConfigObject } from '../config-file.js';
 import { UsageError } from '../errors.js';
 import { formatDuration } from '../progress.js';
 import {
+  BACKEND_OPTION,
   booleanFlag,
   buildConfig,
   type CommandContext,
@@ -52,7 +53,7 @@ refused with their path. Rerunning into the same --output skips finished phases;
       description: 'run folder (default runs/default or runs/quick)',
     },
     seed: { type: 'string', value: 'N', description: 'seed of everything (default 0)' },
-    backend: { type: 'string', value: 'NAME', description: 'auto (default: native where built, else wasm), native, cuda, tensorflow, wasm or cpu' },
+    backend: BACKEND_OPTION,
   },
   config: true,
   graceful: true,

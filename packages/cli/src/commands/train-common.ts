@@ -6,7 +6,14 @@ import type { TrainConfig } from '@loralab/train';
 import type { ConfigObject } from '../config-file.js';
 import { ConfigError } from '../errors.js';
 import { formatCount, formatDuration } from '../progress.js';
-import { type CommandContext, choiceFlag, numberFlag, type OptionSpec, stringFlag } from './command.js';
+import {
+  BACKEND_OPTION,
+  type CommandContext,
+  choiceFlag,
+  numberFlag,
+  type OptionSpec,
+  stringFlag,
+} from './command.js';
 
 export const TRAIN_OPTIONS: Record<string, OptionSpec> = {
   data: {
@@ -54,7 +61,7 @@ export const TRAIN_OPTIONS: Record<string, OptionSpec> = {
     value: 'auto|DIR',
     description: 'continue from the newest checkpoint (auto) or one folder',
   },
-  backend: { type: 'string', value: 'NAME', description: 'auto (default: native where built, else wasm), native, cuda, tensorflow, wasm or cpu' },
+  backend: BACKEND_OPTION,
 };
 
 /** The training flags as a partial TrainConfig (undefined where not given). */
