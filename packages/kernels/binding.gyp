@@ -11,7 +11,8 @@
         "native/attention.cc",
         "native/cross-entropy.cc",
         "native/linear-cross-entropy.cc",
-        "native/optimizer.cc"
+        "native/optimizer.cc",
+        "native/peak.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

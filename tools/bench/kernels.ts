@@ -1,5 +1,7 @@
 // Benchmark of @loralab/kernels (issue 10), all in one run with one OPENBLAS_CORETYPE setting for every side:
-//  1. matrix products in GFLOP/s: native (OpenBLAS through the addon) vs tfjs wasm vs tfjs cpu vs PyTorch;
+//  1. matrix products in GFLOP/s: native (OpenBLAS through the addon) vs tfjs wasm vs tfjs cpu vs PyTorch, and
+//     native as a share of the machine's fp32 peak, measured in the same run by the addon's register-only FMA loop
+//     on every core (`fmaPeak`);
 //  2. a small Llama-like training step (embedding, RMSNorm, RoPE attention, SwiGLU, cross-entropy, AdamW) built from
 //     tfjs ops at size a (d128, 4 layers, 4 heads, vocab 4096, seq 128, 8192 tokens/step), in tokens/s:
 //     native backend with fused kernels + in-place AdamW, native backend with tfjs composite ops only, tfjs wasm,
@@ -14,6 +16,7 @@ import '@tensorflow/tfjs'; // gradients of all tfjs ops (tfjs-core alone registe
 import '@tensorflow/tfjs-backend-wasm';
 import {
   kernelsReport,
+  loadAddon,
   nativeEnvironment,
   registerNativeBackend,
   resolveKernelsConfig,
@@ -139,10 +142,13 @@ const fmt = (v: number | null | undefined, digits = 1) =>
 async function main() {
   if (args[0] === '--child') {
     const [, kind, name] = args;
+    const addon = kind === 'peak' ? loadAddon(resolveKernelsConfig()).addon : null;
     const out =
-      kind === 'matmul'
-        ? await childMatmul(name!, Number(opt('seconds', '0.5')))
-        : await childStep(name!, Number(opt('steps', '2')), Number(opt('micro', '1')));
+      kind === 'peak'
+        ? { gflops: addon ? addon.fmaPeak(2e8) : null }
+        : kind === 'matmul'
+          ? await childMatmul(name!, Number(opt('seconds', '0.5')))
+          : await childStep(name!, Number(opt('steps', '2')), Number(opt('micro', '1')));
     console.log(JSON.stringify(out));
     return;
   }
@@ -169,7 +175,9 @@ async function main() {
         ? r.map((v: number | null, i) => Math.max(v ?? 0, prev[i] ?? 0) || null)
         : r;
     };
+    let peak = 0;
     for (let round = 0; round < rounds; round++) {
+      peak = Math.max(peak, ((child(['peak', '-']) as { gflops?: number }).gflops ?? 0) || 0);
       for (const b of round === 0 ? ['native', 'wasm', 'cpu'] : ['native']) {
         keepBest(b, child(['matmul', b, '--seconds', seconds]));
       }
@@ -179,7 +187,12 @@ async function main() {
     console.log(
       `\nmatmul GFLOP/s (m x k x n, op(A)·op(B)); native and torch: best of ${rounds} alternating rounds`,
     );
-    console.log('shape                    native    wasm     cpu   torch   native/torch  native/wasm');
+    console.log(
+      `fp32 peak, FMA loop on every core (best of ${rounds}): ${peak > 0 ? `${fmt(peak)} GFLOP/s` : 'unavailable'}`,
+    );
+    console.log(
+      'shape                    native    wasm     cpu   torch   native/torch  native/wasm  native/peak',
+    );
     SHAPES.forEach((shape, i) => {
       const get = (b: string) => (Array.isArray(res[b]) ? (res[b] as (number | null)[])[i] : null);
       const [m, k, n, ta, tb] = shape;
@@ -187,7 +200,7 @@ async function main() {
       const nat = get('native');
       const ratio = (x: number | null | undefined) => (nat && x ? `${(nat / x).toFixed(2)}x` : '-');
       console.log(
-        `${name.padEnd(22)} ${fmt(nat).padStart(7)} ${fmt(get('wasm')).padStart(7)} ${fmt(get('cpu'), 2).padStart(7)} ${fmt(get('torch')).padStart(7)}   ${ratio(get('torch')).padStart(12)} ${ratio(get('wasm')).padStart(12)}`,
+        `${name.padEnd(22)} ${fmt(nat).padStart(7)} ${fmt(get('wasm')).padStart(7)} ${fmt(get('cpu'), 2).padStart(7)} ${fmt(get('torch')).padStart(7)}   ${ratio(get('torch')).padStart(12)} ${ratio(get('wasm')).padStart(12)} ${(nat && peak > 0 ? `${((100 * nat) / peak).toFixed(0)}%` : '-').padStart(12)}`,
       );
     });
     for (const [b, r] of Object.entries(res))

@@ -235,6 +235,11 @@ Napi::Value LinearCrossEntropy(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(count));
 }
 
+// fmaPeak(iterations) -> GFLOP/s of an FMA loop on every fused-kernel thread
+Napi::Value FmaPeak(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), lk::fma_peak_gflops(Int(info, 0)));
+}
+
 // binary(op, a, na, b, nb, y, n)
 Napi::Value Binary(const Napi::CallbackInfo& info) {
   const int64_t op = Int(info, 0), na = Int(info, 2), nb = Int(info, 4), n = Int(info, 6);
@@ -306,6 +311,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("crossEntropyForward", Napi::Function::New(env, CrossEntropyForward));
   exports.Set("crossEntropyBackward", Napi::Function::New(env, CrossEntropyBackward));
   exports.Set("linearCrossEntropy", Napi::Function::New(env, LinearCrossEntropy));
+  exports.Set("fmaPeak", Napi::Function::New(env, FmaPeak));
   exports.Set("binary", Napi::Function::New(env, Binary));
   exports.Set("unary", Napi::Function::New(env, Unary));
   exports.Set("sumRows", Napi::Function::New(env, SumRows));

@@ -39,8 +39,10 @@ struct SerialBlas {
   ~SerialBlas() { openblas_set_num_threads(saved); }
 };
 
-/** Units of (batch, kv head) handed to the threads; with more threads than units the work is not split further. */
-int unit_threads(int64_t units) { return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(fused_threads(), units))); }
+/** Threads for `units` independent (batch, head) units: at most one per unit. */
+int unit_threads(int64_t units) {
+  return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(fused_threads(), units)));
+}
 
 /** C (m, n) = alpha · op(A) · op(B) + beta · C, row-major with explicit leading dimensions. */
 void gemm(bool ta, bool tb, int m, int n, int k, float alpha, const float* A, int lda, const float* B, int ldb,

@@ -108,6 +108,10 @@ void adamw_update(float* p, float* m, float* v, const float* g, int64_t n, float
 /** Lion (Chen et al. 2023) with decoupled weight decay, in place on p, m. */
 void lion_update(float* p, float* m, const float* g, int64_t n, float lr, float beta1, float beta2, float weightDecay);
 
+// ---- machine peak (peak.cc) ---------------------------------------------------------------------------------
+/** fp32 GFLOP/s of `iterations` rounds of 12 independent 16-wide FMA chains on every fused-kernel thread. */
+double fma_peak_gflops(int64_t iterations);
+
 // ---- helpers -----------------------------------------------------------------------------------------------
 /** exp(x) for float32, Cephes polynomial (rel. error < 2e-7), branch-free so loops over it vectorise; 0 below −87.3. */
 static inline float fast_exp(float x) {

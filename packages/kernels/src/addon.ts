@@ -165,6 +165,8 @@ export interface NativeAddon {
     scale: number,
     chunk: number,
   ): number;
+  /** fp32 GFLOP/s of a register-only FMA loop on every fused-kernel thread: the machine's measured peak. */
+  fmaPeak(iterations: number): number;
   adamw(
     p: Float32Array,
     m: Float32Array,

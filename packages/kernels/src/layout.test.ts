@@ -183,4 +183,15 @@ describe.skipIf(SKIP_NATIVE)('Add, Transpose, GatherV2, Slice and PadV2 on the n
     }));
     expect(await runOn(NATIVE, ints, f)).toEqual(await runOn('cpu', ints, f));
   });
+
+  it('scatterND of rows (the embedding gradient) sums duplicates; other index depths go to the cpu kernel', async () => {
+    const idx = { shape: [6, 1], data: Int32Array.from([3, 0, 3, 4, 3, 1]), dtype: 'int32' as const };
+    const f = (i: tf.Tensor, u: tf.Tensor) => tf.scatterND(i, u, [5, 2, 3]);
+    const inputs = [idx, uniform([6, 2, 3], 50)];
+    expect(await runOn(NATIVE, inputs, f)).toEqual(await runOn('cpu', inputs, f));
+    const deep = { shape: [2, 2], data: Int32Array.from([1, 0, 1, 0]), dtype: 'int32' as const };
+    const inputs2 = [deep, uniform([2, 4], 51)];
+    const g = (i: tf.Tensor, u: tf.Tensor) => tf.scatterND(i, u, [3, 2, 4]);
+    expect(await runOn(NATIVE, inputs2, g)).toEqual(await runOn('cpu', inputs2, g));
+  });
 });

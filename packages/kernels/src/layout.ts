@@ -1,6 +1,7 @@
 // Data-movement and elementwise kernels of the native backend: Add of same-shape float32 tensors (residuals and
 // gradient accumulation), Transpose (native, rows copied whole when the last axis stays),
-// GatherV2 on axis 0 (embedding lookups: one row copy per index), and strided Slice and PadV2 (copies of whole
+// GatherV2 on axis 0 (embedding lookups: one row copy per index) and its gradient ScatterNd by rows, Concat, and
+// strided Slice and PadV2 (copies of whole
 // contiguous runs; the `cpu` kernels move one element at a time through index arithmetic, ~100x slower).
 // Other cases go to the `cpu` kernels.
 import * as tf from '@tensorflow/tfjs-core';
@@ -55,6 +56,38 @@ export function gatherKernel(cpuGather: tf.KernelFunc): tf.KernelFunc {
       out.set(table.subarray(r * d, r * d + d), i * d);
     }
     return output(nb, [...indices.shape, ...x.shape.slice(1)], out);
+  };
+}
+
+/**
+ * ScatterNd of float32 rows (the gradient of a row gather: embedding lookups): indices (N, 1) into a (V, ...rest)
+ * output, duplicates summed in index order. Other index depths, dtypes and out-of-range indices: the `cpu` kernel.
+ */
+export function scatterRowsKernel(cpuScatter: tf.KernelFunc): tf.KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const nb = backend as NativeBackend;
+    const { indices, updates } = inputs as { indices: tf.TensorInfo; updates: tf.TensorInfo };
+    const { shape } = attrs as unknown as tf.ScatterNdAttrs;
+    const idx = nb.data.get(indices.dataId)?.values;
+    const upd = nb.data.get(updates.dataId)?.values;
+    const rows = shape[0] ?? 0;
+    const n = indices.shape[0] ?? 0;
+    const d = sizeOf(shape.slice(1));
+    const ok =
+      indices.shape.length === 2 &&
+      indices.shape[1] === 1 &&
+      idx instanceof Int32Array &&
+      upd instanceof Float32Array &&
+      upd.length === n * d &&
+      idx.every((i) => i >= 0 && i < rows);
+    if (!ok) return cpuScatter({ inputs, backend, attrs });
+    const out = new Float32Array(rows * d);
+    for (let i = 0; i < n; i++) {
+      const o = idx[i]! * d;
+      const u = i * d;
+      for (let j = 0; j < d; j++) out[o + j]! += upd[u + j]!;
+    }
+    return output(nb, [...shape], out);
   };
 }
 

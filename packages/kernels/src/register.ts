@@ -6,7 +6,15 @@ import { type KernelsReport, loadAddon } from './addon.js';
 import { causalAttentionKernels } from './causal-attention.js';
 import { type KernelsConfig, resolveKernelsConfig } from './config.js';
 import { crossEntropyKernels } from './cross-entropy.js';
-import { addKernel, concatKernel, gatherKernel, padKernel, sliceKernel, transposeKernel } from './layout.js';
+import {
+  addKernel,
+  concatKernel,
+  gatherKernel,
+  padKernel,
+  scatterRowsKernel,
+  sliceKernel,
+  transposeKernel,
+} from './layout.js';
 import { linearCrossEntropyKernels } from './linear-cross-entropy.js';
 import { loraLinearKernels } from './lora-linear.js';
 import { batchMatMulKernel, fusedMatMulKernel } from './matmul.js';
@@ -47,6 +55,7 @@ export const NATIVE_KERNEL_NAMES: readonly string[] = [
   tf.AddN,
   tf.Softmax,
   tf.Concat,
+  tf.ScatterNd,
   ...[
     rmsNormKernels,
     ropeKernels,
@@ -105,6 +114,11 @@ export function registerNativeBackend(config: Partial<KernelsConfig> = {}): Nati
     { kernelName: tf.AddN, backendName: c.backendName, kernelFunc: addNKernel(cpu(tf.AddN)) },
     { kernelName: tf.Softmax, backendName: c.backendName, kernelFunc: softmaxKernel(cpu(tf.Softmax)) },
     { kernelName: tf.Concat, backendName: c.backendName, kernelFunc: concatKernel(cpu(tf.Concat)) },
+    {
+      kernelName: tf.ScatterNd,
+      backendName: c.backendName,
+      kernelFunc: scatterRowsKernel(cpu(tf.ScatterNd)),
+    },
     { kernelName: tf.Slice, backendName: c.backendName, kernelFunc: sliceKernel(cpu(tf.Slice)) },
     { kernelName: tf.PadV2, backendName: c.backendName, kernelFunc: padKernel(cpu(tf.PadV2)) },
     { kernelName: tf._FusedMatMul, backendName: c.backendName, kernelFunc: fusedMatMulKernel(c.backendName) },

@@ -353,10 +353,10 @@ export class LlamaForCausalLM {
     });
   }
 
-  /** Final norm and lm_head on the positions that predict a label, then the summed cross-entropy. */
   /**
-   * Summed loss of the final hidden states x (B·T, d). A plain lm_head (not wrapped, no bias) on the native backend
-   * goes through the fused, chunked head + loss; `gradInForward` when the loss is differentiated right away.
+   * Final norm and lm_head on the positions that predict a label, then the summed cross-entropy. A plain lm_head
+   * (not wrapped, no bias) on the native backend goes through the fused, chunked head + loss; `gradInForward` when
+   * the loss is differentiated right away.
    */
   private headLoss(
     x: tf.Tensor2D,
