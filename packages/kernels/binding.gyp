@@ -1,4 +1,7 @@
 {
+  "variables": {
+    "loralab_openmp%": 1
+  },
   "targets": [
     {
       "target_name": "loralab_kernels",
@@ -14,15 +17,37 @@
         "native/optimizer.cc",
         "native/peak.cc"
       ],
-      "include_dirs": [
-        "<!(node -p \"require('node-addon-api').include_dir\")",
-        "<!@(pkg-config --cflags-only-I openblas | sed 's/-I//g')"
-      ],
-      "libraries": ["<!@(pkg-config --libs openblas)", "-fopenmp"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-O2"],
-      "cflags_cc": ["-std=c++17", "-fexceptions", "-O3", "-march=native", "-fopenmp", "-fno-math-errno", "-fno-trapping-math"]
+      "conditions": [
+        [
+          "OS=='mac'",
+          {
+            "libraries": ["-framework Accelerate"],
+            "xcode_settings": {
+              "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
+              "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
+              "GCC_OPTIMIZATION_LEVEL": "3",
+              "MACOSX_DEPLOYMENT_TARGET": "11.0",
+              "OTHER_CPLUSPLUSFLAGS": ["-fno-math-errno", "-fno-trapping-math", "-Wno-unknown-pragmas"]
+            }
+          },
+          {
+            "include_dirs": ["<!@(pkg-config --cflags-only-I openblas | sed 's/-I//g')"],
+            "libraries": ["<!@(pkg-config --libs openblas)"],
+            "cflags_cc": ["-std=c++17", "-fexceptions", "-O3", "-march=native", "-fno-math-errno", "-fno-trapping-math"],
+            "conditions": [
+              [
+                "loralab_openmp==1",
+                { "cflags_cc": ["-fopenmp"], "libraries": ["-fopenmp"] },
+                { "cflags_cc": ["-Wno-unknown-pragmas"] }
+              ]
+            ]
+          }
+        ]
+      ]
     }
   ]
 }

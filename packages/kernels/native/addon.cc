@@ -1,12 +1,12 @@
 // N-API glue (node-addon-api): checks argument types and buffer lengths, then calls the raw kernels on the
 // TypedArrays' own memory (zero copy). Every output buffer is allocated by the caller in JavaScript.
-#include <cblas.h>
 #include <napi.h>
 
 #include <string>
 #include <vector>
 
 #include "kernels.h"
+#include "platform.h"
 
 namespace {
 
@@ -52,11 +52,11 @@ const float* OptionalF32(const Napi::CallbackInfo& info, size_t i, int64_t n, co
 Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
-  o.Set("corename", openblas_get_corename());
-  o.Set("config", openblas_get_config());
-  o.Set("blasThreads", openblas_get_num_threads());
-  o.Set("numProcs", openblas_get_num_procs());
-  o.Set("parallel", openblas_get_parallel());  // 0 sequential, 1 pthreads, 2 OpenMP
+  o.Set("corename", lk::blas::name());
+  o.Set("config", lk::blas::config());
+  o.Set("blasThreads", lk::blas::get_threads());
+  o.Set("numProcs", lk::blas::num_procs());
+  o.Set("parallel", lk::blas::parallel());  // 0 sequential, 1 pthreads, 2 OpenMP
   o.Set("fusedThreads", lk::fused_threads());
   return o;
 }
@@ -64,7 +64,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   const int blas = static_cast<int>(Int(info, 0));
   const int fused = static_cast<int>(Int(info, 1));
-  if (blas > 0) openblas_set_num_threads(blas);
+  if (blas > 0) lk::blas::set_threads(blas);
   lk::set_fused_threads(fused);
   return info.Env().Undefined();
 }

@@ -6,15 +6,13 @@
 // (batch, kv head) units run in parallel on the fused-kernel threads (each with its own scratch), so the small
 // per-head products of a short sequence keep every core busy. Blocks skip the keys above the diagonal, so the
 // causal half of the work is not done.
-#include <cblas.h>
-#include <omp.h>
-#include <xmmintrin.h>
 
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
 #include "kernels.h"
+#include "platform.h"
 
 namespace lk {
 
@@ -22,21 +20,14 @@ namespace {
 
 constexpr int kBlock = 128;  // query rows per block
 
-/** Denormals flushed to zero while alive (exp of very negative scores underflows gradually otherwise: slow). */
-struct FlushDenormals {
-  unsigned int saved = _mm_getcsr();
-  FlushDenormals() { _mm_setcsr(saved | 0x8040); }  // FTZ | DAZ
-  ~FlushDenormals() { _mm_setcsr(saved); }
-};
-
 /**
  * OpenBLAS on one thread while alive: the attention's products are per-head and small, and run concurrently from
  * the OpenMP threads, so OpenBLAS's own pool would only oversubscribe the cores.
  */
 struct SerialBlas {
-  int saved = openblas_get_num_threads();
-  SerialBlas() { openblas_set_num_threads(1); }
-  ~SerialBlas() { openblas_set_num_threads(saved); }
+  int saved = lk::blas::get_threads();
+  SerialBlas() { lk::blas::set_threads(1); }
+  ~SerialBlas() { lk::blas::set_threads(saved); }
 };
 
 /** Threads for `units` independent (batch, head) units: at most one per unit. */

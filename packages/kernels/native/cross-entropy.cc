@@ -1,10 +1,10 @@
 // Softmax cross-entropy over the vocabulary with an ignore index (PyTorch `F.cross_entropy(ignore_index=-100)`),
 // never materialising the probabilities: the backward pass recomputes them from the saved log-sum-exp.
-#include <omp.h>
 
 #include <algorithm>
 
 #include "kernels.h"
+#include "platform.h"
 
 namespace lk {
 

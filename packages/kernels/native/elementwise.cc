@@ -1,9 +1,9 @@
 // Row-wise and elementwise kernels of the Llama block: RMSNorm, SwiGLU and rotary embeddings, forward and backward.
-#include <omp.h>
 
 #include <vector>
 
 #include "kernels.h"
+#include "platform.h"
 
 namespace lk {
 

@@ -1,7 +1,7 @@
 // Batched float32 matrix products on the system BLAS (cblas_sgemm), with broadcast batch indices.
-#include <cblas.h>
 
 #include "kernels.h"
+#include "platform.h"
 
 namespace lk {
 

@@ -2,12 +2,12 @@
 // logits: each chunk's logits live in one reused (chunk, V) buffer that becomes the chunk's dlogits in place. With
 // gradients requested, dh and dW are accumulated in the same pass (the loss's gradient needs no upstream value but
 // a scale), so the head costs the unfused forward + backward's three products and none of their (rows, V) memory.
-#include <cblas.h>
 
 #include <algorithm>
 #include <memory>
 
 #include "kernels.h"
+#include "platform.h"
 
 namespace lk {
 

@@ -1,7 +1,7 @@
 // Optimizer updates applied in place on parameter and state buffers (no temporaries).
-#include <omp.h>
 
 #include "kernels.h"
+#include "platform.h"
 
 namespace lk {
 

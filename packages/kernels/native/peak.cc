@@ -1,11 +1,11 @@
 // The machine's fp32 peak as this compiler and CPU reach it: every fused-kernel thread runs independent chains of
 // vector fused multiply-adds with no memory traffic, so the rate is the cores' FMA throughput at their current clock
 // (the reference the benchmark divides matrix-product rates by).
-#include <omp.h>
 
 #include <chrono>
 
 #include "kernels.h"
+#include "platform.h"
 
 namespace lk {
 
@@ -25,7 +25,6 @@ double fma_peak_gflops(int64_t iterations) {
     for (int c = 0; c < kChains; c++) acc[c] = v16{} + seed * static_cast<float>(c + 1);
     const v16 a = v16{} + 0.999999f, b = v16{} + 1e-7f;
     for (int64_t i = 0; i < iterations; i++) {
-#pragma GCC unroll 12
       for (int c = 0; c < kChains; c++) acc[c] = acc[c] * a + b;  // contracted to one FMA
     }
     float s = 0.0f;

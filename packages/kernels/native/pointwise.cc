@@ -1,13 +1,13 @@
 // Elementwise arithmetic and sum reductions of the native backend: binary ops with numpy broadcasting of one
 // operand that is a scalar or repeats along the leading axes (a suffix of the output's shape), unary maths, and sums
 // over the leading or trailing axes. Loops are plain so GCC vectorises them; large ones are split across threads.
-#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
 #include "kernels.h"
+#include "platform.h"
 
 namespace lk {
 

@@ -1,11 +1,11 @@
 // Axis permutation of a dense 4-byte tensor (float32 or int32 bits): y = transpose(x, perm).
-#include <omp.h>
 
 #include <algorithm>
 #include <cstring>
 #include <vector>
 
 #include "kernels.h"
+#include "platform.h"
 
 namespace lk {
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Install step of @loralab/kernels: compiles the N-API addon from source with node-gyp against the system
-// OpenBLAS. The addon is optional: when it cannot be built (no compiler, no BLAS, LORALAB_KERNELS=off) this
+// OpenBLAS (Linux; with OpenMP) or Apple's Accelerate (macOS; without OpenMP, so the fused kernels run on one thread). The addon is optional: when it cannot be built (no compiler, no BLAS, LORALAB_KERNELS=off) this
 // prints one notice and exits 0, so `npm ci` succeeds and loralab runs on the TensorFlow.js wasm backend.
 import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
@@ -39,7 +39,11 @@ if (!nodeGyp) {
   process.exit(0);
 }
 
-const pc = spawnSync('pkg-config', ['--exists', 'openblas'], { stdio: 'ignore' });
+// macOS links Apple's Accelerate (always present); elsewhere the system OpenBLAS, found by pkg-config.
+const pc =
+  process.platform === 'darwin'
+    ? { status: 0 }
+    : spawnSync('pkg-config', ['--exists', 'openblas'], { stdio: 'ignore' });
 if (pc.status !== 0) {
   notice('OpenBLAS not found by pkg-config; on Debian/Ubuntu: apt-get install libopenblas-dev');
   process.exit(0);
