@@ -150,7 +150,13 @@ function runChild(childArgs: string[]): unknown {
   try {
     return JSON.parse(line);
   } catch {
-    throw new Error(`child ${childArgs.join(' ')} failed: ${r.stderr.slice(-2000)}`);
+    // e.g. wasm's 4 GiB heap exhausted without checkpointing: reported in the table, the other rows still run
+    const why =
+      r.stderr
+        .split('\n')
+        .filter((l) => l.length < 300) // not the minified wasm glue that a stack trace quotes
+        .find((l) => /^\s*\w*Error\b|Aborted\(|out of memory/i.test(l)) ?? `exit ${r.status ?? r.signal}`;
+    return { error: why.trim().slice(0, 160) };
   }
 }
 
@@ -205,6 +211,7 @@ async function main() {
     const size = SIZES[name]!;
     for (const variant of variants) {
       const best = new Map<string, StepResult>();
+      const failed = new Map<string, string>();
       const keep = (backend: string, r: StepResult) => {
         const prev = best.get(backend);
         if (!prev) best.set(backend, r);
@@ -246,7 +253,8 @@ async function main() {
             String(threads),
             checkpoint,
           ]);
-          keep(backend, r as StepResult);
+          if ('error' in (r as object)) failed.set(backend, (r as { error: string }).error);
+          else keep(backend, r as StepResult);
         }
       }
       const rows = [...best.entries()];
@@ -257,6 +265,10 @@ async function main() {
         console.log(
           `| ${name} | ${variant} | ${fmt(r.params / 1e6, 2)}M (${fmt(r.trainable / 1e6, 2)}M) | ${backend} | ${r.threads} | ${r.tokens} | ${fmt(r.step_s, 2)} | ${fmt(r.tokens_per_s, 0)} | ${fmt((6 * r.params * r.tokens) / r.step_s / 1e9)} | ${fmt(r.peak_rss_mb, 0)} | ${vs(torch)} | ${vs(wasm)} | ${r.loss === undefined ? '' : fmt(r.loss, 4)} |`,
         );
+      }
+      for (const [backend, why] of failed) {
+        if (!best.has(backend))
+          console.log(`| ${name} | ${variant} | | ${backend} | | | | failed: ${why} | | | | | |`);
       }
     }
   }
