@@ -1,3 +1,8 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { uniformMatrix } from '../test/matrix-generators.js';
 import { DataError } from './errors.js';
@@ -16,6 +21,29 @@ describe('svd off the main thread', () => {
       expect(results[i]!.s).toEqual(ref.s);
       expect(results[i]!.u).toEqual(ref.u);
       expect(results[i]!.vt).toEqual(ref.vt);
+    }
+  });
+
+  it('starts its workers from the sources when the process runs outside the repository', () => {
+    // The worker boots tsx itself; it must find tsx from this package, not from the process's working directory.
+    const dir = mkdtempSync(join(tmpdir(), 'loralab-svd-pool-'));
+    try {
+      const script = join(dir, 'run.mts');
+      const pool = JSON.stringify(fileURLToPath(new URL('./svd-pool.ts', import.meta.url)));
+      writeFileSync(
+        script,
+        `import { SvdWorkerPool } from ${pool};\n` +
+          'const p = new SvdWorkerPool(1);\n' +
+          'const r = await p.svd({ rows: 2, cols: 2, data: Float64Array.from([3, 0, 0, 4]) });\n' +
+          'console.log(JSON.stringify([...r.s]));\n' +
+          'await p.close();\n',
+      );
+      const loader = fileURLToPath(import.meta.resolve('tsx/esm'));
+      const r = spawnSync(process.execPath, ['--import', loader, script], { cwd: dir, encoding: 'utf8' });
+      expect(r.stderr).toBe('');
+      expect(r.stdout.trim()).toBe('[4,3]');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -24,7 +24,9 @@ function startWorker(): Worker {
   const here = import.meta.url;
   if (!here.endsWith('.ts')) return new Worker(new URL('./svd-worker.js', here));
   const target = JSON.stringify(new URL('./svd-worker.ts', here).href);
-  const boot = `import('tsx/esm/api').then((api) => { api.register(); return import(${target}); });`;
+  // tsx resolved from this package, not from the worker's eval context (the process's cwd, maybe outside the repo)
+  const tsxApi = JSON.stringify(import.meta.resolve('tsx/esm/api'));
+  const boot = `import(${tsxApi}).then((api) => { api.register(); return import(${target}); });`;
   return new Worker(boot, { eval: true });
 }
 
