@@ -29,8 +29,13 @@ export function crossEntropySum(logits: tf.Tensor2D, targets: Int32Array, weight
       [targets.length],
     );
   }
-  if (nativeBackendActive() && weights.every((w) => w === 0 || w === 1))
-    return nativeSum(logits, targets, weights);
+  const labels = nativeLabels(targets, weights);
+  if (labels !== null) {
+    // the fused native kernel: one pass over the logits forward, one backward, nothing (N, V) kept but the logits
+    return tf.tidy(
+      () => crossEntropy(logits, tf.tensor1d(labels, 'int32'), IGNORE_INDEX, 'sum') as tf.Scalar,
+    );
+  }
   const flat = new Int32Array(N); // index of each target in the flattened (N·V) logits
   for (let n = 0; n < N; n++) flat[n] = n * V + targets[n]!;
   const f = tf.customGrad((x, save) => {
@@ -68,12 +73,12 @@ export function crossEntropySum(logits: tf.Tensor2D, targets: Int32Array, weight
 }
 
 /**
- * The same sum through the fused native kernel of @loralab/kernels (one pass over the logits forward, one backward,
- * nothing (N, V) kept but the logits): rows of weight 0 become the ignore index.
+ * Labels for the native kernels of @loralab/kernels, which take an ignore index instead of weights: rows of weight 0
+ * become IGNORE_INDEX. Null when they do not apply (not the native backend, or weights other than 0 and 1).
  */
-function nativeSum(logits: tf.Tensor2D, targets: Int32Array, weights: Float32Array): tf.Scalar {
-  const labels = Int32Array.from(targets, (t, n) => (weights[n] === 0 ? IGNORE_INDEX : t));
-  return tf.tidy(() => crossEntropy(logits, tf.tensor1d(labels, 'int32'), IGNORE_INDEX, 'sum') as tf.Scalar);
+function nativeLabels(targets: Int32Array, weights: Float32Array): Int32Array | null {
+  if (!nativeBackendActive() || !weights.every((w) => w === 0 || w === 1)) return null;
+  return Int32Array.from(targets, (t, n) => (weights[n] === 0 ? IGNORE_INDEX : t));
 }
 
 /**
@@ -90,8 +95,8 @@ export function linearCrossEntropySum(
   weights: Float32Array,
   gradInForward: boolean,
 ): tf.Scalar | null {
-  if (!nativeBackendActive() || !weights.every((w) => w === 0 || w === 1)) return null;
-  const labels = Int32Array.from(targets, (t, n) => (weights[n] === 0 ? IGNORE_INDEX : t));
+  const labels = nativeLabels(targets, weights);
+  if (labels === null) return null;
   return tf.tidy(() =>
     linearCrossEntropy(h, weight as tf.Tensor as tf.Tensor2D, tf.tensor1d(labels, 'int32'), {
       reduction: 'sum',
