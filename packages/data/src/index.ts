@@ -85,6 +85,15 @@ export {
   sourceFiles,
 } from './sources.js';
 export {
+  describeStreamSource,
+  isStreamSource,
+  resolveStreamSource,
+  type StreamRecords,
+  type StreamSource,
+  streamRecordText,
+  streamSourceItems,
+} from './stream-source.js';
+export {
   DEFAULT_WRITE_DATASET_CONFIG,
   defaultChatThreads,
   type ResolvedWriteDatasetConfig,

@@ -28,12 +28,20 @@ import {
   resolveSourceConfig,
   type SourceConfig,
 } from './sources.js';
+import {
+  describeStreamSource,
+  isStreamSource,
+  resolveStreamSource,
+  type StreamSource,
+  streamRecordText,
+  streamSourceItems,
+} from './stream-source.js';
 
 export interface WriteDatasetConfig {
   /** Output folder; created if missing. */
   outDir: string;
-  /** Where the records come from. */
-  source: SourceConfig;
+  /** Where the records come from: a source config, or a stream of records in the caller's hands. */
+  source: SourceConfig | StreamSource;
   /** `text`: documents for continued pretraining (default); `chat`: instruction conversations with a loss mask. */
   kind?: 'text' | 'chat';
   /** A shard is closed after the row that brings it to at least this many tokens. Default 2^25 (64 MiB of uint16). */
@@ -107,7 +115,8 @@ export function resolveWriteDatasetConfig(config: WriteDatasetConfig): ResolvedW
   rejectUnknownKeys(config, ['outDir', 'source', ...Object.keys(DEFAULT_WRITE_DATASET_CONFIG)], 'write');
   if (typeof config.outDir !== 'string' || !config.outDir)
     throw new ConfigError('outDir', 'expected a folder path');
-  resolveSourceConfig(config.source);
+  if (isStreamSource(config.source)) resolveStreamSource(config.source);
+  else resolveSourceConfig(config.source);
   const c = { ...DEFAULT_WRITE_DATASET_CONFIG, ...config };
   if (c.kind !== 'text' && c.kind !== 'chat')
     throw new ConfigError('kind', `expected "text" or "chat", found ${JSON.stringify(c.kind)}`);
@@ -179,7 +188,7 @@ function outputConfig(c: ResolvedWriteDatasetConfig): Record<string, unknown> {
     chatThreads: _ct,
     ...rest
   } = c;
-  return rest;
+  return isStreamSource(c.source) ? { ...rest, source: describeStreamSource(c.source) } : rest;
 }
 
 export interface WriteResult {
@@ -424,7 +433,14 @@ async function writeRank(
     }
   };
   try {
-    for await (const item of readSourceItems(c.source, { rank: c.rank, worldSize: c.worldSize })) {
+    const partition = { rank: c.rank, worldSize: c.worldSize };
+    const source = c.source;
+    const items = isStreamSource(source)
+      ? streamSourceItems(source, partition)
+      : readSourceItems(source, partition);
+    const textOf = (value: unknown) =>
+      isStreamSource(source) ? streamRecordText(source, value) : recordText(source, value);
+    for await (const item of items) {
       const i = index++;
       if (i < progress.position) continue; // already in a recorded shard: not tokenized again
       const at = { index: i, file: item.file, line: item.line };
@@ -432,7 +448,7 @@ async function writeRank(
       if (item.error !== undefined) {
         batch.push(bad(item.error));
       } else if (c.kind === 'text') {
-        const text = recordText(c.source, item.value);
+        const text = textOf(item.value);
         batch.push(text instanceof Error ? bad(text.message) : { ...at, text });
       } else {
         const messages = toChatMessages(item.value, c.format);
