@@ -7,16 +7,11 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { ChatMessage, Tokenizer } from '@loralab/tokenizer';
 import { writeJsonAtomic } from './atomic-file.js';
-import { ChatEncoderPool } from './chat-encoder-pool.js';
+import { ChatEncoderPool, WORKER_DEPTH } from './chat-encoder-pool.js';
 import { resolveRank } from './distributed.js';
 import { ConfigError, DataError, rejectUnknownKeys } from './errors.js';
 import { finalizeDataset } from './finalize-dataset.js';
-import {
-  type InstructFormat,
-  type LossMaskStrategy,
-  lossMaskFor,
-  toChatMessages,
-} from './instruct-formats.js';
+import { type InstructFormat, type LossMaskStrategy, toChatMessages } from './instruct-formats.js';
 import { type Manifest, readManifest, type TokenizerIdentity } from './manifest.js';
 import { emptyProgress, PROGRESS_DIR, type Progress, partName, rankTag } from './progress.js';
 import { type ShardColumns, type ShardSummary, ShardWriter, tokenDtypeFor } from './shard-file.js';
@@ -299,8 +294,9 @@ export async function writeTokenizedDataset(
   };
 }
 
+/** A row to write: ids from the text encoder (an array) or the chat encoder (a view into a packed batch). */
 interface Row {
-  ids: number[];
+  ids: number[] | Uint32Array;
   mask?: Uint8Array;
 }
 
@@ -346,7 +342,13 @@ async function writeRank(
       c.recordBatchTokens,
     );
     if (c.appendEos && eos !== null) {
-      row.ids.push(eos);
+      if (Array.isArray(row.ids)) row.ids.push(eos);
+      else {
+        const ids = new Uint32Array(row.ids.length + 1);
+        ids.set(row.ids);
+        ids[row.ids.length] = eos;
+        row.ids = ids;
+      }
       if (row.mask) {
         const m = new Uint8Array(row.mask.length + 1);
         m.set(row.mask);
@@ -359,11 +361,12 @@ async function writeRank(
   };
 
   // Chat batches are encoded on a pool of worker threads, started when the first full batch is ready
-  // (small inputs never pay for it); the last, partial batch is encoded here when there is no pool yet.
+  // (small inputs never pay for it); the last, partial batch is encoded here when there is no pool yet,
+  // and so are batches that come before any worker is ready.
   const chatOptions = c.chatTemplate === null ? {} : { chatTemplate: c.chatTemplate };
   const threads = c.kind === 'chat' ? (c.chatThreads ?? defaultChatThreads()) : 0;
   let pool: ChatEncoderPool | null = null;
-  const local = new ChatEncoderPool(tokenizer, chatOptions, 0);
+  const local = new ChatEncoderPool(tokenizer, chatOptions, 0, c.lossMask);
   const encode = async (batch: Pending[], full: boolean): Promise<Array<Row | null>> => {
     if (c.kind === 'text') {
       const texts = batch.filter((p) => p.text !== undefined).map((p) => p.text!);
@@ -372,13 +375,13 @@ async function writeRank(
       return batch.map((p) => (p.text !== undefined ? { ids: enc[k++]!.ids } : null));
     }
     const chats = batch.filter((p) => p.messages !== undefined);
-    if (full && threads > 0) pool ??= new ChatEncoderPool(tokenizer, chatOptions, threads);
-    const enc = await (pool ?? local).encode(chats.map((p) => p.messages!));
+    if (full && threads > 0) pool ??= new ChatEncoderPool(tokenizer, chatOptions, threads, c.lossMask);
+    const { ids, offsets, masks } = await (pool ?? local).encode(chats.map((p) => p.messages!));
     let k = 0;
     return batch.map((p) => {
       if (!p.messages) return null;
-      const e = enc[k++]!;
-      return { ids: e.ids, mask: lossMaskFor(c.lossMask, e.ids.length, e.assistantSpans) };
+      const [start, end] = [offsets[k]!, offsets[++k]!];
+      return { ids: ids.subarray(start, end), mask: masks.subarray(start, end) };
     });
   };
 
@@ -406,8 +409,9 @@ async function writeRank(
           continue;
         }
         progress.truncated.cut++;
-        row.ids.length = c.maxLength - (c.appendEos ? 1 : 0);
-        row.mask = row.mask?.slice(0, row.ids.length);
+        const keep = c.maxLength - (c.appendEos ? 1 : 0);
+        row.ids = row.ids.slice(0, keep);
+        row.mask = row.mask?.slice(0, keep);
       }
       addRow(row, p.index);
     }
@@ -418,7 +422,7 @@ async function writeRank(
   let batchChars = 0;
   // While the next batch is read, up to `maxInFlight` batches are being encoded; rows are emitted strictly in order.
   const inFlight: Array<{ batch: Pending[]; rows: Promise<Array<Row | null>> }> = [];
-  const maxInFlight = Math.max(1, threads);
+  const maxInFlight = threads > 0 ? WORKER_DEPTH * threads : 1;
   const submit = async (full: boolean) => {
     if (batch.length) {
       const rows = encode(batch, full);
