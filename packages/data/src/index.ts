@@ -14,6 +14,7 @@ export {
 } from './data-loader.js';
 export { DatasetReader, type RowRange, type TokenRange } from './dataset-reader.js';
 export { type RankInfo, resolveRank, roundRobinCount } from './distributed.js';
+export { ENGLISH_CORPORA, type EnglishCorpus, englishDocument, englishFiles } from './english-corpus.js';
 export { ConfigError, DataError, type DataErrorWhere } from './errors.js';
 export { expandPaths, readJsonArrayElements, readLinesNumbered } from './file-input.js';
 export { finalizeDataset } from './finalize-dataset.js';
@@ -26,7 +27,9 @@ export {
 export {
   type Gsm8kRecord,
   generateMathProblems,
+  MATH_LEVELS,
   type MathGeneratorConfig,
+  type MathLevel,
   mathProblemText,
   mathSplitOf,
 } from './gsm8k-generator.js';

