@@ -70,7 +70,7 @@ export function trainFlags(ctx: CommandContext): ConfigObject {
   const num = (name: string) => numberFlag(ctx, name, { min: 0 });
   const optimizer = {
     name: choiceFlag(ctx, 'optimizer', ['adamw', 'lion'] as const),
-    lr: numberFlag(ctx, 'lr', { min: 0 }),
+    lr: numberFlag(ctx, 'lr', { positive: true }),
     weightDecay: num('weight-decay'),
   };
   const schedule = {
@@ -87,11 +87,11 @@ export function trainFlags(ctx: CommandContext): ConfigObject {
     },
     gradAccumulation: int('grad-accumulation'),
     steps: int('steps'),
-    epochs: numberFlag(ctx, 'epochs', { min: 0 }),
+    epochs: int('epochs'),
     maxTokens: int('max-tokens'),
     optimizer,
     schedule,
-    seed: numberFlag(ctx, 'seed', { integer: true }),
+    seed: int('seed', 0),
     logEvery: int('log-every'),
     evalEvery: int('eval-every'),
     saveEvery: int('save-every'),
