@@ -198,7 +198,7 @@ export class TrainingGuard {
       step,
       value,
       bound,
-      `the weights diverged between steps ${this.checkedAt + 1} and ${step}: ${what}`,
+      `the weights diverged (checked last at step ${this.checkedAt}): ${what}`,
     );
   }
 

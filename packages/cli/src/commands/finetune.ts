@@ -17,7 +17,8 @@ export const FINETUNE_DEFAULTS = {
   common: {
     data: { seqLen: 256, microBatchSize: 8 },
     schedule: { name: 'cosine', warmupRatio: 0.1 },
-    epochs: 1,
+    // No epochs here: @loralab/train trains one epoch when nothing else bounds the run, and --steps alone repeats
+    // the data until that many steps (an epochs default would silently cut --steps at the end of the data).
     resume: 'auto',
   },
 } as const;

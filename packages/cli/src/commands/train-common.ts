@@ -146,8 +146,11 @@ export async function runTraining(ctx: CommandContext, config: TrainConfig): Pro
   ctx.reporter.done('training');
   const evalLoss = result.finalEvalLoss !== null ? `, eval loss ${result.finalEvalLoss.toFixed(4)}` : '';
   const resumed = result.resumedFrom ? ` (resumed from ${result.resumedFrom})` : '';
+  // More than one pass over the data says so: "trained 39 steps (2.17 epochs of 18 steps), ...".
+  const epochs =
+    result.epochs > 1 ? ` (${result.epochs.toFixed(2)} epochs of ${result.stepsPerEpoch} steps)` : '';
   ctx.out(
-    `trained ${result.steps} steps, ${formatCount(result.tokensSeen)} tokens in ${formatDuration((performance.now() - t0) / 1000)}${resumed}: loss ${result.finalLoss.toFixed(4)}${evalLoss} -> ${result.finalDir}`,
+    `trained ${result.steps} steps${epochs}, ${formatCount(result.tokensSeen)} tokens in ${formatDuration((performance.now() - t0) / 1000)}${resumed}: loss ${result.finalLoss.toFixed(4)}${evalLoss} -> ${result.finalDir}`,
   );
   return 0;
 }
