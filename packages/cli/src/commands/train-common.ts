@@ -36,8 +36,16 @@ export const TRAIN_OPTIONS: Record<string, OptionSpec> = {
     value: 'N',
     description: 'micro-batches per optimizer step (default 1)',
   },
-  steps: { type: 'string', value: 'N', description: 'optimizer steps' },
-  epochs: { type: 'string', value: 'N', description: 'passes over the training set' },
+  steps: {
+    type: 'string',
+    value: 'N',
+    description: 'optimizer steps (the data repeats past its end, as HF max_steps)',
+  },
+  epochs: {
+    type: 'string',
+    value: 'N',
+    description: 'passes over the training set (with --steps: steps beyond them are refused)',
+  },
   'max-tokens': { type: 'string', value: 'N', description: 'stop after this many tokens' },
   optimizer: { type: 'string', value: 'NAME', description: 'adamw or lion' },
   lr: { type: 'string', value: 'LR', description: 'peak learning rate' },
