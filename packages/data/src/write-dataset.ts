@@ -11,6 +11,7 @@ import { ChatEncoderPool } from './chat-encoder-pool.js';
 import { resolveRank } from './distributed.js';
 import { ConfigError, DataError, rejectUnknownKeys } from './errors.js';
 import { finalizeDataset } from './finalize-dataset.js';
+import { checkSomeRows, InputCoverage, removeUnrecorded } from './input-coverage.js';
 import {
   type InstructFormat,
   type LossMaskStrategy,
@@ -27,6 +28,7 @@ import {
   recordText,
   resolveSourceConfig,
   type SourceConfig,
+  sourceFiles,
 } from './sources.js';
 
 export interface WriteDatasetConfig {
@@ -216,6 +218,7 @@ export async function writeTokenizedDataset(
     .update(JSON.stringify({ identity, config: outputConfig(c) }))
     .digest('hex');
   const progressDir = join(c.outDir, PROGRESS_DIR);
+  const created = { outDir: !existsSync(c.outDir), progressDir: !existsSync(progressDir) };
   mkdirSync(progressDir, { recursive: true });
 
   if (existsSync(join(c.outDir, 'manifest.json'))) {
@@ -230,6 +233,28 @@ export async function writeTokenizedDataset(
   }
 
   const tag = rankTag(c.rank, c.worldSize);
+  try {
+    return await writeAndFinalize(tokenizer, c, identity, configHash, tag, hooks);
+  } catch (e) {
+    // Nothing recorded: leave the folders as they were before this call (an earlier run's files stay).
+    const progressFile = join(progressDir, `${tag}.json`);
+    const recorded = existsSync(progressFile)
+      ? (JSON.parse(readFileSync(progressFile, 'utf8')) as Progress).parts.length > 0
+      : false;
+    if (!recorded) removeUnrecorded(c.outDir, progressDir, tag, partName(c.rank, 0).slice(0, 11), created);
+    throw e;
+  }
+}
+
+async function writeAndFinalize(
+  tokenizer: Tokenizer,
+  c: ResolvedWriteDatasetConfig,
+  identity: TokenizerIdentity,
+  configHash: string,
+  tag: string,
+  hooks: WriteHooks,
+): Promise<WriteResult> {
+  const progressDir = join(c.outDir, PROGRESS_DIR);
   const progressFile = join(progressDir, `${tag}.json`);
   const doneFile = join(progressDir, `${tag}.done`);
   let progress = emptyProgress(configHash);
@@ -404,6 +429,9 @@ async function writeRank(
     }
   };
 
+  // Every input file of this rank must give a record with content (see input-coverage.ts).
+  const files = await sourceFiles(c.source);
+  const coverage = new InputCoverage(files?.filter((_, i) => i % c.worldSize === c.rank) ?? null);
   let index = 0;
   let batch: Pending[] = [];
   let batchChars = 0;
@@ -426,13 +454,14 @@ async function writeRank(
   try {
     for await (const item of readSourceItems(c.source, { rank: c.rank, worldSize: c.worldSize })) {
       const i = index++;
+      const text = item.error === undefined && c.kind === 'text' ? recordText(c.source, item.value) : null;
+      coverage.saw(item.file, typeof text === 'string' && text.trim() === '');
       if (i < progress.position) continue; // already in a recorded shard: not tokenized again
       const at = { index: i, file: item.file, line: item.line };
       const bad = (reason: string) => ({ ...at, bad: { file: item.file, line: item.line, reason } });
       if (item.error !== undefined) {
         batch.push(bad(item.error));
-      } else if (c.kind === 'text') {
-        const text = recordText(c.source, item.value);
+      } else if (text !== null) {
         batch.push(text instanceof Error ? bad(text.message) : { ...at, text });
       } else {
         const messages = toChatMessages(item.value, c.format);
@@ -444,9 +473,20 @@ async function writeRank(
       if (batch.length >= c.encodeBatchSize || batchChars >= c.encodeBatchChars) await submit(true);
     }
     await submit(false);
-    // The last, partial shard; its position is the end of the rank's stream.
+    coverage.check();
+    const rows = progress.parts.reduce((n, p) => n + p.rows, 0) + ((shard as ShardWriter | null)?.rows ?? 0);
+    const { records, skipped } = progress.stats;
+    checkSomeRows(
+      rows,
+      records,
+      skipped,
+      progress.truncated.dropped,
+      files?.join(', ') ?? `<${c.source.kind}>`,
+    );
+    // The last, partial shard; its position is the end of the rank's stream. A rank with no input (more ranks
+    // than files) still writes its progress file, which finalizeDataset reads.
     if (shard) closeShard(index);
-    else if (progress.position < index) {
+    else {
       progress.position = index;
       writeJsonAtomic(progressFile, progress);
     }

@@ -5,6 +5,7 @@ import type { LoraConfig } from '@loralab/lora';
 import { resolveLoraConfig } from '@loralab/lora';
 import type { LlamaConfig } from '@loralab/model';
 import { ConfigError } from './errors.js';
+import { type GuardConfig, type ResolvedGuardConfig, resolveGuardConfig } from './guard.js';
 
 /** Where the model comes from: a Hugging Face folder, or a random initialisation (pretraining from scratch). */
 export type ModelSource = { path: string } | { init: Partial<LlamaConfig>; seed?: number };
@@ -86,9 +87,13 @@ export interface TrainConfig {
   dropout?: { attention?: number; residual?: number };
   /** The data. Required. */
   data: DataConfig;
-  /** Optimizer steps (default null). Training stops at whichever of steps, maxTokens, epochs comes first. */
+  /**
+   * Optimizer steps (default null). Without `epochs` the data repeats (epoch after epoch, reshuffled) until this many
+   * steps are done, as Hugging Face's `max_steps`; with `epochs` set, steps beyond what the epochs give are refused
+   * (ConfigError stating the epoch length), never silently cut. With `maxTokens` too, whichever comes first.
+   */
   steps?: number | null;
-  /** Stop once this many real tokens were seen (default null). */
+  /** Stop once this many real tokens were seen (default null); beyond what `epochs` give is refused, as `steps`. */
   maxTokens?: number | null;
   /** Passes over the training set (default null; 1 when steps, maxTokens and data.epochs are all null). */
   epochs?: number | null;
@@ -120,6 +125,8 @@ export interface TrainConfig {
   backend?: string;
   /** Recompute each block in backward (less activation memory, ~1 more forward) (default true). */
   gradientCheckpointing?: boolean;
+  /** The divergence and collapse guard (see guard.ts and the README) (default {}: every check on, default bounds). */
+  guard?: GuardConfig;
 }
 
 /** Every field present; nested objects complete. */
@@ -150,6 +157,7 @@ export interface ResolvedTrainConfig {
   resume: 'auto' | string | null;
   backend: string;
   gradientCheckpointing: boolean;
+  guard: ResolvedGuardConfig;
 }
 
 /** Defaults of every optional top-level field. */
@@ -173,6 +181,7 @@ export const TRAIN_CONFIG_DEFAULTS = {
   resume: null,
   backend: 'auto',
   gradientCheckpointing: true,
+  guard: {},
 } as const;
 
 export const DATA_CONFIG_DEFAULTS = { eval: null, shuffle: true, epochs: null, shuffleBlock: 4096 } as const;
@@ -391,5 +400,7 @@ export function resolveTrainConfig(config: TrainConfig): ResolvedTrainConfig {
   if (typeof c.backend !== 'string' || c.backend === '')
     fail('backend', 'a backend name such as "auto"', c.backend);
 
-  return structuredClone({ ...c, data, optimizer, schedule }) as unknown as ResolvedTrainConfig;
+  const guard = resolveGuardConfig(c.guard);
+
+  return structuredClone({ ...c, data, optimizer, schedule, guard }) as unknown as ResolvedTrainConfig;
 }
