@@ -373,11 +373,13 @@ export async function readSafetensors(
  * writer's `dtype`, else F32 for Float32Array and F64 for Float64Array); integer data is stored as its own type
  * (Int32Array → I32, BigInt64Array → I64, Uint8Array → U8, or BOOL when `dtype: 'BOOL'` and the values are 0/1).
  */
-export interface TensorToWrite {
+export interface TensorToWrite<D extends SafetensorsArray = Float32Array> {
   shape: readonly number[];
-  data: SafetensorsArray;
+  data: D;
   dtype?: SafetensorsDtype;
 }
+
+type AnyTensor = TensorToWrite<SafetensorsArray>;
 
 const NATIVE: [new (n: number) => SafetensorsArray, SafetensorsDtype][] = [
   [Float32Array, 'F32'],
@@ -392,7 +394,7 @@ const NATIVE: [new (n: number) => SafetensorsArray, SafetensorsDtype][] = [
   [Uint8Array, 'U8'],
 ];
 
-function dtypeOf(t: TensorToWrite, fallback: SafetensorsDtype | undefined): SafetensorsDtype {
+function dtypeOf(t: AnyTensor, fallback: SafetensorsDtype | undefined): SafetensorsDtype {
   if (t.dtype) return t.dtype;
   const isFloat = t.data instanceof Float32Array || t.data instanceof Float64Array;
   if (isFloat && fallback) return fallback;
@@ -406,14 +408,14 @@ function dtypeOf(t: TensorToWrite, fallback: SafetensorsDtype | undefined): Safe
  */
 export async function writeSafetensors(
   path: string,
-  tensors: Map<string, TensorToWrite> | Record<string, TensorToWrite>,
+  tensors: Map<string, AnyTensor> | Record<string, AnyTensor>,
   metadata?: Record<string, string>,
   options: { dtype?: SafetensorsDtype } = {},
 ): Promise<FileChecksum> {
   const list = (tensors instanceof Map ? [...tensors] : Object.entries(tensors)).sort((a, b) =>
     a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0,
   );
-  const encodeOne = (name: string, t: TensorToWrite, dtype: SafetensorsDtype): Uint8Array => {
+  const encodeOne = (name: string, t: AnyTensor, dtype: SafetensorsDtype): Uint8Array => {
     const bytes = encodeNative(t.data, dtype);
     if (!bytes)
       throw new CheckpointError(
