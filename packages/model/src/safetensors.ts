@@ -241,7 +241,7 @@ export async function openSafetensors(path: string, options: VerifyOptions = {})
       size - 8 - n,
     );
     let verification: Verification = 'none';
-    if (record && (record.header_sha256 === undefined || tensorSha256.size === 0)) {
+    if (record?.sha256 !== undefined && (record.header_sha256 === undefined || tensorSha256.size === 0)) {
       const got = await fileChecksum(path);
       if (got.sha256 !== record.sha256 || got.size !== record.size)
         throw new IntegrityError(
@@ -404,13 +404,18 @@ function dtypeOf(t: AnyTensor, fallback: SafetensorsDtype | undefined): Safetens
 /**
  * Writes tensors (sorted by name) and string metadata to `path` atomically (temp file + rename), with each tensor's
  * sha256 in `__metadata__` (`sha256:<name>`; such keys in `metadata` are replaced). `options.dtype` is the storage
- * dtype of float tensors that do not name their own. Returns the file's checksum for `checksums.json`.
+ * dtype of float tensors that do not name their own. Returns the file's record for `checksums.json`: its size and
+ * header sha256, which with the per-tensor sha256 cover every byte (and the whole file's sha256 when asked).
  */
 export async function writeSafetensors(
   path: string,
   tensors: Map<string, AnyTensor> | Record<string, AnyTensor>,
   metadata?: Record<string, string>,
-  options: { dtype?: SafetensorsDtype } = {},
+  options: {
+    dtype?: SafetensorsDtype;
+    /** Also hash the whole file (one more sha256 pass over the data) for `sha256sum`-style checks (default false). */
+    wholeFileSha256?: boolean;
+  } = {},
 ): Promise<FileChecksum> {
   const list = (tensors instanceof Map ? [...tensors] : Object.entries(tensors)).sort((a, b) =>
     a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0,
@@ -448,18 +453,20 @@ export async function writeSafetensors(
   const headerBytes = Buffer.alloc(8 + Buffer.byteLength(json));
   headerBytes.writeBigUInt64LE(BigInt(headerBytes.byteLength - 8));
   headerBytes.write(json, 8, 'utf8');
-  const whole = createHash('sha256');
+  const whole = options.wholeFileSha256 ? createHash('sha256') : null;
   let size = 0;
   function* chunks() {
     for (const bytes of (function* () {
       yield headerBytes;
       for (const [name, t] of list) yield encodeOne(name, t, dtypeOf(t, options.dtype));
     })()) {
-      whole.update(bytes);
+      whole?.update(bytes);
       size += bytes.byteLength;
       yield bytes;
     }
   }
   await writeFileAtomic(path, chunks());
-  return { size, sha256: whole.digest('hex'), header_sha256: sha256Hex(headerBytes) };
+  const rec: FileChecksum = { size, header_sha256: sha256Hex(headerBytes) };
+  if (whole) rec.sha256 = whole.digest('hex');
+  return rec;
 }
