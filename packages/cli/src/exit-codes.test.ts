@@ -1,6 +1,6 @@
 import { ConfigError as DataConfigError, DataError } from '@loralab/data';
 import { SandboxError } from '@loralab/eval';
-import { CheckpointError, ConfigError as ModelConfigError } from '@loralab/model';
+import { CheckpointError, IntegrityError, ConfigError as ModelConfigError } from '@loralab/model';
 import { TokenizerError } from '@loralab/tokenizer';
 import { CollapseError, DivergenceError, TrainingError } from '@loralab/train';
 import { describe, expect, it } from 'vitest';
@@ -16,6 +16,7 @@ describe('exitCodeFor', () => {
     expect(exitCodeFor(new DataError('x', { file: 'f', line: 2 }))).toBe(4);
     expect(exitCodeFor(new TokenizerError('x'))).toBe(4);
     expect(exitCodeFor(new CheckpointError('x', 'model.safetensors'))).toBe(4);
+    expect(exitCodeFor(new IntegrityError('x', 'model.safetensors', 'w', 'a', 'b'))).toBe(4);
     expect(exitCodeFor(new TrainingError('x', 3, 'non-finite-loss', null))).toBe(5);
     expect(exitCodeFor(new TrainingError('x', 3, 'aborted', 'ckpt'))).toBe(130);
     const d = { step: 3, lastCheckpoint: null, fromStep: 1, toStep: 3, value: 0, bound: 0 } as const;

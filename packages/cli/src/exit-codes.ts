@@ -33,6 +33,7 @@ const BY_NAME: Record<string, ExitCode> = {
   DataError: EXIT_CODES.data,
   TokenizerError: EXIT_CODES.data,
   CheckpointError: EXIT_CODES.data,
+  IntegrityError: EXIT_CODES.data,
   ShapeError: EXIT_CODES.data,
   TrainingError: EXIT_CODES.training,
   DivergenceError: EXIT_CODES.training,

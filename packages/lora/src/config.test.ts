@@ -128,6 +128,11 @@ describe('resolveLoraConfig', () => {
     configError(() => resolveLoraConfig({ layer_replication: [[0, 1]] }), 'layer_replication');
     configError(() => resolveLoraConfig({ lora_bias: true }), 'lora_bias');
     configError(() => resolveLoraConfig({ megatron_config: {} }), 'megatron_config');
+    // added-token rows (PEFT TrainableTokens) are refused with what to do
+    expect(
+      configError(() => resolveLoraConfig({ trainable_token_indices: [40, 41] }), 'trainable_token_indices')
+        .message,
+    ).toMatch(/TrainableTokens: trained rows of added or chosen tokens .* load the merged folder instead/);
   });
 
   it('resets fan_in_fan_out to false with a warning, as PEFT does for Linear layers', () => {

@@ -366,8 +366,12 @@ export function resolveLoraConfig(
   ];
   for (const [key, ok, expected] of unsupported) {
     if (!ok) {
+      const why =
+        key === 'trainable_token_indices'
+          ? ' (PEFT TrainableTokens: trained rows of added or chosen tokens in embed_tokens; loralab cannot load them. Merge them into the base model with PEFT and load the merged folder instead)'
+          : '';
       throw new ConfigError(
-        `${where}: LoraConfig.${key} = ${JSON.stringify(c[key])} asks for a PEFT feature loralab does not implement; it must be ${expected}`,
+        `${where}: LoraConfig.${key} = ${JSON.stringify(c[key])} asks for a PEFT feature loralab does not implement; it must be ${expected}${why}`,
         key,
         c[key],
       );

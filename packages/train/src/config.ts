@@ -119,6 +119,11 @@ export interface TrainConfig {
   saveEvery?: number | null;
   /** Checkpoints kept in `checkpoints/` (oldest removed first) (default 2). */
   keepLast?: number;
+  /**
+   * Storage dtype of the weights in checkpoints and `final/` (model or adapter): `F32` (default: a resume continues
+   * exactly), `BF16` or `F16` (half the disk; a resume continues from the rounded weights). Optimizer moments stay F32.
+   */
+  saveDtype?: 'F32' | 'BF16' | 'F16';
   /** `auto`: continue from the newest checkpoint in outputDir if any; a path: from that checkpoint; null: fresh (default null). */
   resume?: 'auto' | string | null;
   /** Backend for @loralab/model's initBackend (`auto`, `native`, `wasm`, `cpu`, ...) (default `auto`: env LORALAB_BACKEND, else the best available). */
@@ -154,6 +159,7 @@ export interface ResolvedTrainConfig {
   evalBatches: number | null;
   saveEvery: number | null;
   keepLast: number;
+  saveDtype: 'F32' | 'BF16' | 'F16';
   resume: 'auto' | string | null;
   backend: string;
   gradientCheckpointing: boolean;
@@ -178,6 +184,7 @@ export const TRAIN_CONFIG_DEFAULTS = {
   evalBatches: 16,
   saveEvery: null,
   keepLast: 2,
+  saveDtype: 'F32',
   resume: null,
   backend: 'auto',
   gradientCheckpointing: true,
@@ -395,6 +402,8 @@ export function resolveTrainConfig(config: TrainConfig): ResolvedTrainConfig {
   optPosInt(c, 'evalBatches');
   optPosInt(c, 'saveEvery');
   if (!posInt(c.keepLast)) fail('keepLast', 'a positive integer', c.keepLast);
+  if (!['F32', 'BF16', 'F16'].includes(c.saveDtype as string))
+    fail('saveDtype', '"F32", "BF16" or "F16"', c.saveDtype);
   if (c.resume !== null && (typeof c.resume !== 'string' || c.resume === ''))
     fail('resume', '"auto", a checkpoint folder or null', c.resume);
   if (typeof c.backend !== 'string' || c.backend === '')

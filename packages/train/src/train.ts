@@ -19,17 +19,18 @@ import {
   readSafetensors,
   savePretrained,
   writeFileAtomic,
-  writeSafetensors,
 } from '@loralab/model';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   latestCheckpoint,
-  OPTIMIZER_STATE_NAME,
+  readOptimizerState,
   readTrainerState,
   TRAINER_STATE_NAME,
   type TrainerState,
   writeCheckpoint,
   writeDirAtomic,
+  writeOptimizerState,
+  writeTrainerState,
 } from './checkpoint.js';
 import { clipFactor, globalNorm, scaleGrads } from './clip.js';
 import { type ResolvedTrainConfig, resolveTrainConfig, type TrainConfig } from './config.js';
@@ -212,8 +213,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
     const groups = paramGroups(params, { ...c.optimizer, loraPlusRatio: c.loraPlusRatio });
     optimizer = createOptimizer({ ...c.optimizer }, groups);
     if (resumed) {
-      const { tensors } = await readSafetensors(join(resumeDir!, OPTIMIZER_STATE_NAME));
-      optimizer.loadState(tensors, resumed.optimizer.steps);
+      optimizer.loadState(await readOptimizerState(resumeDir!), resumed.optimizer.steps);
     }
 
     // ---- data, schedule ---------------------------------------------------------------------------------
@@ -298,8 +298,8 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
       const moments = await optimizer!.stateTensors();
       lastCheckpoint = await writeCheckpoint(outputDir, step, c.keepLast, async (dir) => {
         await saveWeights(dir, model, lora, c);
-        await writeSafetensors(join(dir, OPTIMIZER_STATE_NAME), moments, { format: 'pt' });
-        await writeFileAtomic(join(dir, TRAINER_STATE_NAME), `${JSON.stringify(state, null, 2)}\n`);
+        await writeOptimizerState(dir, moments);
+        await writeTrainerState(dir, state);
       });
       savedAt = step;
       saveDue = false;
@@ -511,8 +511,11 @@ async function saveWeights(
   c: ResolvedTrainConfig,
 ) {
   if (lora) {
-    await saveAdapter(lora, dir, { baseModelNameOrPath: 'path' in c.model ? resolve(c.model.path) : null });
+    await saveAdapter(lora, dir, {
+      baseModelNameOrPath: 'path' in c.model ? resolve(c.model.path) : null,
+      dtype: c.saveDtype,
+    });
   } else {
-    await savePretrained(model, dir);
+    await savePretrained(model, dir, { dtype: c.saveDtype });
   }
 }

@@ -207,6 +207,7 @@ describe('failures and checkpoint rotation', () => {
     ]);
     const ck = join(out, 'checkpoints', 'step-6');
     expect(readdirSync(ck).sort()).toEqual([
+      'checksums.json',
       'config.json',
       'model.safetensors',
       'optimizer.safetensors',
