@@ -4,12 +4,12 @@ import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RecordBatchReader, Vector } from 'apache-arrow';
-import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
 import { brownDocument, brownFiles } from './brown.js';
 import { ConfigError, DataError, rejectUnknownKeys } from './errors.js';
 import { expandPaths, readJsonArrayElements, readLinesNumbered, readTextChunks } from './file-input.js';
 import { generateMathProblems, mathProblemText } from './gsm8k-generator.js';
 import { codeTaskProgram, generateCodeCorpus, generateCodeTasks } from './humaneval-generator.js';
+import { type ColumnSelection, readParquetRows } from './parquet-records.js';
 
 /** Where records come from. `paths` are files, folders (every file under them) or globs (`data/*.jsonl.gz`). */
 export type SourceConfig =
@@ -19,7 +19,10 @@ export type SourceConfig =
   | { kind: 'jsonl'; paths: string[]; field?: string }
   /** A top-level JSON array of objects (`.json`, `.json.gz`), streamed element by element. */
   | { kind: 'json'; paths: string[]; field?: string }
-  /** Parquet files, read one row group at a time with hyparquet. */
+  /**
+   * Parquet files, read one row group at a time with hyparquet (codecs: UNCOMPRESSED, SNAPPY, GZIP, BROTLI, ZSTD,
+   * LZ4, LZ4_RAW), only the columns a consumer needs; timestamps, dates and decimals as strings (see README).
+   */
   | { kind: 'parquet'; paths: string[]; field?: string }
   /** Arrow IPC files or streams (`.arrow`, `.feather`), one record batch at a time. */
   | { kind: 'arrow'; paths: string[]; field?: string }
@@ -141,9 +144,11 @@ function plain(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(plain);
   if (v instanceof Vector) return Array.from(v, plain);
   if (ArrayBuffer.isView(v)) return Array.from(v as unknown as ArrayLike<number>);
+  if (v instanceof Date) return v.toISOString();
   const json = (v as { toJSON?: () => unknown }).toJSON;
-  const o =
-    typeof json === 'function' ? (json.call(v) as Record<string, unknown>) : (v as Record<string, unknown>);
+  const o = typeof json === 'function' ? json.call(v) : v;
+  if (o === null || typeof o !== 'object') return o;
+  if (Array.isArray(o)) return o.map(plain);
   return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, plain(x)]));
 }
 
@@ -164,25 +169,12 @@ async function* arrowRecords(file: string): AsyncGenerator<SourceRecord> {
   }
 }
 
-async function* parquetRecords(file: string): AsyncGenerator<SourceRecord> {
-  let index = 0;
-  try {
-    const buffer = await asyncBufferFromFile(file);
-    const metadata = await parquetMetadataAsync(buffer);
-    let start = 0;
-    for (const group of metadata.row_groups) {
-      const end = start + Number(group.num_rows);
-      const rows = await parquetReadObjects({ file: buffer, metadata, rowStart: start, rowEnd: end });
-      for (const row of rows) yield { value: plain(row), file, line: ++index };
-      start = end;
-    }
-  } catch (cause) {
-    if (cause instanceof DataError) throw cause;
-    throw new DataError(`cannot read Parquet data: ${(cause as Error).message}`, {
-      file,
-      line: index + 1,
-      cause,
-    });
+async function* parquetRecords(
+  file: string,
+  columns: ColumnSelection | undefined,
+): AsyncGenerator<SourceRecord> {
+  for await (const { row, index } of readParquetRows(file, { columns: columns ?? null })) {
+    yield { value: row, file, line: index };
   }
 }
 
@@ -252,11 +244,13 @@ export interface SourceItem extends SourceRecord {
  * Yields every item of `source` in a fixed order, malformed ones included (with `error`), so a consumer can
  * count positions exactly. With `partition`, only this rank's part: the files `files[rank::worldSize]` for
  * file sources, records `i % worldSize === rank` for generators. A JSON array file that cannot be parsed
- * as a whole yields one malformed item where parsing stopped.
+ * as a whole yields one malformed item where parsing stopped. `columns`: the top-level columns to read from
+ * columnar files (Parquet); the other sources read whole records.
  */
 export async function* readSourceItems(
   source: SourceConfig,
   partition?: Partition,
+  options: { columns?: ColumnSelection } = {},
 ): AsyncGenerator<SourceItem> {
   resolveSourceConfig(source);
   const part = partition ?? { rank: 0, worldSize: 1 };
@@ -279,7 +273,7 @@ export async function* readSourceItems(
           }
           break;
         case 'parquet':
-          yield* parquetRecords(file);
+          yield* parquetRecords(file, options.columns);
           break;
         case 'arrow':
         case 'hf':
@@ -318,11 +312,16 @@ export async function* readSourceItems(
  */
 export async function* readSource(
   source: SourceConfig,
-  options: { onBadRecord?: BadRecordPolicy; stats?: SourceStats; partition?: Partition } = {},
+  options: {
+    onBadRecord?: BadRecordPolicy;
+    stats?: SourceStats;
+    partition?: Partition;
+    columns?: ColumnSelection;
+  } = {},
 ): AsyncGenerator<SourceRecord> {
   const policy = options.onBadRecord ?? 'fail';
   const stats = options.stats ?? emptyStats();
-  for await (const item of readSourceItems(source, options.partition)) {
+  for await (const item of readSourceItems(source, options.partition, { columns: options.columns })) {
     if (item.error !== undefined) {
       badRecord(policy, stats, item, item.error, item.cause);
       continue;
