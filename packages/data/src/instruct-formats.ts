@@ -306,6 +306,7 @@ export function toChatMessages(record: unknown, format: InstructFormat): ChatMes
         : `"${key}" must be a list of turns, found ${typeof turns}`,
     );
   }
+  if (turns.length === 0) return new Error(`"${key}" has no turns`);
   if (layout === 'messages') {
     const out: ChatMessage[] = [...system];
     for (const [i, m] of turns.entries()) {
@@ -313,6 +314,14 @@ export function toChatMessages(record: unknown, format: InstructFormat): ChatMes
         return new Error(`${key}[${i}] needs a string "role" and a "content"`);
       const content = textContent(m.content ?? null, `${key}[${i}].content`);
       if (content instanceof Error) return content;
+      if (
+        content === null &&
+        !(m.role === 'assistant' && Array.isArray(m.tool_calls) && m.tool_calls.length)
+      ) {
+        return new Error(
+          `${key}[${i}].content is null: only an assistant turn with "tool_calls" may have no content`,
+        );
+      }
       out.push({ ...m, role: m.role, content });
     }
     return out;
@@ -337,11 +346,10 @@ export function toChatMessages(record: unknown, format: InstructFormat): ChatMes
       return new Error(
         `${key}[${i}].${tags.role_tag} "${from}" is not a known role (${Object.keys(roles).join(', ')}); map it with format.tags`,
       );
-    const content = textContent(
-      (t as Record<string, unknown>)[tags.content_tag] ?? null,
-      `${key}[${i}].${tags.content_tag}`,
-    );
+    const value = (t as Record<string, unknown>)[tags.content_tag];
+    const content = textContent(value === undefined ? 0 : value, `${key}[${i}].${tags.content_tag}`);
     if (content instanceof Error) return content;
+    if (content === null) return new Error(`${key}[${i}].${tags.content_tag} is null`);
     out.push({ role, content });
   }
   return out;
