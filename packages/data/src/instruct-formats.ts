@@ -220,7 +220,7 @@ export function instructColumns(format: InstructFormat, available: readonly stri
     }
     mapping = layoutMapping(format);
   } else mapping = format;
-  const cols = { ...defaultColumns(mapping.formatting), ...mapping.columns };
+  const cols = columnsOf(mapping, typeof format === 'string');
   const required = mapping.formatting === 'alpaca' ? [cols.prompt!, cols.response!] : [cols.messages!];
   const optional = Object.values(cols).filter(
     (c): c is string => !!c && !required.includes(c) && available.includes(c),
@@ -228,10 +228,14 @@ export function instructColumns(format: InstructFormat, available: readonly stri
   return [...new Set([...required, ...optional])];
 }
 
-function defaultColumns(formatting: InstructMapping['formatting']): NonNullable<InstructMapping['columns']> {
-  return formatting === 'alpaca'
-    ? { prompt: 'instruction', query: 'input', response: 'output' }
-    : { messages: 'conversations' };
+/** The columns of a mapping: a built-in layout's as they are, a user's over LLaMA-Factory's defaults. */
+function columnsOf(mapping: InstructMapping, builtin: boolean): NonNullable<InstructMapping['columns']> {
+  if (builtin) return mapping.columns!;
+  const defaults =
+    mapping.formatting === 'alpaca'
+      ? { prompt: 'instruction', query: 'input', response: 'output' }
+      : { messages: 'conversations' };
+  return { ...defaults, ...mapping.columns };
 }
 
 const DEFAULT_TAGS: Required<NonNullable<InstructMapping['tags']>> = {
@@ -288,7 +292,7 @@ export function toChatMessages(record: unknown, format: InstructFormat): ChatMes
     if (!layout) return unknownLayout(record);
     mapping = layoutMapping(layout, record);
   } else mapping = format;
-  const cols = { ...defaultColumns(mapping.formatting), ...mapping.columns };
+  const cols = columnsOf(mapping, typeof format === 'string');
   const system: ChatMessage[] = [];
   if (cols.system && record[cols.system] !== undefined && record[cols.system] !== null) {
     const s = record[cols.system];
