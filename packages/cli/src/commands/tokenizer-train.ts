@@ -108,7 +108,9 @@ export const tokenizerTrain: CommandSpec = {
     if (!files?.length && !names?.length) {
       throw new UsageError('no input: give text files or --corpus NAME', 'tokenizer train');
     }
-    const { DataError, readSource, recordText, trainingText } = await import('@loralab/data');
+    const { DataError, instructColumns, readSource, recordText, trainingText } = await import(
+      '@loralab/data'
+    );
     const { trainBpeTokenizer } = await import('@loralab/tokenizer');
     // Text files go to the trainer line by line; record files are parsed and their text fields used.
     const textFiles = (files ?? []).filter((f) => (formatOfPath(f) ?? 'text') === 'text');
@@ -119,9 +121,13 @@ export const tokenizerTrain: CommandSpec = {
     async function* recordTexts(): AsyncGenerator<string> {
       for (const file of recordFiles) {
         const source = fileSource([file], undefined, field !== undefined ? { field } : {});
-        // Parquet reads only the text column when it is known; instruction layouts read the record.
-        const columns = field !== undefined ? [field] : undefined;
-        for await (const r of readSource(source, columns ? { columns } : {})) {
+        // Parquet reads only the text column, or the columns of the instruction layout.
+        const columns =
+          field !== undefined
+            ? [field]
+            : (available: string[]) =>
+                available.includes('text') ? ['text'] : instructColumns('auto', available);
+        for await (const r of readSource(source, { columns })) {
           const text = trainingText(r.value, field !== undefined ? { field } : {});
           if (text instanceof Error) {
             throw new DataError(
