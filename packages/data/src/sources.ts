@@ -3,13 +3,19 @@
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RecordBatchReader, Vector } from 'apache-arrow';
+import { DataType, DateUnit, type Decimal, RecordBatchReader, TimeUnit, Vector } from 'apache-arrow';
 import { brownDocument, brownFiles } from './brown.js';
 import { ConfigError, DataError, rejectUnknownKeys } from './errors.js';
 import { expandPaths, readJsonArrayElements, readLinesNumbered, readTextChunks } from './file-input.js';
 import { generateMathProblems, mathProblemText } from './gsm8k-generator.js';
 import { codeTaskProgram, generateCodeCorpus, generateCodeTasks } from './humaneval-generator.js';
-import { type ColumnSelection, readParquetRows } from './parquet-records.js';
+import {
+  type ColumnSelection,
+  decimalString,
+  isoDate,
+  isoTimestamp,
+  readParquetRows,
+} from './parquet-records.js';
 
 /** Where records come from. `paths` are files, folders (every file under them) or globs (`data/*.jsonl.gz`). */
 export type SourceConfig =
@@ -152,12 +158,58 @@ function plain(v: unknown): unknown {
   return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, plain(x)]));
 }
 
+const isArrowLogical = (type: DataType) =>
+  DataType.isTimestamp(type) || DataType.isDate(type) || DataType.isDecimal(type);
+
+/**
+ * The value at `row` of an Arrow timestamp, date or decimal column, as the Parquet reader gives it (ISO strings with
+ * the unit's digits, `Z` when the column has a time zone; `YYYY-MM-DD`; exact decimal strings), or undefined for
+ * other types. Arrow's own accessors give lossy millisecond numbers and raw words for these.
+ */
+function arrowLogicalValue(vector: Vector, row: number): unknown {
+  const type = vector.type;
+  if (!isArrowLogical(type)) return undefined;
+  if (!vector.isValid(row)) return null;
+  let j = row;
+  let k = 0;
+  while (j >= vector.data[k]!.length) j -= vector.data[k++]!.length;
+  const data = vector.data[k]!;
+  const at = data.offset + j;
+  if (DataType.isTimestamp(type)) {
+    const v = BigInt((data.values as BigInt64Array)[at]!);
+    const utc = type.timezone !== null && type.timezone !== undefined && type.timezone !== '';
+    if (type.unit === TimeUnit.SECOND) return isoTimestamp(v * 1000n, 'MILLIS', utc);
+    const unit =
+      type.unit === TimeUnit.MILLISECOND ? 'MILLIS' : type.unit === TimeUnit.MICROSECOND ? 'MICROS' : 'NANOS';
+    return isoTimestamp(v, unit, utc);
+  }
+  if (DataType.isDate(type)) {
+    const v = (data.values as Int32Array | BigInt64Array)[at]!;
+    return isoDate(type.unit === DateUnit.DAY ? Number(v) : Math.floor(Number(v) / 86_400_000));
+  }
+  const decimal = type as Decimal;
+  const words = decimal.bitWidth / 32;
+  const w = (data.values as Uint32Array).subarray(at * words, (at + 1) * words);
+  let unscaled = 0n;
+  for (let i = words - 1; i >= 0; i--) unscaled = (unscaled << 32n) | BigInt(w[i]!);
+  return decimalString(BigInt.asIntN(decimal.bitWidth, unscaled), decimal.scale);
+}
+
 async function* arrowRecords(file: string): AsyncGenerator<SourceRecord> {
   let index = 0;
   try {
     const reader = await RecordBatchReader.from(createReadStream(file));
     for await (const batch of reader) {
-      for (const row of batch) yield { value: plain(row), file, line: ++index };
+      const logical = batch.schema.fields
+        .map((f, i) => ({ name: f.name, vector: batch.getChildAt(i)! }))
+        .filter((c) => isArrowLogical(c.vector.type));
+      let r = 0;
+      for (const row of batch) {
+        const value = plain(row) as Record<string, unknown>;
+        for (const c of logical) value[c.name] = arrowLogicalValue(c.vector, r);
+        r++;
+        yield { value, file, line: ++index };
+      }
     }
   } catch (cause) {
     if (cause instanceof DataError) throw cause;

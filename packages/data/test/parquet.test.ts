@@ -2,15 +2,20 @@
 // fixtures/parquet/make-fixtures.mjs), read with the right values: timestamps of each unit with and without a
 // zone, dates, decimals, nullable columns, list<struct<role, content>>, three row groups; only the columns asked
 // for are decompressed, and row groups are read one at a time.
+
+import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Compressors } from 'hyparquet';
 import { asyncBufferFromFile, parquetMetadataAsync } from 'hyparquet';
 import { compressors as standard } from 'hyparquet-compressors';
+import { readParquet } from 'parquet-wasm';
 import { describe, expect, it } from 'vitest';
 import { DataError } from '../src/errors.js';
 import { decimalString, isoDate, isoTimestamp, readParquetRows } from '../src/parquet-records.js';
 import { readSource } from '../src/sources.js';
+import { tmp } from './helpers.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/parquet/', import.meta.url));
 const CODECS = ['uncompressed', 'snappy', 'gzip', 'brotli', 'zstd', 'lz4_raw', 'lz4'];
@@ -154,6 +159,15 @@ describe('Parquet', () => {
       expect(JSON.parse(JSON.stringify(records.map((r) => r.value)))).toEqual(ROWS);
     });
   }
+
+  it('reads the same values from Arrow IPC (the file as arrow-rs reads it into Arrow)', async () => {
+    const ipc = readParquet(readFileSync(file('zstd'))).intoIPCStream();
+    const path = join(await tmp(), 'types.arrow');
+    await writeFile(path, ipc);
+    const records = [];
+    for await (const r of readSource({ kind: 'arrow', paths: [path] })) records.push(r.value);
+    expect(records).toEqual(ROWS);
+  });
 
   it('decompresses only the columns asked for', async () => {
     const all = counting();
