@@ -45,9 +45,15 @@ export {
 } from './humaneval-generator.js';
 export {
   detectInstructFormat,
+  INSTRUCT_LAYOUTS,
   type InstructFormat,
+  type InstructLayout,
+  type InstructMapping,
+  instructColumns,
   type LossMaskStrategy,
   lossMaskFor,
+  resolveInstructFormat,
+  textContent,
   toChatMessages,
 } from './instruct-formats.js';
 export {
@@ -58,6 +64,15 @@ export {
   readManifest,
   type TokenizerIdentity,
 } from './manifest.js';
+export {
+  type ColumnSelection,
+  decimalString,
+  isoDate,
+  isoTimestamp,
+  type ParquetReadOptions,
+  type ParquetRow,
+  readParquetRows,
+} from './parquet-records.js';
 export { createRng, hashString, mixSeed, permutation } from './prng.js';
 export {
   hfFeatures,
@@ -87,6 +102,7 @@ export {
   type SourceStats,
   sourceFiles,
 } from './sources.js';
+export { type TrainingTextOptions, trainingText } from './training-text.js';
 export {
   DEFAULT_WRITE_DATASET_CONFIG,
   defaultChatThreads,

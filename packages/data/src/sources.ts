@@ -3,14 +3,20 @@
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RecordBatchReader, Vector } from 'apache-arrow';
-import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
+import { DataType, DateUnit, type Decimal, RecordBatchReader, TimeUnit, Vector } from 'apache-arrow';
 import { brownDocument, brownFiles } from './brown.js';
 import { ENGLISH_CORPORA, type EnglishCorpus, englishDocument, englishFiles } from './english-corpus.js';
 import { ConfigError, DataError, rejectUnknownKeys } from './errors.js';
 import { expandPaths, readJsonArrayElements, readLinesNumbered, readTextChunks } from './file-input.js';
 import { generateMathProblems, type MathLevel, mathProblemText } from './gsm8k-generator.js';
 import { codeTaskProgram, generateCodeCorpus, generateCodeTasks } from './humaneval-generator.js';
+import {
+  type ColumnSelection,
+  decimalString,
+  isoDate,
+  isoTimestamp,
+  readParquetRows,
+} from './parquet-records.js';
 
 /** Where records come from. `paths` are files, folders (every file under them) or globs (`data/*.jsonl.gz`). */
 export type SourceConfig =
@@ -20,7 +26,10 @@ export type SourceConfig =
   | { kind: 'jsonl'; paths: string[]; field?: string }
   /** A top-level JSON array of objects (`.json`, `.json.gz`), streamed element by element. */
   | { kind: 'json'; paths: string[]; field?: string }
-  /** Parquet files, read one row group at a time with hyparquet. */
+  /**
+   * Parquet files, read one row group at a time with hyparquet (codecs: UNCOMPRESSED, SNAPPY, GZIP, BROTLI, ZSTD,
+   * LZ4, LZ4_RAW), only the columns a consumer needs; timestamps, dates and decimals as strings (see README).
+   */
   | { kind: 'parquet'; paths: string[]; field?: string }
   /** Arrow IPC files or streams (`.arrow`, `.feather`), one record batch at a time. */
   | { kind: 'arrow'; paths: string[]; field?: string }
@@ -159,10 +168,49 @@ function plain(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(plain);
   if (v instanceof Vector) return Array.from(v, plain);
   if (ArrayBuffer.isView(v)) return Array.from(v as unknown as ArrayLike<number>);
+  if (v instanceof Date) return v.toISOString();
   const json = (v as { toJSON?: () => unknown }).toJSON;
-  const o =
-    typeof json === 'function' ? (json.call(v) as Record<string, unknown>) : (v as Record<string, unknown>);
+  const o = typeof json === 'function' ? json.call(v) : v;
+  if (o === null || typeof o !== 'object') return o;
+  if (Array.isArray(o)) return o.map(plain);
   return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, plain(x)]));
+}
+
+const isArrowLogical = (type: DataType) =>
+  DataType.isTimestamp(type) || DataType.isDate(type) || DataType.isDecimal(type);
+
+/**
+ * The value at `row` of an Arrow timestamp, date or decimal column, as the Parquet reader gives it (ISO strings with
+ * the unit's digits, `Z` when the column has a time zone; `YYYY-MM-DD`; exact decimal strings), or undefined for
+ * other types. Arrow's own accessors give lossy millisecond numbers and raw words for these.
+ */
+function arrowLogicalValue(vector: Vector, row: number): unknown {
+  const type = vector.type;
+  if (!isArrowLogical(type)) return undefined;
+  if (!vector.isValid(row)) return null;
+  let j = row;
+  let k = 0;
+  while (j >= vector.data[k]!.length) j -= vector.data[k++]!.length;
+  const data = vector.data[k]!;
+  const at = data.offset + j;
+  if (DataType.isTimestamp(type)) {
+    const v = BigInt((data.values as BigInt64Array)[at]!);
+    const utc = type.timezone !== null && type.timezone !== undefined && type.timezone !== '';
+    if (type.unit === TimeUnit.SECOND) return isoTimestamp(v * 1000n, 'MILLIS', utc);
+    const unit =
+      type.unit === TimeUnit.MILLISECOND ? 'MILLIS' : type.unit === TimeUnit.MICROSECOND ? 'MICROS' : 'NANOS';
+    return isoTimestamp(v, unit, utc);
+  }
+  if (DataType.isDate(type)) {
+    const v = (data.values as Int32Array | BigInt64Array)[at]!;
+    return isoDate(type.unit === DateUnit.DAY ? Number(v) : Math.floor(Number(v) / 86_400_000));
+  }
+  const decimal = type as Decimal;
+  const words = decimal.bitWidth / 32;
+  const w = (data.values as Uint32Array).subarray(at * words, (at + 1) * words);
+  let unscaled = 0n;
+  for (let i = words - 1; i >= 0; i--) unscaled = (unscaled << 32n) | BigInt(w[i]!);
+  return decimalString(BigInt.asIntN(decimal.bitWidth, unscaled), decimal.scale);
 }
 
 async function* arrowRecords(file: string): AsyncGenerator<SourceRecord> {
@@ -170,7 +218,16 @@ async function* arrowRecords(file: string): AsyncGenerator<SourceRecord> {
   try {
     const reader = await RecordBatchReader.from(createReadStream(file));
     for await (const batch of reader) {
-      for (const row of batch) yield { value: plain(row), file, line: ++index };
+      const logical = batch.schema.fields
+        .map((f, i) => ({ name: f.name, vector: batch.getChildAt(i)! }))
+        .filter((c) => isArrowLogical(c.vector.type));
+      let r = 0;
+      for (const row of batch) {
+        const value = plain(row) as Record<string, unknown>;
+        for (const c of logical) value[c.name] = arrowLogicalValue(c.vector, r);
+        r++;
+        yield { value, file, line: ++index };
+      }
     }
   } catch (cause) {
     if (cause instanceof DataError) throw cause;
@@ -182,25 +239,12 @@ async function* arrowRecords(file: string): AsyncGenerator<SourceRecord> {
   }
 }
 
-async function* parquetRecords(file: string): AsyncGenerator<SourceRecord> {
-  let index = 0;
-  try {
-    const buffer = await asyncBufferFromFile(file);
-    const metadata = await parquetMetadataAsync(buffer);
-    let start = 0;
-    for (const group of metadata.row_groups) {
-      const end = start + Number(group.num_rows);
-      const rows = await parquetReadObjects({ file: buffer, metadata, rowStart: start, rowEnd: end });
-      for (const row of rows) yield { value: plain(row), file, line: ++index };
-      start = end;
-    }
-  } catch (cause) {
-    if (cause instanceof DataError) throw cause;
-    throw new DataError(`cannot read Parquet data: ${(cause as Error).message}`, {
-      file,
-      line: index + 1,
-      cause,
-    });
+async function* parquetRecords(
+  file: string,
+  columns: ColumnSelection | undefined,
+): AsyncGenerator<SourceRecord> {
+  for await (const { row, index } of readParquetRows(file, { columns: columns ?? null })) {
+    yield { value: row, file, line: index };
   }
 }
 
@@ -270,11 +314,13 @@ export interface SourceItem extends SourceRecord {
  * Yields every item of `source` in a fixed order, malformed ones included (with `error`), so a consumer can
  * count positions exactly. With `partition`, only this rank's part: the files `files[rank::worldSize]` for
  * file sources, records `i % worldSize === rank` for generators. A JSON array file that cannot be parsed
- * as a whole yields one malformed item where parsing stopped.
+ * as a whole yields one malformed item where parsing stopped. `columns`: the top-level columns to read from
+ * columnar files (Parquet); the other sources read whole records.
  */
 export async function* readSourceItems(
   source: SourceConfig,
   partition?: Partition,
+  options: { columns?: ColumnSelection } = {},
 ): AsyncGenerator<SourceItem> {
   resolveSourceConfig(source);
   const part = partition ?? { rank: 0, worldSize: 1 };
@@ -297,7 +343,7 @@ export async function* readSourceItems(
           }
           break;
         case 'parquet':
-          yield* parquetRecords(file);
+          yield* parquetRecords(file, options.columns);
           break;
         case 'arrow':
         case 'hf':
@@ -339,11 +385,16 @@ export async function* readSourceItems(
  */
 export async function* readSource(
   source: SourceConfig,
-  options: { onBadRecord?: BadRecordPolicy; stats?: SourceStats; partition?: Partition } = {},
+  options: {
+    onBadRecord?: BadRecordPolicy;
+    stats?: SourceStats;
+    partition?: Partition;
+    columns?: ColumnSelection;
+  } = {},
 ): AsyncGenerator<SourceRecord> {
   const policy = options.onBadRecord ?? 'fail';
   const stats = options.stats ?? emptyStats();
-  for await (const item of readSourceItems(source, options.partition)) {
+  for await (const item of readSourceItems(source, options.partition, { columns: options.columns })) {
     if (item.error !== undefined) {
       badRecord(policy, stats, item, item.error, item.cause);
       continue;

@@ -14,8 +14,10 @@ import { finalizeDataset } from './finalize-dataset.js';
 import { checkSomeRows, InputCoverage, removeUnrecorded } from './input-coverage.js';
 import {
   type InstructFormat,
+  instructColumns,
   type LossMaskStrategy,
   lossMaskFor,
+  resolveInstructFormat,
   toChatMessages,
 } from './instruct-formats.js';
 import { type Manifest, readManifest, type TokenizerIdentity } from './manifest.js';
@@ -52,7 +54,11 @@ export interface WriteDatasetConfig {
   addSpecialTokens?: boolean;
   /** Malformed records: `fail` (default) raises a DataError with file and line; `skip` skips and counts them. */
   onBadRecord?: BadRecordPolicy;
-  /** `chat`: record format. Default `auto` (by keys). */
+  /**
+   * `chat`: record layout: `auto` (by keys, default), a layout name (`messages`, `sharegpt`, `alpaca`,
+   * `instruction-response`, `input-output`, `prompt-completion`), or a column mapping as in LLaMA-Factory's
+   * `dataset_info.json` (`{formatting, columns, tags}`).
+   */
   format?: InstructFormat;
   /** `chat`: which tokens are trained. Default `assistant` (every assistant turn). */
   lossMask?: LossMaskStrategy;
@@ -119,8 +125,7 @@ export function resolveWriteDatasetConfig(config: WriteDatasetConfig): ResolvedW
   posInt('encodeBatchChars', c.encodeBatchChars);
   if (!['fail', 'skip'].includes(c.onBadRecord))
     throw new ConfigError('onBadRecord', `expected "fail" or "skip", found ${JSON.stringify(c.onBadRecord)}`);
-  if (!['auto', 'alpaca', 'sharegpt', 'messages'].includes(c.format))
-    throw new ConfigError('format', `unknown format ${JSON.stringify(c.format)}`);
+  resolveInstructFormat(c.format);
   if (!['assistant', 'last-assistant', 'all'].includes(c.lossMask))
     throw new ConfigError('lossMask', `unknown strategy ${JSON.stringify(c.lossMask)}`);
   if (c.chatThreads !== null && (!Number.isInteger(c.chatThreads) || c.chatThreads < 0)) {
@@ -452,7 +457,15 @@ async function writeRank(
     }
   };
   try {
-    for await (const item of readSourceItems(c.source, { rank: c.rank, worldSize: c.worldSize })) {
+    // Columnar sources (Parquet) read only the columns used: the text field, or the instruction layout's columns.
+    const columns =
+      c.kind === 'text'
+        ? 'field' in c.source
+          ? [c.source.field ?? 'text']
+          : null
+        : (available: string[]) => instructColumns(c.format, available);
+    const partition = { rank: c.rank, worldSize: c.worldSize };
+    for await (const item of readSourceItems(c.source, partition, { columns })) {
       const i = index++;
       const text = item.error === undefined && c.kind === 'text' ? recordText(c.source, item.value) : null;
       coverage.saw(item.file, typeof text === 'string' && text.trim() === '');
