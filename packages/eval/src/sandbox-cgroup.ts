@@ -1,6 +1,6 @@
 // Per-program cgroups: pids and memory limits for a program with all its processes, and a kill that reaches
 // every one of them (setsid or not). cgroup v2 (pids.max, memory.max) or the v1 pids and memory hierarchies.
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Where per-program cgroups can be made, or why not. */
@@ -31,7 +31,11 @@ export function detectCgroups(): CgroupLayout {
   if (process.env.LORALAB_EVAL_SIMULATE_NO_CGROUP === '1') {
     return { version: 'none', reason: 'disabled by LORALAB_EVAL_SIMULATE_NO_CGROUP' };
   }
-  cached ??= probeLayout();
+  if (!cached) {
+    cached = probeLayout();
+    if (cached.version === 2) sweepStale([cached.base]);
+    if (cached.version === 1) sweepStale([cached.pids, cached.memory]);
+  }
   return cached;
 }
 
@@ -138,13 +142,34 @@ export function createRunCgroup(layout: CgroupLayout, limits: CgroupLimits): Run
         ),
         pidsPeak: readNumber(join(dirs[0]!, 'pids.peak')),
       };
-      for (const d of dirs) {
-        for (let tries = 0; tries < 100 && !rmdirQuiet(d); tries++)
-          await new Promise((r) => setTimeout(r, 10));
-      }
+      // Killed processes stay members until reaped (by init, for orphans): remove the cgroup once they are.
+      for (const d of dirs) if (!rmdirQuiet(d)) removeLater(d, 1);
       return peaks;
     },
   };
+}
+
+function removeLater(dir: string, attempt: number): void {
+  if (attempt > 20) return; // left for the next evaluator's sweep (sweepStale)
+  setTimeout(() => {
+    if (!rmdirQuiet(dir)) removeLater(dir, attempt + 1);
+  }, 50 * attempt).unref();
+}
+
+/** Removes empty cgroups left by evaluators that are gone (their pid is in the name). */
+function sweepStale(parents: string[]): void {
+  for (const parent of parents) {
+    let names: string[];
+    try {
+      names = readdirSync(parent).filter((n) => /^loralab-eval-\d+-\d+$/.test(n));
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      const pid = Number(name.split('-')[2]);
+      if (pid !== process.pid && !existsSync(`/proc/${pid}`)) rmdirQuiet(join(parent, name));
+    }
+  }
 }
 
 function members(dir: string): number[] {

@@ -73,7 +73,11 @@ async function runProbe(config: ResolvedSandboxConfig): Promise<SandboxProbe> {
     };
   } catch (e) {
     if (!(e instanceof SandboxError)) throw e;
-    return { isolation: 'rlimits', reason: e.message, dropsPrivileges: false };
+    return {
+      isolation: 'rlimits',
+      reason: e.message.replace(/\s*\n\s*/g, ' ').trim(),
+      dropsPrivileges: false,
+    };
   }
 }
 

@@ -42,7 +42,7 @@ export class RecordScanner {
         data = data.subarray(at + this.tag.length);
         continue;
       }
-      this.records.push(unescape(data.subarray(at + this.tag.length, end).toString('utf8')));
+      this.records.push(unescapeRecord(data.subarray(at + this.tag.length, end).toString('utf8')));
       data = data.subarray(end + 1);
     }
   }
@@ -58,6 +58,6 @@ export class RecordScanner {
   }
 }
 
-function unescape(s: string): string {
+function unescapeRecord(s: string): string {
   return s.replace(/\\(\\|n)/g, (_, c: string) => (c === 'n' ? '\n' : '\\'));
 }

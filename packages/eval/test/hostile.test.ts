@@ -56,6 +56,8 @@ function sandboxProcessesOf(uidBase: number, workers: number): string[] {
 
 describe.skipIf(probe.isolation !== 'namespaces')('hostile completions', () => {
   const dir = fileURLToPath(new URL(`../../../.tmp/eh-${process.pid}/`, import.meta.url));
+  const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+  const sharedDir = fileURLToPath(new URL('../../../../shared/', import.meta.url));
   const canary = `${dir}canary.txt`;
   const unixPath = `${dir}l.sock`; // short: unix socket paths are limited to 107 bytes
   const escapeName = `loralab-escape-${process.pid}.txt`;
@@ -109,6 +111,12 @@ describe.skipIf(probe.isolation !== 'namespaces')('hostile completions', () => {
     'signalling the evaluator': `import os, signal\nos.kill(${process.pid}, signal.SIGKILL)`,
     'signalling every process': 'import os, signal\nos.kill(-1, signal.SIGKILL)',
     'regaining root': 'import os\nos.setuid(0)\nos.system("touch /pwned")',
+    // These pass (a + b) if the read succeeds: the minimal root holds none of the host's other files.
+    'reading the checkout': `open(${JSON.stringify(`${repoRoot}package.json`)}).read(1)\nreturn a + b`,
+    'reading ../shared (the benchmark with its solutions)': `import os\nassert os.listdir(${JSON.stringify(sharedDir)})\nreturn a + b`,
+    'reading /etc/passwd': "open('/etc/passwd').read(1)\nreturn a + b",
+    'reading the host root':
+      "import os\nassert 'work' in os.listdir('/') or 'home' in os.listdir('/')\nreturn a + b",
     'huge output':
       "import sys\nwhile True:\n    sys.stdout.write('x' * 65536)\n    sys.stderr.write('y' * 65536)",
   };
