@@ -170,7 +170,7 @@ def main(_write=os.write, _exit=os._exit, _read=os.read, _exec=exec, _base=BaseE
 def minimal_root(host_dir, tmpfs_bytes, uid):
     """A new root on a tmpfs over host_dir: the interpreter's directories read-only, a few /dev nodes, its own
     /proc and a private /tmp; pivot_root into it and detach the host's tree. Returns the working directory."""
-    import ctypes, platform
+    import ctypes
     libc = ctypes.CDLL(None, use_errno=True)
     libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
     MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND = 1, 2, 4, 8, 32, 4096
@@ -234,9 +234,9 @@ def minimal_root(host_dir, tmpfs_bytes, uid):
         pass  # refused in some containers; the program then has no /proc
     os.mkdir(new + '/.old')
     numbers = {'x86_64': 155, 'aarch64': 41, 'riscv64': 41, 'ppc64le': 203, 's390x': 217, 'loongarch64': 41}
-    number = numbers.get(platform.machine())
+    number = numbers.get(os.uname().machine)
     if number is None:
-        raise OSError(0, 'pivot_root: unknown system call number on %s' % platform.machine())
+        raise OSError(0, 'pivot_root: unknown system call number on %s' % os.uname().machine)
     check(libc.syscall(number, (new).encode(), (new + '/.old').encode()), 'pivot_root')
     os.chdir('/')
     check(libc.umount2(b'/.old', 2), 'umount /.old')  # MNT_DETACH: the host's tree is gone from this namespace

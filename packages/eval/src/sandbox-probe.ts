@@ -103,8 +103,11 @@ function rlimitsUser(config: ResolvedSandboxConfig): Promise<number> {
 export async function planIsolation(config: ResolvedSandboxConfig): Promise<IsolationReport> {
   if (config.isolation !== 'rlimits') {
     const probe = await probeSandbox(config);
-    if (probe.isolation === 'namespaces')
-      return describe(config, 'namespaces', probe.dropsPrivileges ? 1 : 0);
+    if (probe.isolation === 'namespaces') {
+      const report = describe(config, 'namespaces', probe.dropsPrivileges ? 1 : 0);
+      warn(report);
+      return report;
+    }
     if (config.isolation === 'namespaces') {
       throw new SandboxError(
         `isolation "namespaces" was asked for but is not available here: ${probe.reason}`,
