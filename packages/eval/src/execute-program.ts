@@ -5,7 +5,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SandboxError } from './errors.js';
-import { createRunCgroup, detectCgroups } from './sandbox-cgroup.js';
+import { createRunCgroup, detectCgroups, type RunCgroup } from './sandbox-cgroup.js';
 import type { ResolvedSandboxConfig } from './sandbox-config.js';
 import {
   LAUNCHER_SETUP_FAILED,
@@ -61,10 +61,17 @@ export async function executeProgram(
   slot = 0,
 ): Promise<ExecutionResult> {
   const layout = detectCgroups();
-  const cgroup =
-    layout.version === 'none'
-      ? undefined
-      : createRunCgroup(layout, { maxProcesses: config.maxProcesses, memoryBytes: config.memoryBytes });
+  let cgroup: RunCgroup | undefined;
+  try {
+    if (layout.version !== 'none') {
+      cgroup = createRunCgroup(layout, {
+        maxProcesses: config.maxProcesses,
+        memoryBytes: config.memoryBytes,
+      });
+    }
+  } catch (e) {
+    throw new SandboxError(`cannot create the program's cgroup: ${(e as Error).message}`, { cause: e });
+  }
   const settings: LauncherSettings = {
     namespaces: isolation === 'namespaces',
     timeout_s: config.timeoutS,

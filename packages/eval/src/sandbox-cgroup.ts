@@ -75,7 +75,12 @@ function probeLayout(): CgroupLayout {
 /** Makes and removes one test cgroup; returns why it failed, or undefined. */
 function tryLayout(layout: CgroupLayout): string | undefined {
   if (layout.version === 2) {
-    const controllers = readFileSync(join(layout.base, 'cgroup.subtree_control'), 'utf8').split(/\s+/);
+    let controllers: string[];
+    try {
+      controllers = readFileSync(join(layout.base, 'cgroup.subtree_control'), 'utf8').split(/\s+/);
+    } catch (e) {
+      return (e as Error).message;
+    }
     if (!controllers.includes('pids') || !controllers.includes('memory')) {
       try {
         writeFileSync(join(layout.base, 'cgroup.subtree_control'), '+pids +memory');

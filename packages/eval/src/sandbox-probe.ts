@@ -188,7 +188,13 @@ function warn(report: IsolationReport): void {
   }
 }
 
-/** One line for results files: mode, process cap, memory, cgroup and filesystem. */
+/**
+ * A short line for each results row, e.g. `namespaces; processes: cgroup pids.max 8, RLIMIT_NPROC 8 per sandbox
+ * uid; memory: per program (cgroup v1); filesystem: minimal root; network: none`. The full report is `sandbox`.
+ */
 export function describeIsolation(r: IsolationReport): string {
-  return `${r.mode}; user: ${r.user}; processes: ${r.processCap ?? 'NO CAP'}; memory: ${r.memory}; filesystem: ${r.filesystem}; network: ${r.network}`;
+  const memory = r.cgroup === 'none' ? 'per process only (no cgroup)' : `per program (cgroup v${r.cgroup})`;
+  const filesystem = r.mode === 'namespaces' ? 'minimal root' : 'host';
+  const network = r.mode === 'namespaces' ? 'none' : 'host';
+  return `${r.mode}; processes: ${r.processCap ?? 'NO CAP'}; memory: ${memory}; filesystem: ${filesystem}; network: ${network}`;
 }
