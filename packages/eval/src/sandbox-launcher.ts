@@ -94,6 +94,7 @@ def main(_write=os.write, _exit=os._exit, _read=os.read, _exec=exec, _base=BaseE
     elif uid >= 0:
         try:
             os.chown(work, uid, uid)
+            reap_after(uid, _exit)
         except OSError as e:
             setup_failed('working directory', e)
     try:
@@ -166,6 +167,38 @@ def main(_write=os.write, _exit=os._exit, _read=os.read, _exec=exec, _base=BaseE
     except _base:
         pass
     _exit(0)
+
+def reap_after(uid, _exit):
+    # Without a PID namespace, orphans go to init, which may reap them late (each zombie counts against
+    # RLIMIT_NPROC of the slot's uid). So this process stays behind as their subreaper and runs no program code;
+    # the child returns and runs the program. When it ends: kill every process of the uid, reap, pass on its status.
+    import ctypes
+    if ctypes.CDLL(None).prctl(36, 1, 0, 0, 0) != 0:  # PR_SET_CHILD_SUBREAPER
+        return
+    child = os.fork()
+    if child == 0:
+        return
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    while True:
+        try:
+            status = os.waitpid(child, 0)[1]
+            break
+        except InterruptedError:
+            continue
+    code = os.waitstatus_to_exitcode(status)
+    os.setgroups([])
+    os.setgid(uid)
+    os.setuid(uid)
+    while True:
+        try:
+            os.kill(-1, signal.SIGKILL)  # every process of the sandbox uid but this one
+        except OSError:
+            pass
+        try:
+            os.wait()
+        except ChildProcessError:
+            break
+    _exit(code if code >= 0 else 128 - code)
 
 def minimal_root(host_dir, tmpfs_bytes, uid):
     """A new root on a tmpfs over host_dir: the interpreter's directories read-only, a few /dev nodes, its own

@@ -8,8 +8,12 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CodeProblem } from '../src/code-problems.js';
 import { evaluateCodeSamples } from '../src/evaluate-code.js';
+import { detectCgroups } from '../src/sandbox-cgroup.js';
 import { resolveSandboxConfig, type SandboxConfig } from '../src/sandbox-config.js';
 import { probeSandbox } from '../src/sandbox-probe.js';
+import { MEMORY_HOG_BODY } from './helpers.js';
+
+const probeCgroup = () => detectCgroups().version !== 'none';
 
 const probe = await probeSandbox(resolveSandboxConfig());
 const reason = `needs namespace isolation (unshare); here: ${probe.isolation}, ${probe.reason ?? ''}`;
@@ -152,11 +156,31 @@ describe.skipIf(probe.isolation !== 'namespaces')('hostile completions', () => {
     // Touching 512 MiB can take longer than the timeout on a loaded machine: either verdict is contained.
     expect(verdicts['memory exhaustion']).toMatch(/^(failed: |timed out)$/);
     expect(verdicts['opening a socket to the internet']).toMatch(/^failed: .*(unreachable|Network)/);
+    if (ev.sandbox.cgroup !== 'none') {
+      const bomb = ev.executions[ev.results.findIndex((r) => r.name === 'fork bomb')]!;
+      expect(bomb.pidsPeak).toBeLessThanOrEqual(8);
+    }
     const huge = ev.executions[ev.results.findIndex((r) => r.name === 'huge output')]!;
     expect(huge.stdout.length).toBe(4096);
     expect(huge.stdoutBytes).toBeGreaterThan(1 << 20);
     expect(huge.stderrBytes).toBeGreaterThan(1 << 20);
   }, 120_000);
+
+  it.skipIf(!probeCgroup())(
+    'holds a memory hog spread over processes to the program limit (cgroup)',
+    async () => {
+      const ev = await evaluateCodeSamples(
+        new Map([[problem.task_id, problem]]),
+        [{ task_id: problem.task_id, completion: MEMORY_HOG_BODY }],
+        { sandbox: { ...sandbox, timeoutS: 20 } },
+      );
+      const run = ev.executions[0]!;
+      expect(run.stdout).toMatch(/^statuses \[.*\b9\b.*\]/); // some child was OOM-killed
+      expect(run.memoryPeakBytes).toBeGreaterThan(200 * 1024 ** 2);
+      expect(run.memoryPeakBytes).toBeLessThanOrEqual(512 * 1024 ** 2);
+    },
+    60_000,
+  );
 
   it('keeps the evaluator working afterwards', async () => {
     const ev = await evaluateCodeSamples(
