@@ -146,6 +146,18 @@ describe.skipIf(!BUILT)('createLapackSvd (dgesdd)', () => {
     expect(empty.s.length).toBe(0);
   });
 
+  it('sets OpenBLAS threads while open and restores them on close; a closed provider rejects', async () => {
+    const { loadAddon } = await import('./addon.js');
+    const { resolveKernelsConfig } = await import('./config.js');
+    const addon = loadAddon(resolveKernelsConfig({ notice: false })).addon!;
+    const before = addon.info().blasThreads;
+    const p = createLapackSvd({ concurrency: 1, blasThreads: 3 })!;
+    expect(addon.info().blasThreads).toBe(3);
+    await p.close();
+    expect(addon.info().blasThreads).toBe(before);
+    await expect(p.svd({ rows: 1, cols: 1, data: new Float64Array(1) })).rejects.toThrow(/closed/);
+  });
+
   it('is null with LORALAB_KERNELS mode off (the caller keeps its own SVD)', () => {
     expect(createLapackSvd({ config: { mode: 'off' } })).toBeNull();
   });

@@ -28,7 +28,7 @@ export interface LapackSvdOptions {
   concurrency?: number;
   /**
    * OpenBLAS threads inside each SVD, set process-wide when the provider is created (OpenBLAS has one global
-   * setting). Default: availableParallelism() / concurrency, at least 1. Measured on 2 cores
+   * setting; `close()` restores the previous count, so training in the same process gets its threads back). Default: availableParallelism() / concurrency, at least 1. Measured on 2 cores
    * (tools/bench/rank-model.ts --svd lapack): two single-threaded SVDs at once beat one two-threaded SVD at a time.
    */
   blasThreads?: number;
@@ -49,7 +49,10 @@ export interface LapackSvd {
    * A non-finite entry rejects with a RangeError naming its row and column.
    */
   svd(a: DenseMatrix, options?: { vectors?: boolean | 'left' }): Promise<LapackSvdResult>;
-  /** Rejects the queued jobs and waits for the running ones (a native call cannot be interrupted). */
+  /**
+   * Rejects the queued jobs, waits for the running ones (a native call cannot be interrupted) and restores the
+   * OpenBLAS thread count found at creation.
+   */
   close(): Promise<void>;
 }
 
@@ -74,8 +77,9 @@ export function createLapackSvd(options: LapackSvdOptions = {}): LapackSvd | nul
   const blasThreads = options.blasThreads ?? Math.max(1, Math.floor(cores / concurrency));
   if (!(Number.isInteger(blasThreads) && blasThreads >= 1))
     throw new ConfigError(`blasThreads must be a positive integer, found ${blasThreads}`, 'blasThreads');
-  addon.setThreads(blasThreads, addon.info().fusedThreads);
-  return new LapackSvdQueue(addon, concurrency, blasThreads, { ...report, blasThreads });
+  const before = addon.info();
+  addon.setThreads(blasThreads, before.fusedThreads);
+  return new LapackSvdQueue(addon, concurrency, blasThreads, { ...report, blasThreads }, before.blasThreads);
 }
 
 class LapackSvdQueue implements LapackSvd {
@@ -89,6 +93,7 @@ class LapackSvdQueue implements LapackSvd {
     readonly concurrency: number,
     readonly blasThreads: number,
     readonly report: KernelsReport,
+    private readonly previousBlasThreads: number,
   ) {}
 
   svd(a: DenseMatrix, options: { vectors?: boolean | 'left' } = {}): Promise<LapackSvdResult> {
@@ -135,9 +140,12 @@ class LapackSvdQueue implements LapackSvd {
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
     for (const job of this.queue.splice(0)) job.reject(new Error('LapackSvd closed before the job ran'));
     await Promise.all(this.running);
+    if (this.previousBlasThreads > 0)
+      this.addon.setThreads(this.previousBlasThreads, this.addon.info().fusedThreads);
   }
 }
 
