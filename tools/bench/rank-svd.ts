@@ -46,12 +46,17 @@ interface NumpyRun {
   seconds_vectors: Record<string, number>;
 }
 
-function runNumpy(env: NodeJS.ProcessEnv): NumpyRun | null {
+function runNumpy(
+  env: NodeJS.ProcessEnv,
+  only: number[] = sizes,
+  times = repeats,
+  vectorsTo = vectorsUpTo,
+): NumpyRun | null {
   if (!existsSync(python)) return null;
   try {
     const out = execFileSync(
       python,
-      [join(here, 'rank-svd-numpy.py'), dir, sizes.join(','), String(repeats), String(vectorsUpTo)],
+      [join(here, 'rank-svd-numpy.py'), dir, only.join(','), String(times), String(vectorsTo)],
       {
         env,
         encoding: 'utf8',
@@ -97,8 +102,8 @@ if (lapack)
     `native: LAPACK dgesdd via @loralab/kernels, OpenBLAS core ${lapack.report.corename} (OPENBLAS_CORETYPE=${lapack.report.requestedCoreType || 'unset'}), ${lapack.blasThreads} OpenBLAS threads; ${lapack.report.blasConfig}`,
   );
 else console.log('native: @loralab/kernels addon not available; native column left out');
-const numpy = runNumpy({ ...process.env });
-const numpyS = new Map(sizes.map((n) => [n, numpy ? readF64(join(dir, `s-${n}.f64`)) : null]));
+// NumPy at the smallest size first, for its library report; the timed NumPy runs alternate with the native ones below.
+const numpy = runNumpy({ ...process.env }, [sizes[0]!], 1, 0);
 const optimised = lapackDir ? runNumpy({ ...process.env, LD_LIBRARY_PATH: lapackDir }) : null;
 if (numpy) console.log(`NumPy ${numpy.numpy}; BLAS/LAPACK loaded: ${numpy.libraries.join(', ')}`);
 if (numpy) console.log(`OpenBLAS: ${JSON.stringify(numpy.openblas)} ${JSON.stringify(numpy.env)}`);
@@ -123,6 +128,9 @@ const header = [
   'wasm: max rel err σ_i≥1e-8σ_1',
   ...(lapack ? ['native: max |Δσ|/σ_1', 'native vs wasm: max |Δσ|/σ_1'] : []),
 ];
+console.log(
+  `native and NumPy: best of ${repeats} alternating rounds per size (native, then NumPy in a fresh process); wasm best of ${repeats}, up to n = ${wasmUpTo}`,
+);
 console.log(`| ${header.join(' | ')} |`);
 console.log(`|${header.map(() => '---').join('|')}|`);
 /** max_i |a_i − b_i| / b_1 and max relative error over b_i ≥ 1e-8·b_1 (NaN when either is missing). */
@@ -143,13 +151,21 @@ const ratio = (x: number, y: number | undefined) =>
 if (lapack) await lapack.svd({ rows: 64, cols: 64, data: new Random(1).normals(64 * 64) }); // warm up
 for (const n of sizes) {
   const a = { rows: n, cols: n, data: mats.get(n)! };
+  // Alternating rounds, native then NumPy (one process per round), so that both see the same load.
   let nativeBest = Number.POSITIVE_INFINITY;
   let nativeS: Float64Array | null = null;
-  for (let r = 0; lapack && r < repeats; r++) {
-    const t = performance.now();
-    nativeS = (await lapack.svd(a)).s;
-    nativeBest = Math.min(nativeBest, (performance.now() - t) / 1000);
+  let np: number | undefined;
+  for (let r = 0; r < repeats; r++) {
+    if (lapack) {
+      const t = performance.now();
+      nativeS = (await lapack.svd(a)).s;
+      nativeBest = Math.min(nativeBest, (performance.now() - t) / 1000);
+    }
+    const run = numpy ? runNumpy({ ...process.env }, [n], 1, 0) : null;
+    const sec = run?.seconds[String(n)];
+    if (sec !== undefined) np = Math.min(np ?? Number.POSITIVE_INFINITY, sec);
   }
+  const ref = np !== undefined ? readF64(join(dir, `s-${n}.f64`)) : null;
   const wasm = n <= wasmUpTo;
   let best = Number.POSITIVE_INFINITY;
   let s: Float64Array | null = null;
@@ -164,9 +180,7 @@ for (const n of sizes) {
     singularValues(a, { threads });
     bestThreads = Math.min(bestThreads, (performance.now() - t) / 1000);
   }
-  const ref = numpyS.get(n) ?? null;
   const [absErr, relErr] = errors(s, ref);
-  const np = numpy?.seconds[String(n)];
   const opt = optimised?.seconds[String(n)];
   const flops = (8 / 3) * n ** 3; // Householder bidiagonalisation dominates
   const row = [
@@ -193,7 +207,7 @@ for (const n of sizes.filter((x) => x <= vectorsUpTo)) {
   t = performance.now();
   if (lapack) await lapack.svd(a, { vectors: true });
   const native = lapack ? (performance.now() - t) / 1000 : Number.NaN;
-  const np = numpy?.seconds_vectors[String(n)];
+  const np = numpy ? runNumpy({ ...process.env }, [n], 1)?.seconds_vectors[String(n)] : undefined;
   console.log(
     `with vectors, n = ${n}: wasm ${fmt(seconds)} s, native LAPACK ${fmt(native)} s${np ? `; NumPy ${np.toFixed(3)} s, wasm/NumPy ${ratio(seconds, np)}, native/NumPy ${ratio(native, np)}` : ''}`,
   );
