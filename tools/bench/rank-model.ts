@@ -3,7 +3,9 @@
 // default AnalysisConfig (vectors for intruders and φ, the Gaussian and two W + c·G baselines), report files written.
 //
 //   npx tsx --conditions=@loralab/source tools/bench/rank-model.ts [--layers 8] [--d 512] [--ff 1376]
-//       [--vectors true] [--runs wasm:2,lapack:1x2,lapack:2x1]
+//       [--vectors true] [--noise 0.01,0.1] [--runs wasm:2,lapack:1x2,lapack:2x1]
+//
+// --vectors false --noise none is the experiment's own rank phase (values of ΔW, W, W′ and the Gaussian baseline).
 //
 // --runs analyses the same weights once per entry, in this process, one after the other:
 //   wasm:W          rank's WebAssembly SVD on W worker threads, W matrices in flight (0: the calling thread)
@@ -36,6 +38,8 @@ const layers = Number(arg('layers', '8'));
 const vectors = arg('vectors', 'true') === 'true';
 const d = Number(arg('d', '512'));
 const ff = Number(arg('ff', '1376'));
+const noiseArg = arg('noise', '0.01,0.1');
+const noiseScales = noiseArg === 'none' ? [] : noiseArg.split(',').map(Number);
 const runs = arg('runs', `wasm:${Math.min(2, availableParallelism())}`).split(',');
 const shapes: Record<string, [string, number, number]> = {
   q_proj: ['self_attn', d, d],
@@ -74,7 +78,7 @@ for (let layer = 0; layer < layers; layer++) {
 
 const out = mkdtempSync(join(tmpdir(), 'rank-model-bench-'));
 console.log(
-  `# @loralab/rank analysis: d ${d}, d_ff ${ff}, ${layers} layers, ${layers * 7} matrices, vectors ${vectors}, ${availableParallelism()} CPUs`,
+  `# @loralab/rank analysis: d ${d}, d_ff ${ff}, ${layers} layers, ${layers * 7} matrices, vectors ${vectors}, noise baselines [${noiseScales.join(', ')}], ${availableParallelism()} CPUs`,
 );
 const load = () =>
   loadavg()
@@ -115,7 +119,7 @@ for (const spec of runs) {
     svd,
     workers,
     parallelMatrices: parallel,
-    config: { vectors },
+    config: { vectors, noise_scales: noiseScales },
     onMatrix: (_m, done, total) => {
       if (done % 7 === 0)
         console.log(`  ${done}/${total} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);

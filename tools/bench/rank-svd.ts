@@ -146,6 +146,7 @@ function errors(a: Float64Array | null, b: Float64Array | null): [number, number
   return [abs, rel];
 }
 const fmt = (x: number, digits = 3) => (Number.isFinite(x) ? x.toFixed(digits) : '-');
+const exp = (x: number) => (Number.isFinite(x) ? x.toExponential(1) : '-');
 const ratio = (x: number, y: number | undefined) =>
   Number.isFinite(x) && y ? `${(x / y).toFixed(2)}x` : '-';
 if (lapack) await lapack.svd({ rows: 64, cols: 64, data: new Random(1).normals(64 * 64) }); // warm up
@@ -186,16 +187,16 @@ for (const n of sizes) {
   const row = [
     n,
     fmt(best),
-    fmt(flops / best / 1e9, 2),
+    fmt(Number.isFinite(best) ? flops / best / 1e9 : Number.NaN, 2),
     ...(threads > 1 ? [fmt(bestThreads)] : []),
     ...(lapack ? [fmt(nativeBest)] : []),
     np?.toFixed(3) ?? '-',
     ratio(best, np),
     ...(lapack ? [ratio(nativeBest, np)] : []),
     ...(optimised ? [opt?.toFixed(3) ?? '-', ratio(best, opt)] : []),
-    absErr.toExponential(1),
-    relErr.toExponential(1),
-    ...(lapack ? [errors(nativeS, ref)[0].toExponential(1), errors(nativeS, s)[0].toExponential(1)] : []),
+    exp(absErr),
+    exp(relErr),
+    ...(lapack ? [exp(errors(nativeS, ref)[0]), exp(errors(nativeS, s)[0])] : []),
   ];
   console.log(`| ${row.join(' | ')} |`);
 }
