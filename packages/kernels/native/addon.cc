@@ -9,7 +9,8 @@
 #include "platform.h"
 
 namespace lk {
-Napi::Value Dgesdd(const Napi::CallbackInfo& info);  // svd.cc
+Napi::Value Dgesdd(const Napi::CallbackInfo& info);     // svd.cc
+Napi::Value HasLapack(const Napi::CallbackInfo& info);  // svd.cc
 }  // namespace lk
 
 namespace {
@@ -324,6 +325,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("adamw", Napi::Function::New(env, Adamw));
   exports.Set("lion", Napi::Function::New(env, Lion));
   exports.Set("dgesdd", Napi::Function::New(env, lk::Dgesdd));
+  exports.Set("hasLapack", Napi::Function::New(env, lk::HasLapack));
   return exports;
 }
 

@@ -15,8 +15,10 @@
 #include <vector>
 
 // The Fortran symbol with gfortran's hidden length of the CHARACTER argument (size_t, last); a callee without it
-// (Accelerate's CLAPACK) ignores the extra argument under the x86-64 and arm64 calling conventions.
-extern "C" void dgesdd_(const char* jobz, const int* m, const int* n, double* a, const int* lda, double* s, double* u,
+// (Accelerate's CLAPACK) ignores the extra argument under the x86-64 and arm64 calling conventions. Weak, so that an
+// OpenBLAS built without LAPACK still loads (the symbol is then null and HasLapack() says so) instead of the process
+// dying at the first call with an unresolved symbol.
+extern "C" __attribute__((weak)) void dgesdd_(const char* jobz, const int* m, const int* n, double* a, const int* lda, double* s, double* u,
                         const int* ldu, double* vt, const int* ldvt, double* work, const int* lwork, int* iwork,
                         int* info, size_t jobz_len);
 
@@ -135,12 +137,17 @@ Napi::Float64Array OutArray(const Napi::Env& env, const Napi::Value& v, int64_t 
 
 }  // namespace
 
+// hasLapack() -> whether the linked BLAS exports dgesdd_.
+Napi::Value HasLapack(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), dgesdd_ != nullptr); }
+
 // dgesdd(a, rows, cols, s, u|null, vt|null) -> Promise<void>. a: Float32Array or Float64Array (rows × cols, row-major),
 // copied (to Float64) before the call returns, so the caller may reuse it at once; s (k), u (rows × k), vt (k × cols):
 // Float64Arrays the worker writes into, not to be touched until the promise settles. Vectors are computed when u or vt
 // is given (jobz = 'S'), else only the values (jobz = 'N', several times faster).
 Napi::Value Dgesdd(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  if (dgesdd_ == nullptr)
+    throw Napi::Error::New(env, "dgesdd: the linked BLAS has no LAPACK (dgesdd_ not found); install an OpenBLAS with LAPACK");
   auto dim = [&](size_t i, const char* what) {
     if (!info[i].IsNumber()) throw Napi::TypeError::New(env, std::string(what) + ": expected a number");
     const double v = info[i].As<Napi::Number>().DoubleValue();

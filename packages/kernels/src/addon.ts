@@ -170,6 +170,8 @@ export interface NativeAddon {
    * returns) → s (k = min(rows, cols)), and U (rows × k) / Vᵀ (k × cols) when given (then jobz = 'S', else 'N').
    * The output arrays must not be touched until the promise settles.
    */
+  /** Whether the linked BLAS exports LAPACK's dgesdd_ (Debian's OpenBLAS does; a build without LAPACK does not). */
+  hasLapack(): boolean;
   dgesdd(
     a: Float32Array | Float64Array,
     rows: number,

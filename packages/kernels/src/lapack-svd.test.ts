@@ -62,11 +62,15 @@ const EPS = Number.EPSILON;
 describe.skipIf(!BUILT)('createLapackSvd (dgesdd)', () => {
   const lapack = createLapackSvd({ concurrency: 2, blasThreads: 1 })!;
 
-  it('is available where the addon is built, and says which OpenBLAS kernels run', () => {
+  it('is available where the addon is built, and says which OpenBLAS kernels run', async () => {
     expect(lapack).not.toBeNull();
     expect(lapack.name).toBe('lapack');
     expect(lapack.report.available).toBe(true);
     expect(lapack.report.corename).toBeTruthy();
+    // the weak dgesdd_ reference resolved to the linked OpenBLAS's LAPACK
+    const { loadAddon } = await import('./addon.js');
+    const { resolveKernelsConfig } = await import('./config.js');
+    expect(loadAddon(resolveKernelsConfig({ notice: false })).addon!.hasLapack()).toBe(true);
   });
 
   for (const [rows, cols] of [

@@ -64,12 +64,12 @@ interface Job {
 }
 
 /**
- * The LAPACK SVD provider when the addon is built and loads, else null (LORALAB_KERNELS=off, or no addon: then the
- * caller keeps its own SVD). Sets OpenBLAS's thread count process-wide (see `blasThreads`).
+ * The LAPACK SVD provider when the addon is built and loads and its BLAS has LAPACK, else null (LORALAB_KERNELS=off,
+ * no addon, or an OpenBLAS built without LAPACK: then the caller keeps its own SVD). Sets OpenBLAS's thread count process-wide (see `blasThreads`).
  */
 export function createLapackSvd(options: LapackSvdOptions = {}): LapackSvd | null {
   const { addon, report } = loadAddon(resolveKernelsConfig({ notice: false, ...options.config }));
-  if (!addon) return null;
+  if (!addon?.hasLapack()) return null;
   const cores = availableParallelism();
   const concurrency = options.concurrency ?? (cores >= 2 ? 2 : 1);
   if (!(Number.isInteger(concurrency) && concurrency >= 1))
