@@ -37,7 +37,8 @@ Options:
 Exit codes: 0 ok, 1 failure, 2 usage error, 3 config error, 4 data error (input files, datasets, checkpoints,
 tokenizers), 5 training error, 130 interrupted (SIGINT).
 
-Environment: LORALAB_BACKEND (native, cuda, tensorflow, wasm, cpu; default auto), LORALAB_KERNELS=off, LORALAB_WASM_THREADS.
+Environment: LORALAB_BACKEND (native, cuda, tensorflow, wasm, cpu; default auto; cuda and tensorflow untested),
+LORALAB_KERNELS=off, LORALAB_WASM_THREADS, LORALAB_RANK_SVD=wasm (rank SVDs without LAPACK).
 `;
 }
 

@@ -82,7 +82,8 @@ export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
 export const BACKEND_OPTION: OptionSpec = {
   type: 'string',
   value: 'NAME',
-  description: 'auto (default: native where built, else wasm), native, cuda, tensorflow, wasm or cpu',
+  description:
+    'auto (default: native where built, else wasm), native, cuda, tensorflow (both untested), wasm or cpu',
 };
 
 /** Flags of commands that read a config. */

@@ -39,7 +39,7 @@ export interface ExperimentConfig {
   seed: number;
   /** Tensor backend for @loralab/model's initBackend (`auto`: LORALAB_BACKEND or the best installed, which is the
    * native CPU backend of @loralab/kernels where it builds, else wasm; `native`, `wasm`, `cpu`, `tensorflow`,
-   * `cuda`). Default `auto`. Results differ between backends only by float32 rounding. */
+   * `cuda` (the last two untested: they have never run here). Default `auto`. Results differ between backends only by float32 rounding. */
   backend: string;
   /** Reuse the base model shipped in this package when its fingerprint matches this config (phases 1-2 become a
    * copy); false pretrains from scratch (`--no-shipped-base`). Default true. */
