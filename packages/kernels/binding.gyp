@@ -15,7 +15,8 @@
         "native/cross-entropy.cc",
         "native/linear-cross-entropy.cc",
         "native/optimizer.cc",
-        "native/peak.cc"
+        "native/peak.cc",
+        "native/svd.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

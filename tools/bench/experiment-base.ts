@@ -2,25 +2,50 @@
 // (tokenizer on the built-in corpora, pretraining on the source domain) with `shippedBase: false`, then the
 // result in float16 with its recipe fingerprint. The default and quick presets reuse it when the fingerprint
 // matches their config. Reproduce with:
-//   npx tsx --conditions=@loralab/source tools/bench/experiment-base.ts [work dir]
+//   npx tsx --conditions=@loralab/source tools/bench/experiment-base.ts [work dir] [--recipe english-5m --out DIR]
+// `--recipe english-5m` builds the next, larger base (ENGLISH_5M_RECIPE) instead of the default's; rerunning with the
+// same work dir resumes its pretraining from the newest checkpoint.
 import { join } from 'node:path';
 import {
   DEFAULT_EXPERIMENT,
+  ENGLISH_5M_RECIPE,
+  type ExperimentConfig,
   exportShippedBase,
   lineReporter,
   runExperiment,
   SHIPPED_BASE_DIR,
 } from '../../packages/cli/src/experiment/index.js';
 
-const workDir = process.argv[2] ?? '/tmp/loralab-shipped-base';
-const command = 'npx tsx --conditions=@loralab/source tools/bench/experiment-base.ts';
-const config = { ...DEFAULT_EXPERIMENT, shippedBase: false, arms: [] };
+const args = process.argv.slice(2);
+const flag = (name: string) => {
+  const i = args.indexOf(name);
+  if (i < 0) return undefined;
+  const [value] = args.splice(i, 2).slice(1);
+  if (!value) throw new Error(`${name} needs a value`);
+  return value;
+};
+const recipeName = flag('--recipe');
+const outDir = flag('--out') ?? SHIPPED_BASE_DIR;
+if (recipeName !== undefined && recipeName !== 'english-5m')
+  throw new Error(`--recipe: expected english-5m, found ${recipeName}`);
+const workDir = args[0] ?? '/tmp/loralab-shipped-base';
+const command = `npx tsx --conditions=@loralab/source tools/bench/experiment-base.ts${recipeName ? ` --recipe ${recipeName}` : ''}`;
+const recipe: ExperimentConfig = recipeName
+  ? {
+      ...DEFAULT_EXPERIMENT,
+      tokenizer: ENGLISH_5M_RECIPE.tokenizer,
+      model: ENGLISH_5M_RECIPE.model,
+      pretrain: ENGLISH_5M_RECIPE.pretrain,
+      data: { ...DEFAULT_EXPERIMENT.data, source: ENGLISH_5M_RECIPE.source },
+    }
+  : DEFAULT_EXPERIMENT;
+const config = { ...recipe, shippedBase: false, arms: [] };
 const t0 = performance.now();
 const reporter = lineReporter((l) => console.log(`[${((performance.now() - t0) / 1000).toFixed(0)}s] ${l}`));
 reporter.progress = (label, done, total) => {
   if (done % 25 === 0) reporter.log(`${label} ${done}/${total}`);
 };
 const result = await runExperiment(config, { outputDir: workDir, reporter });
-await exportShippedBase(DEFAULT_EXPERIMENT, join(workDir, 'base'), SHIPPED_BASE_DIR, command);
+await exportShippedBase(recipe, join(workDir, 'base'), outDir, command);
 console.log('base metrics', result.results.base.metrics);
-console.log(`wrote ${SHIPPED_BASE_DIR} in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+console.log(`wrote ${outDir} in ${((performance.now() - t0) / 1000).toFixed(0)} s`);

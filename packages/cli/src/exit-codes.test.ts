@@ -1,8 +1,8 @@
 import { ConfigError as DataConfigError, DataError } from '@loralab/data';
 import { SandboxError } from '@loralab/eval';
-import { CheckpointError, ConfigError as ModelConfigError } from '@loralab/model';
+import { CheckpointError, IntegrityError, ConfigError as ModelConfigError } from '@loralab/model';
 import { TokenizerError } from '@loralab/tokenizer';
-import { TrainingError } from '@loralab/train';
+import { CollapseError, DivergenceError, TrainingError } from '@loralab/train';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, UsageError } from './errors.js';
 import { EXIT_CODES, exitCodeFor } from './exit-codes.js';
@@ -16,8 +16,12 @@ describe('exitCodeFor', () => {
     expect(exitCodeFor(new DataError('x', { file: 'f', line: 2 }))).toBe(4);
     expect(exitCodeFor(new TokenizerError('x'))).toBe(4);
     expect(exitCodeFor(new CheckpointError('x', 'model.safetensors'))).toBe(4);
+    expect(exitCodeFor(new IntegrityError('x', 'model.safetensors', 'w', 'a', 'b'))).toBe(4);
     expect(exitCodeFor(new TrainingError('x', 3, 'non-finite-loss', null))).toBe(5);
     expect(exitCodeFor(new TrainingError('x', 3, 'aborted', 'ckpt'))).toBe(130);
+    const d = { step: 3, lastCheckpoint: null, fromStep: 1, toStep: 3, value: 0, bound: 0 } as const;
+    expect(exitCodeFor(new DivergenceError('x', { ...d, reason: 'diverged', metric: 'loss' }))).toBe(5);
+    expect(exitCodeFor(new CollapseError('x', { ...d, reason: 'collapsed', metric: 'grad_norm' }))).toBe(5);
     expect(exitCodeFor(new SandboxError('x'))).toBe(1);
     expect(exitCodeFor(new Error('x'))).toBe(1);
     expect(exitCodeFor('a string')).toBe(1);

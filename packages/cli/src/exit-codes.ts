@@ -12,7 +12,10 @@ export const EXIT_CODES = {
   config: 3,
   /** Input data, a checkpoint, a tokenizer or a dataset on disk is missing or malformed. */
   data: 4,
-  /** Training failed (a non-finite loss, a backend that cannot start, a resume that does not match). */
+  /**
+   * Training failed: a non-finite loss, weights that diverged or a collapsed gradient (DivergenceError,
+   * CollapseError), a backend that cannot start.
+   */
   training: 5,
   /** Interrupted by SIGINT (after the trainer saved a consistent state). */
   interrupted: 130,
@@ -30,8 +33,11 @@ const BY_NAME: Record<string, ExitCode> = {
   DataError: EXIT_CODES.data,
   TokenizerError: EXIT_CODES.data,
   CheckpointError: EXIT_CODES.data,
+  IntegrityError: EXIT_CODES.data,
   ShapeError: EXIT_CODES.data,
   TrainingError: EXIT_CODES.training,
+  DivergenceError: EXIT_CODES.training,
+  CollapseError: EXIT_CODES.training,
   BackendError: EXIT_CODES.training,
   ConvergenceError: EXIT_CODES.failure,
   SandboxError: EXIT_CODES.failure,

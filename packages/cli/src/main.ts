@@ -10,6 +10,7 @@ import {
   type CommandSpec,
   commandHelp,
   commandName,
+  type OptionSpec,
 } from './commands/command.js';
 import { COMMANDS, GROUPS } from './commands/index.js';
 import { UsageError } from './errors.js';
@@ -36,7 +37,8 @@ Options:
 Exit codes: 0 ok, 1 failure, 2 usage error, 3 config error, 4 data error (input files, datasets, checkpoints,
 tokenizers), 5 training error, 130 interrupted (SIGINT).
 
-Environment: LORALAB_BACKEND (native, cuda, tensorflow, wasm, cpu; default auto), LORALAB_KERNELS=off, LORALAB_WASM_THREADS.
+Environment: LORALAB_BACKEND (native, cuda, tensorflow, wasm, cpu; default auto; cuda and tensorflow untested),
+LORALAB_KERNELS=off, LORALAB_WASM_THREADS, LORALAB_RANK_SVD=wasm (rank SVDs without LAPACK).
 `;
 }
 
@@ -99,6 +101,42 @@ function findCommand(argv: readonly string[]): { spec: CommandSpec; rest: string
   return { spec: COMMANDS.find((c) => c.path[0] === first)!, rest: argv.slice(1) };
 }
 
+/** A value that looks like a flag but is a negative number: `-1`, `-0.5`, `-.5`, `-3e-4`, `-inf`. */
+const NEGATIVE_NUMBER = /^-(\d|\.\d|inf(inity)?$|nan$)/i;
+
+/**
+ * Node's parseArgs takes `--lr -1` for a flag without its value ("argument is ambiguous"). A string option followed
+ * by a negative number gets it as its value: `--lr -1` and `-r -2` become `--lr=-1` and `--rank=-2`, so the
+ * command's own range check answers (`--lr must be a positive number, got -1`). Everything after `--` is left alone.
+ */
+export function joinNegativeValues(args: readonly string[], options: Record<string, OptionSpec>): string[] {
+  const byShort = new Map(
+    Object.entries(options)
+      .filter(([, o]) => o.short)
+      .map(([name, o]) => [o.short!, name]),
+  );
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--') {
+      out.push(...args.slice(i));
+      break;
+    }
+    const next = args[i + 1];
+    const name = a.startsWith('--') ? a.slice(2) : /^-[^-]$/.test(a) ? byShort.get(a[1]!) : undefined;
+    if (
+      name !== undefined &&
+      options[name]?.type === 'string' &&
+      next !== undefined &&
+      NEGATIVE_NUMBER.test(next)
+    ) {
+      out.push(`--${name}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
 /** One line per error: `loralab: DataError: file:3: ...`, with structured fields the message lacks. */
 export function formatError(error: unknown, verbose: boolean): string {
   if (!(error instanceof Error)) return `loralab: ${String(error)}\n`;
@@ -159,7 +197,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     let parsed: ReturnType<typeof parseArgs>;
     try {
       parsed = parseArgs({
-        args: found.rest,
+        args: joinNegativeValues(found.rest, allOptions(spec)),
         options: allOptions(spec),
         allowPositionals: true,
         strict: true,

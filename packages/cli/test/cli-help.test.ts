@@ -81,7 +81,7 @@ describe('usage errors exit 2 with one line and a hint', () => {
       [['rank', '--base', 'b'], /exactly one of --finetuned DIR and --adapter DIR/],
       [
         ['tokenizer', 'train', '--output', 'x', '--vocab-size', '1.5', '--corpus', 'brown'],
-        /--vocab-size expects an integer >= 1/,
+        /--vocab-size must be an integer >= 1, got 1.5/,
       ],
       [['tokenizer', 'train', '--output', 'x'], /no input: give text files or --corpus NAME/],
       [['pretrain', '--data', 'd', '--output', 'o'], /missing --tokenizer/],

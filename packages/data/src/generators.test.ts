@@ -50,6 +50,28 @@ describe('GSM8K-style math generator', () => {
     expect([...steps].sort()).toEqual([1, 2, 3]);
   });
 
+  it('writes one-step problems on one-digit numbers at the easy level, in the same format, splits disjoint', () => {
+    const train = [...generateMathProblems({ split: 'train', count: 2000, level: 'easy' })];
+    const test = [...generateMathProblems({ split: 'test', count: 200, level: 'easy' })];
+    const ops = new Set<string>();
+    for (const { question, answer } of [...train, ...test]) {
+      const m = /^[^\n]* (\d)([+\-*])(\d) = <<\1\2\3=(\d+)>>\4 [^\n]*\n#### \4$/.exec(answer);
+      expect(m, answer).not.toBeNull();
+      const [, a, op, b, r] = m!;
+      // biome-ignore lint/security/noGlobalEval: evaluates a generated arithmetic expression of digits and + - *
+      expect(eval(`${a}${op}${b}`)).toBe(Number(r));
+      expect(question).toContain(op === '*' && a === '2' && question.includes('twice') ? b! : a!);
+      ops.add(op!);
+    }
+    expect([...ops].sort()).toEqual(['*', '+', '-']);
+    const trainQuestions = new Set(train.map((p) => p.question));
+    expect(test.filter((p) => trainQuestions.has(p.question))).toEqual([]);
+    expect(test.every((p) => mathSplitOf(p.question) === 'test')).toBe(true);
+    expect(() => [...generateMathProblems({ split: 'train', count: 1, level: 'hard' as 'easy' })]).toThrow(
+      /level/,
+    );
+  });
+
   it('is deterministic in its seed', () => {
     const a = [...generateMathProblems({ split: 'train', count: 20, seed: 1 })];
     expect([...generateMathProblems({ split: 'train', count: 20, seed: 1 })]).toEqual(a);

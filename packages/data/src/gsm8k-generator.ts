@@ -19,7 +19,17 @@ export interface MathGeneratorConfig {
   seed?: number;
   /** Share of all possible questions that belongs to the test split, in (0, 1). Default 0.1. */
   testFraction?: number;
+  /**
+   * `gsm8k` (default): two- and three-step problems with numbers up to the thousands, as in GSM8K.
+   * `easy`: one step on one-digit numbers (sums, differences, products, doubling), the same answer format: a skill
+   * a model of a few million parameters can learn in a few hundred finetuning steps, so accuracy moves.
+   */
+  level?: MathLevel;
 }
+
+/** The difficulty of generated math problems (see `MathGeneratorConfig.level`). */
+export type MathLevel = 'gsm8k' | 'easy';
+export const MATH_LEVELS: readonly MathLevel[] = ['gsm8k', 'easy'];
 
 /** The split a question belongs to: a pure function of its text, so two splits can never share a question. */
 export function mathSplitOf(question: string, testFraction = 0.1): 'train' | 'test' {
@@ -167,17 +177,67 @@ const TEMPLATES: Template[] = [
   },
 ];
 
+/** Others in the `easy` problems, without a pronoun that could disagree with the name. */
+const OTHERS = ['neighbor', 'classmate', 'friend', 'cousin'];
+
+/** One-step problems on one-digit numbers (the `easy` level): each answer is one calculator step. */
+const EASY_TEMPLATES: Template[] = [
+  (rng) => {
+    const [name, pron] = pick(rng, NAMES);
+    const [a, b] = [randInt(rng, 1, 9), randInt(rng, 1, 9)];
+    const item = pick(rng, ITEMS);
+    return {
+      question: `${name} has ${a} ${item}. ${pron} gets ${b} more ${item}. How many ${item} does ${name} have now?`,
+      steps: [{ text: `${name} has {} ${item} now.`, expr: `${a}+${b}`, result: a + b }],
+    };
+  },
+  (rng) => {
+    const [name, pron] = pick(rng, NAMES);
+    const a = randInt(rng, 2, 9);
+    const b = randInt(rng, 1, a - 1);
+    const item = pick(rng, ITEMS);
+    return {
+      question: `${name} has ${a} ${item}. ${pron} gives ${b} ${item} to a ${pick(rng, OTHERS)}. How many ${item} does ${name} have left?`,
+      steps: [{ text: `${name} has {} ${item} left.`, expr: `${a}-${b}`, result: a - b }],
+    };
+  },
+  (rng) => {
+    const [name] = pick(rng, NAMES);
+    const [k, m] = [randInt(rng, 2, 9), randInt(rng, 2, 9)];
+    const item = pick(rng, ITEMS);
+    return {
+      question: `${name} has ${k} bags with ${m} ${item} in each bag. How many ${item} does ${name} have?`,
+      steps: [{ text: `${name} has {} ${item}.`, expr: `${k}*${m}`, result: k * m }],
+    };
+  },
+  (rng) => {
+    const [name] = pick(rng, NAMES);
+    const a = randInt(rng, 1, 9);
+    const item = pick(rng, ITEMS);
+    const other = pick(rng, OTHERS);
+    return {
+      question: `${name} has ${a} ${item}. A ${other} has twice as many ${item} as ${name}. How many ${item} does the ${other} have?`,
+      steps: [{ text: `The ${other} has {} ${item}.`, expr: `2*${a}`, result: 2 * a }],
+    };
+  },
+];
+
 /** Renders one problem's steps as a GSM8K answer. */
 function answerOf(steps: Step[]): string {
   return `${steps.map(calc).join('\n')}\n#### ${steps[steps.length - 1]!.result}`;
 }
 
 function checkConfig(config: MathGeneratorConfig): Required<MathGeneratorConfig> {
-  const full = { seed: 0, testFraction: 0.1, ...config };
+  const full = { seed: 0, testFraction: 0.1, level: 'gsm8k' as MathLevel, ...config };
   if (full.split !== 'train' && full.split !== 'test')
     throw new ConfigError('split', `expected "train" or "test", found ${JSON.stringify(full.split)}`);
   if (!Number.isInteger(full.count) || full.count < 0)
     throw new ConfigError('count', `expected a non-negative integer, found ${full.count}`);
+  if (!MATH_LEVELS.includes(full.level))
+    throw new ConfigError(
+      'level',
+      `expected one of ${MATH_LEVELS.join(', ')}, found ${JSON.stringify(full.level)}`,
+    );
   if (!(full.testFraction > 0 && full.testFraction < 1))
     throw new ConfigError('testFraction', `expected a number in (0, 1), found ${full.testFraction}`);
   return full;
@@ -188,10 +248,11 @@ function checkConfig(config: MathGeneratorConfig): Required<MathGeneratorConfig>
  * candidate is kept by the split its question hashes to, so splits are disjoint whatever the seeds.
  */
 export function* generateMathProblems(config: MathGeneratorConfig): Generator<Gsm8kRecord> {
-  const { split, count, seed, testFraction } = checkConfig(config);
+  const { split, count, seed, testFraction, level } = checkConfig(config);
   const rng = createRng(mixSeed(seed, 0x6d617468));
+  const templates = level === 'easy' ? EASY_TEMPLATES : TEMPLATES;
   for (let made = 0; made < count; ) {
-    const { question, steps } = pick(rng, TEMPLATES)(rng);
+    const { question, steps } = pick(rng, templates)(rng);
     if (mathSplitOf(question, testFraction) !== split) continue;
     made++;
     yield { question, answer: answerOf(steps) };

@@ -14,6 +14,7 @@ export {
 } from './data-loader.js';
 export { DatasetReader, type RowRange, type TokenRange } from './dataset-reader.js';
 export { type RankInfo, resolveRank, roundRobinCount } from './distributed.js';
+export { ENGLISH_CORPORA, type EnglishCorpus, englishDocument, englishFiles } from './english-corpus.js';
 export { ConfigError, DataError, type DataErrorWhere } from './errors.js';
 export { expandPaths, readJsonArrayElements, readLinesNumbered } from './file-input.js';
 export { finalizeDataset } from './finalize-dataset.js';
@@ -26,7 +27,9 @@ export {
 export {
   type Gsm8kRecord,
   generateMathProblems,
+  MATH_LEVELS,
   type MathGeneratorConfig,
+  type MathLevel,
   mathProblemText,
   mathSplitOf,
 } from './gsm8k-generator.js';
@@ -42,9 +45,15 @@ export {
 } from './humaneval-generator.js';
 export {
   detectInstructFormat,
+  INSTRUCT_LAYOUTS,
   type InstructFormat,
+  type InstructLayout,
+  type InstructMapping,
+  instructColumns,
   type LossMaskStrategy,
   lossMaskFor,
+  resolveInstructFormat,
+  textContent,
   toChatMessages,
 } from './instruct-formats.js';
 export {
@@ -55,6 +64,15 @@ export {
   readManifest,
   type TokenizerIdentity,
 } from './manifest.js';
+export {
+  type ColumnSelection,
+  decimalString,
+  isoDate,
+  isoTimestamp,
+  type ParquetReadOptions,
+  type ParquetRow,
+  readParquetRows,
+} from './parquet-records.js';
 export { createRng, hashString, mixSeed, permutation } from './prng.js';
 export {
   hfFeatures,
@@ -93,6 +111,7 @@ export {
   streamRecordText,
   streamSourceItems,
 } from './stream-source.js';
+export { type TrainingTextOptions, trainingText } from './training-text.js';
 export {
   DEFAULT_WRITE_DATASET_CONFIG,
   defaultChatThreads,

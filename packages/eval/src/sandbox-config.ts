@@ -5,14 +5,20 @@ import { ConfigError } from './errors.js';
 
 /** How programs are isolated from the machine. */
 export type Isolation =
-  /** Namespaces when `probeSandbox()` finds them usable, else rlimits only. */
+  /**
+   * Namespaces when `probeSandbox()` finds them usable; else rlimits with a printed warning, but only where a
+   * process cap holds (sandbox uid, RLIMIT_NPROC of a non-root user, or a cgroup); else a SandboxError.
+   */
   | 'auto'
   /**
-   * `unshare --net --mount --pid`: no network, every mount read-only except fresh size-limited tmpfs
-   * working directories, its own process tree (killed as a whole), and an unprivileged uid when run as root.
+   * `unshare --net --mount --pid`: no network, a minimal read-only root (the interpreter's directories) with a
+   * private size-limited tmpfs `/tmp`, its own process tree (killed as a whole), an unprivileged uid when run as root.
    */
   | 'namespaces'
-  /** rlimits, a process group and Python-level socket blocking only: NOT a security boundary. */
+  /**
+   * rlimits, cgroup, a sandbox uid as root and Python-level socket blocking, on the host's filesystem and network:
+   * NOT a security boundary (a warning is printed).
+   */
   | 'rlimits';
 
 export interface SandboxConfig {
@@ -21,17 +27,18 @@ export interface SandboxConfig {
   /** Python interpreter. Default `/usr/bin/python3` when it exists, else `python3` from PATH. */
   python?: string;
   /**
-   * Address-space limit (RLIMIT_AS, RLIMIT_DATA) per process, in bytes. Default 1 GiB. A program's processes
-   * together can use at most maxProcesses x memoryBytes (plus the tmpfs), so keep both small on big machines.
+   * Memory of one program in bytes: its cgroup's limit (all its processes) where there is a cgroup, and
+   * RLIMIT_AS / RLIMIT_DATA per process. Default 1 GiB. Without a cgroup a program's processes together can use
+   * up to maxProcesses x memoryBytes (plus the tmpfs); the isolation record says which holds.
    */
   memoryBytes?: number;
   /** Largest file a program may write (RLIMIT_FSIZE) in bytes. Default 16 MiB. */
   fileSizeBytes?: number;
-  /** Processes and threads the program's uid may have (RLIMIT_NPROC). Default 8. */
+  /** Processes and threads of one program: cgroup pids.max where there is a cgroup, and RLIMIT_NPROC. Default 8. */
   maxProcesses?: number;
   /** Open file descriptors (RLIMIT_NOFILE). Default 256. */
   maxOpenFiles?: number;
-  /** Size of each fresh tmpfs (working directory and /tmp, namespaces only) in bytes. Default 64 MiB. */
+  /** Size of the private tmpfs on /tmp, which holds the working directory (namespaces only), in bytes. Default 64 MiB. */
   tmpfsBytes?: number;
   /** Bytes of stdout and of stderr kept per program; the rest is read and dropped. Default 8192. */
   maxOutputBytes?: number;
@@ -41,7 +48,7 @@ export interface SandboxConfig {
   reliabilityGuard?: boolean;
   /** Programs run at once. Default: all cores (`os.availableParallelism()`). */
   workers?: number;
-  /** When run as root with namespaces, worker slot i runs as uid and gid `uidBase + i`. Default 2000000000. */
+  /** When run as root, worker slot i runs its programs as uid and gid `uidBase + i`. Default 2000000000. */
   uidBase?: number;
 }
 

@@ -17,3 +17,21 @@ export function haveShared(file: string): boolean {
   );
   return false;
 }
+
+/**
+ * A completion body (indented) that forks 2 processes of 300 MiB each, alive together for 2 s, then prints the
+ * children's wait statuses: each is within a 512 MiB RLIMIT_AS, together they are over a 512 MiB program limit,
+ * so under a per-program cgroup one is OOM-killed (status 9); without one both exit 0.
+ */
+export const MEMORY_HOG_BODY = `    import os, time
+    pids = []
+    for i in range(2):
+        pid = os.fork()
+        if pid == 0:
+            b = bytearray(b'\\x01') * (300 << 20)
+            time.sleep(2)
+            os._exit(0)
+        pids.append(pid)
+    print('statuses', sorted(os.waitpid(p, 0)[1] for p in pids))
+    return 0
+`;

@@ -8,8 +8,12 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CodeProblem } from '../src/code-problems.js';
 import { evaluateCodeSamples } from '../src/evaluate-code.js';
+import { detectCgroups } from '../src/sandbox-cgroup.js';
 import { resolveSandboxConfig, type SandboxConfig } from '../src/sandbox-config.js';
 import { probeSandbox } from '../src/sandbox-probe.js';
+import { MEMORY_HOG_BODY } from './helpers.js';
+
+const probeCgroup = () => detectCgroups().version !== 'none';
 
 const probe = await probeSandbox(resolveSandboxConfig());
 const reason = `needs namespace isolation (unshare); here: ${probe.isolation}, ${probe.reason ?? ''}`;
@@ -56,6 +60,8 @@ function sandboxProcessesOf(uidBase: number, workers: number): string[] {
 
 describe.skipIf(probe.isolation !== 'namespaces')('hostile completions', () => {
   const dir = fileURLToPath(new URL(`../../../.tmp/eh-${process.pid}/`, import.meta.url));
+  const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+  const sharedDir = fileURLToPath(new URL('../../../../shared/', import.meta.url));
   const canary = `${dir}canary.txt`;
   const unixPath = `${dir}l.sock`; // short: unix socket paths are limited to 107 bytes
   const escapeName = `loralab-escape-${process.pid}.txt`;
@@ -109,6 +115,12 @@ describe.skipIf(probe.isolation !== 'namespaces')('hostile completions', () => {
     'signalling the evaluator': `import os, signal\nos.kill(${process.pid}, signal.SIGKILL)`,
     'signalling every process': 'import os, signal\nos.kill(-1, signal.SIGKILL)',
     'regaining root': 'import os\nos.setuid(0)\nos.system("touch /pwned")',
+    // These pass (a + b) if the read succeeds: the minimal root holds none of the host's other files.
+    'reading the checkout': `open(${JSON.stringify(`${repoRoot}package.json`)}).read(1)\nreturn a + b`,
+    'reading ../shared (the benchmark with its solutions)': `import os\nassert os.listdir(${JSON.stringify(sharedDir)})\nreturn a + b`,
+    'reading /etc/passwd': "open('/etc/passwd').read(1)\nreturn a + b",
+    'reading the host root':
+      "import os\nassert 'work' in os.listdir('/') or 'home' in os.listdir('/')\nreturn a + b",
     'huge output':
       "import sys\nwhile True:\n    sys.stdout.write('x' * 65536)\n    sys.stderr.write('y' * 65536)",
   };
@@ -144,11 +156,31 @@ describe.skipIf(probe.isolation !== 'namespaces')('hostile completions', () => {
     // Touching 512 MiB can take longer than the timeout on a loaded machine: either verdict is contained.
     expect(verdicts['memory exhaustion']).toMatch(/^(failed: |timed out)$/);
     expect(verdicts['opening a socket to the internet']).toMatch(/^failed: .*(unreachable|Network)/);
+    if (ev.sandbox.cgroup !== 'none') {
+      const bomb = ev.executions[ev.results.findIndex((r) => r.name === 'fork bomb')]!;
+      expect(bomb.pidsPeak).toBeLessThanOrEqual(8);
+    }
     const huge = ev.executions[ev.results.findIndex((r) => r.name === 'huge output')]!;
     expect(huge.stdout.length).toBe(4096);
     expect(huge.stdoutBytes).toBeGreaterThan(1 << 20);
     expect(huge.stderrBytes).toBeGreaterThan(1 << 20);
   }, 120_000);
+
+  it.skipIf(!probeCgroup())(
+    'holds a memory hog spread over processes to the program limit (cgroup)',
+    async () => {
+      const ev = await evaluateCodeSamples(
+        new Map([[problem.task_id, problem]]),
+        [{ task_id: problem.task_id, completion: MEMORY_HOG_BODY }],
+        { sandbox: { ...sandbox, timeoutS: 20 } },
+      );
+      const run = ev.executions[0]!;
+      expect(run.stdout).toMatch(/^statuses \[.*\b9\b.*\]/); // some child was OOM-killed
+      expect(run.memoryPeakBytes).toBeGreaterThan(200 * 1024 ** 2);
+      expect(run.memoryPeakBytes).toBeLessThanOrEqual(512 * 1024 ** 2);
+    },
+    60_000,
+  );
 
   it('keeps the evaluator working afterwards', async () => {
     const ev = await evaluateCodeSamples(

@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { buildProgram, loadCodeProblems } from '../src/code-problems.js';
 import { DataError } from '../src/errors.js';
 import { evaluateCodeSamples, evaluateFunctionalCorrectness } from '../src/evaluate-code.js';
+import { describeIsolation } from '../src/sandbox-probe.js';
 import { HUMANEVAL_FILE, haveShared } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'loralab-eval-test-'));
@@ -69,6 +70,9 @@ describe.skipIf(!haveShared(HUMANEVAL_FILE))('HumanEval (real file)', () => {
       ['HumanEval/2', false, 'failed: invalid syntax (<string>, line 12)'],
     ]);
     expect(rows[0].note).toBe('kept');
+    // Every row records the sandbox it ran in.
+    expect(new Set(rows.map((r) => r.isolation))).toEqual(new Set([describeIsolation(ev.sandbox)]));
+    expect(rows[0].isolation).toMatch(/^(namespaces|rlimits); processes: /);
     expect(rows[0].completion).toBe(samples[0]!.completion);
     // per problem (n, c): HumanEval/0 (2, 1), HumanEval/1 (1, 0), HumanEval/2 (2, 1); only k = 1 fits all.
     expect(Object.keys(ev.passAtK)).toEqual(['pass@1']);

@@ -8,6 +8,11 @@
 #include "kernels.h"
 #include "platform.h"
 
+namespace lk {
+Napi::Value Dgesdd(const Napi::CallbackInfo& info);     // svd.cc
+Napi::Value HasLapack(const Napi::CallbackInfo& info);  // svd.cc
+}  // namespace lk
+
 namespace {
 
 int64_t Int(const Napi::CallbackInfo& info, size_t i) {
@@ -319,6 +324,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("softmaxRows", Napi::Function::New(env, SoftmaxRows));
   exports.Set("adamw", Napi::Function::New(env, Adamw));
   exports.Set("lion", Napi::Function::New(env, Lion));
+  exports.Set("dgesdd", Napi::Function::New(env, lk::Dgesdd));
+  exports.Set("hasLapack", Napi::Function::New(env, lk::HasLapack));
   return exports;
 }
 

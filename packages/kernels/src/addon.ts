@@ -165,6 +165,21 @@ export interface NativeAddon {
     scale: number,
     chunk: number,
   ): number;
+  /**
+   * LAPACK dgesdd on a libuv thread (native/svd.cc): a (rows × cols, row-major, Float32 or Float64; copied before it
+   * returns) → s (k = min(rows, cols)), and U (rows × k) / Vᵀ (k × cols) when given (then jobz = 'S', else 'N').
+   * The output arrays must not be touched until the promise settles.
+   */
+  /** Whether the linked BLAS exports LAPACK's dgesdd_ (Debian's OpenBLAS does; a build without LAPACK does not). */
+  hasLapack(): boolean;
+  dgesdd(
+    a: Float32Array | Float64Array,
+    rows: number,
+    cols: number,
+    s: Float64Array,
+    u: Float64Array | null,
+    vt: Float64Array | null,
+  ): Promise<void>;
   /** fp32 GFLOP/s of a register-only FMA loop on every fused-kernel thread: the machine's measured peak. */
   fmaPeak(iterations: number): number;
   adamw(

@@ -18,6 +18,13 @@ export {
 export { ConfigError, ShapeError } from './errors.js';
 export { type HeadLayout, hasNativeKernel } from './fused-op.js';
 export {
+  createLapackSvd,
+  type DenseMatrix,
+  type LapackSvd,
+  type LapackSvdOptions,
+  type LapackSvdResult,
+} from './lapack-svd.js';
+export {
   LINEAR_CROSS_ENTROPY,
   type LinearCrossEntropyOptions,
   linearCrossEntropy,

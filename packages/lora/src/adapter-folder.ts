@@ -5,18 +5,25 @@
 //   base_model.model.<module>.lora_B.weight         (out, r)
 //   base_model.model.<module>.lora_magnitude_vector (out)        DoRA only
 //   base_model.model.<module>.weight / .bias        modules_to_save copies
-// Loading checks every tensor the config implies, by key and shape, and names what is missing or unexpected.
-import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
+// Loading follows PEFT's `set_peft_model_state_dict` + `load_state_dict(strict=False)`: missing and unexpected keys
+// are warned about by name (`strict` makes them errors), a wrong shape is an error. Both files are recorded in the
+// folder's `checksums.json` and verified on load (see @loralab/model).
+import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   CheckpointError,
   ConfigError,
+  checksumOf,
+  forgetChecksums,
   LlamaForCausalLM,
   openSafetensors,
   type Parameter,
   readSafetensors,
-  type SafetensorsDtype,
+  readVerifiedFile,
+  recordChecksums,
   type TensorToWrite,
+  type VerifyOptions,
+  type WeightDtype,
   writeFileAtomic,
   writeSafetensors,
 } from '@loralab/model';
@@ -76,7 +83,7 @@ export interface SaveAdapterOptions {
   /** Which adapter (default: the active one). */
   adapterName?: string;
   /** Storage dtype of the tensors (default F32). */
-  dtype?: SafetensorsDtype;
+  dtype?: WeightDtype;
   /** Written as `base_model_name_or_path` (default: the adapter config's value). */
   baseModelNameOrPath?: string | null;
   /**
@@ -117,6 +124,7 @@ export async function saveAdapter(
   const config = lora.peftConfig.get(name);
   if (!config) throw new ConfigError(`no adapter named '${name}'`, 'adapter_name', name);
   await mkdir(dir, { recursive: true });
+  await forgetChecksums(dir, (f) => f === ADAPTER_WEIGHTS_NAME || f === ADAPTER_CONFIG_NAME);
   let tensors = await adapterStateDict(lora, name);
   let saved: LoraConfig = { ...config, inference_mode: true };
   const initialDir = options.pathInitialModelForWeightConversion;
@@ -126,7 +134,7 @@ export async function saveAdapter(
     saved = pissaConvertedConfig(saved);
     tensors = pissaConvertedTensors(tensors, initial, initialPath);
   }
-  await writeSafetensors(
+  const weights = await writeSafetensors(
     join(dir, ADAPTER_WEIGHTS_NAME),
     tensors,
     { format: 'pt' },
@@ -139,7 +147,9 @@ export async function saveAdapter(
       if (JSON.stringify(json[k]) === JSON.stringify(LORA_CONFIG_DEFAULTS[k])) delete json[k];
     }
   }
-  await writeFileAtomic(join(dir, ADAPTER_CONFIG_NAME), `${JSON.stringify(json, null, 2)}\n`);
+  const text = `${JSON.stringify(json, null, 2)}\n`;
+  await writeFileAtomic(join(dir, ADAPTER_CONFIG_NAME), text);
+  await recordChecksums(dir, { [ADAPTER_WEIGHTS_NAME]: weights, [ADAPTER_CONFIG_NAME]: checksumOf(text) });
 }
 
 /** Reads `adapter_config.json`: unknown keys warn and are dropped, invalid values throw `ConfigError`. */
@@ -150,8 +160,9 @@ export async function readAdapterConfig(
   const path = join(dir, ADAPTER_CONFIG_NAME);
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = (await readVerifiedFile(path)).toString('utf8');
   } catch (cause) {
+    if (cause instanceof CheckpointError) throw cause;
     throw new CheckpointError(`cannot read ${path}: ${(cause as Error).message}`, path, undefined, { cause });
   }
   let raw: unknown;
@@ -165,22 +176,58 @@ export async function readAdapterConfig(
   return resolveLoraConfig(raw as Record<string, unknown>, { ...options, unknownKeys: 'warn', source: path });
 }
 
-export interface LoadAdapterOptions {
+export interface LoadAdapterOptions extends VerifyOptions {
   /** Name the adapter gets (default `default`; the name is not stored in the folder). */
   adapterName?: string;
   /** Train the loaded adapter (PEFT: `is_trainable`); default false: inference mode, parameters frozen. */
   isTrainable?: boolean;
   /** Make the loaded adapter the active one when added to an existing LoraModel (default true). */
   activate?: boolean;
-  /** Receives warnings (unknown config keys); default `console.warn`. */
+  /**
+   * Refuse a file whose keys differ from what the config implies (default false: as PEFT, missing keys keep their
+   * initial values and unexpected keys are ignored, each with a warning that names them).
+   */
+  strict?: boolean;
+  /** Receives warnings (unknown config keys, missing and unexpected tensors); default `console.warn`. */
   onWarning?: (message: string) => void;
+  /** Receives the keys the file lacks and the keys it holds beyond the config (PEFT's `_IncompatibleKeys`). */
+  onIncompatibleKeys?: (keys: { missing: string[]; unexpected: string[] }) => void;
+}
+
+/** `base_model.model.<module>.lora_A.weight` → `<module>` (the module a saved key belongs to). */
+function moduleOf(key: string): string {
+  const m = /^base_model\.model\.(.+?)\.(lora_A|lora_B|lora_magnitude_vector|weight|bias)(\.weight)?$/.exec(
+    key,
+  );
+  return m ? m[1]! : key;
+}
+
+/** Module name → the parts of it listed in `keys` (`lora_A`, `lora_B`, ...), for messages. */
+function byModule(keys: string[]): string {
+  const parts = new Map<string, string[]>();
+  for (const k of keys) {
+    const mod = moduleOf(k);
+    parts.set(mod, [
+      ...(parts.get(mod) ?? []),
+      k.slice(`base_model.model.${mod}.`.length).replace(/\.weight$/, ''),
+    ]);
+  }
+  return [...parts].map(([m, p]) => `${m} (${p.join(', ')})`).join(', ');
+}
+
+/** A misshapen embedding or lm_head copy whose row count differs: the adapter was trained with added tokens. */
+function addedTokensMessage(key: string, file: number[], want: readonly number[]): string | null {
+  if (!/(embed_tokens|lm_head)\.weight$/.test(key) || file.length !== 2 || file[1] !== want[1]) return null;
+  return `${key} has ${file[0]} rows where the model's vocabulary has ${want[0]}: the adapter was trained after ${file[0]! > want[0]! ? `adding ${file[0]! - want[0]!} token(s)` : 'shrinking the vocabulary'} (PEFT: resize_token_embeddings + modules_to_save). loralab does not resize a model's vocabulary: load it onto a base folder whose config.json has vocab_size ${file[0]} (the resized base the adapter was trained on)`;
 }
 
 /**
  * Loads a PEFT adapter folder into `target` (a plain model: a new LoraModel is made; a LoraModel: the adapter is
- * added). Every tensor the config implies must be present with its shape; otherwise a `CheckpointError` names the
- * missing, unexpected or misshapen keys and the model is left as it was. The base weights are not changed (a PiSSA
- * adapter expects the residual base it was trained on).
+ * added). As PEFT, tensors the config implies but the file lacks keep their initial values (lora_B = 0: the module
+ * is unchanged) and tensors the config does not imply are ignored, each named in a warning; `strict` makes both an
+ * error. A wrong shape, a file that matches none of the expected keys, or a checksum mismatch is a
+ * `CheckpointError`, and the model is left as it was. The base weights are not changed (a PiSSA adapter expects the
+ * residual base it was trained on).
  */
 export async function loadAdapter(
   target: LlamaForCausalLM | LoraModel,
@@ -188,10 +235,11 @@ export async function loadAdapter(
   options: LoadAdapterOptions = {},
 ): Promise<LoraModel> {
   const name = options.adapterName ?? 'default';
+  const warn = options.onWarning ?? ((m: string) => console.warn(m));
   const config = await readAdapterConfig(dir, { onWarning: options.onWarning });
   config.inference_mode = !(options.isTrainable ?? false);
   const path = join(dir, ADAPTER_WEIGHTS_NAME);
-  const file = await openSafetensors(path);
+  const file = await openSafetensors(path, options);
   // Values come from the file: inject with zero-cost init that leaves W alone (no PiSSA rewrite).
   const addOptions = { init: { kind: 'kaiming' } as const, resolve: { onWarning: () => {} } };
   const fresh = target instanceof LlamaForCausalLM;
@@ -208,28 +256,40 @@ export async function loadAdapter(
     const misshapen: string[] = [];
     for (const [key, p] of expected) {
       const e = file.entries.get(key);
-      if (
-        e &&
-        (e.shape.length !== p.variable.shape.length || e.shape.some((d, i) => d !== p.variable.shape[i]))
-      ) {
+      const want = p.variable.shape;
+      if (e && (e.shape.length !== want.length || e.shape.some((d, i) => d !== want[i]))) {
         misshapen.push(
-          `${key}: file ${JSON.stringify(e.shape)}, expected ${JSON.stringify(p.variable.shape)}`,
+          addedTokensMessage(key, e.shape, want) ??
+            `${key}: file ${JSON.stringify(e.shape)}, expected ${JSON.stringify(want)}`,
         );
       }
     }
-    if (missing.length + unexpected.length + misshapen.length > 0) {
+    const where = `${path} (against ${join(dir, ADAPTER_CONFIG_NAME)}, target_modules ${JSON.stringify(config.target_modules)})`;
+    const nothing = missing.length === expected.size;
+    if (misshapen.length > 0 || nothing || (options.strict && missing.length + unexpected.length > 0)) {
       const parts = [
-        missing.length ? `missing ${missing.length} key(s): ${missing.join(', ')}` : '',
+        nothing ? `none of the ${expected.size} expected keys is present (a different key layout?)` : '',
+        missing.length && !nothing ? `missing ${missing.length} key(s): ${missing.join(', ')}` : '',
         unexpected.length ? `unexpected ${unexpected.length} key(s): ${unexpected.join(', ')}` : '',
         misshapen.length ? `wrong shape: ${misshapen.join('; ')}` : '',
       ].filter(Boolean);
       throw new CheckpointError(
-        `${path} does not match ${join(dir, ADAPTER_CONFIG_NAME)} (target_modules ${JSON.stringify(config.target_modules)}): ${parts.join('; ')}`,
+        `${where}: ${parts.join('; ')}`,
         path,
         missing[0] ?? unexpected[0] ?? misshapen[0],
       );
     }
+    options.onIncompatibleKeys?.({ missing, unexpected });
+    if (missing.length > 0)
+      warn(
+        `${where}: found missing adapter keys while loading the checkpoint; these keep their initial values (a missing lora_B is zero: that module is unchanged): ${byModule(missing)} (pass strict: true to refuse such a file)`,
+      );
+    if (unexpected.length > 0)
+      warn(
+        `${where}: found unexpected keys, ignored: ${unexpected.join(', ')} (pass strict: true to refuse such a file)`,
+      );
     for (const [key, p] of expected) {
+      if (!file.entries.has(key)) continue;
       const t = await file.read(key);
       const value = tf.tensor(t.data, p.variable.shape);
       p.variable.assign(value);

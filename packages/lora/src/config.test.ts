@@ -75,6 +75,32 @@ describe('resolveLoraConfig', () => {
     configError(() => resolveLoraConfig({ init_lora_weights: 'uniform' as never }), 'init_lora_weights');
   });
 
+  it('refuses a lora_alpha <= 0, dropout outside [0, 1) and unknown target module names, naming key and file', () => {
+    const source = { source: '/runs/a/adapter_config.json' };
+    for (const alpha of [-16, 0]) {
+      const e = configError(() => resolveLoraConfig({ lora_alpha: alpha }, source), 'lora_alpha');
+      expect(e.message).toBe(
+        `/runs/a/adapter_config.json: LoraConfig.lora_alpha must be a positive number, found ${alpha}`,
+      );
+    }
+    configError(() => resolveLoraConfig({ alpha_pattern: { q_proj: -2 } }, source), 'alpha_pattern.q_proj');
+    configError(() => resolveLoraConfig({ r: -4 }, source), 'r');
+    configError(() => resolveLoraConfig({ lora_dropout: -0.1 }, source), 'lora_dropout');
+    configError(() => resolveLoraConfig({ lora_dropout: 1.5 }, source), 'lora_dropout');
+    const e = configError(
+      () => resolveLoraConfig({ target_modules: ['q_proj', 'qv_proj'] }, source),
+      'target_modules',
+    );
+    expect(e.message).toContain('/runs/a/adapter_config.json: LoraConfig.target_modules');
+    expect(e.message).toContain(`'qv_proj'`);
+    expect(e.message).toContain('q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj, lm_head');
+    configError(() => resolveLoraConfig({ target_modules: ['self_atn.q_proj'] }), 'target_modules');
+    // Every Llama module name, whole or as a dotted suffix, is accepted here (injection checks the rest).
+    for (const ok of [['model.layers.1.mlp.up_proj'], ['self_attn.o_proj'], ['lm_head'], ['embed_tokens']]) {
+      expect(resolveLoraConfig({ target_modules: ok }).target_modules).toEqual(ok);
+    }
+  });
+
   it("applies PEFT's cross-field rules", () => {
     configError(
       () => resolveLoraConfig({ target_modules: '.*q_proj', layers_to_transform: [0] }),
@@ -102,6 +128,11 @@ describe('resolveLoraConfig', () => {
     configError(() => resolveLoraConfig({ layer_replication: [[0, 1]] }), 'layer_replication');
     configError(() => resolveLoraConfig({ lora_bias: true }), 'lora_bias');
     configError(() => resolveLoraConfig({ megatron_config: {} }), 'megatron_config');
+    // added-token rows (PEFT TrainableTokens) are refused with what to do
+    expect(
+      configError(() => resolveLoraConfig({ trainable_token_indices: [40, 41] }), 'trainable_token_indices')
+        .message,
+    ).toMatch(/TrainableTokens: trained rows of added or chosen tokens .* load the merged folder instead/);
   });
 
   it('resets fan_in_fan_out to false with a warning, as PEFT does for Linear layers', () => {

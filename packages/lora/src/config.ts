@@ -131,6 +131,39 @@ export const LORA_CONFIG_DEFAULTS: LoraConfig = {
 /** PEFT's default `target_modules` for Llama (TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING["llama"]). */
 export const LLAMA_DEFAULT_TARGET_MODULES = ['q_proj', 'v_proj'] as const;
 
+/** The linear modules of a Llama decoder, by their last name component (what a `target_modules` list names). */
+export const LLAMA_LINEAR_MODULES = [
+  'q_proj',
+  'k_proj',
+  'v_proj',
+  'o_proj',
+  'gate_proj',
+  'up_proj',
+  'down_proj',
+  'lm_head',
+] as const;
+
+/** Module name components of a Llama model besides its linears (`model.layers.0.self_attn`, `model.norm`, ...). */
+const LLAMA_OTHER_PARTS = new Set([
+  'model',
+  'layers',
+  'embed_tokens',
+  'norm',
+  'self_attn',
+  'mlp',
+  'input_layernorm',
+  'post_attention_layernorm',
+]);
+
+/** True for a component of a Llama module name: a linear, a container, a norm, or a layer index. */
+function isLlamaModulePart(part: string): boolean {
+  return (
+    (LLAMA_LINEAR_MODULES as readonly string[]).includes(part) ||
+    LLAMA_OTHER_PARTS.has(part) ||
+    /^\d+$/.test(part)
+  );
+}
+
 /** PEFT fields that are accepted but carry nothing for loralab (not serialised by PEFT, or runtime-only). */
 const IGNORED_KEYS = new Set(['runtime_config']);
 
@@ -237,8 +270,9 @@ export function resolveLoraConfig(
   if (c.auto_mapping !== null && !isRecord(c.auto_mapping))
     fail(where, 'auto_mapping', c.auto_mapping, 'an object or null');
   if (!Number.isInteger(c.r) || c.r <= 0) fail(where, 'r', c.r, 'a positive integer');
-  if (typeof c.lora_alpha !== 'number' || !Number.isFinite(c.lora_alpha))
-    fail(where, 'lora_alpha', c.lora_alpha, 'a finite number');
+  // PEFT takes any number; α <= 0 silently flips the update's sign or zeroes it, which no recipe wants.
+  if (typeof c.lora_alpha !== 'number' || !Number.isFinite(c.lora_alpha) || c.lora_alpha <= 0)
+    fail(where, 'lora_alpha', c.lora_alpha, 'a positive number');
   if (typeof c.lora_dropout !== 'number' || !(c.lora_dropout >= 0 && c.lora_dropout < 1)) {
     fail(where, 'lora_dropout', c.lora_dropout, 'a number in [0, 1)');
   }
@@ -246,6 +280,16 @@ export function resolveLoraConfig(
     const v = c[k];
     if (v !== null && typeof v !== 'string' && !isStringList(v))
       fail(where, k, v, 'a list of module names, a regex string or null');
+    if (k === 'target_modules' && Array.isArray(v)) {
+      const unknown = v.filter((name) => name.split('.').some((part) => !isLlamaModulePart(part)));
+      if (unknown.length > 0) {
+        throw new ConfigError(
+          `${where}: LoraConfig.target_modules names ${unknown.map((n) => `'${n}'`).join(', ')}, not a module of a Llama model; its linears are ${LLAMA_LINEAR_MODULES.join(', ')} (a name or a dotted suffix such as 'self_attn.q_proj'), or use "all-linear"`,
+          'target_modules',
+          v,
+        );
+      }
+    }
     if (typeof v === 'string') {
       if (v === 'all-linear') continue;
       try {
@@ -293,8 +337,9 @@ export function resolveLoraConfig(
       const ok =
         k === 'rank_pattern'
           ? Number.isInteger(v) && (v as number) > 0
-          : typeof v === 'number' && Number.isFinite(v);
-      if (!ok) fail(where, `${k}.${key}`, v, k === 'rank_pattern' ? 'a positive integer' : 'a finite number');
+          : typeof v === 'number' && Number.isFinite(v) && v > 0;
+      if (!ok)
+        fail(where, `${k}.${key}`, v, k === 'rank_pattern' ? 'a positive integer' : 'a positive number');
     }
   }
   // PEFT's __post_init__ rules.
@@ -321,8 +366,12 @@ export function resolveLoraConfig(
   ];
   for (const [key, ok, expected] of unsupported) {
     if (!ok) {
+      const why =
+        key === 'trainable_token_indices'
+          ? ' (PEFT TrainableTokens: trained rows of added or chosen tokens in embed_tokens; loralab cannot load them. Merge them into the base model with PEFT and load the merged folder instead)'
+          : '';
       throw new ConfigError(
-        `${where}: LoraConfig.${key} = ${JSON.stringify(c[key])} asks for a PEFT feature loralab does not implement; it must be ${expected}`,
+        `${where}: LoraConfig.${key} = ${JSON.stringify(c[key])} asks for a PEFT feature loralab does not implement; it must be ${expected}${why}`,
         key,
         c[key],
       );

@@ -15,6 +15,7 @@ export {
 export {
   type InitLoraWeights,
   LLAMA_DEFAULT_TARGET_MODULES,
+  LLAMA_LINEAR_MODULES,
   LORA_CONFIG_DEFAULTS,
   type LoraConfig,
   type LoraInit,

@@ -1,10 +1,12 @@
 // Saving and loading PEFT adapter folders: format, round trip, and the checks on load.
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  CHECKSUMS_NAME,
   CheckpointError,
   ConfigError,
+  IntegrityError,
   LlamaForCausalLM,
   openSafetensors,
   readSafetensors,
@@ -15,6 +17,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import {
   ADAPTER_CONFIG_NAME,
   ADAPTER_WEIGHTS_NAME,
+  adapterParametersByKey,
+  type LoadAdapterOptions,
   type LoraConfig,
   LoraModel,
   loadAdapter,
@@ -285,14 +289,16 @@ describe('loading checks the folder against its config', () => {
     lora.unload();
     const { tensors } = await readSafetensors(join(out, ADAPTER_WEIGHTS_NAME));
     edit(tensors);
+    // an edited file, as another tool would write it: no checksums (the folder's record is dropped)
     await writeSafetensors(join(out, ADAPTER_WEIGHTS_NAME), tensors, { format: 'pt' });
+    await rm(join(out, CHECKSUMS_NAME));
     return out;
   }
 
-  async function loadError(out: string): Promise<CheckpointError> {
+  async function loadError(out: string, options: LoadAdapterOptions = {}): Promise<CheckpointError> {
     const n = tf.memory().numTensors;
     const projections = model.projectionNames().map((p) => model.getProjection(p));
-    const err = await loadAdapter(model, out).then(
+    const err = await loadAdapter(model, out, { onWarning: () => {}, ...options }).then(
       () => null,
       (e) => e,
     );
@@ -303,35 +309,152 @@ describe('loading checks the folder against its config', () => {
     return err as CheckpointError;
   }
 
-  it('names every missing key', async () => {
-    const out = await folderWith('missing', (t) => {
+  it('a partial adapter (fewer modules than its config names) loads as PEFT does: a warning names the missing modules', async () => {
+    const out = await folderWith('partial', (t) => {
+      t.delete('base_model.model.model.layers.1.self_attn.v_proj.lora_A.weight');
       t.delete('base_model.model.model.layers.1.self_attn.v_proj.lora_B.weight');
       t.delete('base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight');
     });
-    const e = await loadError(out);
+    const { tensors } = await readSafetensors(join(out, ADAPTER_WEIGHTS_NAME));
+    const warnings: string[] = [];
+    let keys: { missing: string[]; unexpected: string[] } | null = null;
+    const lora = await loadAdapter(model, out, {
+      onWarning: (w) => warnings.push(w),
+      onIncompatibleKeys: (k) => {
+        keys = k;
+      },
+    });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('found missing adapter keys while loading the checkpoint');
+    expect(warnings[0]).toContain(
+      'model.layers.0.self_attn.q_proj (lora_A), model.layers.1.self_attn.v_proj (lora_A, lora_B)',
+    );
+    expect(keys!.missing).toEqual([
+      'base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight',
+      'base_model.model.model.layers.1.self_attn.v_proj.lora_A.weight',
+      'base_model.model.model.layers.1.self_attn.v_proj.lora_B.weight',
+    ]);
+    expect(keys!.unexpected).toEqual([]);
+    // present tensors are loaded; a missing lora_B stays zero, so that module is unchanged (as PEFT)
+    const params = adapterParametersByKey(lora);
+    const loaded = params.get('base_model.model.model.layers.0.self_attn.v_proj.lora_B.weight')!;
+    expect(Array.from(loaded.variable.dataSync())).toEqual(
+      Array.from(tensors.get('base_model.model.model.layers.0.self_attn.v_proj.lora_B.weight')!.data),
+    );
+    const zero = params.get('base_model.model.model.layers.1.self_attn.v_proj.lora_B.weight')!;
+    expect(zero.variable.dataSync().every((v) => v === 0)).toBe(true);
+    lora.unload();
+    // strict: the same folder is refused, every missing key named
+    const e = await loadError(out, { strict: true });
     expect(e.message).toContain(
-      'missing 2 key(s): base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight, base_model.model.model.layers.1.self_attn.v_proj.lora_B.weight',
+      'missing 3 key(s): base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight, base_model.model.model.layers.1.self_attn.v_proj.lora_A.weight',
     );
   });
 
-  it('names unexpected keys and wrong shapes', async () => {
-    const out = await folderWith('bad', (t) => {
+  it("PEFT's own folder with one layer's modules left out loads with a warning naming them", async () => {
+    const peft = join(import.meta.dirname, 'fixtures', 'peft-lora');
+    const out = join(dir, 'peft-partial');
+    await mkdir(out, { recursive: true });
+    await copyFile(join(peft, ADAPTER_CONFIG_NAME), join(out, ADAPTER_CONFIG_NAME));
+    const { tensors } = await readSafetensors(join(peft, ADAPTER_WEIGHTS_NAME));
+    for (const k of [...tensors.keys()]) if (k.includes('.layers.1.mlp.')) tensors.delete(k);
+    await writeSafetensors(join(out, ADAPTER_WEIGHTS_NAME), tensors, { format: 'pt' });
+    const warnings: string[] = [];
+    (await loadAdapter(model, out, { onWarning: (w) => warnings.push(w) })).unload();
+    const missing = warnings.find((w) => w.includes('found missing adapter keys'));
+    expect(missing).toContain(
+      'model.layers.1.mlp.gate_proj (lora_A, lora_B), model.layers.1.mlp.up_proj (lora_A, lora_B), model.layers.1.mlp.down_proj (lora_A, lora_B)',
+    );
+  });
+
+  it('unexpected keys are ignored with a warning (strict: an error); wrong shapes are always an error', async () => {
+    const extra = await folderWith('extra', (t) => {
       t.set('base_model.model.model.layers.0.mlp.up_proj.lora_A.weight', {
         shape: [2, 16],
         data: new Float32Array(32),
       });
+    });
+    const warnings: string[] = [];
+    (await loadAdapter(model, extra, { onWarning: (w) => warnings.push(w) })).unload();
+    expect(warnings).toEqual([
+      expect.stringContaining(
+        'found unexpected keys, ignored: base_model.model.model.layers.0.mlp.up_proj.lora_A.weight',
+      ),
+    ]);
+    expect((await loadError(extra, { strict: true })).message).toContain(
+      'unexpected 1 key(s): base_model.model.model.layers.0.mlp.up_proj.lora_A.weight',
+    );
+    const bad = await folderWith('bad', (t) => {
       t.set('base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight', {
         shape: [16, 3],
         data: new Float32Array(48),
       });
     });
-    const e = await loadError(out);
-    expect(e.message).toContain(
-      'unexpected 1 key(s): base_model.model.model.layers.0.mlp.up_proj.lora_A.weight',
-    );
-    expect(e.message).toContain(
+    expect((await loadError(bad)).message).toContain(
       'base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight: file [16,3], expected [16,2]',
     );
+    // a file that matches none of the expected keys (another key layout) would load nothing: refused
+    const none = await folderWith('none', (t) => {
+      for (const [k, v] of [...t]) {
+        t.delete(k);
+        t.set(k.replace('base_model.model.', '_orig_mod.base_model.model.'), v);
+      }
+    });
+    expect((await loadError(none)).message).toContain('none of the 8 expected keys is present');
+  });
+
+  it('an adapter trained with added tokens (resized embeddings) is refused with what to do', async () => {
+    const lora = trained({ target_modules: ['q_proj'], r: 2, modules_to_save: ['lm_head'] });
+    const out = join(dir, 'added-tokens');
+    await saveAdapter(lora, out);
+    lora.unload();
+    const { tensors } = await readSafetensors(join(out, ADAPTER_WEIGHTS_NAME));
+    const key = 'base_model.model.lm_head.weight';
+    const emb = tensors.get(key)!;
+    const rows = emb.shape[0]! + 4;
+    tensors.set(key, {
+      dtype: 'F32',
+      shape: [rows, emb.shape[1]!],
+      data: new Float32Array(rows * emb.shape[1]!),
+    });
+    await writeSafetensors(join(out, ADAPTER_WEIGHTS_NAME), tensors, { format: 'pt' });
+    await rm(join(out, CHECKSUMS_NAME));
+    const e = await loadError(out);
+    expect(e.message).toContain(
+      `${key} has ${rows} rows where the model's vocabulary has ${TINY.vocab_size}: the adapter was trained after adding 4 token(s)`,
+    );
+    expect(e.message).toContain(`whose config.json has vocab_size ${rows}`);
+  });
+
+  it('a flipped byte in the adapter weights or its config is found on load, naming the tensor', async () => {
+    const lora = trained({ target_modules: ['q_proj', 'v_proj'], r: 2 });
+    const out = join(dir, 'flip');
+    await saveAdapter(lora, out);
+    lora.unload();
+    const weights = join(out, ADAPTER_WEIGHTS_NAME);
+    const file = await openSafetensors(weights);
+    expect(file.verification).toBe('header+tensors');
+    const key = 'base_model.model.model.layers.1.self_attn.v_proj.lora_B.weight';
+    const headerEnd = 8 + Number((await readFile(weights)).readBigUInt64LE(0));
+    const at = headerEnd + file.entries.get(key)!.begin + 5;
+    await file.close();
+    for (const [path, offset] of [
+      [weights, at],
+      [join(out, ADAPTER_CONFIG_NAME), 30],
+    ] as const) {
+      const original = await readFile(path);
+      const flipped = Buffer.from(original);
+      flipped[offset] = flipped[offset]! ^ 0x10;
+      await writeFile(path, flipped);
+      const e = await loadError(out);
+      expect(e).toBeInstanceOf(IntegrityError);
+      if (path === weights) {
+        expect(e.key).toBe(key);
+        expect(e.message).toContain(`tensor '${key}' does not match its recorded sha256`);
+      } else expect(e.message).toContain('adapter_config.json: the sha256 does not match checksums.json');
+      await writeFile(path, original);
+    }
+    (await loadAdapter(model, out)).unload();
   });
 
   it('warns on unknown config keys and goes on; rejects invalid values with ConfigError', async () => {

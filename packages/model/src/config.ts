@@ -1,6 +1,7 @@
 // LlamaConfig: the Hugging Face `LlamaConfig` fields (transformers/models/llama/configuration_llama.py),
 // defaults in one constant, cross-field rules checked once in `resolveLlamaConfig`, and config.json I/O.
 import { readFile } from 'node:fs/promises';
+import { checksumOf, type FileChecksum, verifyFileChecksum } from './checksums.js';
 import { ConfigError } from './errors.js';
 import { writeFileAtomic } from './fs-atomic.js';
 
@@ -255,9 +256,16 @@ export function resolveLlamaConfig(partial: Partial<LlamaConfig> | Record<string
 
 /** Reads and resolves a Hugging Face `config.json`. Throws `ConfigError` (with the path in the message). */
 export async function readConfigJson(path: string): Promise<LlamaConfig> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (cause) {
+    throw new ConfigError(`cannot read ${path}: ${(cause as Error).message}`, '(file)', path, { cause });
+  }
+  await verifyFileChecksum(path, bytes); // when the folder has checksums.json
   let raw: unknown;
   try {
-    raw = JSON.parse(await readFile(path, 'utf8'));
+    raw = JSON.parse(bytes.toString('utf8'));
   } catch (cause) {
     throw new ConfigError(`cannot read ${path} as JSON: ${(cause as Error).message}`, '(file)', path, {
       cause,
@@ -292,6 +300,8 @@ export async function writeConfigJson(
   path: string,
   config: LlamaConfig,
   torchDtype = 'float32',
-): Promise<void> {
-  await writeFileAtomic(path, `${JSON.stringify(toConfigJson(config, torchDtype), null, 2)}\n`);
+): Promise<FileChecksum> {
+  const text = `${JSON.stringify(toConfigJson(config, torchDtype), null, 2)}\n`;
+  await writeFileAtomic(path, text);
+  return checksumOf(text);
 }

@@ -33,7 +33,7 @@ export class ShapeError extends Error {
 
 /** A checkpoint file (safetensors, config.json, index) is malformed or does not match the model. */
 export class CheckpointError extends Error {
-  override readonly name = 'CheckpointError';
+  override readonly name: string = 'CheckpointError';
   constructor(
     message: string,
     /** The file at fault. */
@@ -56,5 +56,26 @@ export class BackendError extends Error {
     options?: { cause?: unknown },
   ) {
     super(message, options);
+  }
+}
+
+/**
+ * A file's bytes differ from the checksum recorded when it was written (or a loaded tensor is not finite where no
+ * checksum vouches for it): the file is corrupt or was changed after loralab wrote it.
+ */
+export class IntegrityError extends CheckpointError {
+  override readonly name: string = 'IntegrityError';
+  constructor(
+    message: string,
+    path: string,
+    /** The tensor at fault (null: the header, a JSON file or the whole file). */
+    key: string | undefined,
+    /** What was recorded (a sha256, a size) or allowed (a bound). */
+    readonly expected: string,
+    /** What the bytes give. */
+    readonly found: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, path, key, options);
   }
 }

@@ -1,21 +1,30 @@
 // Hugging Face model folders: `config.json` + `model.safetensors`, or shards listed in `model.safetensors.index.json`
 // ({ metadata: { total_size }, weight_map: { key: file } }). Tensors are copied into the model one at a time, so a
 // large checkpoint is never held twice in memory.
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import {
+  checksumOf,
+  type FileChecksum,
+  forgetChecksums,
+  readVerifiedFile,
+  recordChecksums,
+} from './checksums.js';
 import { readConfigJson, writeConfigJson } from './config.js';
 import { CheckpointError } from './errors.js';
 import { writeFileAtomic } from './fs-atomic.js';
 import { LlamaForCausalLM } from './llama-model.js';
 import {
   openSafetensors,
-  type SafetensorsDtype,
   type TensorToWrite,
+  type VerifyOptions,
+  type WeightDtype,
   writeSafetensors,
 } from './safetensors.js';
 
-export interface LoadOptions {
+/** Loading options; the `VerifyOptions` fields set how the files' checksums and values are checked. */
+export interface LoadOptions extends VerifyOptions {
   /** Allow parameters absent from the checkpoint (they keep their initial values); default false: error. */
   allowMissing?: boolean;
   /** Seed of the initial values of parameters the checkpoint lacks (default 0). */
@@ -49,8 +58,9 @@ export async function checkpointFiles(dir: string): Promise<Map<string, string[]
   if (await exists(indexPath)) {
     let index: { weight_map?: Record<string, string> };
     try {
-      index = JSON.parse(await readFile(indexPath, 'utf8'));
+      index = JSON.parse((await readVerifiedFile(indexPath)).toString('utf8'));
     } catch (cause) {
+      if (cause instanceof CheckpointError) throw cause;
       throw new CheckpointError(`${indexPath}: not valid JSON`, indexPath, undefined, { cause });
     }
     if (!index.weight_map || typeof index.weight_map !== 'object') {
@@ -81,7 +91,7 @@ export async function loadSafetensorsInto(
   const seen = new Set<string>();
   const unexpected: string[] = [];
   for (const path of paths) {
-    const file = await openSafetensors(path);
+    const file = await openSafetensors(path, options);
     try {
       for (const [name, entry] of file.entries) {
         const p = params.get(name);
@@ -137,7 +147,7 @@ export async function loadPretrained(
 
 export interface SaveOptions {
   /** Storage dtype (default F32). */
-  dtype?: SafetensorsDtype;
+  dtype?: WeightDtype;
   /** Split into shards of at most this many bytes with `model.safetensors.index.json` (default: one file). */
   maxShardBytes?: number;
   /** Extra `__metadata__` strings (`format: pt` is always written). */
@@ -166,8 +176,17 @@ export async function savePretrained(
   const tensors = await stateDict(model);
   const bytesPer = dtype === 'F32' ? 4 : 2;
   const limit = options.maxShardBytes;
+  // Files of an earlier save in this folder are replaced: drop their records first, so a crash in between leaves
+  // unverified files rather than a record that no longer matches.
+  await forgetChecksums(
+    dir,
+    (f) => f === 'config.json' || /^model(-\d+-of-\d+)?\.safetensors(\.index\.json)?$/.test(f),
+  );
+  const written: Record<string, FileChecksum> = {};
   if (!limit) {
-    await writeSafetensors(join(dir, 'model.safetensors'), tensors, metadata, { dtype });
+    written['model.safetensors'] = await writeSafetensors(join(dir, 'model.safetensors'), tensors, metadata, {
+      dtype,
+    });
   } else {
     const shards: Map<string, TensorToWrite>[] = [new Map()];
     let size = 0;
@@ -186,13 +205,13 @@ export async function savePretrained(
     const weightMap: Record<string, string> = {};
     for (const [i, shard] of shards.entries()) {
       const file = `model-${String(i + 1).padStart(width, '0')}-of-${String(shards.length).padStart(width, '0')}.safetensors`;
-      await writeSafetensors(join(dir, file), shard, metadata, { dtype });
+      written[file] = await writeSafetensors(join(dir, file), shard, metadata, { dtype });
       for (const name of shard.keys()) weightMap[name] = file;
     }
-    await writeFileAtomic(
-      join(dir, 'model.safetensors.index.json'),
-      `${JSON.stringify({ metadata: { total_size: total }, weight_map: weightMap }, null, 2)}\n`,
-    );
+    const index = `${JSON.stringify({ metadata: { total_size: total }, weight_map: weightMap }, null, 2)}\n`;
+    await writeFileAtomic(join(dir, 'model.safetensors.index.json'), index);
+    written['model.safetensors.index.json'] = checksumOf(index);
   }
-  await writeConfigJson(join(dir, 'config.json'), model.config, torchDtype);
+  written['config.json'] = await writeConfigJson(join(dir, 'config.json'), model.config, torchDtype);
+  await recordChecksums(dir, written); // last: a folder whose record lists a file was completely written
 }

@@ -1,5 +1,19 @@
 export { type BackendInfo, type BackendName, type BackendOptions, initBackend } from './backend.js';
 export {
+  CHECKSUMS_NAME,
+  type ChecksumsFile,
+  checksumOf,
+  type FileChecksum,
+  fileChecksum,
+  forgetChecksums,
+  readChecksums,
+  readVerifiedFile,
+  recordChecksums,
+  recordedChecksum,
+  sha256Hex,
+  verifyFileChecksum,
+} from './checksums.js';
+export {
   LLAMA_CONFIG_DEFAULTS,
   type LlamaConfig,
   type RopeScaling,
@@ -8,7 +22,7 @@ export {
   toConfigJson,
   writeConfigJson,
 } from './config.js';
-export { BackendError, CheckpointError, ConfigError, ShapeError } from './errors.js';
+export { BackendError, CheckpointError, ConfigError, IntegrityError, ShapeError } from './errors.js';
 export { type IdsInput, MASK_VALUE } from './forward-inputs.js';
 export { writeFileAtomic } from './fs-atomic.js';
 export { type FinishReason, type GenerateOptions, type GenerateResult, generate } from './generate.js';
@@ -53,10 +67,17 @@ export {
   openSafetensors,
   readSafetensors,
   type SafeTensor,
+  type SafetensorsArray,
   type SafetensorsDtype,
   type SafetensorsEntry,
   type SafetensorsFile,
+  TENSOR_SHA256_PREFIX,
   type TensorToWrite,
+  type TypedSafeTensor,
+  type Verification,
+  type VerifyOptions,
+  type WeightDtype,
   writeSafetensors,
 } from './safetensors.js';
+export { f8e4m3ToF32, f8e5m2ToF32, f8e8m0ToF32 } from './safetensors-dtypes.js';
 export { argmax, createRng, type SamplingOptions, sampleToken } from './sampling.js';

@@ -97,7 +97,11 @@ describe('safetensors', () => {
         })(),
         /not valid JSON/,
       ],
-      ['dtype', rawFile({ a: { dtype: 'I64', shape: [1], data_offsets: [0, 8] } }, 8), /dtype "I64"/],
+      [
+        'dtype',
+        rawFile({ a: { dtype: 'X64', shape: [1], data_offsets: [0, 8] } }, 8),
+        /"X64", not a safetensors dtype/,
+      ],
       ['span', rawFile({ a: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, 8), /needs 12/],
       ['truncated', rawFile({ a: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }, 8), /past the file/],
       [

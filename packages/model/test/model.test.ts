@@ -529,6 +529,11 @@ describe('Hugging Face folders', () => {
     const cfg = JSON.parse(await readFile(cfgPath, 'utf8'));
     const { writeFile } = await import('node:fs/promises');
     await writeFile(cfgPath, JSON.stringify({ ...cfg, num_hidden_layers: 3 }));
+    // an edited config.json no longer matches the folder's checksums.json; without the record it loads
+    await expect(loadPretrained(join(dir, 'one'))).rejects.toThrow(
+      /config\.json: the (size|sha256) does not match/,
+    );
+    await rm(join(dir, 'one', 'checksums.json'));
     await expect(loadPretrained(join(dir, 'one'))).rejects.toThrow(CheckpointError);
     const partial = await loadPretrained(join(dir, 'one'), { allowMissing: true });
     expect(partial.report.missing).toHaveLength(9);

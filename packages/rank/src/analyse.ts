@@ -1,6 +1,7 @@
 // The paper's spectral analysis per layer and module (Biderman et al. 2024 §5, Figure 6): spectra of W, W′ and
 // ΔW = W′ − W, rank@τ and friends, random baselines, intruder dimensions and subspace similarity.
 import { type AnalysisConfig, resolveAnalysisConfig } from './analysis-config.js';
+import { ConfigError } from './errors.js';
 import { type IntruderReport, intruderDimensions } from './intruder-dimensions.js';
 import { loraSvd } from './lora-svd.js';
 import { frobeniusNorm, type Matrix, subtract } from './matrix.js';
@@ -9,7 +10,7 @@ import { gaussianLike, perturbWithNoise } from './random-baselines.js';
 import { type SpectrumMetrics, spectrumMetrics } from './spectrum-metrics.js';
 import { subspaceSimilarity } from './subspace-similarity.js';
 import { type SvdOptions, type SvdResult, svd } from './svd.js';
-import { SvdWorkerPool } from './svd-pool.js';
+import { chooseSvdProvider, mapConcurrent, type SvdProvider } from './svd-provider.js';
 import { checkSameShape, type ModuleName, parseModuleName, type WeightSource } from './weight-source.js';
 
 /** Everything the report holds about one weight matrix. */
@@ -41,6 +42,8 @@ export interface MatrixAnalysis {
 export interface AnalysisReport {
   kind: 'checkpoints' | 'adapter';
   config: AnalysisConfig;
+  /** The SVD provider that ran the decompositions: `'wasm'` (this package) or an injected one (`'lapack'`). */
+  svd: string;
   matrices: MatrixAnalysis[];
 }
 
@@ -128,24 +131,53 @@ export async function analyseMatrix(
   };
 }
 
-/** Runs `body` with an SVD runner for `workers` threads (0: the main thread), closing the pool afterwards. */
-async function withRunner<T>(workers: number, body: (run: SvdRunner) => Promise<T>): Promise<T> {
-  if (workers === 0) return body(inlineSvd);
-  const pool = new SvdWorkerPool(workers);
-  try {
-    return await body((a, o) => pool.svd(a, o));
-  } finally {
-    await pool.close();
-  }
-}
-
-/** Options of the analysis drivers: the config plus a progress callback. */
+/** Options of the analysis drivers: the config, who runs the SVDs, and a progress callback. */
 export interface AnalyseOptions {
   config?: Partial<AnalysisConfig>;
-  /** Worker threads for the decompositions (0: run on the calling thread). Default 1. */
+  /**
+   * An SVD provider to run the decompositions, e.g. `createLapackSvd()` of @loralab/kernels (LAPACK dgesdd; null
+   * where the addon is not built). Without one, or with LORALAB_RANK_SVD=wasm, this package's WebAssembly SVD runs
+   * on `workers` threads. The caller keeps ownership (closes it).
+   */
+  svd?: SvdProvider | null;
+  /** Worker threads of the WebAssembly SVD (0: run on the calling thread). Default 1. Unused with a provider. */
   workers?: number;
-  /** Called after each matrix (for progress output). */
+  /**
+   * Matrices (modules) analysed at once, each with its SVDs (W, W′, ΔW, baselines) in flight together. Default: the
+   * provider's concurrency (the wasm pool's `workers`, at least 1). Each one in flight holds its W, W′, ΔW and
+   * baselines in memory (about 6 × rows × cols × 8 bytes).
+   */
+  parallelMatrices?: number;
+  /** Called after each matrix (for progress output); `done` counts finished matrices, which may finish out of order. */
   onMatrix?: (analysis: MatrixAnalysis, done: number, total: number) => void;
+}
+
+/**
+ * Runs `analyse(item, index, runSvd)` over `items`, `parallelMatrices` at a time, on the chosen provider (closing it
+ * afterwards when it was created here). Results in input order.
+ */
+async function analyseAll<T>(
+  items: readonly T[],
+  options: AnalyseOptions,
+  analyse: (item: T, index: number, runSvd: SvdRunner) => Promise<MatrixAnalysis>,
+): Promise<{ svd: string; matrices: MatrixAnalysis[] }> {
+  const asked = options.parallelMatrices;
+  if (asked !== undefined && !(Number.isInteger(asked) && asked >= 1))
+    throw new ConfigError(`must be a positive integer, found ${asked}`, 'parallelMatrices');
+  const { provider, owned } = chooseSvdProvider(options.svd, options.workers ?? 1);
+  const parallel = asked ?? Math.max(1, provider.concurrency);
+  const runSvd: SvdRunner = (a, o) => provider.svd(a, o);
+  let done = 0;
+  try {
+    const matrices = await mapConcurrent(items, parallel, async (item, index) => {
+      const a = await analyse(item, index, runSvd);
+      options.onMatrix?.(a, ++done, items.length);
+      return a;
+    });
+    return { svd: provider.name, matrices };
+  } finally {
+    if (owned) await provider.close?.();
+  }
 }
 
 /** Base vs finetuned checkpoint (for example FFT): every selected `model.layers.N.*.<module>.weight` present in both. */
@@ -157,19 +189,10 @@ export async function analyseCheckpoints(
   const config = resolveAnalysisConfig(options.config);
   const ftNames = new Set(await finetuned.names());
   const selected = selectModules(await base.names(), config).filter((m) => ftNames.has(m.key));
-  const matrices = await withRunner(options.workers ?? 1, async (runSvd) => {
-    const out: MatrixAnalysis[] = [];
-    for (const [index, m] of selected.entries()) {
-      const a = await analyseMatrix(m.key, await base.matrix(m.key), await finetuned.matrix(m.key), config, {
-        index,
-        runSvd,
-      });
-      out.push(a);
-      options.onMatrix?.(a, index + 1, selected.length);
-    }
-    return out;
-  });
-  return { kind: 'checkpoints', config, matrices };
+  const { svd, matrices } = await analyseAll(selected, options, async (m, index, runSvd) =>
+    analyseMatrix(m.key, await base.matrix(m.key), await finetuned.matrix(m.key), config, { index, runSvd }),
+  );
+  return { kind: 'checkpoints', config, svd, matrices };
 }
 
 /**
@@ -185,36 +208,25 @@ export async function analyseAdapter(
   const config = resolveAnalysisConfig(options.config);
   const keys = new Map(loraModules(await adapter.names()).map((k) => [k.baseKey, k]));
   const selected = selectModules(await base.names(), config).filter((m) => keys.has(m.key));
-  const workers = options.workers ?? 1;
-  const matrices = await withRunner(workers, async (runSvd) => {
-    const out: MatrixAnalysis[] = [];
-    for (const [index, m] of selected.entries()) {
-      const w = await base.matrix(m.key);
-      const { a, b, scaling } = await readLoraFactors(adapter, keys.get(m.key)!, w, adapterConfig);
-      // W′ = W + scaling · B A, (out, in)
-      const wf = new Float64Array(w.data.length);
-      const r = a.rows;
-      const { rows, cols } = w;
-      for (let o = 0; o < rows; o++) {
-        for (let p = 0; p < r; p++) {
-          const bop = scaling * b.data[o * r + p]!;
-          if (bop === 0) continue;
-          for (let j = 0; j < cols; j++) wf[o * cols + j] = wf[o * cols + j]! + bop * a.data[p * cols + j]!;
-        }
+  const { svd, matrices } = await analyseAll(selected, options, async (m, index, runSvd) => {
+    const w = await base.matrix(m.key);
+    const { a, b, scaling } = await readLoraFactors(adapter, keys.get(m.key)!, w, adapterConfig);
+    // W′ = W + scaling · B A, (out, in)
+    const wf = new Float64Array(w.data.length);
+    const r = a.rows;
+    const { rows, cols } = w;
+    for (let o = 0; o < rows; o++) {
+      for (let p = 0; p < r; p++) {
+        const bop = scaling * b.data[o * r + p]!;
+        if (bop === 0) continue;
+        for (let j = 0; j < cols; j++) wf[o * cols + j] = wf[o * cols + j]! + bop * a.data[p * cols + j]!;
       }
-      for (let t = 0; t < wf.length; t++) wf[t] = wf[t]! + w.data[t]!;
-      const ls = loraSvd(b, a, scaling).s;
-      const ds = new Float64Array(Math.min(rows, cols));
-      ds.set(ls.subarray(0, ds.length));
-      const analysis = await analyseMatrix(m.key, w, { rows, cols, data: wf }, config, {
-        index,
-        deltaSpectrum: ds,
-        runSvd,
-      });
-      out.push(analysis);
-      options.onMatrix?.(analysis, index + 1, selected.length);
     }
-    return out;
+    for (let t = 0; t < wf.length; t++) wf[t] = wf[t]! + w.data[t]!;
+    const ls = loraSvd(b, a, scaling).s;
+    const ds = new Float64Array(Math.min(rows, cols));
+    ds.set(ls.subarray(0, ds.length));
+    return analyseMatrix(m.key, w, { rows, cols, data: wf }, config, { index, deltaSpectrum: ds, runSvd });
   });
-  return { kind: 'adapter', config, matrices };
+  return { kind: 'adapter', config, svd, matrices };
 }

@@ -1,8 +1,8 @@
 // Folder-level entry points: base vs finetuned model folders, or a base folder plus a PEFT adapter folder
 // (`adapter_config.json` + `adapter_model.safetensors`). Reading safetensors belongs to @loralab/model, so the
 // caller passes an opener that turns a folder into a WeightSource.
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { CheckpointError, readVerifiedFile } from '@loralab/model';
 import { type AnalyseOptions, type AnalysisReport, analyseAdapter, analyseCheckpoints } from './analyse.js';
 import { DataError } from './errors.js';
 import { type PeftAdapterConfig, parsePeftAdapterConfig } from './peft-adapter.js';
@@ -16,8 +16,9 @@ export async function readPeftAdapterConfig(dir: string): Promise<PeftAdapterCon
   const file = join(dir, 'adapter_config.json');
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = (await readVerifiedFile(file)).toString('utf8'); // against checksums.json when the folder has one
   } catch (e) {
+    if (e instanceof CheckpointError) throw e;
     throw new DataError('cannot read the PEFT adapter config (is this an adapter folder?)', {
       file,
       cause: e,

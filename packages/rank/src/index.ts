@@ -81,6 +81,14 @@ export {
 export { subspaceSimilarity, subspaceSimilarityGrid } from './subspace-similarity.js';
 export { type SvdOptions, type SvdResult, singularValues, svd } from './svd.js';
 export { DEFAULT_OFFLOAD_THRESHOLD, type SvdAsyncOptions, SvdWorkerPool, svdAsync } from './svd-pool.js';
+export {
+  chooseSvdProvider,
+  createWasmSvd,
+  mapConcurrent,
+  type SvdProvider,
+  type SvdSelection,
+  svdSelection,
+} from './svd-provider.js';
 export { type ChartSeries, type ChartSpec, niceTicks, renderChart, renderPanels } from './svg-chart.js';
 export {
   checkSameShape,

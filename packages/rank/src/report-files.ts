@@ -41,7 +41,7 @@ export function writeFileAtomic(path: string, text: string): void {
 /** report.json: the config and every metric, without the spectra (those go to spectra.json). */
 export function reportJson(report: AnalysisReport): string {
   const matrices = report.matrices.map(({ spectra: _spectra, ...rest }) => rest);
-  return `${JSON.stringify({ format: 'loralab-rank-report', version: REPORT_FORMAT_VERSION, kind: report.kind, config: report.config, matrices }, null, 2)}\n`;
+  return `${JSON.stringify({ format: 'loralab-rank-report', version: REPORT_FORMAT_VERSION, kind: report.kind, svd: report.svd, config: report.config, matrices }, null, 2)}\n`;
 }
 
 /** spectra.json: { name: { base, finetuned, delta } } with the singular values, descending. */

@@ -4,11 +4,21 @@ import { stat } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import { TokenizerError } from './errors.js';
 
+/** Names of record files (JSON Lines, JSON, Parquet, Arrow), whose lines are not text to train on. */
+const RECORD_FILE = /\.(jsonl|ndjson|json|parquet|arrow|feather)(\.gz)?$/i;
+
 /**
  * Yields the lines of a text file, each with its line ending, as the `tokenizers` library's file
  * trainer reads them. `.gz` files are decompressed on the fly. Memory stays at one read chunk.
+ * A JSON Lines, JSON, Parquet or Arrow file (by its name) is refused: its lines are records, not text.
  */
 export async function* readLines(file: string): AsyncGenerator<string> {
+  if (RECORD_FILE.test(file)) {
+    throw new TokenizerError(
+      'is a record file (JSON Lines, JSON, Parquet or Arrow), not text: training on its raw lines would learn its JSON syntax and keys. Pass the text of its records as `texts` instead (for example with @loralab/data: readSource and trainingText), or `loralab tokenizer train FILE --field NAME`',
+      { file },
+    );
+  }
   const info = await stat(file).catch((cause) => {
     throw new TokenizerError('cannot read training file', { file, cause });
   });

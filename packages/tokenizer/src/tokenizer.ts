@@ -62,14 +62,20 @@ export class Tokenizer {
   private readonly withSpecial: RawTokenizer;
   /** The same tokenizer with special added tokens removed, so their text encodes as plain text. */
   private readonly plain: RawTokenizer;
+  /**
+   * The tokenizer that decodes: `withSpecial`, or a copy whose added tokens are all `normalized: false` when some
+   * are not. The bindings look a normalized added token up by its normalized form (`▁<s>` for a Llama `<s>`), so
+   * they neither skip it with `skipSpecialTokens` nor print it as written; the copy decodes as the file means.
+   */
+  private readonly decoding: RawTokenizer;
+  /** The text of each added token, by id. */
+  private readonly addedContent: ReadonlyMap<number, string>;
   private nSpecialAdded: number | undefined;
 
   /** Special (control) added tokens, by content. */
   readonly specialTokens: ReadonlyMap<string, AddedTokenSpec & { id: number }>;
   /** Ids of the special tokens. */
   readonly specialIds: ReadonlySet<number>;
-  /** Ids of every added token, special or not. */
-  private readonly addedIds: ReadonlySet<number>;
   readonly bos: SpecialToken | null;
   readonly eos: SpecialToken | null;
   readonly pad: SpecialToken | null;
@@ -95,7 +101,19 @@ export class Tokenizer {
     const special = added.filter((t) => t.special);
     this.specialTokens = new Map(special.map((t) => [t.content, t]));
     this.specialIds = new Set(special.map((t) => t.id));
-    this.addedIds = new Set(added.map((t) => t.id));
+    this.addedContent = new Map(added.map((t) => [t.id, t.content]));
+    this.decoding = added.some((t) => t.normalized)
+      ? loadRaw(
+          JSON.stringify({
+            ...parsed,
+            added_tokens: (parsed.added_tokens as Array<Record<string, unknown>>).map((t) => ({
+              ...t,
+              normalized: false,
+            })),
+          }),
+          file,
+        )
+      : this.withSpecial;
     const ordinary = (parsed.added_tokens as unknown[] | undefined)?.filter((_, i) => !added[i]!.special);
     this.plain = special.length
       ? loadRaw(JSON.stringify({ ...parsed, added_tokens: ordinary }), file)
@@ -185,41 +203,35 @@ export class Tokenizer {
     return raw.map((r, i) => new Encoding(r, texts[i]!, this.specialIds));
   }
 
+  /**
+   * Decodes ids to text as the `tokenizers` library does: every token (added tokens as written in
+   * `added_tokens`) goes through the tokenizer's decoder as one sequence, or, without a decoder, the tokens are
+   * joined by spaces. `skipSpecialTokens` drops every special added token first, whatever its `normalized` flag.
+   */
   async decode(ids: number[], options: DecodeOptions = {}): Promise<string> {
     checkIds(ids, this.vocabSize);
-    return this.withSpecial.decode(ids, options.skipSpecialTokens ?? false);
+    return this.decoding.decode(ids, options.skipSpecialTokens ?? false);
   }
 
   /**
    * `decode` without a round trip through the native thread pool, for callers that need text inside a
-   * synchronous loop (stop strings during generation). Same result: added tokens are inserted verbatim and
-   * the runs of ordinary tokens between them go through the tokenizer's decoder.
+   * synchronous loop (stop strings during generation). Same result, computed from the same token strings and
+   * decoder.
    */
   decodeSync(ids: number[], options: DecodeOptions = {}): string {
     checkIds(ids, this.vocabSize);
-    const decoder = this.withSpecial.getDecoder();
-    let out = '';
-    let run: string[] = [];
-    const flush = () => {
-      if (run.length) out += decoder ? decoder.decode(run) : run.join('');
-      run = [];
-    };
+    const tokens: string[] = [];
     for (const id of ids) {
-      const token = this.withSpecial.idToToken(id) ?? '';
-      if (this.addedIds.has(id)) {
-        flush();
-        if (!(options.skipSpecialTokens && this.specialIds.has(id))) out += token;
-      } else {
-        run.push(token);
-      }
+      if (options.skipSpecialTokens && this.specialIds.has(id)) continue;
+      tokens.push(this.addedContent.get(id) ?? this.decoding.idToToken(id) ?? '');
     }
-    flush();
-    return out;
+    const decoder = this.decoding.getDecoder();
+    return decoder ? decoder.decode(tokens) : tokens.join(' ');
   }
 
   async decodeBatch(batch: number[][], options: DecodeOptions = {}): Promise<string[]> {
     for (const ids of batch) checkIds(ids, this.vocabSize);
-    return this.withSpecial.decodeBatch(batch, options.skipSpecialTokens ?? false);
+    return this.decoding.decodeBatch(batch, options.skipSpecialTokens ?? false);
   }
 
   /** Renders a conversation to text with the tokenizer's Jinja chat template. */

@@ -133,4 +133,15 @@ describe('trainBpeTokenizer', () => {
     expect(err).toBeInstanceOf(TokenizerError);
     expect(err.message).toMatch(/latin1\.txt: not valid UTF-8/);
   });
+
+  it('refuses JSON Lines, JSON and Parquet files instead of training on their raw lines', async () => {
+    for (const name of ['data.jsonl', 'data.json.gz', 'data.parquet']) {
+      const path = join(dir, name);
+      await writeFile(path, '{"text": "hello"}\n');
+      const err = await trainBpeTokenizer({ files: [path] }).catch((e) => e);
+      expect(err).toBeInstanceOf(TokenizerError);
+      expect(err.message).toContain(`${path}: is a record file`);
+      expect(err.message).toContain('--field');
+    }
+  });
 });

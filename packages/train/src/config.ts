@@ -5,6 +5,7 @@ import type { LoraConfig } from '@loralab/lora';
 import { resolveLoraConfig } from '@loralab/lora';
 import type { LlamaConfig } from '@loralab/model';
 import { ConfigError } from './errors.js';
+import { type GuardConfig, type ResolvedGuardConfig, resolveGuardConfig } from './guard.js';
 
 /** Where the model comes from: a Hugging Face folder, or a random initialisation (pretraining from scratch). */
 export type ModelSource = { path: string } | { init: Partial<LlamaConfig>; seed?: number };
@@ -86,9 +87,13 @@ export interface TrainConfig {
   dropout?: { attention?: number; residual?: number };
   /** The data. Required. */
   data: DataConfig;
-  /** Optimizer steps (default null). Training stops at whichever of steps, maxTokens, epochs comes first. */
+  /**
+   * Optimizer steps (default null). Without `epochs` the data repeats (epoch after epoch, reshuffled) until this many
+   * steps are done, as Hugging Face's `max_steps`; with `epochs` set, steps beyond what the epochs give are refused
+   * (ConfigError stating the epoch length), never silently cut. With `maxTokens` too, whichever comes first.
+   */
   steps?: number | null;
-  /** Stop once this many real tokens were seen (default null). */
+  /** Stop once this many real tokens were seen (default null); beyond what `epochs` give is refused, as `steps`. */
   maxTokens?: number | null;
   /** Passes over the training set (default null; 1 when steps, maxTokens and data.epochs are all null). */
   epochs?: number | null;
@@ -114,12 +119,19 @@ export interface TrainConfig {
   saveEvery?: number | null;
   /** Checkpoints kept in `checkpoints/` (oldest removed first) (default 2). */
   keepLast?: number;
+  /**
+   * Storage dtype of the weights in checkpoints and `final/` (model or adapter): `F32` (default: a resume continues
+   * exactly), `BF16` or `F16` (half the disk; a resume continues from the rounded weights). Optimizer moments stay F32.
+   */
+  saveDtype?: 'F32' | 'BF16' | 'F16';
   /** `auto`: continue from the newest checkpoint in outputDir if any; a path: from that checkpoint; null: fresh (default null). */
   resume?: 'auto' | string | null;
   /** Backend for @loralab/model's initBackend (`auto`, `native`, `wasm`, `cpu`, ...) (default `auto`: env LORALAB_BACKEND, else the best available). */
   backend?: string;
   /** Recompute each block in backward (less activation memory, ~1 more forward) (default true). */
   gradientCheckpointing?: boolean;
+  /** The divergence and collapse guard (see guard.ts and the README) (default {}: every check on, default bounds). */
+  guard?: GuardConfig;
 }
 
 /** Every field present; nested objects complete. */
@@ -147,9 +159,11 @@ export interface ResolvedTrainConfig {
   evalBatches: number | null;
   saveEvery: number | null;
   keepLast: number;
+  saveDtype: 'F32' | 'BF16' | 'F16';
   resume: 'auto' | string | null;
   backend: string;
   gradientCheckpointing: boolean;
+  guard: ResolvedGuardConfig;
 }
 
 /** Defaults of every optional top-level field. */
@@ -170,9 +184,11 @@ export const TRAIN_CONFIG_DEFAULTS = {
   evalBatches: 16,
   saveEvery: null,
   keepLast: 2,
+  saveDtype: 'F32',
   resume: null,
   backend: 'auto',
   gradientCheckpointing: true,
+  guard: {},
 } as const;
 
 export const DATA_CONFIG_DEFAULTS = { eval: null, shuffle: true, epochs: null, shuffleBlock: 4096 } as const;
@@ -386,10 +402,14 @@ export function resolveTrainConfig(config: TrainConfig): ResolvedTrainConfig {
   optPosInt(c, 'evalBatches');
   optPosInt(c, 'saveEvery');
   if (!posInt(c.keepLast)) fail('keepLast', 'a positive integer', c.keepLast);
+  if (!['F32', 'BF16', 'F16'].includes(c.saveDtype as string))
+    fail('saveDtype', '"F32", "BF16" or "F16"', c.saveDtype);
   if (c.resume !== null && (typeof c.resume !== 'string' || c.resume === ''))
     fail('resume', '"auto", a checkpoint folder or null', c.resume);
   if (typeof c.backend !== 'string' || c.backend === '')
     fail('backend', 'a backend name such as "auto"', c.backend);
 
-  return structuredClone({ ...c, data, optimizer, schedule }) as unknown as ResolvedTrainConfig;
+  const guard = resolveGuardConfig(c.guard);
+
+  return structuredClone({ ...c, data, optimizer, schedule, guard }) as unknown as ResolvedTrainConfig;
 }

@@ -24,7 +24,15 @@ export {
   TRAIN_CONFIG_DEFAULTS,
   type TrainConfig,
 } from './config.js';
-export { CheckpointError, ConfigError, TrainingError } from './errors.js';
+export {
+  CheckpointError,
+  CollapseError,
+  ConfigError,
+  type DivergenceDetails,
+  DivergenceError,
+  TrainingError,
+  type TrainingStopReason,
+} from './errors.js';
 export {
   createHeldOutEvaluator,
   type EvalContext,
@@ -32,6 +40,15 @@ export {
   type HeldOutLossOptions,
   heldOutLoss,
 } from './evaluate.js';
+export {
+  GUARD_DEFAULTS,
+  type GuardConfig,
+  maxAbsWeight,
+  type ResolvedGuardConfig,
+  resolveGuardConfig,
+  type StepSignal,
+  TrainingGuard,
+} from './guard.js';
 export { METRICS_NAME, type MetricsRecord } from './metrics.js';
 export { type ModelInputs, modelInputs } from './model-inputs.js';
 export {

@@ -19,22 +19,24 @@ import {
   readSafetensors,
   savePretrained,
   writeFileAtomic,
-  writeSafetensors,
 } from '@loralab/model';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   latestCheckpoint,
-  OPTIMIZER_STATE_NAME,
+  readOptimizerState,
   readTrainerState,
   TRAINER_STATE_NAME,
   type TrainerState,
   writeCheckpoint,
   writeDirAtomic,
+  writeOptimizerState,
+  writeTrainerState,
 } from './checkpoint.js';
 import { clipFactor, globalNorm, scaleGrads } from './clip.js';
 import { type ResolvedTrainConfig, resolveTrainConfig, type TrainConfig } from './config.js';
 import { CheckpointError, ConfigError, TrainingError } from './errors.js';
 import { createHeldOutEvaluator, type Evaluator } from './evaluate.js';
+import { TrainingGuard } from './guard.js';
 import { METRICS_NAME, type MetricsRecord, MetricsWriter, Progress } from './metrics.js';
 import { modelInputs } from './model-inputs.js';
 import { createOptimizer, type Optimizer, paramGroups } from './optimizer.js';
@@ -56,6 +58,10 @@ export interface TrainResult {
   outputDir: string;
   /** Optimizer steps completed (including those before a resume). */
   steps: number;
+  /** Passes over the training data completed, fractional (samples consumed / samples per epoch). */
+  epochs: number;
+  /** Optimizer steps of one pass over the training data (the last one may be short). */
+  stepsPerEpoch: number;
   /** Real (non-padding) tokens seen. */
   tokensSeen: number;
   /** Loss of the last step. */
@@ -104,22 +110,42 @@ async function buildModel(c: ResolvedTrainConfig, weightsDir: string | null): Pr
   return model;
 }
 
-/** Real steps of the run: the smallest of `steps`, the steps `epochs` give, the steps `maxTokens` need (estimated for ift). */
+/**
+ * Real steps of the run: `steps` or the steps `maxTokens` need (estimated for ift), whichever is smaller, else the
+ * steps `epochs` give. Without epochs the loader cycles the data until then (Hugging Face's `max_steps`); with
+ * epochs set, a `steps` or `maxTokens` beyond them is a ConfigError stating the epoch length, never a silent cut.
+ */
 function totalSteps(c: ResolvedTrainConfig, loader: DataLoader): number {
   const perStep = c.data.microBatchSize * c.gradAccumulation;
-  const bounds: number[] = [];
-  if (c.steps !== null) bounds.push(c.steps);
+  const perEpoch = loader.samplesPerEpoch;
   const epochs = c.epochs ?? c.data.epochs;
-  if (epochs !== null)
-    bounds.push(
-      Math.ceil(Math.ceil((loader.samplesPerEpoch * epochs) / c.data.microBatchSize) / c.gradAccumulation),
-    );
+  const epochSteps =
+    epochs === null
+      ? null
+      : Math.ceil(Math.ceil((perEpoch * epochs) / c.data.microBatchSize) / c.gradAccumulation);
+  const wanted: [key: 'steps' | 'maxTokens', steps: number][] = [];
+  if (c.steps !== null) wanted.push(['steps', c.steps]);
   if (c.maxTokens !== null) {
     const m = loader.manifest.totals;
+    // For ift an upper bound of the tokens per sample, so the steps needed are never overestimated.
     const perSample =
       c.task === 'cpt' ? c.data.seqLen : Math.min(c.data.seqLen, m.tokens / Math.max(1, m.rows));
-    bounds.push(Math.ceil(c.maxTokens / (perSample * perStep)));
+    wanted.push(['maxTokens', Math.ceil(c.maxTokens / (perSample * perStep))]);
   }
+  if (epochSteps !== null) {
+    for (const [key, steps] of wanted) {
+      if (steps <= epochSteps) continue;
+      const need = Math.ceil((steps * perStep) / perEpoch);
+      const unit = c.task === 'cpt' ? `sequences of ${c.data.seqLen} tokens` : 'rows';
+      const what = key === 'steps' ? `steps ${steps}` : `maxTokens ${c.maxTokens} (about ${steps} steps)`;
+      throw new ConfigError(
+        `TrainConfig.${key}: ${what} exceeds the ${epochSteps} steps of epochs ${epochs}: one epoch is ${perEpoch} samples (${unit}), ${Math.ceil(perEpoch / perStep)} steps of ${perStep}; set epochs to ${need} or null (the data then repeats until ${key} is reached), or ${key === 'steps' ? `steps to at most ${epochSteps}` : 'lower maxTokens'}`,
+        key,
+        key === 'steps' ? c.steps : c.maxTokens,
+      );
+    }
+  }
+  const bounds = wanted.length > 0 ? wanted.map(([, n]) => n) : [epochSteps!];
   return Math.max(1, Math.min(...bounds));
 }
 
@@ -187,8 +213,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
     const groups = paramGroups(params, { ...c.optimizer, loraPlusRatio: c.loraPlusRatio });
     optimizer = createOptimizer({ ...c.optimizer }, groups);
     if (resumed) {
-      const { tensors } = await readSafetensors(join(resumeDir!, OPTIMIZER_STATE_NAME));
-      optimizer.loadState(tensors, resumed.optimizer.steps);
+      optimizer.loadState(await readOptimizerState(resumeDir!), resumed.optimizer.steps);
     }
 
     // ---- data, schedule ---------------------------------------------------------------------------------
@@ -233,6 +258,15 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
     let lastLr = 0;
     let lastCheckpoint: string | null = resumeDir;
     let savedAt = resumed ? step : -1;
+    // The guard: weights are checked at the start (a base or checkpoint beyond the bound is refused before any
+    // step), every logEvery steps, before every checkpoint and at the end; checkpoints are written only when healthy.
+    const guard = new TrainingGuard(c.guard, model.config.vocab_size, step, () => lastCheckpoint);
+    await guard.checkWeights(
+      params,
+      step,
+      resumeDir ?? ('path' in c.model ? c.model.path : 'the initialisation'),
+    );
+    let saveDue = false;
     let evaluatedAt = resumed?.evaluatedAt ?? -1;
     const log = async (record: MetricsRecord) => {
       await metrics.write(record);
@@ -241,6 +275,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
     };
 
     const saveCheckpoint = async () => {
+      await guard.checkWeights(params, step);
       const state: TrainerState = {
         version: 1,
         step,
@@ -263,10 +298,11 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
       const moments = await optimizer!.stateTensors();
       lastCheckpoint = await writeCheckpoint(outputDir, step, c.keepLast, async (dir) => {
         await saveWeights(dir, model, lora, c);
-        await writeSafetensors(join(dir, OPTIMIZER_STATE_NAME), moments, { format: 'pt' });
-        await writeFileAtomic(join(dir, TRAINER_STATE_NAME), `${JSON.stringify(state, null, 2)}\n`);
+        await writeOptimizerState(dir, moments);
+        await writeTrainerState(dir, state);
       });
       savedAt = step;
+      saveDue = false;
     };
 
     // The built-in held-out loss is logged as `eval/loss` (and `eval/tokens`), evaluator results as `eval/<name>/<key>`.
@@ -299,6 +335,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
       await log({
         step,
         tokens: tokensSeen,
+        epoch: epochOf(loaderState, loader.samplesPerEpoch),
         loss: windowLoss / windowSteps,
         grad_norm: lastGradNorm,
         lr: lastLr,
@@ -374,9 +411,14 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
 
       const last = step >= total || exhausted || (c.maxTokens !== null && tokensSeen >= c.maxTokens);
       lastGradNorm = gradNorm;
-      if (step % c.logEvery === 0 || last) await logWindow();
+      const logged = step % c.logEvery === 0 || last;
+      if (logged) await logWindow();
+      guard.observe({ step, loss, gradNorm, numTokens });
+      if (logged && !last) await guard.checkWeights(params, step);
       if (c.evalEvery !== null && step % c.evalEvery === 0 && !last) await evaluate();
-      if (c.saveEvery !== null && step % c.saveEvery === 0 && !last) await saveCheckpoint();
+      // A save due inside a zero-gradient or high-loss streak waits for the streak to end (or the guard to stop).
+      if (c.saveEvery !== null && step % c.saveEvery === 0 && !last) saveDue = true;
+      if (saveDue && guard.healthy && !last) await saveCheckpoint();
       if (hooks.signal?.aborted) {
         if (savedAt !== step) await saveCheckpoint();
         throw new TrainingError(
@@ -405,6 +447,8 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
     const result: TrainResult = {
       outputDir,
       steps: step,
+      epochs: epochOf(loaderState, loader.samplesPerEpoch),
+      stepsPerEpoch: Math.ceil(loader.samplesPerEpoch / (c.data.microBatchSize * c.gradAccumulation)),
       tokensSeen,
       finalLoss: lastLoss,
       finalEvalLoss: c.data.eval !== null ? lastEvalLoss : null,
@@ -420,6 +464,11 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
     lora?.dispose();
     model.dispose();
   }
+}
+
+/** Passes over the data completed at loader state `s`, fractional. */
+function epochOf(s: LoaderState, samplesPerEpoch: number): number {
+  return s.epoch + s.sample / Math.max(1, samplesPerEpoch);
 }
 
 /** g_acc + g for every name (the sums replace the inputs, which are disposed). */
@@ -462,8 +511,11 @@ async function saveWeights(
   c: ResolvedTrainConfig,
 ) {
   if (lora) {
-    await saveAdapter(lora, dir, { baseModelNameOrPath: 'path' in c.model ? resolve(c.model.path) : null });
+    await saveAdapter(lora, dir, {
+      baseModelNameOrPath: 'path' in c.model ? resolve(c.model.path) : null,
+      dtype: c.saveDtype,
+    });
   } else {
-    await savePretrained(model, dir);
+    await savePretrained(model, dir, { dtype: c.saveDtype });
   }
 }

@@ -82,7 +82,8 @@ export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
 export const BACKEND_OPTION: OptionSpec = {
   type: 'string',
   value: 'NAME',
-  description: 'auto (default: native where built, else wasm), native, cuda, tensorflow, wasm or cpu',
+  description:
+    'auto (default: native where built, else wasm), native, cuda, tensorflow (both untested), wasm or cpu',
 };
 
 /** Flags of commands that read a config. */
@@ -135,30 +136,50 @@ export function requiredFlag(ctx: CommandContext, name: string, why = ''): strin
   return v;
 }
 
-/** A numeric flag (integers when `integer`), or undefined; anything else is a usage error. */
-export function numberFlag(
-  ctx: CommandContext,
-  name: string,
-  check: { integer?: boolean; min?: number; max?: number } = {},
-): number | undefined {
+/** Range of a numeric flag: integers only, bounds (`min`/`max` inclusive), `positive` (> 0), `belowMax` (< max). */
+export interface NumberCheck {
+  integer?: boolean;
+  min?: number;
+  max?: number;
+  /** Strictly greater than 0. */
+  positive?: boolean;
+  /** `max` is excluded (`--dropout` in [0, 1)). */
+  belowMax?: boolean;
+}
+
+/** What a numeric flag accepts, in words: `a positive number`, `an integer >= 1`, `a number in [0, 1)`. */
+export function describeNumber(check: NumberCheck): string {
+  const kind = check.integer ? 'integer' : 'number';
+  if (check.positive) return `a positive ${kind}`;
+  if (check.min !== undefined && check.max !== undefined)
+    return `a ${kind} in [${check.min}, ${check.max}${check.belowMax ? ')' : ']'}`;
+  const article = check.integer ? 'an' : 'a';
+  if (check.min !== undefined) return `${article} ${kind} >= ${check.min}`;
+  if (check.max !== undefined) return `${article} ${kind} ${check.belowMax ? '<' : '<='} ${check.max}`;
+  return `${article} ${kind}`;
+}
+
+/**
+ * A numeric flag, or undefined; a value that is not a number, or out of range, is a usage error naming the flag:
+ * `--lr must be a positive number, got -1`. Negative values reach here as values (`--lr -1` and `--lr=-1`; see
+ * `joinNegativeValues` in main.ts), so the range is what rejects them.
+ */
+export function numberFlag(ctx: CommandContext, name: string, check: NumberCheck = {}): number | undefined {
   const v = stringFlag(ctx, name);
   if (v === undefined) return undefined;
   const n = Number(v);
+  const numeric = v.trim() !== '' && Number.isFinite(n);
   const bad =
-    v.trim() === '' ||
-    !Number.isFinite(n) ||
+    !numeric ||
     (check.integer && !Number.isInteger(n)) ||
+    (check.positive && !(n > 0)) ||
     (check.min !== undefined && n < check.min) ||
-    (check.max !== undefined && n > check.max);
+    (check.max !== undefined && (check.belowMax ? n >= check.max : n > check.max));
   if (bad) {
-    const what = [
-      check.integer ? 'an integer' : 'a number',
-      check.min !== undefined ? `>= ${check.min}` : '',
-      check.max !== undefined ? `<= ${check.max}` : '',
-    ]
-      .filter(Boolean)
-      .join(' ');
-    throw new UsageError(`--${name} expects ${what}, found "${v}"`, ctx.command.path.join(' '));
+    throw new UsageError(
+      `--${name} must be ${describeNumber(check)}, got ${numeric ? v : JSON.stringify(v)}`,
+      ctx.command.path.join(' '),
+    );
   }
   return n;
 }

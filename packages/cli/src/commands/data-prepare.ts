@@ -7,6 +7,16 @@ import { formatCount, formatDuration } from '../progress.js';
 import { buildConfig, type CommandSpec, choiceFlag, listFlag, numberFlag, stringFlag } from './command.js';
 import { CORPORA, CORPUS_HELP, type CorpusName, corpusSource, fileSource, INPUT_FORMATS } from './corpora.js';
 
+/** @loralab/data's INSTRUCT_LAYOUTS, spelled out here so that the help needs no import of the package. */
+const INSTRUCT_LAYOUT_NAMES = [
+  'messages',
+  'sharegpt',
+  'alpaca',
+  'instruction-response',
+  'input-output',
+  'prompt-completion',
+] as const;
+
 /**
  * Chat records (Alpaca) for the generated instruction corpora, written once under the output folder so that the
  * dataset's source is a stable file (a rerun resumes instead of being refused for another source).
@@ -38,8 +48,11 @@ export const dataPrepare: CommandSpec = {
   summary: 'tokenize text/JSONL/JSON/Parquet/Arrow files or a built-in corpus into Arrow shards',
   usage: '[options] --tokenizer DIR --output DIR (INPUT... | --corpus NAME)',
   description: `Writes the Hugging Face save_to_disk layout (data-0000i-of-0000N.arrow, state.json, dataset_info.json)
-plus loralab's manifest.json; a rerun after a crash resumes. --kind chat reads Alpaca, ShareGPT or messages
-records and stores a loss mask (the generated gsm8k-style and humaneval-style corpora become Alpaca records).
+plus loralab's manifest.json; a rerun after a crash resumes. --kind chat reads instruction records (messages or
+conversations of {role, content}, ShareGPT {from, value}, alpaca, instruction/response, input/output,
+prompt/completion; --layout, or "format" in the config: a layout or a LLaMA-Factory-style column mapping
+{formatting, columns, tags}) and stores a loss mask (the generated gsm8k-style and humaneval-style corpora become
+Alpaca records). Parquet: every common codec; only the columns used are read.
 The config is @loralab/data's WriteDatasetConfig (source, kind, shardTokens, lossMask, maxLength, truncation, ...)
 plus "tokenizer"; "outDir" is --output.`,
   options: {
@@ -70,6 +83,11 @@ plus "tokenizer"; "outDir" is --output.`,
       type: 'string',
       value: 'N',
       description: 'close a shard after this many tokens (default 2^25)',
+    },
+    layout: {
+      type: 'string',
+      value: 'NAME',
+      description: `chat: record layout, ${['auto', ...INSTRUCT_LAYOUT_NAMES].join(', ')} (default auto)`,
     },
     'loss-mask': {
       type: 'string',
@@ -120,6 +138,7 @@ plus "tokenizer"; "outDir" is --output.`,
       outDir: stringFlag(ctx, 'output'),
       source,
       kind: choiceFlag(ctx, 'kind', ['text', 'chat'] as const),
+      format: choiceFlag(ctx, 'layout', ['auto', ...INSTRUCT_LAYOUT_NAMES] as const),
       shardTokens: numberFlag(ctx, 'shard-tokens', { integer: true, min: 1 }),
       lossMask: choiceFlag(ctx, 'loss-mask', ['assistant', 'last-assistant', 'all'] as const),
       maxLength: numberFlag(ctx, 'max-length', { integer: true, min: 1 }),

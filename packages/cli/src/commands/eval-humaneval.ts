@@ -64,7 +64,8 @@ export const evalHumaneval: CommandSpec = {
 writes <samples>_results.jsonl (each sample plus "result" and "passed") and prints pass@k as JSON.
 With --model, draws --n completions per problem (T 0.2, top_p 0.95 by default), scores them, and reports pass@k and
 the diversity of the completions (unique samples per problem); --output DIR keeps humaneval_samples.jsonl, its
-_results.jsonl and humaneval.json. Programs run in a sandbox (namespaces where available; config key "sandbox").`,
+_results.jsonl and humaneval.json. Programs run in a sandbox (namespaces where available; config key "sandbox");
+the isolation used is logged, on every results row ("isolation") and in humaneval.json ("sandbox").`,
   options: {
     samples: {
       type: 'string',
@@ -217,7 +218,7 @@ _results.jsonl and humaneval.json. Programs run in a sandbox (namespaces where a
       });
       ctx.reporter.done('running programs');
       ctx.reporter.log(
-        `${r.results.length} samples of ${r.counts.size} problems (isolation: ${r.isolation}); results in ${r.resultsFile}`,
+        `${r.results.length} samples of ${r.counts.size} problems; results in ${r.resultsFile}; isolation: ${ev.describeIsolation(r.sandbox)}`,
       );
       ctx.out(JSON.stringify(r.passAtK));
       return 0;
@@ -292,11 +293,13 @@ _results.jsonl and humaneval.json. Programs run in a sandbox (namespaces where a
           n,
           scores,
           diversity: diversity.mean,
+          sandbox: evaluation.sandbox,
         });
         ev.writeJsonlAtomic(samplesFile, samples);
         ev.writeJsonlAtomic(`${samplesFile}_results.jsonl`, evaluation.results);
         ctx.reporter.log(`samples and scores in ${c.output}`);
       }
+      ctx.reporter.log(`isolation: ${ev.describeIsolation(evaluation.sandbox)}`);
       ctx.out(`humaneval: ${problems.size} problems x ${n} samples: ${scoreLine(scores)}`);
       return 0;
     } finally {

@@ -17,7 +17,8 @@ export const FINETUNE_DEFAULTS = {
   common: {
     data: { seqLen: 256, microBatchSize: 8 },
     schedule: { name: 'cosine', warmupRatio: 0.1 },
-    epochs: 1,
+    // No epochs here: @loralab/train trains one epoch when nothing else bounds the run, and --steps alone repeats
+    // the data until that many steps (an epochs default would silently cut --steps at the end of the data).
     resume: 'auto',
   },
 } as const;
@@ -70,14 +71,14 @@ full-finetuning baselines. final/ is a model folder (full) or a PEFT adapter fol
     const method = choiceFlag(ctx, 'method', ['full', 'lora'] as const);
     const task = choiceFlag(ctx, 'task', ['cpt', 'ift'] as const);
     const r = numberFlag(ctx, 'rank', { integer: true, min: 1 });
-    const alpha = numberFlag(ctx, 'alpha', { min: 0 });
-    const dropout = numberFlag(ctx, 'dropout', { min: 0, max: 1 });
+    const alpha = numberFlag(ctx, 'alpha', { positive: true });
+    const dropout = numberFlag(ctx, 'dropout', { min: 0, max: 1, belowMax: true });
     const targets = listFlag(ctx, 'target-modules');
     const model = stringFlag(ctx, 'model');
     const lora = {
       r,
       lora_alpha: alpha ?? (r !== undefined ? 2 * r : undefined),
-      lora_dropout: numberFlag(ctx, 'lora-dropout', { min: 0, max: 1 }),
+      lora_dropout: numberFlag(ctx, 'lora-dropout', { min: 0, max: 1, belowMax: true }),
       target_modules:
         targets && (targets.length === 1 && targets[0] === 'all-linear' ? 'all-linear' : targets),
     };

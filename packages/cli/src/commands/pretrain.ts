@@ -25,7 +25,7 @@ export const PRETRAIN_DEFAULTS = {
   data: { seqLen: 128, microBatchSize: 8 },
   optimizer: { name: 'adamw', lr: 3e-3, weightDecay: 0.1 },
   schedule: { name: 'cosine', warmupRatio: 0.05, minLrRatio: 0.1 },
-  epochs: 1,
+  // One epoch unless --steps/--max-tokens/--epochs say otherwise (@loralab/train's rule; see finetune.ts).
   resume: 'auto',
 };
 

@@ -32,7 +32,9 @@ export const rank: CommandSpec = {
   description: `ΔW = W_finetuned - W_base for a full finetune, or scaling·B·A for a PEFT LoRA adapter (exact SVD from
 the factors). --output DIR writes report.json, spectra.json, report.csv, rank-by-layer.svg, spectra.svg and
 explained-variance.svg. Config key "analysis" holds @loralab/rank's AnalysisConfig (tau, modules, layers,
-gaussian_baseline, noise_scales, vectors, intruder_k, intruder_epsilon, seed).`,
+gaussian_baseline, noise_scales, vectors, intruder_k, intruder_epsilon, seed). The SVDs run through LAPACK (dgesdd, in
+the native addon of @loralab/kernels) where it is built, two matrices at once, else on @loralab/rank's WebAssembly SVD;
+LORALAB_RANK_SVD=wasm forces the latter.`,
   options: {
     base: { type: 'string', short: 'b', value: 'DIR', description: 'the base model folder' },
     finetuned: { type: 'string', short: 'f', value: 'DIR', description: 'a fully finetuned model folder' },
@@ -52,7 +54,7 @@ gaussian_baseline, noise_scales, vectors, intruder_k, intruder_epsilon, seed).`,
     workers: {
       type: 'string',
       value: 'N',
-      description: 'worker threads for the SVDs (default 0: this thread)',
+      description: 'worker threads for the WebAssembly SVD (default 0: this thread; unused with LAPACK)',
     },
   },
   config: true,
@@ -89,16 +91,24 @@ gaussian_baseline, noise_scales, vectors, intruder_k, intruder_epsilon, seed).`,
     const r = await import('@loralab/rank');
     const config = r.resolveAnalysisConfig(c.analysis ?? {});
     const t0 = performance.now();
+    // LAPACK through the native addon when built (null otherwise: rank's own SVD runs)
+    const lapack = (await import('@loralab/kernels')).createLapackSvd();
     const options = {
       config,
+      svd: lapack,
       workers: c.workers ?? 0,
       onMatrix: (_m: unknown, done: number, total: number) =>
         ctx.reporter.progress('analysing matrices', done, total),
     };
     ctx.reporter.progress('analysing matrices', 0, null);
-    const report = c.adapter
-      ? await r.analyseAdapterFolder(c.base, c.adapter, r.openSafetensorsFolder, options)
-      : await r.analyseModelFolders(c.base, c.finetuned!, r.openSafetensorsFolder, options);
+    let report: Awaited<ReturnType<typeof r.analyseModelFolders>>;
+    try {
+      report = c.adapter
+        ? await r.analyseAdapterFolder(c.base, c.adapter, r.openSafetensorsFolder, options)
+        : await r.analyseModelFolders(c.base, c.finetuned!, r.openSafetensorsFolder, options);
+    } finally {
+      await lapack?.close();
+    }
     ctx.reporter.done('analysing matrices');
     if (report.matrices.length === 0) {
       throw new (await import('@loralab/rank')).DataError(
@@ -118,7 +128,7 @@ gaussian_baseline, noise_scales, vectors, intruder_k, intruder_epsilon, seed).`,
     }
     const pct = Math.round(config.tau * 100);
     ctx.out(
-      `${report.kind === 'adapter' ? 'adapter' : 'full finetune'}: ΔW of ${report.matrices.length} matrices in ${formatDuration((performance.now() - t0) / 1000)}`,
+      `${report.kind === 'adapter' ? 'adapter' : 'full finetune'}: ΔW of ${report.matrices.length} matrices in ${formatDuration((performance.now() - t0) / 1000)} (SVD: ${report.svd})`,
     );
     ctx.out(`module      layers  rank@${pct} (mean)  of dim  effective rank  ‖ΔW‖/‖W‖`);
     for (const [module, e] of byModule) {

@@ -3,12 +3,13 @@ import type { KeyTemplate } from '../config-file.js';
 import { ConfigError, UsageError } from '../errors.js';
 import { formatCount, formatDuration } from '../progress.js';
 import { buildConfig, type CommandSpec, listFlag, numberFlag, stringFlag } from './command.js';
-import { CORPORA, CORPUS_HELP, type CorpusName, corpusSource } from './corpora.js';
+import { CORPORA, CORPUS_HELP, type CorpusName, corpusSource, fileSource, formatOfPath } from './corpora.js';
 
 /** Keys of a `tokenizer train` config: @loralab/tokenizer's TrainBpeOptions plus where the text comes from. */
 const TEMPLATE: KeyTemplate = {
   output: null,
   files: null,
+  field: null,
   corpora: null,
   count: null,
   seed: null,
@@ -30,13 +31,18 @@ export const tokenizerTrain: CommandSpec = {
   summary: 'train a byte-level BPE tokenizer (Hugging Face tokenizer.json) on files or built-in corpora',
   usage: '[options] --output DIR [FILE...]',
   description:
-    'Text files are read line by line (.gz allowed). With --corpus, the built-in corpora are added after the files.\nConfig keys: output, files, corpora, count, seed, and the TrainBpeOptions of @loralab/tokenizer\n(vocabSize, minFrequency, maxTokenLength, bosToken, eosToken, padToken, additionalSpecialTokens, addBosToken,\naddEosToken, chatTemplate, modelMaxLength).',
+    'Text files are read line by line (.gz allowed). JSONL, JSON, Parquet and Arrow files are read as records: the\ntext is --field, else "text", else for instruction records (messages, conversations, alpaca, ...) the content of\nevery turn; a record with none of these is an error (raw JSON is never trained on). With --corpus, the built-in\ncorpora are added after the files.\nConfig keys: output, files, field, corpora, count, seed, and the TrainBpeOptions of @loralab/tokenizer\n(vocabSize, minFrequency, maxTokenLength, bosToken, eosToken, padToken, additionalSpecialTokens, addBosToken,\naddEosToken, chatTemplate, modelMaxLength).',
   options: {
     output: {
       type: 'string',
       short: 'o',
       value: 'DIR',
       description: 'folder for tokenizer.json and tokenizer_config.json',
+    },
+    field: {
+      type: 'string',
+      value: 'NAME',
+      description: 'JSONL/JSON/Parquet/Arrow inputs: the record field holding the text',
     },
     corpus: { type: 'string', multiple: true, value: 'NAME', description: `${CORPUS_HELP}; repeatable` },
     count: {
@@ -61,6 +67,7 @@ export const tokenizerTrain: CommandSpec = {
   examples: [
     'loralab tokenizer train --corpus brown --corpus gsm8k-style --vocab-size 4096 --output tok/',
     'loralab tokenizer train notes/*.txt --vocab-size 2000 --output tok/',
+    'loralab tokenizer train train.parquet --field content --vocab-size 8000 --output tok/',
     'loralab tokenizer train -c tokenizer.yaml --set minFrequency=3',
   ],
   async run(ctx) {
@@ -68,6 +75,7 @@ export const tokenizerTrain: CommandSpec = {
     const flags = {
       output: stringFlag(ctx, 'output'),
       files: ctx.positionals.length ? ctx.positionals : undefined,
+      field: stringFlag(ctx, 'field'),
       corpora,
       count: numberFlag(ctx, 'count', { integer: true, min: 1 }),
       seed: numberFlag(ctx, 'seed', { integer: true }),
@@ -78,6 +86,7 @@ export const tokenizerTrain: CommandSpec = {
     const {
       output,
       files,
+      field,
       corpora: names,
       count,
       seed,
@@ -85,6 +94,7 @@ export const tokenizerTrain: CommandSpec = {
     } = config as Record<string, unknown> & {
       output?: string;
       files?: string[];
+      field?: string;
       corpora?: string[];
       count?: number;
       seed?: number;
@@ -98,9 +108,39 @@ export const tokenizerTrain: CommandSpec = {
     if (!files?.length && !names?.length) {
       throw new UsageError('no input: give text files or --corpus NAME', 'tokenizer train');
     }
-    const { readSource, recordText } = await import('@loralab/data');
+    const { DataError, instructColumns, readSource, recordText, trainingText } = await import(
+      '@loralab/data'
+    );
     const { trainBpeTokenizer } = await import('@loralab/tokenizer');
+    // Text files go to the trainer line by line; record files are parsed and their text fields used.
+    const textFiles = (files ?? []).filter((f) => (formatOfPath(f) ?? 'text') === 'text');
+    const recordFiles = (files ?? []).filter((f) => !textFiles.includes(f));
+    if (field !== undefined && recordFiles.length === 0) {
+      throw new UsageError('--field applies to JSONL, JSON, Parquet or Arrow inputs only', 'tokenizer train');
+    }
+    async function* recordTexts(): AsyncGenerator<string> {
+      for (const file of recordFiles) {
+        const source = fileSource([file], undefined, field !== undefined ? { field } : {});
+        // Parquet reads only the text column, or the columns of the instruction layout.
+        const columns =
+          field !== undefined
+            ? [field]
+            : (available: string[]) =>
+                available.includes('text') ? ['text'] : instructColumns('auto', available);
+        for await (const r of readSource(source, { columns })) {
+          const text = trainingText(r.value, field !== undefined ? { field } : {});
+          if (text instanceof Error) {
+            throw new DataError(
+              `${text.message}; choose the text field with --field NAME (or "field" in the config)`,
+              { file: r.file, line: r.line },
+            );
+          }
+          yield text;
+        }
+      }
+    }
     async function* corpusTexts(): AsyncGenerator<string> {
+      yield* recordTexts();
       for (const name of names ?? []) {
         const source = corpusSource(name as CorpusName, {
           ...(count !== undefined && { count }),
@@ -117,8 +157,8 @@ export const tokenizerTrain: CommandSpec = {
     ctx.reporter.progress('reading texts', 0, null);
     const tokenizer = await trainBpeTokenizer({
       ...(options as object),
-      ...(files?.length && { files }),
-      ...(names?.length && { texts: corpusTexts() }),
+      ...(textFiles.length && { files: textFiles }),
+      ...((names?.length || recordFiles.length) && { texts: corpusTexts() }),
       onProgress: (p) => {
         stats = p;
         ctx.reporter.progress('reading texts', p.texts, null);

@@ -36,8 +36,16 @@ export const TRAIN_OPTIONS: Record<string, OptionSpec> = {
     value: 'N',
     description: 'micro-batches per optimizer step (default 1)',
   },
-  steps: { type: 'string', value: 'N', description: 'optimizer steps' },
-  epochs: { type: 'string', value: 'N', description: 'passes over the training set' },
+  steps: {
+    type: 'string',
+    value: 'N',
+    description: 'optimizer steps (the data repeats past its end, as HF max_steps)',
+  },
+  epochs: {
+    type: 'string',
+    value: 'N',
+    description: 'passes over the training set (with --steps: steps beyond them are refused)',
+  },
   'max-tokens': { type: 'string', value: 'N', description: 'stop after this many tokens' },
   optimizer: { type: 'string', value: 'NAME', description: 'adamw or lion' },
   lr: { type: 'string', value: 'LR', description: 'peak learning rate' },
@@ -70,7 +78,7 @@ export function trainFlags(ctx: CommandContext): ConfigObject {
   const num = (name: string) => numberFlag(ctx, name, { min: 0 });
   const optimizer = {
     name: choiceFlag(ctx, 'optimizer', ['adamw', 'lion'] as const),
-    lr: numberFlag(ctx, 'lr', { min: 0 }),
+    lr: numberFlag(ctx, 'lr', { positive: true }),
     weightDecay: num('weight-decay'),
   };
   const schedule = {
@@ -87,11 +95,11 @@ export function trainFlags(ctx: CommandContext): ConfigObject {
     },
     gradAccumulation: int('grad-accumulation'),
     steps: int('steps'),
-    epochs: numberFlag(ctx, 'epochs', { min: 0 }),
+    epochs: int('epochs'),
     maxTokens: int('max-tokens'),
     optimizer,
     schedule,
-    seed: numberFlag(ctx, 'seed', { integer: true }),
+    seed: int('seed', 0),
     logEvery: int('log-every'),
     evalEvery: int('eval-every'),
     saveEvery: int('save-every'),
@@ -146,8 +154,11 @@ export async function runTraining(ctx: CommandContext, config: TrainConfig): Pro
   ctx.reporter.done('training');
   const evalLoss = result.finalEvalLoss !== null ? `, eval loss ${result.finalEvalLoss.toFixed(4)}` : '';
   const resumed = result.resumedFrom ? ` (resumed from ${result.resumedFrom})` : '';
+  // More than one pass over the data says so: "trained 39 steps (2.17 epochs of 18 steps), ...".
+  const epochs =
+    result.epochs > 1 ? ` (${result.epochs.toFixed(2)} epochs of ${result.stepsPerEpoch} steps)` : '';
   ctx.out(
-    `trained ${result.steps} steps, ${formatCount(result.tokensSeen)} tokens in ${formatDuration((performance.now() - t0) / 1000)}${resumed}: loss ${result.finalLoss.toFixed(4)}${evalLoss} -> ${result.finalDir}`,
+    `trained ${result.steps} steps${epochs}, ${formatCount(result.tokensSeen)} tokens in ${formatDuration((performance.now() - t0) / 1000)}${resumed}: loss ${result.finalLoss.toFixed(4)}${evalLoss} -> ${result.finalDir}`,
   );
   return 0;
 }

@@ -89,8 +89,10 @@ export async function pretrainBase(
   signal?: AbortSignal,
 ): Promise<{ curve: CurvePoint[] }> {
   const p = config.pretrain;
+  // Pretraining a base of millions of parameters takes hours here: it checkpoints every `saveEvery` steps and a
+  // rerun of the same run folder resumes from the newest checkpoint (exactly: data order, rng and optimizer state).
   const trainDir = join(runDir, 'pretrain');
-  rmSync(trainDir, { recursive: true, force: true });
+  const resume = existsSync(join(trainDir, 'checkpoints')) ? 'auto' : null;
   const curve: CurvePoint[] = [];
   const bos = tokenizer.bos?.id ?? null;
   const eos = tokenizer.eos?.id ?? null;
@@ -116,6 +118,9 @@ export async function pretrainBase(
       clipGradNorm: 1,
       seed: p.seed,
       logEvery: Math.max(1, Math.round(p.steps / 50)),
+      saveEvery: Math.max(1, Math.round(p.steps / 20)),
+      keepLast: 1,
+      resume,
       backend: config.backend,
     },
     {

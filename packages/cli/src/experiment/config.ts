@@ -39,7 +39,7 @@ export interface ExperimentConfig {
   seed: number;
   /** Tensor backend for @loralab/model's initBackend (`auto`: LORALAB_BACKEND or the best installed, which is the
    * native CPU backend of @loralab/kernels where it builds, else wasm; `native`, `wasm`, `cpu`, `tensorflow`,
-   * `cuda`). Default `auto`. Results differ between backends only by float32 rounding. */
+   * `cuda` (the last two untested: they have never run here). Default `auto`. Results differ between backends only by float32 rounding. */
   backend: string;
   /** Reuse the base model shipped in this package when its fingerprint matches this config (phases 1-2 become a
    * copy); false pretrains from scratch (`--no-shipped-base`). Default true. */
@@ -236,6 +236,38 @@ export const DEFAULT_EXPERIMENT: ExperimentConfig = {
     codeMaxNewTokens: 80,
   },
   rank: { tau: 0.9 },
+};
+
+/**
+ * The next base (issue 15): 5.3M parameters at hidden size 256, so LoRA ranks 1-16 are 0.4-6% of the width (the
+ * paper's r/d is 16/4096 to 256/4096), pretrained on the built-in English corpus (Brown, State of the Union
+ * addresses, Moby-Dick: 4.2M training tokens with this tokenizer) for 3000 steps of 4096 tokens (12.3M tokens,
+ * about 3 epochs). It is built by `tools/bench/experiment-base.ts --recipe english-5m` (about 70 minutes on two idle
+ * cores at the native backend's ~3,000 tokens/s; resumable) and becomes the default once shipped.
+ */
+export const ENGLISH_5M_RECIPE: Pick<ExperimentConfig, 'tokenizer' | 'model' | 'pretrain'> & {
+  source: SourceConfig;
+} = {
+  tokenizer: { vocabSize: 4096, docsPerCorpus: 2000 },
+  model: {
+    hidden_size: 256,
+    intermediate_size: 704,
+    num_hidden_layers: 4,
+    num_attention_heads: 4,
+    num_key_value_heads: 4,
+    max_position_embeddings: 256,
+    tie_word_embeddings: false,
+  },
+  pretrain: {
+    seed: 0,
+    steps: 3000,
+    seqLen: 256,
+    microBatchSize: 16,
+    lr: 2e-3,
+    warmupRatio: 0.02,
+    weightDecay: 0.1,
+  },
+  source: { kind: 'english' },
 };
 
 /** `--quick`: the same phases at smoke-test size (well under 3 minutes); its numbers carry little signal. */

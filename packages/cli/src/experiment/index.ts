@@ -14,6 +14,7 @@ export {
   type ArmConfig,
   type BaseShape,
   DEFAULT_EXPERIMENT,
+  ENGLISH_5M_RECIPE,
   type ExperimentConfig,
   QUICK_EXPERIMENT,
   resolveExperimentConfig,

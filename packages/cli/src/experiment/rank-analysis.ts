@@ -1,5 +1,6 @@
 // Phase 5: the spectrum of every finetuning update ΔW (Biderman et al. 2024, §5): rank@τ by layer and module,
 // against a Gaussian matrix of the same shape and norm; full arms compare model folders, LoRA arms read s·B·A.
+import { createLapackSvd } from '@loralab/kernels';
 import {
   type AnalysisReport,
   analyseAdapterFolder,
@@ -49,9 +50,17 @@ export async function analyseUpdate(
   seed: number,
 ): Promise<RankResult> {
   const config = { tau, vectors: false, noise_scales: [], gaussian_baseline: true, seed };
-  const report =
-    method === 'full'
-      ? await analyseModelFolders(baseDir, finetunedDir, openSafetensorsFolder, { config, workers: 0 })
-      : await analyseAdapterFolder(baseDir, finetunedDir, openSafetensorsFolder, { config, workers: 0 });
-  return summariseRank(report, tau);
+  // LAPACK dgesdd through the native addon where it is built (LORALAB_RANK_SVD=wasm forces rank's own SVD); close()
+  // gives OpenBLAS back the thread count training uses.
+  const svd = createLapackSvd();
+  try {
+    const options = { config, svd, workers: 0 };
+    const report =
+      method === 'full'
+        ? await analyseModelFolders(baseDir, finetunedDir, openSafetensorsFolder, options)
+        : await analyseAdapterFolder(baseDir, finetunedDir, openSafetensorsFolder, options);
+    return summariseRank(report, tau);
+  } finally {
+    await svd?.close();
+  }
 }
