@@ -1,7 +1,7 @@
 // Bad input through the real command line (issue #16): each case gets a named error and a non-zero exit code, and
 // nothing already written is lost. Empty inputs to `data prepare`, a negative lora_alpha in adapter_config.json, a
 // learning rate that collapses training, --steps past one epoch, and negative numbers as flag values.
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { run, tempDir } from './helpers.js';
@@ -156,6 +156,9 @@ describe('adapter_config.json', { timeout: 60_000 }, () => {
     const file = join(lora, 'final', 'adapter_config.json');
     const config = JSON.parse(readFileSync(file, 'utf8'));
     writeFileSync(file, JSON.stringify({ ...config, lora_alpha: -4 }));
+    // A hand-edited config no longer matches the folder's checksums.json (an IntegrityError, exit 4): drop the
+    // record, so the folder is read as a foreign PEFT adapter and its config is checked on its own.
+    rmSync(join(lora, 'final', 'checksums.json'));
     const r = await run([
       'eval',
       'perplexity',

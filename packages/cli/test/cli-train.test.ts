@@ -143,6 +143,7 @@ describe('finetune, rank and eval', { timeout: 60_000 }, () => {
     expect(readdirSync(join(lora, 'final')).sort()).toEqual([
       'adapter_config.json',
       'adapter_model.safetensors',
+      'checksums.json',
     ]);
     const adapter = JSON.parse(readFileSync(join(lora, 'final', 'adapter_config.json'), 'utf8'));
     expect([adapter.r, adapter.lora_alpha]).toEqual([4, 8]);
