@@ -63,7 +63,11 @@ describe('held-out and training text', () => {
       expect(held.mathTest[0]!.answer).toMatch(/#### \d+/);
       expect(held.codeTest[0]!.task_id).toBe('HumanEval/0');
       const sets = buildEvalSets(config, held);
-      expect(sets.codeTasks).toHaveLength(4);
+      expect(sets.code.tasks).toHaveLength(4);
+      // validation items (the lr choice) are never among the test items
+      expect(sets.math.validation).toHaveLength(config.eval.validationItems);
+      for (const v of sets.math.validation) expect(sets.math.loss).not.toContainEqual(v);
+      for (const v of sets.code.validation) expect(sets.code.loss.map((c) => c.task_id)).not.toContain(v.task_id);
       expect(sets.choiceItems).toHaveLength(3);
       expect(sets.sourceDocs).toHaveLength(3);
     },
