@@ -247,7 +247,12 @@ function defaultArms(o: {
   return out;
 }
 
-/** The default experiment: sized to finish in a few minutes on two shared CPU cores. */
+/**
+ * The default experiment: the four conditions, a 3-point lr sweep per method with 2 seeds each, and the rank, module
+ * and regulariser arms on IFT math: 54 units of 32 steps, sized for 20 minutes on two idle CPU cores with the shipped
+ * base. The scale knobs: `finetune.iftSteps`/`cptSteps`, `finetune.microBatchSize`, the `defaultArms` call below
+ * (lrs, seeds, rank, extras) and the `eval` sizes.
+ */
 export const DEFAULT_EXPERIMENT: ExperimentConfig = {
   seed: 0,
   backend: 'auto',
@@ -294,8 +299,8 @@ export const DEFAULT_EXPERIMENT: ExperimentConfig = {
     clipGradNorm: 1,
     seqLen: 128,
     microBatchSize: 8,
-    iftSteps: 40,
-    cptSteps: 40,
+    iftSteps: 32,
+    cptSteps: 32,
     evalPoints: 4,
     chatTemplate: null,
   },
@@ -315,19 +320,19 @@ export const DEFAULT_EXPERIMENT: ExperimentConfig = {
   }),
   eval: {
     validationItems: 8,
-    mathProblems: 50,
-    targetLossItems: 100,
-    mathMaxNewTokens: 80,
-    sourceDocs: 40,
+    mathProblems: 24,
+    targetLossItems: 48,
+    mathMaxNewTokens: 64,
+    sourceDocs: 24,
     sourceDocChars: 600,
-    choiceItems: 60,
+    choiceItems: 40,
     choices: 4,
-    diversityPrompts: 8,
-    diversitySamples: 8,
+    diversityPrompts: 6,
+    diversitySamples: 6,
     temperature: 0.2,
     topP: 0.95,
-    codeTasks: 8,
-    codeMaxNewTokens: 80,
+    codeTasks: 6,
+    codeMaxNewTokens: 64,
   },
   rank: { tau: 0.9 },
 };

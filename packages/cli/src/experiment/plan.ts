@@ -40,7 +40,8 @@ export function armLrs(config: ExperimentConfig, arm: ArmConfig): number[] {
   if (arm.lrSweep) return [...arm.lrSweep];
   if (arm.lr !== null) return [arm.lr];
   const f = config.finetune;
-  return [arm.method === 'lora' ? f.fullLr * f.loraLrMultiplier : f.fullLr];
+  // rounded to 12 digits, so 3e-4 × 10 is 0.003 and not 0.0030000000000000005
+  return [arm.method === 'lora' ? Number((f.fullLr * f.loraLrMultiplier).toPrecision(12)) : f.fullLr];
 }
 
 export function armSeeds(config: ExperimentConfig, arm: ArmConfig): number[] {

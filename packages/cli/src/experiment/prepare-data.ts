@@ -264,6 +264,12 @@ export interface TrainingSets {
   mathText: string;
 }
 
+/**
+ * The shared phases run in one process even inside a job array: explicit rank 0 of 1, so a job's LORALAB_RANK,
+ * SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX (which choose its units) never shard the datasets.
+ */
+const ONE_PROCESS = { rank: 0, worldSize: 1 } as const;
+
 /** Tokenizes the training text into `dir/{source,math,code}` (resumable: @loralab/data skips finished sets). */
 export async function writeTrainingSets(
   tokenizer: Tokenizer,
@@ -278,6 +284,7 @@ export async function writeTrainingSets(
     await writeTokenizedDataset(tokenizer, {
       outDir: source,
       source: { kind: 'jsonl', paths: [text.source] },
+      ...ONE_PROCESS,
     });
   }
   const sets: TrainingSets = {
@@ -299,13 +306,14 @@ export async function writeTrainingSets(
       maxLength: seqLen + 1,
       truncation: 'right',
       source: { kind: 'jsonl', paths: [file] },
+      ...ONE_PROCESS,
     });
   }
   for (const [outDir, file] of [
     [sets.code, text.code],
     [sets.mathText, text.mathText],
   ] as const) {
-    await writeTokenizedDataset(tokenizer, { outDir, source: { kind: 'jsonl', paths: [file] } });
+    await writeTokenizedDataset(tokenizer, { outDir, source: { kind: 'jsonl', paths: [file] }, ...ONE_PROCESS });
   }
   return sets;
 }

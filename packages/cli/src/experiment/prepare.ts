@@ -75,7 +75,9 @@ export function writeRunConfig(config: ExperimentConfig, runDir: string): void {
   const configFile = join(runDir, 'config.json');
   if (existsSync(configFile)) {
     const before = JSON.parse(readFileSync(configFile, 'utf8'));
-    if (configHash(before) !== configHash(config)) {
+    // The backend is checked on its own (backend.json, BackendMismatchError), not as a config difference.
+    const sansBackend = (c: ExperimentConfig) => configHash({ ...c, backend: null });
+    if (sansBackend(before) !== sansBackend(config)) {
       throw new ExperimentError(
         'experiment',
         'this folder holds a run of another config; rerun with the same config to resume, or choose a new output folder',
