@@ -59,9 +59,12 @@ function cutAtWord(text: string, chars: number): string {
   return text.slice(0, at > chars / 2 ? at : chars);
 }
 
-/** Splits a held-out list into test items (from the start) and validation items (the last `validation`). */
+/**
+ * Splits a held-out list into test items (from the start) and validation items (the last `validation`, fewer only
+ * when the list is that short: at least one test item is kept).
+ */
 function splitHeldOut<T>(items: readonly T[], validation: number): { test: T[]; validation: T[] } {
-  const v = Math.min(validation, Math.floor(items.length / 2));
+  const v = Math.max(0, Math.min(validation, items.length - 1));
   return { test: items.slice(0, items.length - v), validation: items.slice(items.length - v) };
 }
 
