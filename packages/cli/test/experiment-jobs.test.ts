@@ -10,7 +10,14 @@ import { run, tempDir } from './helpers.js';
 const dir = tempDir('loralab-jobs-');
 const sweep = new URL('./fixtures/tiny-sweep.yaml', import.meta.url).pathname;
 const numbers = (r: ExperimentResults) =>
-  r.units.map((u) => ({ id: u.unit.id, evals: u.evals, curve: u.curve, items: u.items, rank: u.rank, backend: u.backend }));
+  r.units.map((u) => ({
+    id: u.unit.id,
+    evals: u.evals,
+    curve: u.curve,
+    items: u.items,
+    rank: u.rank,
+    backend: u.backend,
+  }));
 const read = (d: string) => JSON.parse(readFileSync(join(d, 'results.json'), 'utf8')) as ExperimentResults;
 
 describe('experiment jobs', { timeout: 300_000 }, () => {
@@ -46,7 +53,9 @@ describe('experiment jobs', { timeout: 300_000 }, () => {
     rmSync(join(broken, 'units', victim, 'result.json'));
     const missing = await run(['experiment', 'merge', broken]);
     expect(missing.code).not.toBe(0);
-    expect(missing.stderr).toContain(`UnitMergeError: merge: ${join(broken, 'units')}: 1 of 8 units have not finished`);
+    expect(missing.stderr).toContain(
+      `UnitMergeError: merge: ${join(broken, 'units')}: 1 of 8 units have not finished`,
+    );
     expect(missing.stderr).toContain(victim);
     cpSync(join(local, 'units', victim), join(broken, 'units', victim), { recursive: true });
     cpSync(join(local, 'units', victim), join(broken, 'units', 'stray--lr1e-3--s0'), { recursive: true });

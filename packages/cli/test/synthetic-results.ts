@@ -128,7 +128,11 @@ export function syntheticResults(arms: SyntheticArm[], spread = 0.02): Experimen
           tokens: 80_000,
           wallSeconds: 30,
           rankSeconds: 1,
-          curve: Array.from({ length: 10 }, (_, i) => ({ step: 8 * (i + 1), loss: 3 - i * 0.1 - k * 0.01, lr })),
+          curve: Array.from({ length: 10 }, (_, i) => ({
+            step: 8 * (i + 1),
+            loss: 3 - i * 0.1 - k * 0.01,
+            lr,
+          })),
           evals: [
             {
               step: 0,

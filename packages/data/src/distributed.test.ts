@@ -16,7 +16,12 @@ describe('resolveRank', () => {
   });
 
   it('reads LORALAB_RANK and LORALAB_WORLD_SIZE before the schedulers', () => {
-    const both = { LORALAB_RANK: '2', LORALAB_WORLD_SIZE: '4', SLURM_ARRAY_TASK_ID: '0', SLURM_ARRAY_TASK_COUNT: '9' };
+    const both = {
+      LORALAB_RANK: '2',
+      LORALAB_WORLD_SIZE: '4',
+      SLURM_ARRAY_TASK_ID: '0',
+      SLURM_ARRAY_TASK_COUNT: '9',
+    };
     expect(resolveRank({}, both)).toEqual({ rank: 2, worldSize: 4, from: 'env' });
     expect(() => resolveRank({}, { LORALAB_RANK: '1' })).toThrow(/LORALAB_WORLD_SIZE/);
     expect(() => resolveRank({}, { LORALAB_RANK: '4', LORALAB_WORLD_SIZE: '4' })).toThrow(/not below/);

@@ -22,7 +22,10 @@ import { printReport } from './experiment-run.js';
 export async function experimentConfigOf(ctx: CommandContext) {
   const file = ctx.positionals[0];
   if (file && stringFlag(ctx, 'config')) {
-    throw new UsageError('give the config as an argument or with --config, not both', ctx.command.path.join(' '));
+    throw new UsageError(
+      'give the config as an argument or with --config, not both',
+      ctx.command.path.join(' '),
+    );
   }
   const quick = booleanFlag(ctx, 'quick');
   const flags = {
@@ -59,7 +62,8 @@ export const experimentPlan: CommandSpec = {
     const { config } = await experimentConfigOf(ctx);
     const { planUnits } = await import('../experiment/index.js');
     for (const u of planUnits(config)) {
-      if (booleanFlag(ctx, 'json')) ctx.out(JSON.stringify({ index: u.index, id: u.id, lr: u.lr, seed: u.seed, steps: u.steps }));
+      if (booleanFlag(ctx, 'json'))
+        ctx.out(JSON.stringify({ index: u.index, id: u.id, lr: u.lr, seed: u.seed, steps: u.steps }));
       else ctx.out(`${String(u.index).padStart(3)}  ${u.id}  (${u.steps} steps)`);
     }
     return 0;
@@ -68,7 +72,8 @@ export const experimentPlan: CommandSpec = {
 
 export const experimentRunUnit: CommandSpec = {
   path: ['experiment', 'run-unit'],
-  summary: "run this process's units of a run folder (a job array task); the shared phases run once under a lock",
+  summary:
+    "run this process's units of a run folder (a job array task); the shared phases run once under a lock",
   usage: '[options] RUN_DIR',
   description: `Reads RUN_DIR/config.json (written by 'loralab experiment jobs' or 'run') and runs one unit (--index K) or
 this process's share: units i with i % world_size == rank, rank and world size from --rank/--world-size, else
@@ -140,7 +145,8 @@ and writes RUN_DIR/results.json, report.html and report.md. Refuses, naming them
 
 export const experimentJobs: CommandSpec = {
   path: ['experiment', 'jobs'],
-  summary: 'write the run folder and a Slurm array script or Kubernetes Indexed Job, or run N local processes',
+  summary:
+    'write the run folder and a Slurm array script or Kubernetes Indexed Job, or run N local processes',
   usage: '[options] --output DIR (--slurm | --k8s | --local N) [CONFIG]',
   description: `Writes DIR/config.json (the resolved config, as 'experiment run' would use it) and then either
 DIR/experiment.sbatch (--slurm: a job array, task i running units i, i+N, ...), DIR/experiment-job.yaml (--k8s: an
@@ -149,7 +155,12 @@ LORALAB_RANK/LORALAB_WORLD_SIZE (--local N: the tested simulation of both) and m
 --tasks sets the array size (default: one task per unit).`,
   options: {
     ...PRESET_OPTIONS,
-    output: { type: 'string', short: 'o', value: 'DIR', description: 'the run folder (shared by every task)' },
+    output: {
+      type: 'string',
+      short: 'o',
+      value: 'DIR',
+      description: 'the run folder (shared by every task)',
+    },
     slurm: { type: 'boolean', description: 'write DIR/experiment.sbatch' },
     k8s: { type: 'boolean', description: 'write DIR/experiment-job.yaml' },
     local: { type: 'string', value: 'N', description: 'run N local processes, then merge' },
@@ -168,9 +179,13 @@ LORALAB_RANK/LORALAB_WORLD_SIZE (--local N: the tested simulation of both) and m
   async run(ctx) {
     const { config } = await experimentConfigOf(ctx);
     const outputDir = stringFlag(ctx, 'output');
-    if (!outputDir) throw new UsageError('missing --output DIR (the run folder every task shares)', 'experiment jobs');
-    const modes = ['slurm', 'k8s', 'local'].filter((m) => ctx.values[m] !== undefined && ctx.values[m] !== false);
-    if (modes.length !== 1) throw new UsageError('give exactly one of --slurm, --k8s, --local N', 'experiment jobs');
+    if (!outputDir)
+      throw new UsageError('missing --output DIR (the run folder every task shares)', 'experiment jobs');
+    const modes = ['slurm', 'k8s', 'local'].filter(
+      (m) => ctx.values[m] !== undefined && ctx.values[m] !== false,
+    );
+    if (modes.length !== 1)
+      throw new UsageError('give exactly one of --slurm, --k8s, --local N', 'experiment jobs');
     const ex = await import('../experiment/index.js');
     const units = ex.planUnits(config).length;
     const tasks = numberFlag(ctx, 'tasks', { integer: true, min: 1, max: units }) ?? units;
@@ -184,13 +199,17 @@ LORALAB_RANK/LORALAB_WORLD_SIZE (--local N: the tested simulation of both) and m
     if (modes[0] === 'slurm') {
       const file = join(outputDir, 'experiment.sbatch');
       writeFileSync(file, ex.slurmArrayScript(options));
-      ctx.out(`${units} units in ${tasks} array tasks: ${file}\nsubmit: sbatch ${file}; then: loralab experiment merge ${outputDir}`);
+      ctx.out(
+        `${units} units in ${tasks} array tasks: ${file}\nsubmit: sbatch ${file}; then: loralab experiment merge ${outputDir}`,
+      );
       return 0;
     }
     if (modes[0] === 'k8s') {
       const file = join(outputDir, 'experiment-job.yaml');
       writeFileSync(file, ex.k8sIndexedJob(options));
-      ctx.out(`${units} units in ${tasks} indexed completions: ${file}\napply: kubectl apply -f ${file}; then: loralab experiment merge ${outputDir}`);
+      ctx.out(
+        `${units} units in ${tasks} indexed completions: ${file}\napply: kubectl apply -f ${file}; then: loralab experiment merge ${outputDir}`,
+      );
       return 0;
     }
     const n = numberFlag(ctx, 'local', { integer: true, min: 1, max: units }) ?? 1;

@@ -3,12 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatDuration } from '../progress.js';
-import {
-  BACKEND_OPTION,
-  type CommandContext,
-  type CommandSpec,
-  stringFlag,
-} from './command.js';
+import { BACKEND_OPTION, type CommandContext, type CommandSpec, stringFlag } from './command.js';
 
 /** The head of report.md's `## Verdict` section (up to the per-finding details), or '' without one. */
 export function verdictSection(markdown: string): string {

@@ -96,10 +96,19 @@ describe('resolveExperimentConfig', () => {
     expect(keyOf(() => resolveExperimentConfig(a({ steps: 0 })))).toBe('arms[0].steps');
     expect(keyOf(() => resolveExperimentConfig(a({ schedule: 'step' })))).toBe('arms[0].schedule');
     expect(
-      keyOf(() => resolveExperimentConfig({ arms: [{ name: 'x', task: 'ift', method: 'full', targetModules: 'mlp' }] })),
+      keyOf(() =>
+        resolveExperimentConfig({ arms: [{ name: 'x', task: 'ift', method: 'full', targetModules: 'mlp' }] }),
+      ),
     ).toBe('arms[0].targetModules');
-    const c = resolveExperimentConfig(a({ domain: 'math', targetModules: 'mlp', lrSweep: [1e-3, 3e-3], seeds: [0, 1] }));
-    expect(c.arms[0]).toMatchObject({ domain: 'math', targetModules: 'mlp', lrSweep: [1e-3, 3e-3], seeds: [0, 1] });
+    const c = resolveExperimentConfig(
+      a({ domain: 'math', targetModules: 'mlp', lrSweep: [1e-3, 3e-3], seeds: [0, 1] }),
+    );
+    expect(c.arms[0]).toMatchObject({
+      domain: 'math',
+      targetModules: 'mlp',
+      lrSweep: [1e-3, 3e-3],
+      seeds: [0, 1],
+    });
   });
 
   it('the default preset covers the four conditions with a 3-point lr sweep and 2 seeds per headline arm', () => {

@@ -231,16 +231,35 @@ function defaultArms(o: {
     const c = `${task}-${domain}`;
     out.push(arm({ name: `${c}-full`, task, domain, method: 'full', lrSweep: o.fullLrs, seeds: o.seeds }));
     out.push(
-      arm({ name: `${c}-lora-r${o.r}`, task, domain, method: 'lora', r: o.r, lrSweep: o.loraLrs, seeds: o.seeds }),
+      arm({
+        name: `${c}-lora-r${o.r}`,
+        task,
+        domain,
+        method: 'lora',
+        r: o.r,
+        lrSweep: o.loraLrs,
+        seeds: o.seeds,
+      }),
     );
   }
   if (o.extras) {
     const [task, domain] = o.conditions[0]!;
     const c = `${task}-${domain}`;
     const loraLr = 10 * o.extraLr;
-    for (const r of [4, 64]) out.push(arm({ name: `${c}-lora-r${r}`, task, domain, method: 'lora', r, lr: loraLr }));
+    for (const r of [4, 64])
+      out.push(arm({ name: `${c}-lora-r${r}`, task, domain, method: 'lora', r, lr: loraLr }));
     for (const m of ['attention', 'mlp'] as const)
-      out.push(arm({ name: `${c}-lora-r${o.r}-${m}`, task, domain, method: 'lora', r: o.r, targetModules: m, lr: loraLr }));
+      out.push(
+        arm({
+          name: `${c}-lora-r${o.r}-${m}`,
+          task,
+          domain,
+          method: 'lora',
+          r: o.r,
+          targetModules: m,
+          lr: loraLr,
+        }),
+      );
     out.push(arm({ name: `${c}-full-wd`, task, domain, method: 'full', weightDecay: 0.1, lr: o.extraLr }));
     out.push(arm({ name: `${c}-full-dropout`, task, domain, method: 'full', dropout: 0.1, lr: o.extraLr }));
   }
@@ -460,7 +479,9 @@ function resolveArm(raw: unknown, i: number): ArmConfig {
     throw new ConfigError(`${key}.method`, `expected "full" or "lora", found ${JSON.stringify(method)}`);
   }
   const a = arm({ ...(raw as Partial<ArmConfig>), name, task, method });
-  for (const k of ARM_KEYS) if ((a as unknown as Record<string, unknown>)[k] === undefined) (a as unknown as Record<string, unknown>)[k] = null;
+  for (const k of ARM_KEYS)
+    if ((a as unknown as Record<string, unknown>)[k] === undefined)
+      (a as unknown as Record<string, unknown>)[k] = null;
   if (a.domain !== 'math' && a.domain !== 'code')
     throw new ConfigError(`${key}.domain`, `expected "math" or "code", found ${JSON.stringify(a.domain)}`);
   if (method === 'lora') positiveInt(a.r, `${key}.r`);
@@ -483,8 +504,11 @@ function resolveArm(raw: unknown, i: number): ArmConfig {
   if (a.lrSweep !== null) {
     if (a.lr !== null) throw new ConfigError(`${key}.lrSweep`, 'give lr or lrSweep, not both');
     if (!Array.isArray(a.lrSweep) || a.lrSweep.length === 0)
-      throw new ConfigError(`${key}.lrSweep`, `expected a non-empty list of learning rates, found ${JSON.stringify(a.lrSweep)}`);
-    a.lrSweep.forEach((x, j) => positive(x, `${key}.lrSweep[${j}]`));
+      throw new ConfigError(
+        `${key}.lrSweep`,
+        `expected a non-empty list of learning rates, found ${JSON.stringify(a.lrSweep)}`,
+      );
+    for (const [j, x] of a.lrSweep.entries()) positive(x, `${key}.lrSweep[${j}]`);
     if (new Set(a.lrSweep).size !== a.lrSweep.length)
       throw new ConfigError(`${key}.lrSweep`, `repeated learning rate in ${JSON.stringify(a.lrSweep)}`);
   }
@@ -501,8 +525,11 @@ function resolveArm(raw: unknown, i: number): ArmConfig {
   a.dropout ??= 0;
   if (a.seeds !== null) {
     if (!Array.isArray(a.seeds) || a.seeds.length === 0)
-      throw new ConfigError(`${key}.seeds`, `expected a non-empty list of seeds or null, found ${JSON.stringify(a.seeds)}`);
-    a.seeds.forEach((x, j) => positiveInt(x, `${key}.seeds[${j}]`, 0));
+      throw new ConfigError(
+        `${key}.seeds`,
+        `expected a non-empty list of seeds or null, found ${JSON.stringify(a.seeds)}`,
+      );
+    for (const [j, x] of a.seeds.entries()) positiveInt(x, `${key}.seeds[${j}]`, 0);
     if (new Set(a.seeds).size !== a.seeds.length)
       throw new ConfigError(`${key}.seeds`, `repeated seed in ${JSON.stringify(a.seeds)}`);
   }
@@ -565,7 +592,15 @@ export function resolveExperimentConfig(
       `must divide num_attention_heads ${c.model.num_attention_heads}`,
     );
   }
-  for (const k of ['source', 'mathTrain', 'mathTest', 'codeTrain', 'codeTest', 'codeInstruct', 'mathText'] as const)
+  for (const k of [
+    'source',
+    'mathTrain',
+    'mathTest',
+    'codeTrain',
+    'codeTest',
+    'codeInstruct',
+    'mathText',
+  ] as const)
     c.data[k] = resolveSource(c.data[k], `data.${k}`);
   if (c.data.sourceTest !== null) c.data.sourceTest = resolveSource(c.data.sourceTest, 'data.sourceTest');
   else if (!(c.data.sourceTestFraction > 0 && c.data.sourceTestFraction < 1)) {

@@ -248,7 +248,11 @@ export async function evaluateModel(
   }
   const condition = options.condition;
   if (condition) {
-    const losses = await conditionalLoss(model, tokenizer, targetPairs(tokenizer, condition, sets, 'loss', chat));
+    const losses = await conditionalLoss(
+      model,
+      tokenizer,
+      targetPairs(tokenizer, condition, sets, 'loss', chat),
+    );
     if (losses.length) {
       metrics.target_loss = mean(losses);
       if (keepItems) items.target_loss = losses;
@@ -265,7 +269,11 @@ export async function evaluateModel(
   }
   if (!condition) return { metrics, items };
   const [task, domain] = condition.split('-') as [Task, Domain];
-  const val = await conditionalLoss(model, tokenizer, targetPairs(tokenizer, condition, sets, 'validation', chat));
+  const val = await conditionalLoss(
+    model,
+    tokenizer,
+    targetPairs(tokenizer, condition, sets, 'validation', chat),
+  );
   if (val.length) metrics.val_loss = mean(val);
 
   const decode = (ids: number[]) => tokenizer.decodeSync(ids, { skipSpecialTokens: true });
@@ -328,7 +336,8 @@ export async function evaluateModel(
     });
     items.diversity = texts.map((group, i) => {
       const completions = group.map((t) => truncateAtStop(t, HUMANEVAL_STOP_STRINGS));
-      for (const completion of completions) samples.push({ task_id: sets.code.tasks[i]!.task_id, completion });
+      for (const completion of completions)
+        samples.push({ task_id: sets.code.tasks[i]!.task_id, completion });
       return new Set(completions.map(normalizeCompletion)).size / completions.length;
     });
     metrics.diversity = mean(items.diversity);

@@ -70,5 +70,11 @@ export {
   RESULTS_VERSION,
   type UnitResult,
 } from './results.js';
-export { RunEta, type RunExperimentOptions, runExperiment, runUnits, unitsForProcess } from './run-experiment.js';
+export {
+  RunEta,
+  type RunExperimentOptions,
+  runExperiment,
+  runUnits,
+  unitsForProcess,
+} from './run-experiment.js';
 export { readUnitResult, runUnit, unitDir, unitHash } from './run-unit.js';

@@ -121,11 +121,15 @@ export async function runLocalJobs(
   const exits = await Promise.all(
     Array.from({ length: n }, (_, rank) => {
       const log = openSync(join(outputDir, 'logs', `local-${rank}.log`), 'w');
-      const child = spawn(exec, [...args, 'experiment', 'run-unit', outputDir, ...(options.extraArgs ?? [])], {
-        env: { ...process.env, LORALAB_RANK: String(rank), LORALAB_WORLD_SIZE: String(n) },
-        stdio: ['ignore', log, log],
-        ...(options.signal ? { signal: options.signal } : {}),
-      });
+      const child = spawn(
+        exec,
+        [...args, 'experiment', 'run-unit', outputDir, ...(options.extraArgs ?? [])],
+        {
+          env: { ...process.env, LORALAB_RANK: String(rank), LORALAB_WORLD_SIZE: String(n) },
+          stdio: ['ignore', log, log],
+          ...(options.signal ? { signal: options.signal } : {}),
+        },
+      );
       return new Promise<number>((done) => {
         child.on('error', () => done(1));
         child.on('exit', (code) => {

@@ -11,7 +11,6 @@ import { BackendMismatchError, ExperimentError, UnitMergeError } from './errors.
 import { readMarker } from './phase-marker.js';
 import { planUnits } from './plan.js';
 import type { Prepared } from './prepare.js';
-import { readUnitResult, unitHash } from './run-unit.js';
 import {
   type BaseResult,
   type ExperimentResults,
@@ -19,6 +18,7 @@ import {
   RESULTS_VERSION,
   type UnitResult,
 } from './results.js';
+import { readUnitResult, unitHash } from './run-unit.js';
 
 function packageVersions(): Record<string, string> {
   const out: Record<string, string> = {};
@@ -113,14 +113,16 @@ export async function mergeRun(
   const backendFile = join(runDir, 'backend.json');
   const backend = existsSync(backendFile)
     ? (JSON.parse(readFileSync(backendFile, 'utf8')) as { backend: string }).backend
-    : results[0]?.backend ?? 'unknown';
+    : (results[0]?.backend ?? 'unknown');
   for (const r of results)
-    if (r.backend !== backend) throw new BackendMismatchError(backend, r.backend, join(dir, r.unit.id, 'result.json'));
+    if (r.backend !== backend)
+      throw new BackendMismatchError(backend, r.backend, join(dir, r.unit.id, 'result.json'));
 
   const timings: Record<string, number> = {};
   for (const phase of ['tokenizer', 'datasets', 'base']) {
     const file = join(runDir, '.done', `${phase}.json`);
-    if (existsSync(file)) timings[phase] = (JSON.parse(readFileSync(file, 'utf8')) as { seconds: number }).seconds;
+    if (existsSync(file))
+      timings[phase] = (JSON.parse(readFileSync(file, 'utf8')) as { seconds: number }).seconds;
   }
   for (const r of results) {
     timings[`unit:${r.unit.id}`] = r.wallSeconds;

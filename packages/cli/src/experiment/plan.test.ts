@@ -24,7 +24,11 @@ describe('planUnits', () => {
       'l--lr1e-2--s0',
     ]);
     expect(units.map((u) => u.index)).toEqual([0, 1, 2, 3, 4]);
-    expect(units[0]).toMatchObject({ steps: 7, microBatchSize: config.finetune.microBatchSize, schedule: 'cosine' });
+    expect(units[0]).toMatchObject({
+      steps: 7,
+      microBatchSize: config.finetune.microBatchSize,
+      schedule: 'cosine',
+    });
     expect(units[4]).toMatchObject({ lr: 1e-2, seed: config.seed, steps: 9, microBatchSize: 3 });
     expect(planUnits(config)).toEqual(units);
   });

@@ -73,7 +73,8 @@ describe('held-out and training text', () => {
       // validation items (the lr choice) are never among the test items
       expect(sets.math.validation).toHaveLength(config.eval.validationItems);
       for (const v of sets.math.validation) expect(sets.math.loss).not.toContainEqual(v);
-      for (const v of sets.code.validation) expect(sets.code.loss.map((c) => c.task_id)).not.toContain(v.task_id);
+      for (const v of sets.code.validation)
+        expect(sets.code.loss.map((c) => c.task_id)).not.toContain(v.task_id);
       expect(sets.choiceItems).toHaveLength(3);
       expect(sets.sourceDocs).toHaveLength(3);
     },

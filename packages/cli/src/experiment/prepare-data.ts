@@ -137,7 +137,11 @@ export async function readHeldOut(config: ExperimentConfig): Promise<HeldOut> {
       'data.mathTest',
     ),
     codeTest: codeRecords(
-      await records(d.codeTest, 'data.codeTest', Math.max(e.targetLossItems, e.codeTasks, 1) + e.validationItems),
+      await records(
+        d.codeTest,
+        'data.codeTest',
+        Math.max(e.targetLossItems, e.codeTasks, 1) + e.validationItems,
+      ),
       'data.codeTest',
     ),
   };
@@ -211,7 +215,10 @@ export async function writeTrainText(
     if (codeSample.length < n) codeSample.push(text);
   }
   const codeInstruct = new JsonlWriter(join(dir, 'code-instruct.jsonl'));
-  const instructions = codeRecords(await records(d.codeInstruct, 'data.codeInstruct', Infinity), 'data.codeInstruct');
+  const instructions = codeRecords(
+    await records(d.codeInstruct, 'data.codeInstruct', Infinity),
+    'data.codeInstruct',
+  );
   for (const r of instructions) codeInstruct.write({ instruction: r.prompt, output: r.canonical_solution });
   const mathText = new JsonlWriter(join(dir, 'math-text.jsonl'));
   let j = 0;
@@ -313,7 +320,11 @@ export async function writeTrainingSets(
     [sets.code, text.code],
     [sets.mathText, text.mathText],
   ] as const) {
-    await writeTokenizedDataset(tokenizer, { outDir, source: { kind: 'jsonl', paths: [file] }, ...ONE_PROCESS });
+    await writeTokenizedDataset(tokenizer, {
+      outDir,
+      source: { kind: 'jsonl', paths: [file] },
+      ...ONE_PROCESS,
+    });
   }
   return sets;
 }

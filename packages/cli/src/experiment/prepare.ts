@@ -122,7 +122,10 @@ async function withPrepareLock<T>(runDir: string, work: () => Promise<T>, report
         rmSync(lock, { recursive: true, force: true });
         continue;
       }
-      if (!waited) reporter.log(`prepare: another process (${owner.host ?? '?'} pid ${owner.pid ?? '?'}) holds ${lock}; waiting`);
+      if (!waited)
+        reporter.log(
+          `prepare: another process (${owner.host ?? '?'} pid ${owner.pid ?? '?'}) holds ${lock}; waiting`,
+        );
       waited = true;
       await sleep(500);
     }

@@ -18,7 +18,11 @@ export const unitResultFile = (runDir: string, unit: Pick<Unit, 'id'>) =>
   join(unitDir(runDir, unit), 'result.json');
 
 /** The hash a unit's markers and result carry: the unit, the settings every unit shares, the base and data. */
-export function unitHash(config: ExperimentConfig, unit: Unit, prepared: Pick<Prepared, 'baseHash' | 'dataHash'>) {
+export function unitHash(
+  config: ExperimentConfig,
+  unit: Unit,
+  prepared: Pick<Prepared, 'baseHash' | 'dataHash'>,
+) {
   const { index: _index, ...rest } = unit;
   return configHash({
     unit: rest,
@@ -32,7 +36,10 @@ export function unitHash(config: ExperimentConfig, unit: Unit, prepared: Pick<Pr
 }
 
 /** A finished unit's result and hash, or null when the unit has not finished. */
-export function readUnitResult(runDir: string, unit: Pick<Unit, 'id'>): { hash: string; result: UnitResult } | null {
+export function readUnitResult(
+  runDir: string,
+  unit: Pick<Unit, 'id'>,
+): { hash: string; result: UnitResult } | null {
   const file = unitResultFile(runDir, unit);
   if (!existsSync(file)) return null;
   return JSON.parse(readFileSync(file, 'utf8')) as { hash: string; result: UnitResult };

@@ -8,7 +8,14 @@
 //   forgetting interpolated linearly along its training trajectory at the first crossing of that level.
 import type { ArmConfig } from '../experiment/config.js';
 import { type Condition, conditionOf } from '../experiment/plan.js';
-import type { EvalPoint, ExperimentResults, ItemValues, Metrics, RankResult, UnitResult } from '../experiment/results.js';
+import type {
+  EvalPoint,
+  ExperimentResults,
+  ItemValues,
+  Metrics,
+  RankResult,
+  UnitResult,
+} from '../experiment/results.js';
 
 /** One learning rate of an arm: its seeds and their mean validation loss. */
 export interface LrPoint {
@@ -40,7 +47,8 @@ export interface ArmSummary {
   wallSeconds: number;
 }
 
-const meanOf = (xs: readonly number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : Number.NaN);
+const meanOf = (xs: readonly number[]) =>
+  xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : Number.NaN;
 
 function meanMetrics(ms: readonly Metrics[]): Metrics {
   const out: Metrics = {};
@@ -87,7 +95,10 @@ function meanRank(units: readonly UnitResult[]): RankResult | null {
   const first = ranks[0]!;
   return {
     ...first,
-    matrices: first.matrices.map((m, i) => ({ ...m, rank: meanOf(ranks.map((r) => r.matrices[i]?.rank ?? m.rank)) })),
+    matrices: first.matrices.map((m, i) => ({
+      ...m,
+      rank: meanOf(ranks.map((r) => r.matrices[i]?.rank ?? m.rank)),
+    })),
     mean: meanOf(ranks.map((r) => r.mean)),
     meanAttention: meanOf(ranks.map((r) => r.meanAttention)),
     meanMlp: meanOf(ranks.map((r) => r.meanMlp)),
@@ -170,7 +181,10 @@ export const maxLearning = (t: readonly FrontierPoint[]) => Math.max(0, ...t.map
  * Forgetting at learning level `level`: linear interpolation on the first segment of the trajectory (in training
  * order) whose learning reaches `level`; per item with the same weights. Null when the level is never reached.
  */
-export function forgettingAt(t: readonly FrontierPoint[], level: number): { value: number; items: number[] } | null {
+export function forgettingAt(
+  t: readonly FrontierPoint[],
+  level: number,
+): { value: number; items: number[] } | null {
   for (let i = 0; i < t.length; i++) {
     const p = t[i]!;
     if (p.learning < level) continue;

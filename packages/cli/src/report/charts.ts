@@ -42,7 +42,8 @@ export const CONDITION_TITLE: Record<Condition, string> = {
 };
 export const MODULE_ORDER = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
 
-const conditionsOf = (arms: readonly ArmSummary[]) => CONDITIONS.filter((c) => arms.some((a) => a.condition === c));
+const conditionsOf = (arms: readonly ArmSummary[]) =>
+  CONDITIONS.filter((c) => arms.some((a) => a.condition === c));
 
 /**
  * The arms of a condition in drawing order: regularised full first, LoRA next, the plain full reference last, so the

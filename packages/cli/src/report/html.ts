@@ -73,7 +73,7 @@ ${table(verdictTable(m.verdict))}
 <ul>${m.notes.map((n) => `<li>${escapeXml(n)}</li>`).join('\n')}</ul>
 ${verdict}
 <h2>Learning vs forgetting (the paper's Figure 3)</h2>
-${figure(m.plots.learnForget, "Each line is one arm at its chosen learning rate (seeds averaged), through its evaluation points from the base model at (0, 0) to the end of training. Up is more learning (drop of held-out target loss), right is more forgetting (rise of held-out source bits per byte): for the same learning, a line further left forgets less. Dashed: full finetuning with a regulariser (weight decay or dropout); the plain full-finetuning reference is drawn last, on top.")}
+${figure(m.plots.learnForget, 'Each line is one arm at its chosen learning rate (seeds averaged), through its evaluation points from the base model at (0, 0) to the end of training. Up is more learning (drop of held-out target loss), right is more forgetting (rise of held-out source bits per byte): for the same learning, a line further left forgets less. Dashed: full finetuning with a regulariser (weight decay or dropout); the plain full-finetuning reference is drawn last, on top.')}
 <h2>Learning curves</h2>
 ${figure(m.plots.learning, 'Held-out target loss at each evaluation point of training, each arm at its chosen learning rate (seeds averaged).')}
 <h2>Final scores</h2>

@@ -58,9 +58,19 @@ export function renderMarkdown(m: ReportModel): string {
     if (f.context.length)
       parts.push('Context (shown, not counted):', '', table(comparisonTable(f.context)), '');
   }
-  parts.push('## Final scores (each arm at its chosen learning rate, seeds averaged)', '', table(resultsTable(m.results, m.arms)), '');
+  parts.push(
+    '## Final scores (each arm at its chosen learning rate, seeds averaged)',
+    '',
+    table(resultsTable(m.results, m.arms)),
+    '',
+  );
   parts.push('## Learning-rate sweep (chosen on validation loss)', '', table(sweepTable(m.arms)), '');
-  parts.push('## Rank of ΔW: full finetuning against the LoRA ranks and a Gaussian matrix', '', table(rankFindingTable(m.arms)), '');
+  parts.push(
+    '## Rank of ΔW: full finetuning against the LoRA ranks and a Gaussian matrix',
+    '',
+    table(rankFindingTable(m.arms)),
+    '',
+  );
   parts.push('## rank@90 of ΔW per matrix', '', table(rankTable(m.arms)), '');
   parts.push('## Setup', '', table(setupTable(m.results)), '');
   parts.push('## Wall time per phase', '', table(timingTable(m.results)), '');

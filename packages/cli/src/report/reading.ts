@@ -24,7 +24,12 @@ export function readingNotes(results: ExperimentResults, arms: readonly ArmSumma
   for (const a of arms) {
     if (a.sweep.length < 2) continue;
     const lrs = a.sweep.map((p) => p.lr).sort((x, y) => x - y);
-    const edge = a.lr === lrs[0] ? ' (the lowest of the sweep: the best may lie below it)' : a.lr === lrs[lrs.length - 1] ? ' (the highest of the sweep: the best may lie above it)' : '';
+    const edge =
+      a.lr === lrs[0]
+        ? ' (the lowest of the sweep: the best may lie below it)'
+        : a.lr === lrs[lrs.length - 1]
+          ? ' (the highest of the sweep: the best may lie above it)'
+          : '';
     lrNotes.push(`${a.arm.name} ${a.lr}${edge}`);
   }
   if (lrNotes.length) {
@@ -37,7 +42,8 @@ export function readingNotes(results: ExperimentResults, arms: readonly ArmSumma
       const lora = arms.find((a) => a.condition === cond && a.arm.method === 'lora' && a.sweep.length > 1);
       if (full && lora) ratios.push(`${cond} ${num(lora.lr / full.lr, 2)}×`);
     }
-    if (ratios.length) notes.push(`Best LoRA lr / best full lr: ${ratios.join(', ')} (the paper: about 10×).`);
+    if (ratios.length)
+      notes.push(`Best LoRA lr / best full lr: ${ratios.join(', ')} (the paper: about 10×).`);
   }
   const chance = 1 / c.eval.choices;
   const mcAcc = results.base.metrics.source_mc_acc;

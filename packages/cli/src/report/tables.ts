@@ -153,7 +153,9 @@ export function verdictTable(verdict: readonly Finding[]): Table {
     headers: ['finding', 'outcome', 'as the paper / against / within noise'],
     rows: verdict.map((f) => {
       const n = (d: Comparison['direction']) => f.comparisons.filter((c) => c.direction === d).length;
-      const outcome = f.endOutcome ? `${f.outcome} at matched learning; ${f.endOutcome} at the end` : f.outcome;
+      const outcome = f.endOutcome
+        ? `${f.outcome} at matched learning; ${f.endOutcome} at the end`
+        : f.outcome;
       return [f.claim, outcome, `${n('paper')} / ${n('against')} / ${n('within noise')}`];
     }),
   };

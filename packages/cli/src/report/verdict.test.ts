@@ -120,7 +120,9 @@ describe('computeVerdict', () => {
     expect(r4.referenceValue).toBeCloseTo(0.45, 9);
     expect(forget.summary).toContain('ift-lora-r4 0.1 vs ift-full 0.45');
     expect(forget.endOutcome).toBe('reproduced');
-    expect(forget.context.some((c) => c.arm === 'ift-lora-r4' && c.metric === 'source bpb at the end')).toBe(true);
+    expect(forget.context.some((c) => c.arm === 'ift-lora-r4' && c.metric === 'source bpb at the end')).toBe(
+      true,
+    );
     expect(forget.context.some((c) => c.arm === 'ift-full-wd' && c.metric === 'source_bpb')).toBe(true);
     expect(forget.comparisons.map((c) => c.arm)).toEqual(['ift-lora-r4', 'ift-lora-r16']);
   });
@@ -136,8 +138,13 @@ describe('computeVerdict', () => {
     expect(forget.outcome).toBe('not reproduced');
   });
 
-  it('chooses each arm\'s learning rate on validation loss and averages its seeds', () => {
-    const arms = PAPER_LIKE.map((a) => ({ ...a, seeds: 2, seedSpread: 0.01, sweep: [a.method === 'lora' ? 1e-3 : 1e-4] }));
+  it("chooses each arm's learning rate on validation loss and averages its seeds", () => {
+    const arms = PAPER_LIKE.map((a) => ({
+      ...a,
+      seeds: 2,
+      seedSpread: 0.01,
+      sweep: [a.method === 'lora' ? 1e-3 : 1e-4],
+    }));
     const f = computeVerdict(syntheticResults(arms));
     const learn = f.find((x) => x.id === 'learns-less')!;
     expect(learn.comparisons[0]!.value).toBeCloseTo(1.5, 9); // the chosen lr's mean, not the worse sweep point

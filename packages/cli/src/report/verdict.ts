@@ -3,6 +3,8 @@
 // each at its learning rate chosen on validation (analysis.ts), seeds averaged. The noise band is
 // 2 × sqrt(item SE² + seed SE²): the standard error of the paired per-item difference (same held-out items) plus,
 // with 2 or more seeds, the run-to-run standard error var(seeds_a)/n_a + var(seeds_b)/n_b.
+
+import type { Condition } from '../experiment/plan.js';
 import type { ExperimentResults } from '../experiment/results.js';
 import {
   type ArmSummary,
@@ -12,7 +14,6 @@ import {
   summariseArms,
   trajectory,
 } from './analysis.js';
-import type { Condition } from '../experiment/plan.js';
 
 export type Outcome = 'reproduced' | 'not reproduced' | 'inconclusive';
 
@@ -87,9 +88,16 @@ export interface Side {
  * Compares `arm` with `reference`; `paperSign` +1 when the paper expects value > reference (e.g. LoRA's target
  * loss is higher), −1 when it expects value < reference.
  */
-export function compare(condition: Condition, arm: Side, reference: Side, metric: string, paperSign: 1 | -1): Comparison {
+export function compare(
+  condition: Condition,
+  arm: Side,
+  reference: Side,
+  metric: string,
+  paperSign: 1 | -1,
+): Comparison {
   const difference = arm.value - reference.value;
-  const itemNoise = arm.items && reference.items ? pairedDifference(arm.items, reference.items).noise : Number.NaN;
+  const itemNoise =
+    arm.items && reference.items ? pairedDifference(arm.items, reference.items).noise : Number.NaN;
   const seedVar = seedVarianceOfMean(arm.perSeed) + seedVarianceOfMean(reference.perSeed);
   const itemVar = Number.isFinite(itemNoise) ? (itemNoise / 2) ** 2 : 0;
   const noise = Number.isFinite(itemNoise) || seedVar > 0 ? 2 * Math.sqrt(itemVar + seedVar) : Number.NaN;
@@ -218,7 +226,8 @@ function rankComparisons(arms: readonly ArmSummary[]): Comparison[] {
   return out;
 }
 
-const meanOf = (xs: readonly number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : Number.NaN);
+const meanOf = (xs: readonly number[]) =>
+  xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : Number.NaN;
 
 const fmt = (x: number) => (Number.isFinite(x) ? Number(x.toPrecision(3)).toString() : 'n/a');
 
@@ -233,7 +242,10 @@ function describe(cs: readonly Comparison[], better: string): string {
 }
 
 /** The four findings, each decided from this run's numbers. */
-export function computeVerdict(results: ExperimentResults, arms: ArmSummary[] = summariseArms(results)): Finding[] {
+export function computeVerdict(
+  results: ExperimentResults,
+  arms: ArmSummary[] = summariseArms(results),
+): Finding[] {
   const lora = loraOf(arms);
   const learn = metricComparisons(arms, 'target_loss', 1, lora);
   const learnContext = metricComparisons(arms, 'target_score', -1, lora);
@@ -282,7 +294,7 @@ export function computeVerdict(results: ExperimentResults, arms: ArmSummary[] = 
   };
   const forgets = finding(
     'forgets-less',
-    'LoRA forgets less: at matched learning (the paper\'s frontier), the source domain degrades less than under full finetuning (here: held-out source bits per byte).',
+    "LoRA forgets less: at matched learning (the paper's frontier), the source domain degrades less than under full finetuning (here: held-out source bits per byte).",
     matched,
     forgetContext,
     'LoRA forgot less',

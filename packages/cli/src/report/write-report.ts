@@ -6,7 +6,6 @@ import { writeFileAtomic } from '@loralab/data';
 import { ExperimentError } from '../experiment/errors.js';
 import { type ExperimentResults, RESULTS_FORMAT, RESULTS_VERSION } from '../experiment/results.js';
 import { summariseArms } from './analysis.js';
-import { readingNotes } from './reading.js';
 import {
   LEARN_FORGET_SVG,
   learnForgetSvg,
@@ -18,6 +17,7 @@ import {
 } from './charts.js';
 import { renderHtml } from './html.js';
 import { renderMarkdown } from './markdown.js';
+import { readingNotes } from './reading.js';
 import { computeVerdict } from './verdict.js';
 
 /** Paths of the files written. */
