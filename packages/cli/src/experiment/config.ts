@@ -268,7 +268,7 @@ function defaultArms(o: {
 
 /**
  * The default experiment: the four conditions, a 3-point lr sweep per method with 2 seeds each, and the rank, module
- * and regulariser arms on IFT math: 54 units of 32 steps, sized for 20 minutes on two idle CPU cores with the shipped
+ * and regulariser arms on IFT math: 54 units of 24 steps, sized for 20 minutes on two idle CPU cores with the shipped
  * base. The scale knobs: `finetune.iftSteps`/`cptSteps`, `finetune.microBatchSize`, the `defaultArms` call below
  * (lrs, seeds, rank, extras) and the `eval` sizes.
  */
@@ -318,8 +318,8 @@ export const DEFAULT_EXPERIMENT: ExperimentConfig = {
     clipGradNorm: 1,
     seqLen: 128,
     microBatchSize: 8,
-    iftSteps: 32,
-    cptSteps: 32,
+    iftSteps: 24,
+    cptSteps: 24,
     evalPoints: 4,
     chatTemplate: null,
   },
@@ -339,19 +339,19 @@ export const DEFAULT_EXPERIMENT: ExperimentConfig = {
   }),
   eval: {
     validationItems: 8,
-    mathProblems: 24,
-    targetLossItems: 48,
-    mathMaxNewTokens: 64,
-    sourceDocs: 24,
+    mathProblems: 16,
+    targetLossItems: 40,
+    mathMaxNewTokens: 48,
+    sourceDocs: 20,
     sourceDocChars: 600,
-    choiceItems: 40,
+    choiceItems: 32,
     choices: 4,
-    diversityPrompts: 6,
+    diversityPrompts: 4,
     diversitySamples: 6,
     temperature: 0.2,
     topP: 0.95,
-    codeTasks: 6,
-    codeMaxNewTokens: 64,
+    codeTasks: 4,
+    codeMaxNewTokens: 48,
   },
   rank: { tau: 0.9 },
 };
