@@ -15,7 +15,7 @@ import type { ExperimentResults } from '../src/experiment/results.js';
 
 describe('runExperiment', () => {
   it('runs the quick preset end to end and resumes without redoing anything', {
-    timeout: 300_000,
+    timeout: 600_000,
   }, async () => {
     expect('dir' in shippedBaseFor(QUICK_EXPERIMENT)).toBe(true); // the quick preset must not pretrain
     const outputDir = mkdtempSync(join(tmpdir(), 'loralab-quick-'));

@@ -127,6 +127,7 @@ export function syntheticResults(arms: SyntheticArm[], spread = 0.02): Experimen
           steps: 80,
           tokens: 80_000,
           wallSeconds: 30,
+          evalSeconds: 10,
           rankSeconds: 1,
           curve: Array.from({ length: 10 }, (_, i) => ({
             step: 8 * (i + 1),

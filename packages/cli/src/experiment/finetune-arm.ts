@@ -92,6 +92,8 @@ export interface ArmRun {
   tokens: number;
   wallSeconds: number;
   curve: CurvePoint[];
+  /** Seconds of the evaluations (inside `wallSeconds`). */
+  evalSeconds: number;
   /** Points along the way and the final one (without the base's step 0). */
   evals: EvalPoint[];
   items: ItemValues;
@@ -109,7 +111,12 @@ export async function finetuneArm(
   sets: TrainingSets,
   evalSets: EvalSets,
   outputDir: string,
-  hooks: { onStep?: (step: number, total: number, loss: number) => void; signal?: AbortSignal } = {},
+  hooks: {
+    onStep?: (step: number, total: number, loss: number) => void;
+    /** An evaluation starts (`full`: the final one, with generation). */
+    onEval?: (step: number, full: boolean) => void;
+    signal?: AbortSignal;
+  } = {},
 ): Promise<ArmRun> {
   rmSync(outputDir, { recursive: true, force: true });
   const tc = armTrainConfig(config, unit, baseDir, sets, outputDir);
@@ -119,6 +126,7 @@ export async function finetuneArm(
   const evals: EvalPoint[] = [];
   let items: ItemValues = {};
   let trainableParams = 0;
+  let evalSeconds = 0;
   const result = await train(tc, {
     progress: false,
     ...(hooks.signal ? { signal: hooks.signal } : {}),
@@ -138,6 +146,8 @@ export async function finetuneArm(
             for (const p of model.trainableParameters()) trainableParams += p.variable.size;
           }
           const full = step >= total;
+          hooks.onEval?.(step, full);
+          const t0 = performance.now();
           const out = await evaluateModel(model, tokenizer, evalSets, config, {
             condition,
             full,
@@ -151,6 +161,7 @@ export async function finetuneArm(
             items: { source_bpb: out.items.source_bpb ?? [], target_loss: out.items.target_loss ?? [] },
           });
           if (full) items = out.items;
+          evalSeconds += (performance.now() - t0) / 1000;
           return out.metrics;
         },
       },
@@ -169,6 +180,7 @@ export async function finetuneArm(
     tokens: result.tokensSeen,
     wallSeconds: result.wallSeconds,
     curve,
+    evalSeconds,
     evals,
     items,
   };

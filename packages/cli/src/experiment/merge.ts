@@ -126,6 +126,7 @@ export async function mergeRun(
   }
   for (const r of results) {
     timings[`unit:${r.unit.id}`] = r.wallSeconds;
+    timings[`eval:${r.unit.id}`] = r.evalSeconds ?? 0;
     timings[`rank:${r.unit.id}`] = r.rankSeconds;
   }
   Object.assign(timings, options.timings ?? {});

@@ -77,8 +77,9 @@ export interface UnitResult {
   trainableParams: number;
   steps: number;
   tokens: number;
-  /** Seconds of training with its evaluations, and of the rank analysis. */
+  /** Seconds of training with its evaluations, of those evaluations alone, and of the rank analysis. */
   wallSeconds: number;
+  evalSeconds: number;
   rankSeconds: number;
   curve: CurvePoint[];
   /** Evaluation points in step order, the base (step 0) first, the final point last. */
@@ -117,7 +118,8 @@ export interface ExperimentResults {
   /** ISO times. */
   startedAt: string;
   finishedAt: string;
-  /** Seconds per phase (`tokenizer`, `datasets`, `base`, `unit:<id>`, `rank:<id>`), of the runs that did the work. */
+  /** Seconds per phase (`tokenizer`, `datasets`, `base`, `unit:<id>` training with its evaluations, `eval:<id>` those
+   * evaluations alone, `rank:<id>`), of the processes that did the work. */
   timings: Record<string, number>;
   base: BaseResult;
   /** Every unit of the plan, in plan order. */

@@ -80,6 +80,12 @@ export async function runUnits(
         }
         reporter.progress(label, step, steps);
       },
+      onEval: (step, full) => {
+        if (full)
+          reporter.log(
+            `${head} ${unit.id}: final evaluation at step ${step} (generation, multiple choice, validation)`,
+          );
+      },
       ...(signal ? { signal } : {}),
     });
     const seconds = (performance.now() - t0) / 1000;
@@ -88,6 +94,7 @@ export async function runUnits(
     else {
       reporter.done?.(label);
       timings[`unit:${unit.id}`] = result.wallSeconds;
+      timings[`eval:${unit.id}`] = result.evalSeconds;
       timings[`rank:${unit.id}`] = result.rankSeconds;
       const last = result.evals[result.evals.length - 1]!.metrics;
       reporter.log(

@@ -48,6 +48,7 @@ export function readUnitResult(
 /** Hooks of a unit run: step progress and cancellation. */
 export interface UnitHooks {
   onStep?: (step: number, total: number) => void;
+  onEval?: (step: number, full: boolean) => void;
   signal?: AbortSignal;
 }
 
@@ -82,6 +83,7 @@ export async function runUnit(
       join(dir, 'train'),
       {
         onStep: (step, total) => hooks.onStep?.(step, total),
+        ...(hooks.onEval ? { onEval: hooks.onEval } : {}),
         ...(hooks.signal ? { signal: hooks.signal } : {}),
       },
     );
@@ -110,6 +112,7 @@ export async function runUnit(
     steps: run.steps,
     tokens: run.tokens,
     wallSeconds: train.seconds,
+    evalSeconds: run.evalSeconds,
     rankSeconds: rank.seconds,
     curve: run.curve,
     evals: [start, ...run.evals],

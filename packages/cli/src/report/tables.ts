@@ -217,14 +217,22 @@ export function rankTable(all: readonly ArmSummary[]): Table {
   };
 }
 
-/** Wall time of each phase (the shared phases, then each unit's training with its evaluations, and rank analysis). */
+/**
+ * Wall time of each phase: the shared phases, then per unit its training with its evaluations (`unit:`), those
+ * evaluations alone (`eval:`, part of `unit:`, not added to the total) and its rank analysis (`rank:`).
+ */
 export function timingTable(results: ExperimentResults): Table {
   const t = results.timings;
-  const total = Object.values(t).reduce((s, x) => s + x, 0);
+  const counted = Object.entries(t).filter(([k]) => !k.startsWith('eval:'));
+  const total = counted.reduce((s, [, x]) => s + x, 0);
   return {
-    headers: ['phase', 'seconds', 'share'],
+    headers: ['phase', 'seconds', 'share of all'],
     rows: [
-      ...Object.entries(t).map(([k, v]) => [k, num(v, 3), pct(total > 0 ? v / total : 0)]),
+      ...Object.entries(t).map(([k, v]) => [
+        k,
+        num(v, 3),
+        k.startsWith('eval:') ? `(part of unit:${k.slice(5)})` : pct(total > 0 ? v / total : 0),
+      ]),
       ['all phases', num(total, 4), '100%'],
     ],
   };
