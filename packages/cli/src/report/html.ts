@@ -89,7 +89,7 @@ ${table(sweepTable(m.arms))}
 ${figure(m.plots.curves, 'Training loss per optimizer step (first seed of the chosen learning rate).')}
 <h2>Rank of the weight updates</h2>
 ${table(rankFindingTable(m.arms))}
-${figure(m.plots.rank, 'rank@90 of ΔW = W_finetuned − W_base: the number of singular values that hold 90% of Σσ². The line marks a Gaussian matrix of the same shape and norm.')}
+${figure(m.plots.rank, 'rank@90 of ΔW = W_finetuned − W_base: the number of singular values that hold 90% of Σσ², for every arm of the first condition (where the rank and regulariser arms are); the table above gives every full arm. The line marks a Gaussian matrix of the same shape and norm.')}
 ${figure(m.plots.spectra, 'Singular values of ΔW normalised by the largest, averaged over the analysed matrices.')}
 ${table(rankTable(m.arms))}
 <h2>Setup</h2>
