@@ -16,8 +16,9 @@ export function readingNotes(results: ExperimentResults, arms: readonly ArmSumma
   );
   const ranks = [...new Set(arms.filter((a) => a.arm.r).map((a) => a.arm.r!))].sort((a, b) => a - b);
   if (ranks.length) {
+    const top = ranks[ranks.length - 1]! / mc.hidden_size;
     notes.push(
-      `LoRA ranks ${ranks.join(', ')} against a width of ${mc.hidden_size} (r/d = ${ranks.map((r) => num(r / mc.hidden_size, 2)).join(', ')}); the paper's r = 16-256 at d = 4096 is r/d ≤ 0.06, so ranks here are ${ranks.some((r) => r / mc.hidden_size > 0.25) ? 'partly not small against the width: the high-rank arms are close to full-rank updates' : 'small against the width, as in the paper'}.`,
+      `LoRA ranks ${ranks.join(', ')} against a width of ${mc.hidden_size} (r/d = ${ranks.map((r) => num(r / mc.hidden_size, 2)).join(', ')}); the paper's r = 16-256 at d = 4096 is r/d ≤ 0.0625, so ${top > 0.0625 ? 'the ranks here are larger relative to the width than the paper\'s: LoRA is less constrained, which works against "learns less" and "forgets less"' : "the ranks here are as small relative to the width as the paper's"}.`,
     );
   }
   const lrNotes: string[] = [];
@@ -60,9 +61,11 @@ export function readingNotes(results: ExperimentResults, arms: readonly ArmSumma
       `Target scores (exact match, pass@1) reach at most ${pct(top)}${top < 0.05 ? ': at or near zero, so learning is judged on held-out target loss and the scores are context' : '; learning is judged on held-out target loss (every arm has it), the scores are context'}.`,
     );
   }
-  const seeds = [...new Set(arms.map((a) => a.seeds.length))];
+  const multi = arms.filter((a) => a.seeds.length >= 2);
   notes.push(
-    `Seeds: ${arms.filter((a) => a.seeds.length >= 2).length} of ${arms.length} arms ran ${Math.max(...seeds)} seeds at their chosen lr; for them the ± band adds the run-to-run spread across seeds to the item noise (2 × sqrt(item SE² + seed SE²)); arms with one seed carry item noise only and are marked so.`,
+    multi.length
+      ? `Seeds: ${multi.length} of ${arms.length} arms ran ${Math.max(...multi.map((a) => a.seeds.length))} seeds at their chosen lr; for their comparisons the ± band adds the run-to-run spread across seeds to the item noise (2 × sqrt(item SE² + seed SE²)); comparisons where both sides have one seed carry item noise only and are marked so.`
+      : 'Seeds: every arm ran one seed, so every ± band is item noise only: it does not include run-to-run variation.',
   );
   notes.push(
     `Backend: every unit ran on ${results.environment.backend} (a folder never mixes backends; results of different backends differ by float32 rounding).`,
