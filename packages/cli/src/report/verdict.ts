@@ -170,13 +170,16 @@ const regularisedOf = (arms: readonly ArmSummary[]) => (condition: Condition, re
   arms.filter((a) => a.condition === condition && a.arm.method === 'full' && a !== ref);
 
 /**
- * Forgetting at matched learning: the highest learning level both arms reach (seed-mean trajectories), each arm's
- * forgetting interpolated there, per seed for the run-to-run noise and per item for the item noise.
+ * Forgetting at matched learning: the highest learning level both arms reach (on every seed's trajectory and on the
+ * seed means'), each arm's forgetting interpolated there, per seed for the run-to-run noise and per item for the
+ * item noise.
  */
 export function matchedLearning(a: ArmSummary, ref: ArmSummary): Comparison | null {
   const ta = trajectory(a.evals);
   const tr = trajectory(ref.evals);
-  const level = Math.min(maxLearning(ta), maxLearning(tr));
+  // The highest level every trajectory reaches (each seed's and the seed means'), so every seed has a value there.
+  const seedLevels = [...a.units, ...ref.units].map((u) => maxLearning(trajectory(u.evals)));
+  const level = Math.min(maxLearning(ta), maxLearning(tr), ...seedLevels);
   if (!(level > 0)) return null;
   const fa = forgettingAt(ta, level);
   const fr = forgettingAt(tr, level);
