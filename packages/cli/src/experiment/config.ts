@@ -215,7 +215,7 @@ export function arm(a: Partial<ArmConfig> & Pick<ArmConfig, 'name' | 'task' | 'm
 /**
  * The default arms, the scale knobs in one place: every condition (task × domain) gets full finetuning and LoRA
  * r=`r`, each swept over `fullLrs` / `loraLrs` and repeated over `seeds` (the headline arms); IFT math also gets the
- * rank, module and regulariser arms at one learning rate (`extraLr` for full, × 10 for LoRA) and one seed.
+ * rank and regulariser arms at one learning rate (`extraFullLr`, `extraLoraLr`) and one seed.
  */
 function defaultArms(o: {
   conditions: [Task, Domain][];
@@ -224,7 +224,8 @@ function defaultArms(o: {
   loraLrs: number[];
   seeds: number[];
   extras: boolean;
-  extraLr: number;
+  extraFullLr: number;
+  extraLoraLr: number;
 }): ArmConfig[] {
   const out: ArmConfig[] = [];
   for (const [task, domain] of o.conditions) {
@@ -245,11 +246,11 @@ function defaultArms(o: {
   if (o.extras) {
     const [task, domain] = o.conditions[0]!;
     const c = `${task}-${domain}`;
-    const loraLr = Number((10 * o.extraLr).toPrecision(12));
     for (const r of [4, 64])
-      out.push(arm({ name: `${c}-lora-r${r}`, task, domain, method: 'lora', r, lr: loraLr }));
-    out.push(arm({ name: `${c}-full-wd`, task, domain, method: 'full', weightDecay: 0.1, lr: o.extraLr }));
-    out.push(arm({ name: `${c}-full-dropout`, task, domain, method: 'full', dropout: 0.1, lr: o.extraLr }));
+      out.push(arm({ name: `${c}-lora-r${r}`, task, domain, method: 'lora', r, lr: o.extraLoraLr }));
+    const lr = o.extraFullLr;
+    out.push(arm({ name: `${c}-full-wd`, task, domain, method: 'full', weightDecay: 0.1, lr }));
+    out.push(arm({ name: `${c}-full-dropout`, task, domain, method: 'full', dropout: 0.1, lr }));
   }
   return out;
 }
@@ -319,12 +320,14 @@ export const DEFAULT_EXPERIMENT: ExperimentConfig = {
       ['cpt', 'code'],
     ],
     r: 16,
-    // A first run with [1e-4, 3e-4, 1e-3] / [1e-3, 3e-3, 1e-2] chose the top lr of every sweep: moved up one step.
-    fullLrs: [3e-4, 1e-3, 3e-3],
+    // Runs with full [1e-4, 3e-4, 1e-3] and [3e-4, 1e-3, 3e-3] chose the top full lr each time (LoRA: 1e-2 inside
+    // [3e-3, 1e-2, 3e-2]), so the full sweep moved up until its best is inside it.
+    fullLrs: [1e-3, 3e-3, 1e-2],
     loraLrs: [3e-3, 1e-2, 3e-2],
     seeds: [0, 1],
     extras: true,
-    extraLr: 1e-3,
+    extraFullLr: 3e-3,
+    extraLoraLr: 1e-2,
   }),
   eval: {
     validationItems: 8,
@@ -359,7 +362,8 @@ export const QUICK_EXPERIMENT: ExperimentConfig = {
     loraLrs: [3e-3],
     seeds: [0],
     extras: false,
-    extraLr: 3e-4,
+    extraFullLr: 3e-4,
+    extraLoraLr: 3e-3,
   }),
   eval: {
     ...DEFAULT_EXPERIMENT.eval,
