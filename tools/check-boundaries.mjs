@@ -12,7 +12,7 @@ export const ALLOWED = {
   kernels: [],
   lora: ['model'],
   train: ['model', 'lora', 'data', 'kernels'],
-  eval: ['model', 'tokenizer'],
+  eval: ['model', 'tokenizer', 'data'],
   rank: ['model', 'lora'],
   cli: ['tokenizer', 'data', 'model', 'kernels', 'lora', 'train', 'eval', 'rank'],
 };

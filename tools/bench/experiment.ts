@@ -1,8 +1,9 @@
-// Runs an experiment preset and prints its wall time and the time of each phase (the figures of the experiment's
-// budget: the default on two CPU cores in at most 20 minutes, --quick in under 3).
+// Runs an experiment preset and prints its wall time, CPU time and the time of each phase (the figures of the
+// experiment's budget: the default on two CPU cores in at most 20 minutes, --quick in at most 2), with the load.
 //   npx tsx --conditions=@loralab/source tools/bench/experiment.ts [default|quick] [output dir] [config.json]
-import { readFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
 import { resolveExperimentConfig, runExperiment } from '../../packages/cli/src/experiment/index.js';
 
 const preset = (process.argv[2] ?? 'quick') as 'default' | 'quick';
@@ -10,6 +11,9 @@ const outputDir = process.argv[3] ?? `/tmp/loralab-experiment-${preset}`;
 const partial = process.argv[4] ? JSON.parse(readFileSync(process.argv[4], 'utf8')) : {};
 const config = resolveExperimentConfig(partial, preset);
 const t0 = performance.now();
+const cpu0 = process.cpuUsage();
+const loads: number[] = [];
+const sampler = setInterval(() => loads.push(loadavg()[0]!), 10_000);
 const at = () => `[${((performance.now() - t0) / 1000).toFixed(1)}s]`;
 const lastShown = new Map<string, number>();
 const result = await runExperiment(config, {
@@ -24,12 +28,15 @@ const result = await runExperiment(config, {
     },
   },
 });
-console.log(
-  `\n${preset}: ${result.wallSeconds.toFixed(1)} s wall, load average ${loadavg()
-    .map((x) => x.toFixed(1))
-    .join(' ')}`,
-);
-for (const [phase, s] of Object.entries(result.results.timings))
-  console.log(`  ${phase.padEnd(28)} ${s.toFixed(1)} s`);
-console.log(`skipped: ${result.skipped.join(', ') || 'none'}`);
-console.log(`report: ${result.report.html}`);
+clearInterval(sampler);
+const cpu = process.cpuUsage(cpu0);
+const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+const meanLoad = loads.length ? loads.reduce((a, b) => a + b, 0) / loads.length : loadavg()[0]!;
+const lines = [
+  `${preset}: ${result.wallSeconds.toFixed(1)} s wall, ${cpuSeconds.toFixed(1)} s CPU (this process, all threads), ${cpus().length} cores, mean 1-min load ${meanLoad.toFixed(1)} (${loads.length} samples); backend ${result.results.environment.backend}`,
+  ...Object.entries(result.results.timings).map(([phase, s]) => `  ${phase.padEnd(44)} ${s.toFixed(1)} s`),
+  `skipped: ${result.skipped.join(', ') || 'none'}`,
+  `report: ${result.report.html}`,
+];
+console.log(`\n${lines.join('\n')}`);
+writeFileSync(join(outputDir, 'bench-timing.txt'), `${lines.join('\n')}\n`);

@@ -20,9 +20,19 @@ describe('experiment run and report', { timeout: 60_000 }, () => {
     expect(r.stdout).toContain('| finding | outcome |');
     expect(r.stdout).toContain(`report: ${join(out, 'report.html')}`);
     expect(r.stderr).toMatch(/experiment: .* in all\n {2}pretrain/);
+    // progress: unit k of n, one ETA for the whole run, and the evaluation phases visible
+    expect(r.stderr).toContain(
+      '[unit 1/2] ift-full--lr3e-4--s0: full on ift math, lr 0.0003, seed 0; ETA after the first unit',
+    );
+    expect(r.stderr).toMatch(
+      /\[unit 2\/2\] ift-lora-r2--lr3e-3--s0: lora r=2 on ift math, lr 0\.003, seed 0; about \d+:\d\d left in all/,
+    );
+    expect(r.stderr).toContain('base: evaluating the ift-math target');
     const again = await run(['experiment', 'run', tiny, '--output', out, '-q']);
     expect(again.code).toBe(0);
-    expect(again.stderr).toContain('already finished, skipped: tokenizer, datasets, base, arm:ift-full');
+    expect(again.stderr).toContain(
+      'already finished, skipped: tokenizer, datasets, base, unit:ift-full--lr3e-4--s0, unit:ift-lora-r2--lr3e-3--s0',
+    );
     // --set reaches list elements of the resolved config: the changed config is refused before any work
     const changed = await run(['experiment', 'run', tiny, '--output', out, '--set', 'arms.1.r=3', '-q']);
     expect(changed.code).toBe(1);

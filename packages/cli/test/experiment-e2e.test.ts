@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  planUnits,
   QUICK_EXPERIMENT,
   resolveExperimentConfig,
   runExperiment,
@@ -14,7 +15,7 @@ import type { ExperimentResults } from '../src/experiment/results.js';
 
 describe('runExperiment', () => {
   it('runs the quick preset end to end and resumes without redoing anything', {
-    timeout: 300_000,
+    timeout: 600_000,
   }, async () => {
     expect('dir' in shippedBaseFor(QUICK_EXPERIMENT)).toBe(true); // the quick preset must not pretrain
     const outputDir = mkdtempSync(join(tmpdir(), 'loralab-quick-'));
@@ -25,30 +26,31 @@ describe('runExperiment', () => {
       expect(existsSync(join(outputDir, f))).toBe(true);
     const results = JSON.parse(readFileSync(join(outputDir, 'results.json'), 'utf8')) as ExperimentResults;
     expect(results.base.origin).toBe('shipped');
-    expect(results.arms.map((a) => a.arm.name)).toEqual(QUICK_EXPERIMENT.arms.map((a) => a.name));
-    for (const a of results.arms) {
-      expect(a.steps).toBe(QUICK_EXPERIMENT.finetune.iftSteps);
-      expect(a.evals[0]!.step).toBe(0);
-      const last = a.evals[a.evals.length - 1]!;
-      expect(last.step).toBe(a.steps);
-      for (const k of ['math_loss', 'math_em', 'source_bpb', 'source_mc_acc', 'math_diversity'])
-        expect(Number.isFinite(last.metrics[k])).toBe(true);
-      expect(a.items.math_loss).toHaveLength(QUICK_EXPERIMENT.eval.targetLossItems);
-      expect(a.rank!.matrices.length).toBe(7 * QUICK_EXPERIMENT.model.num_hidden_layers);
-      if (a.arm.method === 'lora')
-        for (const m of a.rank!.matrices) expect(m.rank).toBeLessThanOrEqual(a.arm.r!);
+    const plan = planUnits(QUICK_EXPERIMENT);
+    expect(results.units.map((u) => u.unit.id)).toEqual(plan.map((u) => u.id));
+    expect(new Set(results.units.map((u) => `${u.unit.arm.task}-${u.unit.arm.domain}`))).toEqual(
+      new Set(['ift-math', 'cpt-code']),
+    );
+    for (const u of results.units) {
+      expect(u.backend).toBe(results.environment.backend);
+      expect(u.steps).toBe(u.unit.steps);
+      expect(u.evals[0]!.step).toBe(0);
+      const last = u.evals[u.evals.length - 1]!;
+      expect(last.step).toBe(u.steps);
+      for (const k of ['target_loss', 'val_loss', 'target_score', 'source_bpb', 'source_mc_acc', 'diversity'])
+        expect(Number.isFinite(last.metrics[k]), k).toBe(true);
+      // every evaluation point carries per-item values for the frontier's item noise
+      for (const e of u.evals) expect(e.items?.target_loss?.length).toBeGreaterThan(0);
+      expect(u.rank!.matrices.length).toBe(7 * QUICK_EXPERIMENT.model.num_hidden_layers);
+      if (u.unit.arm.method === 'lora')
+        for (const m of u.rank!.matrices) expect(m.rank).toBeLessThanOrEqual(u.unit.arm.r!);
     }
     expect(first.skipped).toEqual([]);
     expect(readFileSync(first.report.html, 'utf8')).toContain('<svg');
 
     const again = await runExperiment(QUICK_EXPERIMENT, { outputDir, reporter });
-    expect(again.skipped).toEqual([
-      'tokenizer',
-      'datasets',
-      'base',
-      ...results.arms.flatMap((a) => [`arm:${a.arm.name}`, `rank:${a.arm.name}`]),
-    ]);
-    expect(again.results.arms.map((a) => a.evals)).toEqual(results.arms.map((a) => a.evals));
+    expect(again.skipped).toEqual(['tokenizer', 'datasets', 'base', ...plan.map((u) => `unit:${u.id}`)]);
+    expect(again.results.units.map((u) => u.evals)).toEqual(results.units.map((u) => u.evals));
     // Another config into the same folder is refused before anything runs.
     await expect(runExperiment({ ...QUICK_EXPERIMENT, seed: 1 }, { outputDir, reporter })).rejects.toThrow(
       /holds a run of another config/,
@@ -71,6 +73,8 @@ describe('runExperiment', () => {
         data: {
           mathTrain: { kind: 'math', split: 'train', count: 64 },
           codeTrain: { kind: 'code-corpus', count: 32 },
+          codeInstruct: { kind: 'code', split: 'train', count: 8 },
+          mathText: { kind: 'math', split: 'train', count: 16, seed: 1 },
         },
         pretrain: { steps: 2, seqLen: 32, microBatchSize: 2 },
         finetune: { seqLen: 64, microBatchSize: 2, iftSteps: 2, evalPoints: 1 },
@@ -95,14 +99,14 @@ describe('runExperiment', () => {
     const r = await runExperiment(config, { outputDir });
     // Deterministic for a seed: a second folder gets the same numbers.
     const twin = await runExperiment(config, { outputDir: mkdtempSync(join(tmpdir(), 'loralab-scratch-')) });
-    expect(twin.results.arms.map((a) => [a.evals, a.curve])).toEqual(
-      r.results.arms.map((a) => [a.evals, a.curve]),
+    expect(twin.results.units.map((a) => [a.evals, a.curve])).toEqual(
+      r.results.units.map((a) => [a.evals, a.curve]),
     );
     expect(twin.results.base.metrics).toEqual(r.results.base.metrics);
     expect(r.results.base.origin).toBe('pretrained');
     expect(r.results.base.curve.length).toBeGreaterThan(0);
     expect(existsSync(join(outputDir, 'tokenizer', 'tokenizer.json'))).toBe(true);
     expect((r.results.base.modelConfig as { vocab_size: number }).vocab_size).toBeLessThanOrEqual(400);
-    expect(r.results.arms).toHaveLength(2);
+    expect(r.results.units).toHaveLength(2);
   });
 });

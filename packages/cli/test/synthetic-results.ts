@@ -1,9 +1,8 @@
 // Synthetic results.json content for the verdict and report tests: arms with chosen final metrics and
 // per-item values (a common offset plus deterministic item noise), so each finding can be made to hold or fail.
 
-import type { ArmConfig } from '../src/experiment/config.js';
-import { DEFAULT_EXPERIMENT } from '../src/experiment/config.js';
-import type { ArmResult, ExperimentResults, RankMatrix } from '../src/experiment/results.js';
+import { arm as armOf, DEFAULT_EXPERIMENT } from '../src/experiment/config.js';
+import type { ExperimentResults, RankMatrix, UnitResult } from '../src/experiment/results.js';
 
 /** Deterministic per-item wiggle in [-1, 1]. */
 function wiggle(i: number, salt: number): number {
@@ -22,6 +21,7 @@ export interface SyntheticArm {
   name: string;
   method: 'full' | 'lora';
   task?: 'ift' | 'cpt';
+  domain?: 'math' | 'code';
   r?: number;
   weightDecay?: number;
   dropout?: number;
@@ -29,6 +29,11 @@ export interface SyntheticArm {
   sourceBpb: number;
   diversity: number;
   rank: number;
+  /** Seeds at the chosen lr (default 1); seed s shifts every final metric by `seedSpread` × (s − mean). */
+  seeds?: number;
+  seedSpread?: number;
+  /** Extra learning rates swept (each with a worse validation loss than the chosen one, and worse metrics). */
+  sweep?: number[];
 }
 
 function rankMatrices(mean: number): RankMatrix[] {
@@ -62,66 +67,106 @@ function rankMatrices(mean: number): RankMatrix[] {
 
 export function syntheticResults(arms: SyntheticArm[], spread = 0.02): ExperimentResults {
   const n = 100;
-  const base = { math_loss: 3, code_loss: 2, source_bpb: 2, source_mc_acc: 0.5, math_diversity: 0.5 };
-  const armResults: ArmResult[] = arms.map((a, k): ArmResult => {
+  const baseSource = { source_bpb: 2, source_mc_acc: 0.5 };
+  const baseTarget = { target_loss: 3, target_score: 0, diversity: 0.5, val_loss: 3 };
+  const units: UnitResult[] = [];
+  for (const [k, a] of arms.entries()) {
     const task = a.task ?? 'ift';
-    const arm: ArmConfig = {
+    const arm = armOf({
       name: a.name,
       task,
+      domain: a.domain ?? (task === 'ift' ? 'math' : 'code'),
       method: a.method,
       r: a.r ?? null,
-      alpha: a.r ? 2 * a.r : null,
       weightDecay: a.weightDecay ?? null,
       dropout: a.dropout ?? 0,
-    };
-    const lossKey = task === 'ift' ? 'math_loss' : 'code_loss';
-    const divKey = task === 'ift' ? 'math_diversity' : 'code_diversity';
-    const finalMetrics = {
-      [lossKey]: a.targetLoss,
-      source_bpb: a.sourceBpb,
-      source_mc_acc: 0.5,
-      [divKey]: a.diversity,
-    };
-    const ms = rankMatrices(a.rank);
-    return {
-      arm,
-      lr: a.method === 'lora' ? 1e-2 : 1e-3,
-      weightDecay: a.weightDecay ?? 0,
-      trainableParams: a.method === 'lora' ? 1000 * (a.r ?? 1) : 700_000,
-      steps: 80,
-      tokens: 80_000,
-      wallSeconds: 30,
-      curve: Array.from({ length: 10 }, (_, i) => ({
-        step: 8 * (i + 1),
-        loss: 3 - i * 0.1 - k * 0.01,
-        lr: 1e-3,
-      })),
-      evals: [
-        { step: 0, tokens: 0, metrics: base },
-        {
-          step: 40,
-          tokens: 40_000,
-          metrics: { [lossKey]: (a.targetLoss + 3) / 2, source_bpb: (a.sourceBpb + 2) / 2 },
-        },
-        { step: 80, tokens: 80_000, metrics: finalMetrics },
-      ],
-      items: {
-        [lossKey]: items(a.targetLoss, n, spread, k + 2),
-        source_bpb: items(a.sourceBpb, n, spread, k + 20),
-        [divKey]: items(a.diversity, 10, spread, k + 40),
-      },
-      rank: {
-        tau: 0.9,
-        matrices: ms,
-        mean: ms.reduce((s, m) => s + m.rank, 0) / ms.length,
-        meanAttention: a.rank,
-        meanMlp: a.rank,
-      },
-    };
-  });
+    });
+    const chosen = a.method === 'lora' ? 1e-2 : 1e-3;
+    const lrs = [chosen, ...(a.sweep ?? [])];
+    const seeds = a.seeds ?? 1;
+    for (const [j, lr] of lrs.entries()) {
+      for (let seed = 0; seed < seeds; seed++) {
+        // lr j > 0: 0.2 nats worse on validation and test; seed offsets average to 0 over the seeds.
+        const shift = (a.seedSpread ?? 0) * (seed - (seeds - 1) / 2) + 0.2 * j;
+        const targetLoss = a.targetLoss + shift;
+        const sourceBpb = a.sourceBpb + shift / 10;
+        const finalMetrics = {
+          target_loss: targetLoss,
+          val_loss: targetLoss,
+          target_score: 0.1,
+          source_bpb: sourceBpb,
+          source_mc_acc: 0.5,
+          diversity: a.diversity,
+        };
+        const ms = rankMatrices(a.rank);
+        const salt = 100 * k + 10 * j + seed;
+        const point = (step: number, t: number, frac: number) => ({
+          step,
+          tokens: step * 1000,
+          metrics: { target_loss: 3 + frac * (t - 3), source_bpb: 2 + frac * (sourceBpb - 2) },
+          items: {
+            target_loss: items(3 + frac * (t - 3), n, spread, salt + 2),
+            source_bpb: items(2 + frac * (sourceBpb - 2), n, spread, salt + 20),
+          },
+        });
+        const unit = {
+          index: units.length,
+          id: `${a.name}--lr${lr}--s${seed}`,
+          arm,
+          lr,
+          seed,
+          steps: 80,
+          microBatchSize: 8,
+          schedule: 'cosine' as const,
+          weightDecay: a.weightDecay ?? 0,
+        };
+        units.push({
+          unit,
+          backend: 'wasm',
+          trainableParams: a.method === 'lora' ? 1000 * (a.r ?? 1) : 700_000,
+          steps: 80,
+          tokens: 80_000,
+          wallSeconds: 30,
+          evalSeconds: 10,
+          rankSeconds: 1,
+          curve: Array.from({ length: 10 }, (_, i) => ({
+            step: 8 * (i + 1),
+            loss: 3 - i * 0.1 - k * 0.01,
+            lr,
+          })),
+          evals: [
+            {
+              step: 0,
+              tokens: 0,
+              metrics: { ...baseSource, ...baseTarget },
+              items: { target_loss: items(3, n, spread, 1), source_bpb: items(2, n, spread, 3) },
+            },
+            point(40, targetLoss, 0.5),
+            {
+              ...point(80, targetLoss, 1),
+              metrics: finalMetrics,
+            },
+          ],
+          items: {
+            target_loss: items(targetLoss, n, spread, salt + 2),
+            source_bpb: items(sourceBpb, n, spread, salt + 20),
+            diversity: items(a.diversity, 10, spread, salt + 40),
+          },
+          rank: {
+            tau: 0.9,
+            matrices: ms,
+            mean: ms.reduce((s, m) => s + m.rank, 0) / ms.length,
+            meanAttention: a.rank,
+            meanMlp: a.rank,
+          },
+        });
+      }
+    }
+  }
+  const conditions = [...new Set(units.map((u) => `${u.unit.arm.task}-${u.unit.arm.domain}` as const))];
   return {
     format: 'loralab.experiment-results',
-    version: 1,
+    version: 2,
     config: DEFAULT_EXPERIMENT,
     environment: { backend: 'wasm', node: 'v20', platform: 'linux-x64', cpus: 2, packages: {} },
     startedAt: '2026-01-01T00:00:00.000Z',
@@ -133,10 +178,13 @@ export function syntheticResults(arms: SyntheticArm[], spread = 0.02): Experimen
       params: 700_000,
       modelConfig: { hidden_size: 96, num_hidden_layers: 3, num_attention_heads: 3, vocab_size: 2048 },
       curve: [],
-      metrics: base,
-      items: {},
+      metrics: baseSource,
+      items: { source_bpb: items(2, n, spread, 3) },
+      conditions: Object.fromEntries(
+        conditions.map((c) => [c, { metrics: baseTarget, items: { target_loss: items(3, n, spread, 1) } }]),
+      ),
     },
-    arms: armResults,
+    units,
   };
 }
 

@@ -15,6 +15,18 @@ describe('resolveRank', () => {
     expect(resolveRank({}, {})).toEqual({ rank: 0, worldSize: 1, from: 'default' });
   });
 
+  it('reads LORALAB_RANK and LORALAB_WORLD_SIZE before the schedulers', () => {
+    const both = {
+      LORALAB_RANK: '2',
+      LORALAB_WORLD_SIZE: '4',
+      SLURM_ARRAY_TASK_ID: '0',
+      SLURM_ARRAY_TASK_COUNT: '9',
+    };
+    expect(resolveRank({}, both)).toEqual({ rank: 2, worldSize: 4, from: 'env' });
+    expect(() => resolveRank({}, { LORALAB_RANK: '1' })).toThrow(/LORALAB_WORLD_SIZE/);
+    expect(() => resolveRank({}, { LORALAB_RANK: '4', LORALAB_WORLD_SIZE: '4' })).toThrow(/not below/);
+  });
+
   it('rejects incomplete or inconsistent values', () => {
     expect(() => resolveRank({ rank: 1 }, {})).toThrow(ConfigError);
     expect(() => resolveRank({ rank: 4, worldSize: 4 }, {})).toThrow(/not below worldSize/);

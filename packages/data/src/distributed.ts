@@ -6,14 +6,18 @@ export interface RankInfo {
   rank: number;
   worldSize: number;
   /** Where the values came from. */
-  from: 'config' | 'slurm' | 'kubernetes' | 'default';
+  from: 'config' | 'env' | 'slurm' | 'kubernetes' | 'default';
 }
 
 /**
- * Resolves rank and world size. Explicit values win; else Slurm (`SLURM_ARRAY_TASK_ID` minus
- * `SLURM_ARRAY_TASK_MIN`, default 0, of `SLURM_ARRAY_TASK_COUNT`); else Kubernetes indexed jobs
- * (`JOB_COMPLETION_INDEX`, with the world size from `worldSize` or `LORALAB_WORLD_SIZE`, since Kubernetes
- * does not export the completion count); else rank 0 of 1.
+ * The one rank/world-size resolution of loralab (data prepare, data loading, sharded evaluation and the
+ * experiment's job layer all call it). First match wins:
+ * 1. explicit values (both, or neither);
+ * 2. `LORALAB_RANK` with `LORALAB_WORLD_SIZE` (a local simulation, or any launcher);
+ * 3. Slurm job arrays: `SLURM_ARRAY_TASK_ID` minus `SLURM_ARRAY_TASK_MIN` (default 0) of `SLURM_ARRAY_TASK_COUNT`;
+ * 4. Kubernetes Indexed Jobs: `JOB_COMPLETION_INDEX`, with the world size from `LORALAB_WORLD_SIZE` (Kubernetes
+ *    does not export the completion count);
+ * 5. rank 0 of 1.
  */
 export function resolveRank(
   explicit: { rank?: number | null; worldSize?: number | null } = {},
@@ -42,6 +46,13 @@ export function resolveRank(
       );
     }
     return check({ rank, worldSize, from: 'config' });
+  }
+  const envRank = int('LORALAB_RANK', env.LORALAB_RANK);
+  if (envRank !== undefined) {
+    const size = int('LORALAB_WORLD_SIZE', env.LORALAB_WORLD_SIZE);
+    if (size === undefined)
+      throw new ConfigError('LORALAB_WORLD_SIZE', 'LORALAB_RANK is set: also set LORALAB_WORLD_SIZE');
+    return check({ rank: envRank, worldSize: size, from: 'env' });
   }
   const slurmId = int('SLURM_ARRAY_TASK_ID', env.SLURM_ARRAY_TASK_ID);
   if (slurmId !== undefined) {

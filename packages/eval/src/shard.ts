@@ -2,6 +2,7 @@
 // file plus a completion marker; a merge step checks every marker, reassembles human-eval's results file in
 // sample order and computes pass@k. Rank and world size come from options or from the scheduler's variables.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { resolveRank } from '@loralab/data';
 import { loadCodeProblems, loadCodeSamples } from './code-problems.js';
 import { ConfigError, DataError } from './errors.js';
 import {
@@ -33,28 +34,18 @@ export function resolveShard(shard: Shard): Shard {
 }
 
 /**
- * The shard from the environment, first match wins: LORALAB_RANK + LORALAB_WORLD_SIZE; Slurm job arrays
- * (SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN, SLURM_ARRAY_TASK_COUNT); Kubernetes indexed jobs
- * (JOB_COMPLETION_INDEX, with LORALAB_WORLD_SIZE); otherwise rank 0 of 1.
+ * The shard from the environment, by the one resolution @loralab/data's `resolveRank` defines (LORALAB_RANK +
+ * LORALAB_WORLD_SIZE; Slurm job arrays; Kubernetes indexed jobs with LORALAB_WORLD_SIZE; otherwise rank 0 of 1).
  */
 export function shardFromEnv(env: Record<string, string | undefined> = process.env): Shard {
-  const int = (name: string) => {
-    const v = env[name];
-    if (v === undefined || v === '') return undefined;
-    if (!/^\d+$/.test(v)) throw new ConfigError(name, `expected a non-negative integer, found "${v}"`);
-    return Number(v);
-  };
-  const world = int('LORALAB_WORLD_SIZE');
-  const rank = int('LORALAB_RANK');
-  if (rank !== undefined) return resolveShard({ rank, worldSize: world ?? 1 });
-  const task = int('SLURM_ARRAY_TASK_ID');
-  const count = int('SLURM_ARRAY_TASK_COUNT');
-  if (task !== undefined && count !== undefined) {
-    return resolveShard({ rank: task - (int('SLURM_ARRAY_TASK_MIN') ?? 0), worldSize: count });
+  try {
+    const { rank, worldSize } = resolveRank({}, env);
+    return { rank, worldSize };
+  } catch (e) {
+    const key = (e as { key?: string }).key;
+    if (!key) throw e;
+    throw new ConfigError(key, (e as Error).message.replace(/^config "[^"]*": /, ''), { cause: e });
   }
-  const index = int('JOB_COMPLETION_INDEX');
-  if (index !== undefined) return resolveShard({ rank: index, worldSize: world ?? 1 });
-  return { rank: 0, worldSize: 1 };
 }
 
 /** Part file of one rank: `${sampleFile}_results.part-RANK-of-WORLD.jsonl`; its marker adds `.done`. */

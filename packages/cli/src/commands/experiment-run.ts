@@ -2,19 +2,8 @@
 // machine's scale, wired to the experiment recipes (src/experiment) and the report (src/report).
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { applyOverrides, type ConfigObject } from '../config-file.js';
-import { UsageError } from '../errors.js';
 import { formatDuration } from '../progress.js';
-import {
-  BACKEND_OPTION,
-  booleanFlag,
-  buildConfig,
-  type CommandContext,
-  type CommandSpec,
-  numberFlag,
-  setOverrides,
-  stringFlag,
-} from './command.js';
+import { BACKEND_OPTION, type CommandContext, type CommandSpec, stringFlag } from './command.js';
 
 /** The head of report.md's `## Verdict` section (up to the per-finding details), or '' without one. */
 export function verdictSection(markdown: string): string {
@@ -24,7 +13,7 @@ export function verdictSection(markdown: string): string {
   return markdown.slice(start, ends.length ? Math.min(...ends) : undefined).trim();
 }
 
-function printReport(ctx: CommandContext, files: { html: string; md: string; json: string }): void {
+export function printReport(ctx: CommandContext, files: { html: string; md: string; json: string }): void {
   const verdict = existsSync(files.md) ? verdictSection(readFileSync(files.md, 'utf8')) : '';
   if (verdict) ctx.out(`${verdict}\n`);
   ctx.out(`report: ${files.html}\n        ${files.md}\n        ${files.json}`);
@@ -64,24 +53,9 @@ refused with their path. Rerunning into the same --output skips finished phases;
     'loralab experiment run my-experiment.yaml --set seed=1 --output runs/seed1',
   ],
   async run(ctx) {
-    const file = ctx.positionals[0];
-    if (file && stringFlag(ctx, 'config')) {
-      throw new UsageError('give the config as an argument or with --config, not both', 'experiment run');
-    }
-    const quick = booleanFlag(ctx, 'quick');
-    const flags = {
-      seed: numberFlag(ctx, 'seed', { integer: true, min: 0 }),
-      backend: stringFlag(ctx, 'backend'),
-    };
-    const partial = buildConfig(ctx, { flags, ...(file && { file }), overrides: false });
-    const { resolveExperimentConfig, runExperiment } = await import('../experiment/index.js');
-    const preset = quick ? 'quick' : 'default';
-    // --set applies to the resolved config, so list elements of the preset can be changed (`arms.1.r=8`).
-    const resolved = resolveExperimentConfig(partial, preset);
-    const config = resolveExperimentConfig(
-      applyOverrides(resolved as unknown as ConfigObject, setOverrides(ctx)),
-      preset,
-    );
+    const { experimentConfigOf } = await import('./experiment-jobs.js');
+    const { config, quick, file } = await experimentConfigOf(ctx);
+    const { runExperiment } = await import('../experiment/index.js');
     const outputDir = stringFlag(ctx, 'output') ?? join('runs', quick ? 'quick' : 'default');
     ctx.reporter.log(
       `experiment (${quick ? 'quick' : 'default'} preset${file ? ` + ${file}` : ''}) -> ${outputDir}`,

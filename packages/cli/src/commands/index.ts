@@ -6,6 +6,7 @@ import { evalGsm8k } from './eval-gsm8k.js';
 import { evalHumaneval } from './eval-humaneval.js';
 import { evalMc } from './eval-mc.js';
 import { evalPerplexity } from './eval-perplexity.js';
+import { experimentJobs, experimentMerge, experimentPlan, experimentRunUnit } from './experiment-jobs.js';
 import { experimentRun, report } from './experiment-run.js';
 import { finetune } from './finetune.js';
 import { pretrain } from './pretrain.js';
@@ -24,6 +25,10 @@ export const COMMANDS: readonly CommandSpec[] = [
   evalPerplexity,
   rank,
   experimentRun,
+  experimentPlan,
+  experimentRunUnit,
+  experimentMerge,
+  experimentJobs,
   report,
 ];
 

@@ -33,7 +33,23 @@ describe('resolveExperimentConfig', () => {
     expect(c.finetune.iftSteps).toBe(DEFAULT_EXPERIMENT.finetune.iftSteps);
     expect(c.data.mathTest).toEqual({ kind: 'jsonl', paths: ['gsm8k/test.jsonl'] });
     expect(c.arms).toEqual([
-      { name: 'a', task: 'ift', method: 'lora', r: 8, alpha: null, weightDecay: null, dropout: 0 },
+      {
+        name: 'a',
+        task: 'ift',
+        domain: 'math',
+        method: 'lora',
+        r: 8,
+        alpha: null,
+        targetModules: 'all',
+        lr: null,
+        lrSweep: null,
+        steps: null,
+        microBatchSize: null,
+        schedule: null,
+        weightDecay: null,
+        dropout: 0,
+        seeds: null,
+      },
     ]);
   });
 
@@ -67,6 +83,46 @@ describe('resolveExperimentConfig', () => {
     expect(keyOf(() => resolveExperimentConfig({ finetune: { cptSteps: 0 } }))).toMatch(/^arms\[\d+\]$/);
     expect(keyOf(() => resolveExperimentConfig({ finetune: { seqLen: 4096 } }))).toBe('finetune.seqLen');
     expect(keyOf(() => resolveExperimentConfig({}, 'fast' as 'quick'))).toBe('preset');
+  });
+
+  it('checks the arm fields of the plan: condition, modules, lr or lr sweep, seeds, steps, schedule', () => {
+    const a = (x: object) => ({ arms: [{ name: 'x', task: 'cpt', method: 'lora', r: 4, ...x }] });
+    expect(keyOf(() => resolveExperimentConfig(a({ domain: 'chem' })))).toBe('arms[0].domain');
+    expect(keyOf(() => resolveExperimentConfig(a({ targetModules: 'qkv' })))).toBe('arms[0].targetModules');
+    expect(keyOf(() => resolveExperimentConfig(a({ lr: 1e-3, lrSweep: [1e-3] })))).toBe('arms[0].lrSweep');
+    expect(keyOf(() => resolveExperimentConfig(a({ lrSweep: [] })))).toBe('arms[0].lrSweep');
+    expect(keyOf(() => resolveExperimentConfig(a({ lrSweep: [1e-3, -1] })))).toBe('arms[0].lrSweep[1]');
+    expect(keyOf(() => resolveExperimentConfig(a({ seeds: [0, 0] })))).toBe('arms[0].seeds');
+    expect(keyOf(() => resolveExperimentConfig(a({ steps: 0 })))).toBe('arms[0].steps');
+    expect(keyOf(() => resolveExperimentConfig(a({ schedule: 'step' })))).toBe('arms[0].schedule');
+    expect(
+      keyOf(() =>
+        resolveExperimentConfig({ arms: [{ name: 'x', task: 'ift', method: 'full', targetModules: 'mlp' }] }),
+      ),
+    ).toBe('arms[0].targetModules');
+    const c = resolveExperimentConfig(
+      a({ domain: 'math', targetModules: 'mlp', lrSweep: [1e-3, 3e-3], seeds: [0, 1] }),
+    );
+    expect(c.arms[0]).toMatchObject({
+      domain: 'math',
+      targetModules: 'mlp',
+      lrSweep: [1e-3, 3e-3],
+      seeds: [0, 1],
+    });
+  });
+
+  it('the default preset covers the four conditions with a 3-point lr sweep and 2 seeds per headline arm', () => {
+    const conditions = new Set(DEFAULT_EXPERIMENT.arms.map((a) => `${a.task}-${a.domain}`));
+    expect(conditions).toEqual(new Set(['ift-math', 'ift-code', 'cpt-math', 'cpt-code']));
+    for (const c of conditions) {
+      const headline = DEFAULT_EXPERIMENT.arms.filter((a) => `${a.task}-${a.domain}` === c && a.lrSweep);
+      expect(headline.map((a) => a.method).sort()).toEqual(['full', 'lora']);
+      for (const a of headline) {
+        expect(a.lrSweep!.length).toBeGreaterThanOrEqual(3);
+        expect(a.seeds!.length).toBeGreaterThanOrEqual(2);
+      }
+    }
+    expect(DEFAULT_EXPERIMENT.finetune.evalPoints).toBeGreaterThanOrEqual(4);
   });
 
   it('accepts a Hugging Face base folder and null clipping', () => {

@@ -4,22 +4,52 @@ import type { SourceConfig } from '@loralab/data';
 import { resolveSourceConfig } from '@loralab/data';
 import { ConfigError } from './errors.js';
 
-/** One finetuning arm: a method (and its regulariser or rank) on a target-domain task. */
+/** The training regime: instruction finetuning (conversations, loss on the response) or continued pretraining (text). */
+export type Task = 'ift' | 'cpt';
+/** The target domain: its training set and its evaluation target (math: exact match; code: pass@1; both: loss). */
+export type Domain = 'math' | 'code';
+/** Which linear modules LoRA adapts (PEFT names): all seven, attention (q,k,v,o) or MLP (gate,up,down). */
+export type TargetModules = 'all' | 'attention' | 'mlp';
+
+/**
+ * One finetuning arm: a method (and its rank or regulariser) on one condition (task × domain), swept over learning
+ * rates and repeated over seeds. Every null field takes its default from `finetune` (defaults in one place).
+ * The paper's four conditions: IFT math (MetaMathQA → GSM8K), IFT code (Magicoder → HumanEval), CPT math
+ * (OpenWebMath → GSM8K), CPT code (StarCoder-Python → HumanEval).
+ */
 export interface ArmConfig {
-  /** Unique name; the arm's folder is `arms/<name>` and the report labels it so. */
+  /** Unique name; unit folders are `units/<name>--lr<lr>--s<seed>` and the report labels the arm so. */
   name: string;
-  /** `ift`: instruction finetuning on math problems; `cpt`: continued pretraining on code. */
-  task: 'ift' | 'cpt';
-  /** `full`: every weight trains; `lora`: adapters on all linear modules, the base frozen. */
+  /** `ift`: conversations with the loss on the response; `cpt`: packed plain text. */
+  task: Task;
+  /** Target domain; default `math` for `ift` and `code` for `cpt` (the earlier two conditions). */
+  domain: Domain;
+  /** `full`: every weight trains; `lora`: adapters on `targetModules`, the base frozen. */
   method: 'full' | 'lora';
   /** LoRA rank (method `lora` only; null for `full`). */
   r: number | null;
   /** LoRA alpha; null = 2r, the paper's choice (method `lora` only). */
   alpha: number | null;
+  /** LoRA's modules (method `lora` only): `all` (the paper's), `attention` or `mlp`. Default `all`. */
+  targetModules: TargetModules;
+  /** Peak learning rate; null = `finetune.fullLr` (× `finetune.loraLrMultiplier` for LoRA). */
+  lr: number | null;
+  /** Peak learning rates to sweep (the paper's App. B); the one with the best validation score is reported.
+   * null = the single `lr`. Give `lr` or `lrSweep`, not both. */
+  lrSweep: number[] | null;
+  /** Optimizer steps; null = `finetune.iftSteps` or `finetune.cptSteps`. */
+  steps: number | null;
+  /** Sequences per step; null = `finetune.microBatchSize`. */
+  microBatchSize: number | null;
+  /** Learning-rate schedule (warmup `finetune.warmupRatio`); null = `finetune.schedule`. */
+  schedule: 'cosine' | 'linear' | 'constant' | null;
   /** Decoupled weight decay; null = `finetune.weightDecay`. The paper's regulariser baseline uses it on full. */
   weightDecay: number | null;
   /** Dropout on attention probabilities and on each block's residual branch (full finetuning baseline); 0 = off. */
   dropout: number;
+  /** Training seeds (initialisation of adapters, data order, dropout, sampling); null = `[seed]`. Two or more
+   * give the report a run-to-run noise band. */
+  seeds: number[] | null;
 }
 
 /** The model shape pretrained as the base (Hugging Face `config.json` fields; `vocab_size` comes from the tokenizer). */
@@ -72,6 +102,12 @@ export interface ExperimentConfig {
     codeTrain: SourceConfig;
     /** Held-out code tasks (HumanEval schema) for pass@k, diversity and target loss. */
     codeTest: SourceConfig;
+    /** Code instruction finetuning (the paper's Magicoder): code tasks (HumanEval schema), the prompt as the
+     * instruction and the solution as the response. Default the code generator's train split. */
+    codeInstruct: SourceConfig;
+    /** Math continued pretraining (the paper's OpenWebMath): math problems (GSM8K schema) written out as plain text,
+     * question then worked solution. Default the math generator's train split with another seed. */
+    mathText: SourceConfig;
   };
   /** Pretraining of the base on the source domain (phase 2). */
   pretrain: {
@@ -100,8 +136,10 @@ export interface ExperimentConfig {
     weightDecay: number;
     /** LoRA dropout on the adapter input (the paper: 0.05; 0 by default here, where dropout ops make a LoRA step 1.5x slower). */
     loraDropout: number;
-    /** Warmup share of the cosine schedule (the paper: 0.1 for IFT). */
+    /** Warmup share of the schedule (the paper: 0.1 for IFT). */
     warmupRatio: number;
+    /** Default learning-rate schedule of the arms (the paper: cosine). */
+    schedule: 'cosine' | 'linear' | 'constant';
     /** Gradient clipping by global norm (the paper: 1.0); null = off. */
     clipGradNorm: number | null;
     /** Tokens per sequence (IFT: one conversation per row, padded; CPT: packed). */
@@ -112,7 +150,8 @@ export interface ExperimentConfig {
     iftSteps: number;
     /** Optimizer steps of the CPT arms. */
     cptSteps: number;
-    /** Evaluations along the way (cheap metrics), evenly spaced; the final one is always made. */
+    /** Evaluations along the way (cheap metrics: target and source loss), evenly spaced, the final one included;
+     * they are the points of the learning curves and of the learning-vs-forgetting frontier. */
     evalPoints: number;
     /** Jinja chat template of the IFT conversations and math prompts; null = the tokenizer's own, else ChatML. */
     chatTemplate: string | null;
@@ -121,6 +160,9 @@ export interface ExperimentConfig {
   arms: ArmConfig[];
   /** Evaluation sizes (phase 4). */
   eval: {
+    /** Held-out items per target domain kept apart for choosing each arm's learning rate (App. B): the last
+     * `validationItems` of the held-out set, never among the test items reported. Scored by target loss. */
+    validationItems: number;
     /** Held-out math problems scored by exact match (generation, greedy) at the end of each IFT arm. */
     mathProblems: number;
     /** Held-out math problems and code files scored by loss at every evaluation point. */
@@ -151,26 +193,74 @@ export interface ExperimentConfig {
   };
 }
 
-const armsFor = (ranks: number[], cpt: boolean): ArmConfig[] => {
-  const arm = (a: Partial<ArmConfig> & Pick<ArmConfig, 'name' | 'task' | 'method'>): ArmConfig => ({
+/** An arm with every optional field at its default. */
+export function arm(a: Partial<ArmConfig> & Pick<ArmConfig, 'name' | 'task' | 'method'>): ArmConfig {
+  return {
+    domain: a.task === 'ift' ? 'math' : 'code',
     r: null,
     alpha: null,
+    targetModules: 'all',
+    lr: null,
+    lrSweep: null,
+    steps: null,
+    microBatchSize: null,
+    schedule: null,
     weightDecay: null,
     dropout: 0,
+    seeds: null,
     ...a,
-  });
-  const out: ArmConfig[] = [arm({ name: 'ift-full', task: 'ift', method: 'full' })];
-  for (const r of ranks) out.push(arm({ name: `ift-lora-r${r}`, task: 'ift', method: 'lora', r }));
-  out.push(arm({ name: 'ift-full-wd', task: 'ift', method: 'full', weightDecay: 0.1 }));
-  out.push(arm({ name: 'ift-full-dropout', task: 'ift', method: 'full', dropout: 0.1 }));
-  if (cpt) {
-    out.push(arm({ name: 'cpt-full', task: 'cpt', method: 'full' }));
-    out.push(arm({ name: 'cpt-lora-r16', task: 'cpt', method: 'lora', r: 16 }));
+  };
+}
+
+/**
+ * The default arms, the scale knobs in one place: every condition (task × domain) gets full finetuning and LoRA
+ * r=`r`, each swept over `fullLrs` / `loraLrs` and repeated over `seeds` (the headline arms); IFT math also gets the
+ * rank and regulariser arms at one learning rate (`extraFullLr`, `extraLoraLr`) and one seed.
+ */
+function defaultArms(o: {
+  conditions: [Task, Domain][];
+  r: number;
+  fullLrs: number[];
+  loraLrs: number[];
+  seeds: number[];
+  extras: boolean;
+  extraFullLr: number;
+  extraLoraLr: number;
+}): ArmConfig[] {
+  const out: ArmConfig[] = [];
+  for (const [task, domain] of o.conditions) {
+    const c = `${task}-${domain}`;
+    out.push(arm({ name: `${c}-full`, task, domain, method: 'full', lrSweep: o.fullLrs, seeds: o.seeds }));
+    out.push(
+      arm({
+        name: `${c}-lora-r${o.r}`,
+        task,
+        domain,
+        method: 'lora',
+        r: o.r,
+        lrSweep: o.loraLrs,
+        seeds: o.seeds,
+      }),
+    );
+  }
+  if (o.extras) {
+    const [task, domain] = o.conditions[0]!;
+    const c = `${task}-${domain}`;
+    for (const r of [4, 64])
+      out.push(arm({ name: `${c}-lora-r${r}`, task, domain, method: 'lora', r, lr: o.extraLoraLr }));
+    const lr = o.extraFullLr;
+    out.push(arm({ name: `${c}-full-wd`, task, domain, method: 'full', weightDecay: 0.1, lr }));
+    out.push(arm({ name: `${c}-full-dropout`, task, domain, method: 'full', dropout: 0.1, lr }));
   }
   return out;
-};
+}
 
-/** The default experiment: sized to finish in a few minutes on two shared CPU cores. */
+/**
+ * The default experiment: the four conditions, a 3-point lr sweep per method with 2 seeds each, and the rank and
+ * regulariser arms on IFT math: 52 units of 24 steps, sized for 20 minutes on two idle CPU cores with the shipped
+ * base. The scale knobs: `finetune.iftSteps`/`cptSteps`, `finetune.microBatchSize`, the `defaultArms` call below
+ * (lrs, seeds, rank, extras) and the `eval` sizes.
+ */
 export const DEFAULT_EXPERIMENT: ExperimentConfig = {
   seed: 0,
   backend: 'auto',
@@ -194,6 +284,8 @@ export const DEFAULT_EXPERIMENT: ExperimentConfig = {
     mathTest: { kind: 'math', split: 'test', count: 400 },
     codeTrain: { kind: 'code-corpus', count: 2000 },
     codeTest: { kind: 'code', split: 'test', count: 32 },
+    codeInstruct: { kind: 'code', split: 'train', count: 357 },
+    mathText: { kind: 'math', split: 'train', count: 4000, seed: 1 },
   },
   pretrain: {
     seed: 0,
@@ -211,29 +303,47 @@ export const DEFAULT_EXPERIMENT: ExperimentConfig = {
     weightDecay: 0,
     loraDropout: 0,
     warmupRatio: 0.1,
+    schedule: 'cosine',
     clipGradNorm: 1,
     seqLen: 128,
     microBatchSize: 8,
-    iftSteps: 80,
-    cptSteps: 60,
-    evalPoints: 2,
+    iftSteps: 24,
+    cptSteps: 24,
+    evalPoints: 4,
     chatTemplate: null,
   },
-  arms: armsFor([4, 16, 64], true),
+  arms: defaultArms({
+    conditions: [
+      ['ift', 'math'],
+      ['ift', 'code'],
+      ['cpt', 'math'],
+      ['cpt', 'code'],
+    ],
+    r: 16,
+    // Runs with full [1e-4, 3e-4, 1e-3] and [3e-4, 1e-3, 3e-3] chose the top full lr each time (LoRA: 1e-2 inside
+    // [3e-3, 1e-2, 3e-2]), so the full sweep moved up until its best is inside it.
+    fullLrs: [1e-3, 3e-3, 1e-2],
+    loraLrs: [3e-3, 1e-2, 3e-2],
+    seeds: [0, 1],
+    extras: true,
+    extraFullLr: 3e-3,
+    extraLoraLr: 1e-2,
+  }),
   eval: {
-    mathProblems: 50,
-    targetLossItems: 100,
-    mathMaxNewTokens: 80,
-    sourceDocs: 40,
+    validationItems: 8,
+    mathProblems: 12,
+    targetLossItems: 32,
+    mathMaxNewTokens: 40,
+    sourceDocs: 16,
     sourceDocChars: 600,
-    choiceItems: 60,
+    choiceItems: 32,
     choices: 4,
-    diversityPrompts: 8,
-    diversitySamples: 8,
+    diversityPrompts: 4,
+    diversitySamples: 5,
     temperature: 0.2,
     topP: 0.95,
-    codeTasks: 8,
-    codeMaxNewTokens: 80,
+    codeTasks: 4,
+    codeMaxNewTokens: 40,
   },
   rank: { tau: 0.9 },
 };
@@ -273,8 +383,20 @@ export const ENGLISH_5M_RECIPE: Pick<ExperimentConfig, 'tokenizer' | 'model' | '
 /** `--quick`: the same phases at smoke-test size (well under 3 minutes); its numbers carry little signal. */
 export const QUICK_EXPERIMENT: ExperimentConfig = {
   ...DEFAULT_EXPERIMENT,
-  finetune: { ...DEFAULT_EXPERIMENT.finetune, iftSteps: 12, cptSteps: 0, microBatchSize: 8, evalPoints: 2 },
-  arms: armsFor([4, 16], false).filter((a) => a.name !== 'ift-full-dropout'),
+  finetune: { ...DEFAULT_EXPERIMENT.finetune, iftSteps: 12, cptSteps: 12, microBatchSize: 8, evalPoints: 2 },
+  arms: defaultArms({
+    conditions: [
+      ['ift', 'math'],
+      ['cpt', 'code'],
+    ],
+    r: 16,
+    fullLrs: [3e-4],
+    loraLrs: [3e-3],
+    seeds: [0],
+    extras: false,
+    extraFullLr: 3e-4,
+    extraLoraLr: 3e-3,
+  }),
   eval: {
     ...DEFAULT_EXPERIMENT.eval,
     mathProblems: 12,
@@ -285,7 +407,7 @@ export const QUICK_EXPERIMENT: ExperimentConfig = {
     choiceItems: 16,
     diversityPrompts: 3,
     diversitySamples: 4,
-    codeTasks: 0,
+    codeTasks: 2,
   },
 };
 
@@ -305,6 +427,8 @@ const REPLACED = new Set([
   'data.mathTest',
   'data.codeTrain',
   'data.codeTest',
+  'data.codeInstruct',
+  'data.mathText',
   'arms',
 ]);
 /** Keys that may be null although the preset value is not (or vice versa). */
@@ -358,7 +482,7 @@ function fraction(v: unknown, key: string): number {
   return v;
 }
 
-const ARM_KEYS = ['name', 'task', 'method', 'r', 'alpha', 'weightDecay', 'dropout'];
+const ARM_KEYS = Object.keys(arm({ name: 'x', task: 'ift', method: 'full' }));
 
 function resolveArm(raw: unknown, i: number): ArmConfig {
   const key = `arms[${i}]`;
@@ -379,28 +503,62 @@ function resolveArm(raw: unknown, i: number): ArmConfig {
   if (method !== 'full' && method !== 'lora') {
     throw new ConfigError(`${key}.method`, `expected "full" or "lora", found ${JSON.stringify(method)}`);
   }
-  const r = raw.r ?? null;
-  const alpha = raw.alpha ?? null;
-  if (method === 'lora') positiveInt(r, `${key}.r`);
-  else if (r !== null)
+  const a = arm({ ...(raw as Partial<ArmConfig>), name, task, method });
+  for (const k of ARM_KEYS)
+    if ((a as unknown as Record<string, unknown>)[k] === undefined)
+      (a as unknown as Record<string, unknown>)[k] = null;
+  if (a.domain !== 'math' && a.domain !== 'code')
+    throw new ConfigError(`${key}.domain`, `expected "math" or "code", found ${JSON.stringify(a.domain)}`);
+  if (method === 'lora') positiveInt(a.r, `${key}.r`);
+  else if (a.r !== null)
     throw new ConfigError(`${key}.r`, 'a rank is for method "lora" only; remove it or set method "lora"');
-  if (alpha !== null) {
+  if (a.alpha !== null) {
     if (method !== 'lora') throw new ConfigError(`${key}.alpha`, 'alpha is for method "lora" only');
-    positive(alpha, `${key}.alpha`);
+    positive(a.alpha, `${key}.alpha`);
   }
-  const weightDecay = raw.weightDecay ?? null;
-  if (weightDecay !== null) positive(weightDecay, `${key}.weightDecay`, true);
-  const dropout = raw.dropout ?? 0;
-  fraction(dropout, `${key}.dropout`);
-  return {
-    name,
-    task,
-    method,
-    r: r as number | null,
-    alpha: alpha as number | null,
-    weightDecay: weightDecay as number | null,
-    dropout: dropout as number,
-  };
+  if (a.targetModules === null) a.targetModules = 'all';
+  if (!['all', 'attention', 'mlp'].includes(a.targetModules)) {
+    throw new ConfigError(
+      `${key}.targetModules`,
+      `expected "all", "attention" or "mlp", found ${JSON.stringify(a.targetModules)}`,
+    );
+  }
+  if (method !== 'lora' && a.targetModules !== 'all')
+    throw new ConfigError(`${key}.targetModules`, 'target modules are for method "lora" only');
+  if (a.lr !== null) positive(a.lr, `${key}.lr`);
+  if (a.lrSweep !== null) {
+    if (a.lr !== null) throw new ConfigError(`${key}.lrSweep`, 'give lr or lrSweep, not both');
+    if (!Array.isArray(a.lrSweep) || a.lrSweep.length === 0)
+      throw new ConfigError(
+        `${key}.lrSweep`,
+        `expected a non-empty list of learning rates, found ${JSON.stringify(a.lrSweep)}`,
+      );
+    for (const [j, x] of a.lrSweep.entries()) positive(x, `${key}.lrSweep[${j}]`);
+    if (new Set(a.lrSweep).size !== a.lrSweep.length)
+      throw new ConfigError(`${key}.lrSweep`, `repeated learning rate in ${JSON.stringify(a.lrSweep)}`);
+  }
+  if (a.steps !== null) positiveInt(a.steps, `${key}.steps`);
+  if (a.microBatchSize !== null) positiveInt(a.microBatchSize, `${key}.microBatchSize`);
+  if (a.schedule !== null && !['cosine', 'linear', 'constant'].includes(a.schedule)) {
+    throw new ConfigError(
+      `${key}.schedule`,
+      `expected "cosine", "linear", "constant" or null, found ${JSON.stringify(a.schedule)}`,
+    );
+  }
+  if (a.weightDecay !== null) positive(a.weightDecay, `${key}.weightDecay`, true);
+  fraction(a.dropout ?? 0, `${key}.dropout`);
+  a.dropout ??= 0;
+  if (a.seeds !== null) {
+    if (!Array.isArray(a.seeds) || a.seeds.length === 0)
+      throw new ConfigError(
+        `${key}.seeds`,
+        `expected a non-empty list of seeds or null, found ${JSON.stringify(a.seeds)}`,
+      );
+    for (const [j, x] of a.seeds.entries()) positiveInt(x, `${key}.seeds[${j}]`, 0);
+    if (new Set(a.seeds).size !== a.seeds.length)
+      throw new ConfigError(`${key}.seeds`, `repeated seed in ${JSON.stringify(a.seeds)}`);
+  }
+  return a;
 }
 
 function resolveSource(v: unknown, key: string): SourceConfig {
@@ -459,7 +617,15 @@ export function resolveExperimentConfig(
       `must divide num_attention_heads ${c.model.num_attention_heads}`,
     );
   }
-  for (const k of ['source', 'mathTrain', 'mathTest', 'codeTrain', 'codeTest'] as const)
+  for (const k of [
+    'source',
+    'mathTrain',
+    'mathTest',
+    'codeTrain',
+    'codeTest',
+    'codeInstruct',
+    'mathText',
+  ] as const)
     c.data[k] = resolveSource(c.data[k], `data.${k}`);
   if (c.data.sourceTest !== null) c.data.sourceTest = resolveSource(c.data.sourceTest, 'data.sourceTest');
   else if (!(c.data.sourceTestFraction > 0 && c.data.sourceTestFraction < 1)) {
@@ -487,6 +653,12 @@ export function resolveExperimentConfig(
   positive(f.weightDecay, 'finetune.weightDecay', true);
   fraction(f.loraDropout, 'finetune.loraDropout');
   fraction(f.warmupRatio, 'finetune.warmupRatio');
+  if (!['cosine', 'linear', 'constant'].includes(f.schedule)) {
+    throw new ConfigError(
+      'finetune.schedule',
+      `expected "cosine", "linear" or "constant", found ${JSON.stringify(f.schedule)}`,
+    );
+  }
   if (f.clipGradNorm !== null) positive(f.clipGradNorm, 'finetune.clipGradNorm');
   positiveInt(f.seqLen, 'finetune.seqLen', 2);
   positiveInt(f.microBatchSize, 'finetune.microBatchSize');
@@ -520,7 +692,7 @@ export function resolveExperimentConfig(
   for (const [i, a] of c.arms.entries()) {
     if (names.has(a.name)) throw new ConfigError(`arms[${i}].name`, `duplicate arm name "${a.name}"`);
     names.add(a.name);
-    const steps = a.task === 'ift' ? f.iftSteps : f.cptSteps;
+    const steps = a.steps ?? (a.task === 'ift' ? f.iftSteps : f.cptSteps);
     if (steps === 0) {
       throw new ConfigError(
         `arms[${i}]`,
@@ -531,6 +703,7 @@ export function resolveExperimentConfig(
 
   const e = c.eval;
   for (const k of [
+    'validationItems',
     'mathProblems',
     'targetLossItems',
     'sourceDocs',

@@ -25,3 +25,32 @@ export class ExperimentError extends Error {
     this.file = options.file;
   }
 }
+
+/** Work of two tensor backends would be mixed in one run folder (resumed or merged on another backend). */
+export class BackendMismatchError extends ExperimentError {
+  override name = 'BackendMismatchError';
+  readonly recorded: string;
+  readonly found: string;
+
+  constructor(recorded: string, found: string, file: string) {
+    super(
+      'backend',
+      `this run folder's work was done on the ${recorded} backend, and this is ${found}; results of two backends are never mixed in one folder: rerun with --backend ${recorded}, or use a new output folder`,
+      { file },
+    );
+    this.recorded = recorded;
+    this.found = found;
+  }
+}
+
+/** A merge found a unit of the plan missing, unfinished, or not matching the plan (another config). */
+export class UnitMergeError extends ExperimentError {
+  override name = 'UnitMergeError';
+  /** The unit ids at fault. */
+  readonly units: string[];
+
+  constructor(message: string, units: string[], file?: string) {
+    super('merge', message, file ? { file } : {});
+    this.units = units;
+  }
+}

@@ -1,5 +1,6 @@
 // Phase 4: learning and forgetting measured on one model (Biderman et al. 2024, §3.2-3.3 and Figure 5):
-// target = held-out math (loss of the answer, GSM8K strict exact match) and code (loss, pass@1);
+// target = the condition's held-out math (loss of the answer, GSM8K strict exact match) or code (loss of the
+// solution, pass@1), prompted as the condition's training data was (chat for IFT, plain text for CPT);
 // source = held-out source-domain bits per byte and a multiple-choice task built from it; diversity = unique
 // samples among N generations per prompt at a low temperature.
 import {
@@ -21,7 +22,8 @@ import {
 } from '@loralab/eval';
 import { type GenerateOptions, generate, type LlamaForCausalLM, logLikelihood } from '@loralab/model';
 import { renderChatTemplate, type Tokenizer } from '@loralab/tokenizer';
-import type { ExperimentConfig } from './config.js';
+import type { Domain, ExperimentConfig, Task } from './config.js';
+import type { Condition } from './plan.js';
 import { type CodeRecord, chatTemplateFor, type HeldOut, type MathRecord } from './prepare-data.js';
 import type { ItemValues, Metrics } from './results.js';
 
@@ -31,22 +33,39 @@ export interface EvalSets {
   sourceDocs: string[];
   /** True continuation of a held-out passage against continuations of other passages. */
   choiceItems: MultipleChoiceItem[];
-  /** Math problems scored by answer loss (`math_loss`). */
-  mathLoss: MathRecord[];
-  /** Math problems scored by greedy generation and exact match (`math_em`). */
-  mathEm: MathRecord[];
-  /** Code tasks: programs scored by loss (`code_loss`). */
-  codeLoss: string[];
-  /** Code tasks for pass@1 and code diversity. */
-  codeTasks: CodeRecord[];
-  /** Math prompts for output diversity. */
-  mathDiversity: MathRecord[];
+  math: {
+    /** Scored by answer loss (`target_loss`). */
+    loss: MathRecord[];
+    /** Scored by greedy generation and exact match (`target_score`). */
+    em: MathRecord[];
+    /** Prompts of the diversity metric. */
+    diversity: MathRecord[];
+    /** Validation (learning-rate choice): disjoint from the items above. */
+    validation: MathRecord[];
+  };
+  code: {
+    /** Scored by solution loss (`target_loss`). */
+    loss: CodeRecord[];
+    /** Scored by pass@1 (`target_score`) and diversity. */
+    tasks: CodeRecord[];
+    /** Validation (learning-rate choice): disjoint from the items above. */
+    validation: CodeRecord[];
+  };
 }
 
 function cutAtWord(text: string, chars: number): string {
   if (text.length <= chars) return text;
   const at = text.lastIndexOf(' ', chars);
   return text.slice(0, at > chars / 2 ? at : chars);
+}
+
+/**
+ * Splits a held-out list into test items (from the start) and validation items (the last `validation`, fewer only
+ * when the list is that short: at least one test item is kept).
+ */
+function splitHeldOut<T>(items: readonly T[], validation: number): { test: T[]; validation: T[] } {
+  const v = Math.max(0, Math.min(validation, items.length - 1));
+  return { test: items.slice(0, items.length - v), validation: items.slice(items.length - v) };
 }
 
 /** Chooses the evaluation items from the held-out parts of each domain (disjoint source docs for ppl and MC). */
@@ -69,34 +88,56 @@ export function buildEvalSets(config: ExperimentConfig, domains: HeldOut): EvalS
       seed: config.seed + 1234,
     }).slice(0, e.choiceItems);
   }
-  const code = domains.codeTest.slice(0, Math.max(e.targetLossItems, e.codeTasks));
+  const math = splitHeldOut(domains.mathTest, e.validationItems);
+  const code = splitHeldOut(domains.codeTest, e.validationItems);
   return {
     sourceDocs,
     choiceItems,
-    mathLoss: domains.mathTest.slice(0, e.targetLossItems),
-    mathEm: domains.mathTest.slice(0, e.mathProblems),
-    codeLoss: code.slice(0, e.targetLossItems).map((r) => `${r.prompt}${r.canonical_solution}`),
-    codeTasks: code.slice(0, e.codeTasks),
-    mathDiversity: domains.mathTest.slice(0, e.diversityPrompts),
+    math: {
+      loss: math.test.slice(0, e.targetLossItems),
+      em: math.test.slice(0, e.mathProblems),
+      diversity: math.test.slice(0, e.diversityPrompts),
+      validation: math.validation,
+    },
+    code: {
+      loss: code.test.slice(0, e.targetLossItems),
+      tasks: code.test.slice(0, e.codeTasks),
+      validation: code.validation,
+    },
   };
 }
 
-/** What to measure: `cheap` (losses and multiple choice: every evaluation point) or `full` (plus generation). */
+/** What to measure on one condition: `full` adds generation (exact match, pass@1, diversity), MC and validation. */
 export interface EvaluateOptions {
-  /** Which target domains to score: `ift` (math), `cpt` (code), or both (the base). */
-  tasks: ('ift' | 'cpt')[];
+  /** The condition whose target is scored; null = the source domain only. */
+  condition: Condition | null;
   full: boolean;
   /** Seed of sampled generations. */
   seed: number;
+  /** Keep per-item values of the cheap metrics too (every evaluation point, for the frontier's item noise). */
+  cheapItems?: boolean;
 }
 
-/** A user turn rendered with the chat template and the assistant header, as the IFT data was. */
-function mathPrompt(tokenizer: Tokenizer, question: string, chatTemplate: string): string {
+/** A math prompt as the condition's training data showed math: a chat turn (IFT) or plain `Question: ...` (CPT). */
+function mathPrompt(tokenizer: Tokenizer, task: Task, question: string, chatTemplate: string): string {
+  if (task === 'cpt') return `Question: ${question}\nAnswer: `;
   return renderChatTemplate(tokenizer, [{ role: 'user', content: question }], {
     addGenerationPrompt: true,
     chatTemplate,
   });
 }
+
+/** A code prompt: the HumanEval prompt itself (CPT) or as the user turn of a chat (IFT, as its data was). */
+function codePrompt(tokenizer: Tokenizer, task: Task, prompt: string, chatTemplate: string): string {
+  if (task === 'cpt') return prompt;
+  return renderChatTemplate(tokenizer, [{ role: 'user', content: prompt }], {
+    addGenerationPrompt: true,
+    chatTemplate,
+  });
+}
+
+/** The end of an IFT response, scored with it. */
+const endOfTurn = (task: Task) => (task === 'ift' ? '<|im_end|>' : '');
 
 function stopIds(tokenizer: Tokenizer): number[] {
   const ids = [tokenizer.tokenToId('<|im_end|>'), tokenizer.eos?.id ?? null];
@@ -132,11 +173,50 @@ export function mean(xs: readonly number[]): number {
   return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0;
 }
 
+/** Per-item mean next-token loss (nats) of each continuation given its context. */
+async function conditionalLoss(
+  model: LlamaForCausalLM,
+  tokenizer: Tokenizer,
+  pairs: { context: string; continuation: string }[],
+): Promise<number[]> {
+  if (pairs.length === 0) return [];
+  const maxLength = model.config.max_position_embeddings;
+  const requests = await Promise.all(
+    pairs.map((p) => encodeContextContinuation(tokenizer, p.context, p.continuation)),
+  );
+  // A continuation longer than half the context keeps its first half-context tokens (never at the default sizes).
+  for (const r of requests) r.continuation = r.continuation.slice(0, Math.floor(maxLength / 2));
+  const out = await logLikelihood(model, requests, { batchSize: 16, maxLength });
+  return out.map((r) => -r.logprob / r.numTokens);
+}
+
+/** The (prompt, answer) pairs of a condition's target loss on `records`. */
+function targetPairs(
+  tokenizer: Tokenizer,
+  condition: Condition,
+  sets: EvalSets,
+  which: 'loss' | 'validation',
+  chat: string,
+): { context: string; continuation: string }[] {
+  const [task, domain] = condition.split('-') as [Task, Domain];
+  if (domain === 'math') {
+    return sets.math[which].map((r) => ({
+      context: mathPrompt(tokenizer, task, r.question, chat),
+      continuation: `${r.answer}${endOfTurn(task)}`,
+    }));
+  }
+  return sets.code[which].map((r) => ({
+    context: codePrompt(tokenizer, task, r.prompt, chat),
+    continuation: `${r.canonical_solution}${endOfTurn(task)}`,
+  }));
+}
+
 /**
- * Scores `model` (an adapter, if any, applied) on the eval sets. Metric keys (see results.ts): `source_loss`,
- * `source_bpb`, `source_ppl`, `source_mc_acc`, `source_mc_acc_norm`; with `ift` `math_loss` (and, when `full`,
- * `math_em`, `math_diversity`, `math_text_diversity`); with `cpt` `code_loss` (and, when `full`, `code_pass@1`, `code_diversity`).
- * Items hold the per-item values of the same keys, for paired comparisons.
+ * Scores `model` (an adapter, if any, applied). Metric keys (see results.ts): source `source_loss`, `source_bpb`,
+ * `source_ppl` (always), `source_mc_acc`, `source_mc_acc_norm` (full); with a condition `target_loss` (always) and,
+ * when `full`, `val_loss`, `target_score` (math exact match or code pass@1), `diversity` (unique whole samples) and
+ * `answer_diversity` (math: distinct final answers). Items hold per-item values of the same keys, for paired
+ * comparisons.
  */
 export async function evaluateModel(
   model: LlamaForCausalLM,
@@ -149,6 +229,7 @@ export async function evaluateModel(
   const chat = chatTemplateFor(config, tokenizer);
   const metrics: Metrics = {};
   const items: ItemValues = {};
+  const keepItems = options.full || options.cheapItems === true;
   const maxLength = model.config.max_position_embeddings;
   const ll = modelLogLikelihood(model, tokenizer, { batchSize: 16, maxLength });
 
@@ -159,32 +240,23 @@ export async function evaluateModel(
     metrics.source_loss = -p.logLikelihood / p.tokens;
     metrics.source_bpb = p.bitsPerByte;
     metrics.source_ppl = p.tokenPerplexity;
-    items.source_bpb = rolled.map(
-      (r, i) => -r.logLikelihood / Buffer.byteLength(sets.sourceDocs[i]!, 'utf8') / Math.LN2,
-    );
+    if (keepItems) {
+      items.source_bpb = rolled.map(
+        (r, i) => -r.logLikelihood / Buffer.byteLength(sets.sourceDocs[i]!, 'utf8') / Math.LN2,
+      );
+    }
   }
-  if (options.tasks.includes('ift') && sets.mathLoss.length > 0) {
-    // Target loss: mean next-token loss of the answer (and end of turn) given the chat prompt.
-    const requests = await Promise.all(
-      sets.mathLoss.map((r) =>
-        encodeContextContinuation(
-          tokenizer,
-          mathPrompt(tokenizer, r.question, chat),
-          `${r.answer}<|im_end|>`,
-        ),
-      ),
+  const condition = options.condition;
+  if (condition) {
+    const losses = await conditionalLoss(
+      model,
+      tokenizer,
+      targetPairs(tokenizer, condition, sets, 'loss', chat),
     );
-    // An answer longer than half the context keeps its first half-context tokens (never at the default sizes).
-    for (const r of requests) r.continuation = r.continuation.slice(0, Math.floor(maxLength / 2));
-    const out = await logLikelihood(model, requests, { batchSize: 16, maxLength });
-    items.math_loss = out.map((r) => -r.logprob / r.numTokens);
-    metrics.math_loss = mean(items.math_loss);
-  }
-  if (options.tasks.includes('cpt') && sets.codeLoss.length > 0) {
-    const rolled = await ll.rollingLogLikelihood(sets.codeLoss);
-    items.code_loss = rolled.map((r) => -r.logLikelihood / r.tokens);
-    metrics.code_loss =
-      rolled.reduce((a, r) => a - r.logLikelihood, 0) / rolled.reduce((a, r) => a + r.tokens, 0);
+    if (losses.length) {
+      metrics.target_loss = mean(losses);
+      if (keepItems) items.target_loss = losses;
+    }
   }
   if (!options.full) return { metrics, items };
 
@@ -195,14 +267,22 @@ export async function evaluateModel(
     metrics.source_mc_acc_norm = mc.accNorm;
     items.source_mc_acc = mc.items.map((s) => s.acc);
   }
+  if (!condition) return { metrics, items };
+  const [task, domain] = condition.split('-') as [Task, Domain];
+  const val = await conditionalLoss(
+    model,
+    tokenizer,
+    targetPairs(tokenizer, condition, sets, 'validation', chat),
+  );
+  if (val.length) metrics.val_loss = mean(val);
 
   const decode = (ids: number[]) => tokenizer.decodeSync(ids, { skipSpecialTokens: true });
   const stopTokens = stopIds(tokenizer);
-  if (options.tasks.includes('ift') && sets.mathEm.length > 0) {
-    // GSM8K-style exact match: greedy answers to the chat prompt, strict "#### N" extraction.
+  if (domain === 'math' && sets.math.em.length > 0) {
+    // GSM8K-style exact match: greedy answers, strict "#### N" extraction.
     const prompts = await encodePrompts(
       tokenizer,
-      sets.mathEm.map((r) => mathPrompt(tokenizer, r.question, chat)),
+      sets.math.em.map((r) => mathPrompt(tokenizer, task, r.question, chat)),
     );
     const responses: string[] = [];
     for (let i = 0; i < prompts.length; i += 32) {
@@ -214,15 +294,16 @@ export async function evaluateModel(
       });
       responses.push(...g.texts!);
     }
-    const score = scoreGsm8k(sets.mathEm, responses);
-    metrics.math_em = score.strictMatch;
-    items.math_em = score.items.map((x) => (x.strictCorrect ? 1 : 0));
+    const score = scoreGsm8k(sets.math.em, responses);
+    metrics.target_score = score.strictMatch;
+    items.target_score = score.items.map((x) => (x.strictCorrect ? 1 : 0));
   }
-  if (options.tasks.includes('ift') && sets.mathDiversity.length > 0) {
-    // Diversity: N samples per prompt (all prompts in one batch); share of distinct answers per prompt.
+  if (domain === 'math' && sets.math.diversity.length > 0) {
+    // Diversity: N samples per prompt (all prompts in one batch). The paper's metric is unique whole samples;
+    // distinct final answers (flexible extract) are kept as context.
     const prompts = await encodePrompts(
       tokenizer,
-      sets.mathDiversity.map((r) => mathPrompt(tokenizer, r.question, chat)),
+      sets.math.diversity.map((r) => mathPrompt(tokenizer, task, r.question, chat)),
     );
     const texts = await sampleEach(model, prompts, e.diversitySamples, {
       maxNewTokens: e.mathMaxNewTokens,
@@ -232,19 +313,17 @@ export async function evaluateModel(
       stopTokens,
       decode,
     });
-    // Two readings: distinct final answers (flexible extract: the "#### N" or last number), which is what a tiny
-    // model's samples can still share, and distinct whole responses, which saturate at 1 when long outputs diverge.
     const responses = texts.map((group) => group.map((t) => truncateAtStop(t, GSM8K_STOP_STRINGS).trim()));
-    items.math_diversity = responses.map((g) => new Set(g.map(extractFlexible)).size / g.length);
-    items.math_text_diversity = responses.map((g) => new Set(g).size / g.length);
-    metrics.math_diversity = mean(items.math_diversity);
-    metrics.math_text_diversity = mean(items.math_text_diversity);
+    items.diversity = responses.map((g) => new Set(g).size / g.length);
+    items.answer_diversity = responses.map((g) => new Set(g.map(extractFlexible)).size / g.length);
+    metrics.diversity = mean(items.diversity);
+    metrics.answer_diversity = mean(items.answer_diversity);
   }
-  if (options.tasks.includes('cpt') && sets.codeTasks.length > 0) {
-    // HumanEval-style: N samples per task at T=0.2, run against the task's tests; pass@1 and distinct programs.
+  if (domain === 'code' && sets.code.tasks.length > 0) {
+    // HumanEval-style: N samples per task at T=0.2, run against the task's tests; pass@1 and unique programs.
     const prompts = await encodePrompts(
       tokenizer,
-      sets.codeTasks.map((r) => r.prompt),
+      sets.code.tasks.map((r) => codePrompt(tokenizer, task, r.prompt, chat)),
     );
     const samples: { task_id: string; completion: string }[] = [];
     const texts = await sampleEach(model, prompts, e.diversitySamples, {
@@ -255,26 +334,27 @@ export async function evaluateModel(
       stopTokens,
       decode,
     });
-    items.code_diversity = texts.map((group, i) => {
+    items.diversity = texts.map((group, i) => {
       const completions = group.map((t) => truncateAtStop(t, HUMANEVAL_STOP_STRINGS));
-      for (const completion of completions) samples.push({ task_id: sets.codeTasks[i]!.task_id, completion });
+      for (const completion of completions)
+        samples.push({ task_id: sets.code.tasks[i]!.task_id, completion });
       return new Set(completions.map(normalizeCompletion)).size / completions.length;
     });
-    metrics.code_diversity = mean(items.code_diversity);
+    metrics.diversity = mean(items.diversity);
     // Each distinct (task, completion) runs once: small models repeat themselves, and a run costs a process.
-    const problems = new Map<string, CodeProblem>(sets.codeTasks.map((r) => [r.task_id, r]));
+    const problems = new Map<string, CodeProblem>(sets.code.tasks.map((r) => [r.task_id, r]));
     const distinct = [...new Map(samples.map((s) => [`${s.task_id}\u0000${s.completion}`, s])).values()];
     const ev = await evaluateCodeSamples(problems, distinct, { ignoreIncomplete: true });
     const passed = new Map(ev.results.map((r) => [`${r.task_id}\u0000${r.completion}`, r.passed]));
-    const counts = sets.codeTasks.map((t) => {
+    const counts = sets.code.tasks.map((t) => {
       const mine = samples.filter((s) => s.task_id === t.task_id);
       return {
         total: mine.length,
         correct: mine.filter((s) => passed.get(`${s.task_id}\u0000${s.completion}`)).length,
       };
     });
-    items['code_pass@1'] = counts.map((c) => c.correct / c.total);
-    metrics['code_pass@1'] = passAtK(counts, [1])['pass@1'] ?? 0;
+    items.target_score = counts.map((c) => c.correct / c.total);
+    metrics.target_score = passAtK(counts, [1])['pass@1'] ?? 0;
   }
   return { metrics, items };
 }

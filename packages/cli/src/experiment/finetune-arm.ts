@@ -1,29 +1,49 @@
-// Phase 3: one finetuning arm (Biderman et al. 2024, §3): full finetuning or LoRA on all linear modules
-// (alpha = 2r, lr × loraLrMultiplier), with the same data order, seed and schedule in every arm; evaluated at
-// `finetune.evalPoints` points along the way (cheap metrics) and fully at the end.
+// Phase 3: one unit of the plan (Biderman et al. 2024, §3): full finetuning or LoRA (alpha = 2r by default, on all
+// linear modules or the attention / MLP ones) of one condition at one learning rate and seed; evaluated at
+// `finetune.evalPoints` points along the way (cheap metrics, with per-item values) and fully at the end.
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Tokenizer } from '@loralab/tokenizer';
 import type { TrainConfig } from '@loralab/train';
 import { train } from '@loralab/train';
-import type { ArmConfig, ExperimentConfig } from './config.js';
+import type { ExperimentConfig, TargetModules } from './config.js';
 import { ExperimentError } from './errors.js';
 import { type EvalSets, evaluateModel } from './evaluation.js';
+import { conditionOf, type Unit } from './plan.js';
 import type { TrainingSets } from './prepare-data.js';
 import type { CurvePoint, EvalPoint, ItemValues } from './results.js';
 
-/** The trainer config of an arm: everything but the method's own settings is identical across arms of a task. */
+/** PEFT module names of each `targetModules` choice. */
+export const TARGET_MODULES: Record<TargetModules, string[] | 'all-linear'> = {
+  all: 'all-linear',
+  attention: ['q_proj', 'k_proj', 'v_proj', 'o_proj'],
+  mlp: ['gate_proj', 'up_proj', 'down_proj'],
+};
+
+/** The training set of a condition: math or code, as conversations (IFT) or text (CPT). */
+export function trainingSetOf(sets: TrainingSets, unit: Pick<Unit, 'arm'>): string {
+  switch (conditionOf(unit.arm)) {
+    case 'ift-math':
+      return sets.math;
+    case 'ift-code':
+      return sets.codeInstruct;
+    case 'cpt-math':
+      return sets.mathText;
+    case 'cpt-code':
+      return sets.code;
+  }
+}
+
+/** The trainer config of a unit: everything but the unit's own settings is identical across units. */
 export function armTrainConfig(
   config: ExperimentConfig,
-  arm: ArmConfig,
+  unit: Unit,
   baseDir: string,
   sets: TrainingSets,
   outputDir: string,
 ): TrainConfig {
   const f = config.finetune;
-  const steps = arm.task === 'ift' ? f.iftSteps : f.cptSteps;
-  const lr = arm.method === 'lora' ? f.fullLr * f.loraLrMultiplier : f.fullLr;
-  const weightDecay = arm.weightDecay ?? f.weightDecay;
+  const { arm, steps, lr, weightDecay } = unit;
   const lion = f.optimizer === 'lion';
   return {
     outputDir,
@@ -36,25 +56,29 @@ export function armTrainConfig(
             r: arm.r!,
             lora_alpha: arm.alpha ?? 2 * arm.r!,
             lora_dropout: f.loraDropout,
-            target_modules: 'all-linear',
+            target_modules: TARGET_MODULES[arm.targetModules],
           },
         }
       : {}),
     ...(arm.dropout > 0 ? { dropout: { attention: arm.dropout, residual: arm.dropout } } : {}),
     data: {
-      train: arm.task === 'ift' ? sets.math : sets.code,
+      train: trainingSetOf(sets, unit),
       seqLen: f.seqLen,
-      microBatchSize: f.microBatchSize,
+      microBatchSize: unit.microBatchSize,
     },
     steps,
     optimizer: lion
       ? { name: 'lion', lr, beta1: 0.9, beta2: 0.95, weightDecay }
       : { name: 'adamw', lr, beta1: 0.9, beta2: 0.999, weightDecay },
-    schedule: { name: 'cosine', warmupRatio: f.warmupRatio, minLrRatio: 0.1 },
+    schedule:
+      unit.schedule === 'cosine'
+        ? { name: 'cosine', warmupRatio: f.warmupRatio, minLrRatio: 0.1 }
+        : { name: unit.schedule, warmupRatio: f.warmupRatio },
     clipGradNorm: f.clipGradNorm,
-    seed: config.seed,
+    seed: unit.seed,
     logEvery: Math.max(1, Math.round(steps / 40)),
     evalEvery: Math.max(1, Math.ceil(steps / f.evalPoints)),
+    // (the trainer also evaluates the final step)
     backend: config.backend,
   };
 }
@@ -68,6 +92,8 @@ export interface ArmRun {
   tokens: number;
   wallSeconds: number;
   curve: CurvePoint[];
+  /** Seconds of the evaluations (inside `wallSeconds`). */
+  evalSeconds: number;
   /** Points along the way and the final one (without the base's step 0). */
   evals: EvalPoint[];
   items: ItemValues;
@@ -79,21 +105,28 @@ export interface ArmRun {
  */
 export async function finetuneArm(
   config: ExperimentConfig,
-  arm: ArmConfig,
+  unit: Unit,
   baseDir: string,
   tokenizer: Tokenizer,
   sets: TrainingSets,
   evalSets: EvalSets,
   outputDir: string,
-  hooks: { onStep?: (step: number, total: number, loss: number) => void; signal?: AbortSignal } = {},
+  hooks: {
+    onStep?: (step: number, total: number, loss: number) => void;
+    /** An evaluation starts (`full`: the final one, with generation). */
+    onEval?: (step: number, full: boolean) => void;
+    signal?: AbortSignal;
+  } = {},
 ): Promise<ArmRun> {
   rmSync(outputDir, { recursive: true, force: true });
-  const tc = armTrainConfig(config, arm, baseDir, sets, outputDir);
+  const tc = armTrainConfig(config, unit, baseDir, sets, outputDir);
+  const condition = conditionOf(unit.arm);
   const total = tc.steps ?? 0;
   const curve: CurvePoint[] = [];
   const evals: EvalPoint[] = [];
   let items: ItemValues = {};
   let trainableParams = 0;
+  let evalSeconds = 0;
   const result = await train(tc, {
     progress: false,
     ...(hooks.signal ? { signal: hooks.signal } : {}),
@@ -113,13 +146,22 @@ export async function finetuneArm(
             for (const p of model.trainableParameters()) trainableParams += p.variable.size;
           }
           const full = step >= total;
+          hooks.onEval?.(step, full);
+          const t0 = performance.now();
           const out = await evaluateModel(model, tokenizer, evalSets, config, {
-            tasks: [arm.task],
+            condition,
             full,
-            seed: config.seed,
+            seed: unit.seed,
+            cheapItems: true,
           });
-          evals.push({ step, tokens: tokensSeen, metrics: out.metrics });
+          evals.push({
+            step,
+            tokens: tokensSeen,
+            metrics: out.metrics,
+            items: { source_bpb: out.items.source_bpb ?? [], target_loss: out.items.target_loss ?? [] },
+          });
           if (full) items = out.items;
+          evalSeconds += (performance.now() - t0) / 1000;
           return out.metrics;
         },
       },
@@ -127,7 +169,7 @@ export async function finetuneArm(
   });
   const last = evals[evals.length - 1];
   if (!last || last.step < total) {
-    throw new ExperimentError(`arm:${arm.name}`, `the trainer did not evaluate the final step ${total}`);
+    throw new ExperimentError(`unit:${unit.id}`, `the trainer did not evaluate the final step ${total}`);
   }
   return {
     finalDir: result.finalDir ?? join(outputDir, 'final'),
@@ -138,6 +180,7 @@ export async function finetuneArm(
     tokens: result.tokensSeen,
     wallSeconds: result.wallSeconds,
     curve,
+    evalSeconds,
     evals,
     items,
   };

@@ -1,4 +1,4 @@
-// The learn-vs-forget experiment (Biderman et al. 2024) as recipes: config, phases and the run.
+// The learn-vs-forget experiment (Biderman et al. 2024) as recipes: config, plan of units, phases, run and merge.
 
 export {
   BASE_RECIPE_NAME,
@@ -12,22 +12,42 @@ export {
 } from './base-model.js';
 export {
   type ArmConfig,
+  arm,
   type BaseShape,
   DEFAULT_EXPERIMENT,
+  type Domain,
   ENGLISH_5M_RECIPE,
   type ExperimentConfig,
   QUICK_EXPERIMENT,
   resolveExperimentConfig,
+  type TargetModules,
+  type Task,
 } from './config.js';
-export { ConfigError, ExperimentError } from './errors.js';
+export { BackendMismatchError, ConfigError, ExperimentError, UnitMergeError } from './errors.js';
 export { buildEvalSets, type EvalSets, type EvaluateOptions, evaluateModel } from './evaluation.js';
-export { type ArmRun, armTrainConfig, finetuneArm } from './finetune-arm.js';
+export { type ArmRun, armTrainConfig, finetuneArm, TARGET_MODULES, trainingSetOf } from './finetune-arm.js';
+export { type JobScriptOptions, k8sIndexedJob, runLocalJobs, slurmArrayScript } from './jobs.js';
+export { type MergeOptions, mergeRun, readRunConfig } from './merge.js';
 export { configHash, type PhaseMarker, readMarker, runPhase } from './phase-marker.js';
+export {
+  armLrs,
+  armSeeds,
+  CONDITIONS,
+  type Condition,
+  conditionOf,
+  lrLabel,
+  planConditions,
+  planUnits,
+  type Unit,
+  unitsOfRank,
+} from './plan.js';
+export { openRunFolder, type Prepared, prepareShared, writeRunConfig } from './prepare.js';
 export {
   type CodeRecord,
   chatTemplateFor,
   type HeldOut,
   type MathRecord,
+  mathTextOf,
   readHeldOut,
   type TrainingSets,
   type TrainText,
@@ -38,7 +58,6 @@ export {
 export { analyseUpdate, summariseRank } from './rank-analysis.js';
 export { lineReporter, type Reporter, silentReporter } from './reporter.js';
 export {
-  type ArmResult,
   type BaseResult,
   type CurvePoint,
   type EvalPoint,
@@ -50,5 +69,13 @@ export {
   type RankResult,
   RESULTS_FORMAT,
   RESULTS_VERSION,
+  type UnitResult,
 } from './results.js';
-export { type RunExperimentOptions, runExperiment } from './run-experiment.js';
+export {
+  RunEta,
+  type RunExperimentOptions,
+  runExperiment,
+  runUnits,
+  unitsForProcess,
+} from './run-experiment.js';
+export { readUnitResult, runUnit, unitDir, unitHash } from './run-unit.js';

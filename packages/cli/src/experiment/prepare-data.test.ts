@@ -24,13 +24,15 @@ describe('held-out and training text', () => {
         mathProblems: 2,
         diversityPrompts: 1,
         codeTasks: 2,
+        validationItems: 2,
       },
       tokenizer: { docsPerCorpus: 3 },
     });
     const held = await readHeldOut(config);
     expect(held.sourceTest.length).toBeLessThanOrEqual(2 + 4 * 2 + 2);
-    expect(held.mathTest).toHaveLength(3);
-    expect(held.codeTest).toHaveLength(3);
+    // the test items plus the validation items (the last 2), kept apart by buildEvalSets
+    expect(held.mathTest).toHaveLength(3 + 2);
+    expect(held.codeTest).toHaveLength(3 + 2);
     const dir = mkdtempSync(join(tmpdir(), 'loralab-text-'));
     const text = await writeTrainText(config, dir, true);
     const train = readFileSync(text.source!, 'utf8')
@@ -46,6 +48,10 @@ describe('held-out and training text', () => {
       .map((l) => JSON.parse(l));
     expect(math).toHaveLength(20);
     expect(Object.keys(math[0])).toEqual(['instruction', 'output']);
+    // the two other conditions' sets: code tasks as conversations, math problems as plain text
+    const firstLine = (f: string) => JSON.parse(readFileSync(f, 'utf8').split('\n')[0]!);
+    expect(Object.keys(firstLine(text.codeInstruct))).toEqual(['instruction', 'output']);
+    expect(firstLine(text.mathText).text).toMatch(/^Question: [\s\S]+\nAnswer: [\s\S]+#### /);
     expect((await writeTrainText(config, join(dir, 'b'), false)).source).toBeNull();
   });
 
@@ -63,7 +69,12 @@ describe('held-out and training text', () => {
       expect(held.mathTest[0]!.answer).toMatch(/#### \d+/);
       expect(held.codeTest[0]!.task_id).toBe('HumanEval/0');
       const sets = buildEvalSets(config, held);
-      expect(sets.codeTasks).toHaveLength(4);
+      expect(sets.code.tasks).toHaveLength(4);
+      // validation items (the lr choice) are never among the test items
+      expect(sets.math.validation).toHaveLength(config.eval.validationItems);
+      for (const v of sets.math.validation) expect(sets.math.loss).not.toContainEqual(v);
+      for (const v of sets.code.validation)
+        expect(sets.code.loss.map((c) => c.task_id)).not.toContain(v.task_id);
       expect(sets.choiceItems).toHaveLength(3);
       expect(sets.sourceDocs).toHaveLength(3);
     },

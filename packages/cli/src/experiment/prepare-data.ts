@@ -37,6 +37,10 @@ export interface TrainText {
   math: string;
   /** `{text}` lines of code. */
   code: string;
+  /** `{instruction, output}` lines: code tasks as conversations (prompt → solution). */
+  codeInstruct: string;
+  /** `{text}` lines: math problems written out as plain text (question, then worked solution). */
+  mathText: string;
   /** The first `tokenizer.docsPerCorpus` train documents of each corpus (source, math, code). */
   tokenizerSample: string[];
 }
@@ -123,19 +127,29 @@ export async function readHeldOut(config: ExperimentConfig): Promise<HeldOut> {
   if (sourceTest.length === 0) throw new ExperimentError('data', 'no held-out source documents');
   return {
     sourceTest,
+    // The last `validationItems` of each are the validation items (see buildEvalSets).
     mathTest: mathRecords(
       await records(
         d.mathTest,
         'data.mathTest',
-        Math.max(e.mathProblems, e.targetLossItems, e.diversityPrompts, 1),
+        Math.max(e.mathProblems, e.targetLossItems, e.diversityPrompts, 1) + e.validationItems,
       ),
       'data.mathTest',
     ),
     codeTest: codeRecords(
-      await records(d.codeTest, 'data.codeTest', Math.max(e.targetLossItems, e.codeTasks, 1)),
+      await records(
+        d.codeTest,
+        'data.codeTest',
+        Math.max(e.targetLossItems, e.codeTasks, 1) + e.validationItems,
+      ),
       'data.codeTest',
     ),
   };
+}
+
+/** A math problem as plain text (math CPT documents, and the prompt format math CPT arms are evaluated with). */
+export function mathTextOf(question: string, answer: string): string {
+  return `Question: ${question}\nAnswer: ${answer}`;
 }
 
 /** Appends JSON lines to a file in blocks (the corpus never sits in memory whole). */
@@ -200,10 +214,25 @@ export async function writeTrainText(
     code.write({ text });
     if (codeSample.length < n) codeSample.push(text);
   }
+  const codeInstruct = new JsonlWriter(join(dir, 'code-instruct.jsonl'));
+  const instructions = codeRecords(
+    await records(d.codeInstruct, 'data.codeInstruct', Infinity),
+    'data.codeInstruct',
+  );
+  for (const r of instructions) codeInstruct.write({ instruction: r.prompt, output: r.canonical_solution });
+  const mathText = new JsonlWriter(join(dir, 'math-text.jsonl'));
+  let j = 0;
+  for await (const r of readSource(d.mathText)) {
+    const [m] = mathRecords([r.value], `data.mathText record ${j++}`);
+    mathText.write({ text: `${mathTextOf(m!.question, m!.answer)}` });
+  }
+  if (j === 0) throw new ExperimentError('data', 'data.mathText has no records');
   return {
     source,
     math: math.close(),
     code: code.close(),
+    codeInstruct: codeInstruct.close(),
+    mathText: mathText.close(),
     tokenizerSample: [...sourceSample, ...mathSample, ...codeSample],
   };
 }
@@ -236,7 +265,17 @@ export interface TrainingSets {
   math: string;
   /** Code text (CPT). */
   code: string;
+  /** Code tasks as conversations with an assistant-only loss mask (code IFT). */
+  codeInstruct: string;
+  /** Math text (math CPT). */
+  mathText: string;
 }
+
+/**
+ * The shared phases run in one process even inside a job array: explicit rank 0 of 1, so a job's LORALAB_RANK,
+ * SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX (which choose its units) never shard the datasets.
+ */
+const ONE_PROCESS = { rank: 0, worldSize: 1 } as const;
 
 /** Tokenizes the training text into `dir/{source,math,code}` (resumable: @loralab/data skips finished sets). */
 export async function writeTrainingSets(
@@ -252,21 +291,40 @@ export async function writeTrainingSets(
     await writeTokenizedDataset(tokenizer, {
       outDir: source,
       source: { kind: 'jsonl', paths: [text.source] },
+      ...ONE_PROCESS,
     });
   }
-  const sets: TrainingSets = { source, math: join(dir, 'math'), code: join(dir, 'code') };
-  await writeTokenizedDataset(tokenizer, {
-    outDir: sets.math,
-    kind: 'chat',
-    chatTemplate,
-    chatThreads: 0,
-    maxLength: seqLen + 1,
-    truncation: 'right',
-    source: { kind: 'jsonl', paths: [text.math] },
-  });
-  await writeTokenizedDataset(tokenizer, {
-    outDir: sets.code,
-    source: { kind: 'jsonl', paths: [text.code] },
-  });
+  const sets: TrainingSets = {
+    source,
+    math: join(dir, 'math'),
+    code: join(dir, 'code'),
+    codeInstruct: join(dir, 'code-instruct'),
+    mathText: join(dir, 'math-text'),
+  };
+  for (const [outDir, file] of [
+    [sets.math, text.math],
+    [sets.codeInstruct, text.codeInstruct],
+  ] as const) {
+    await writeTokenizedDataset(tokenizer, {
+      outDir,
+      kind: 'chat',
+      chatTemplate,
+      chatThreads: 0,
+      maxLength: seqLen + 1,
+      truncation: 'right',
+      source: { kind: 'jsonl', paths: [file] },
+      ...ONE_PROCESS,
+    });
+  }
+  for (const [outDir, file] of [
+    [sets.code, text.code],
+    [sets.mathText, text.mathText],
+  ] as const) {
+    await writeTokenizedDataset(tokenizer, {
+      outDir,
+      source: { kind: 'jsonl', paths: [file] },
+      ...ONE_PROCESS,
+    });
+  }
   return sets;
 }

@@ -1,26 +1,27 @@
 // The run's results.json: everything the report is drawn from (the report reads nothing else).
-import type { ArmConfig, ExperimentConfig } from './config.js';
+import type { ExperimentConfig } from './config.js';
+import type { Condition, Unit } from './plan.js';
 
 export const RESULTS_FORMAT = 'loralab.experiment-results';
-export const RESULTS_VERSION = 1;
+export const RESULTS_VERSION = 2;
 
 /**
  * Metrics of one evaluation (absent when not measured at that point; generation-based ones at the final point):
  * - `source_loss`, `source_bpb`, `source_ppl`: held-out source-domain token loss (nats), bits per byte, perplexity;
  * - `source_mc_acc`, `source_mc_acc_norm`: multiple choice on held-out source text (true continuation vs others);
- * - `math_loss`: mean next-token loss (nats) of held-out math answers given the question (IFT target);
- * - `math_em`: GSM8K-style strict exact match, greedy;
- * - `math_diversity`: share of distinct final answers among N samples per prompt at the configured temperature;
- *   `math_text_diversity`: share of distinct whole responses;
- * - `code_loss`: mean next-token loss of held-out code (CPT target); `code_pass@1`: HumanEval-style pass@1 from N
- *   samples; `code_diversity`: share of distinct programs (comments and whitespace normalised) among N samples.
+ * - `target_loss`: mean next-token loss (nats) of the held-out answers (math) or solutions (code) given the prompt,
+ *   prompted as the condition's training data was (chat for IFT, plain text for CPT);
+ * - `val_loss`: the same on the validation items (the learning-rate choice; never reported as a test score);
+ * - `target_score`: math GSM8K-style strict exact match (greedy) or code pass@1 (N samples, sandboxed tests);
+ * - `diversity`: share of unique whole samples among N per prompt at the configured temperature (the paper's
+ *   metric; code: programs with comments and whitespace normalised); `answer_diversity` (math): distinct final
+ *   answers, as context.
  */
 export type Metrics = Record<string, number>;
 
 /**
- * Per-item values of the final evaluation, for paired noise estimates between arms: the same items in the same
- * order in every arm (`target_loss` per item, `target_em` 0/1, `source_bpb` per document, `source_mc_acc` 0/1,
- * `diversity` per prompt).
+ * Per-item values, for paired noise estimates between runs: the same items in the same order in every run
+ * (`target_loss`, `target_score`, `source_bpb` per document, `source_mc_acc` 0/1, `diversity` per prompt).
  */
 export type ItemValues = Record<string, number[]>;
 
@@ -29,6 +30,8 @@ export interface EvalPoint {
   step: number;
   tokens: number;
   metrics: Metrics;
+  /** Per-item `target_loss` and `source_bpb` at this point (the frontier's item noise). */
+  items?: ItemValues;
 }
 
 /** One logged training step. */
@@ -66,15 +69,18 @@ export interface RankResult {
   meanMlp: number;
 }
 
-export interface ArmResult {
-  arm: ArmConfig;
-  /** Peak learning rate used. */
-  lr: number;
-  weightDecay: number;
+/** One finished unit (`units/<id>/result.json`). */
+export interface UnitResult {
+  unit: Unit;
+  /** The tensor backend it ran on (a merge refuses units of different backends). */
+  backend: string;
   trainableParams: number;
   steps: number;
   tokens: number;
+  /** Seconds of training with its evaluations, of those evaluations alone, and of the rank analysis. */
   wallSeconds: number;
+  evalSeconds: number;
+  rankSeconds: number;
   curve: CurvePoint[];
   /** Evaluation points in step order, the base (step 0) first, the final point last. */
   evals: EvalPoint[];
@@ -91,8 +97,11 @@ export interface BaseResult {
   modelConfig: Record<string, unknown>;
   /** Pretraining curve (empty for shipped or folder bases). */
   curve: CurvePoint[];
+  /** Source-domain metrics (step 0 of every unit). */
   metrics: Metrics;
   items: ItemValues;
+  /** Target metrics of the base per condition (step 0 of that condition's units). */
+  conditions: Partial<Record<Condition, { metrics: Metrics; items: ItemValues }>>;
 }
 
 export interface ExperimentResults {
@@ -109,10 +118,12 @@ export interface ExperimentResults {
   /** ISO times. */
   startedAt: string;
   finishedAt: string;
-  /** Seconds per phase (`tokenizer`, `data`, `base`, `arm:<name>`, `rank:<name>`), of the runs that did the work. */
+  /** Seconds per phase (`tokenizer`, `datasets`, `base`, `unit:<id>` training with its evaluations, `eval:<id>` those
+   * evaluations alone, `rank:<id>`), of the processes that did the work. */
   timings: Record<string, number>;
   base: BaseResult;
-  arms: ArmResult[];
+  /** Every unit of the plan, in plan order. */
+  units: UnitResult[];
 }
 
 /** What runExperiment returns. */

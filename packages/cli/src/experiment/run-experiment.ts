@@ -1,40 +1,16 @@
-// The learn-vs-forget experiment end to end (Biderman et al. 2024): tokenizer, base, finetuning arms with
-// evaluation along the way, rank analysis of every ΔW, results.json and the report. Each phase leaves a completion
-// marker, so rerunning the same output folder skips what is finished.
-
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { cpus } from 'node:os';
-import { join } from 'node:path';
-import { writeJsonAtomic } from '@loralab/data';
-import { type BackendName, initBackend, loadPretrained } from '@loralab/model';
-import { Tokenizer } from '@loralab/tokenizer';
-import { writeReport } from '../report/write-report.js';
-import { baseFingerprint, copyBase, pretrainBase, shippedBaseFor } from './base-model.js';
+// The learn-vs-forget experiment end to end (Biderman et al. 2024): the shared phases (tokenizer, datasets, base
+// and its scores), then the plan's units (arm × learning rate × seed: finetuning with evaluation along the way, rank
+// analysis of ΔW), then the merge into results.json and the report. Every phase leaves a completion marker, so
+// rerunning the same folder skips what is finished; `rank`/`worldSize` run a share of the units (a job array).
+import { resolveRank } from '@loralab/data';
 import type { ExperimentConfig } from './config.js';
 import { ExperimentError } from './errors.js';
-import { buildEvalSets, evaluateModel } from './evaluation.js';
-import { finetuneArm } from './finetune-arm.js';
-import { configHash, runPhase } from './phase-marker.js';
-import {
-  chatTemplateFor,
-  readHeldOut,
-  type TrainingSets,
-  type TrainText,
-  trainTokenizer,
-  writeTrainingSets,
-  writeTrainText,
-} from './prepare-data.js';
-import { analyseUpdate } from './rank-analysis.js';
+import { mergeRun } from './merge.js';
+import { planUnits, type Unit, unitsOfRank } from './plan.js';
+import { prepareShared } from './prepare.js';
 import { type Reporter, silentReporter } from './reporter.js';
-import {
-  type ArmResult,
-  type BaseResult,
-  type EvalPoint,
-  type ExperimentResult,
-  type ExperimentResults,
-  RESULTS_FORMAT,
-  RESULTS_VERSION,
-} from './results.js';
+import type { ExperimentResult } from './results.js';
+import { runUnit } from './run-unit.js';
 
 export interface RunExperimentOptions {
   /** The run folder; rerunning with the same folder resumes (finished phases are skipped). */
@@ -43,252 +19,139 @@ export interface RunExperimentOptions {
   signal?: AbortSignal;
 }
 
-function packageVersions(): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const name of ['cli', 'train', 'model', 'lora', 'data', 'tokenizer', 'eval', 'rank']) {
-    try {
-      const url = new URL(`../../../${name}/package.json`, import.meta.url);
-      out[`@loralab/${name}`] = (JSON.parse(readFileSync(url, 'utf8')) as { version: string }).version;
-    } catch {
-      // an installed (not workspace) layout: versions are in the lockfile
+/** Seconds as `m:ss`. */
+const clock = (s: number) =>
+  Number.isFinite(s) && s >= 0 ? `${Math.floor(s / 60)}:${String(Math.round(s % 60)).padStart(2, '0')}` : '?';
+
+/**
+ * Estimates the time left from the work done: a unit's cost is counted in optimizer steps (evaluation included in
+ * the measured time per step), so the ETA covers every remaining unit of this process.
+ */
+export class RunEta {
+  private doneSteps = 0;
+  private spent = 0;
+  private left: number;
+  constructor(remainingSteps: number) {
+    this.left = remainingSteps;
+  }
+  /** A unit of `steps` steps took `seconds` (a skipped unit is not counted in the rate). */
+  finished(steps: number, seconds: number, skipped: boolean): void {
+    if (!skipped) {
+      this.doneSteps += steps;
+      this.spent += seconds;
+    }
+    this.left -= steps;
+  }
+  /** Seconds left for the remaining units, or NaN before any unit ran here. */
+  eta(): number {
+    if (this.doneSteps === 0) return Number.NaN;
+    return (this.spent / this.doneSteps) * Math.max(0, this.left);
+  }
+}
+
+/** Runs the units of `units` in order in this process, reporting unit k of n with one ETA for all of them. */
+export async function runUnits(
+  config: ExperimentConfig,
+  units: readonly Unit[],
+  runDir: string,
+  reporter: Reporter,
+  signal?: AbortSignal,
+): Promise<{ skipped: string[]; timings: Record<string, number> }> {
+  const prepared = await prepareShared(config, runDir, reporter);
+  const skipped = [...prepared.skipped];
+  const timings: Record<string, number> = { ...prepared.timings };
+  const total = planUnits(config).length;
+  const eta = new RunEta(units.reduce((s, u) => s + u.steps, 0));
+  for (const [k, unit] of units.entries()) {
+    if (signal?.aborted)
+      throw new ExperimentError('experiment', 'aborted; rerun with the same output folder to resume');
+    const t0 = performance.now();
+    const left = eta.eta();
+    const head = `[unit ${k + 1}/${units.length}${units.length !== total ? ` (plan #${unit.index + 1} of ${total})` : ''}]`;
+    const label = `${head} ${unit.id}`;
+    let announced = false;
+    const { result, skipped: was } = await runUnit(config, prepared, unit, runDir, reporter, {
+      onStep: (step, steps) => {
+        if (!announced) {
+          reporter.log(
+            `${head} ${unit.id}: ${unit.arm.method}${unit.arm.r ? ` r=${unit.arm.r}` : ''} on ${unit.arm.task} ${unit.arm.domain}, lr ${unit.lr}, seed ${unit.seed}; ${Number.isFinite(left) ? `about ${clock(left)} left in all` : 'ETA after the first unit'}`,
+          );
+          announced = true;
+        }
+        reporter.progress(label, step, steps);
+      },
+      onEval: (step, full) => {
+        if (full)
+          reporter.log(
+            `${head} ${unit.id}: final evaluation at step ${step} (generation, multiple choice, validation)`,
+          );
+      },
+      ...(signal ? { signal } : {}),
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    eta.finished(unit.steps, seconds, was);
+    if (was) skipped.push(`unit:${unit.id}`);
+    else {
+      reporter.done?.(label);
+      timings[`unit:${unit.id}`] = result.wallSeconds;
+      timings[`eval:${unit.id}`] = result.evalSeconds;
+      timings[`rank:${unit.id}`] = result.rankSeconds;
+      const last = result.evals[result.evals.length - 1]!.metrics;
+      reporter.log(
+        `${head} ${unit.id}: ${Object.entries(last)
+          .filter(([key]) => !key.endsWith('_ppl'))
+          .map(([key, v]) => `${key} ${v.toFixed(3)}`)
+          .join(', ')} (${clock(seconds)}; ${clock(eta.eta())} left)`,
+      );
     }
   }
-  return out;
+  return { skipped, timings };
 }
 
-/** Where the base comes from and the folder every later phase loads it from. */
-function planBase(config: ExperimentConfig, runDir: string, reporter: Reporter) {
-  if (config.baseModel !== null)
-    return { origin: 'folder' as const, dir: config.baseModel, from: config.baseModel };
-  const baseDir = join(runDir, 'base');
-  if (config.shippedBase) {
-    const shipped = shippedBaseFor(config);
-    if ('dir' in shipped) return { origin: 'shipped' as const, dir: baseDir, from: shipped.dir };
-    reporter.log(`not using the shipped base: ${shipped.reason}; pretraining one`);
-  }
-  return { origin: 'pretrained' as const, dir: baseDir, from: null };
-}
-
-/** Runs (or resumes) the experiment of `config` in `options.outputDir` and writes its report. */
+/**
+ * Runs (or resumes) the experiment of `config` in `options.outputDir`: every unit of the plan in this process,
+ * then the merge into results.json and the report.
+ */
 export async function runExperiment(
   config: ExperimentConfig,
   options: RunExperimentOptions,
 ): Promise<ExperimentResult> {
   const t0 = performance.now();
   const startedAt = new Date().toISOString();
-  const runDir = options.outputDir;
   const reporter = options.reporter ?? silentReporter;
-  const signal = options.signal;
-  const checkAbort = () => {
-    if (signal?.aborted)
-      throw new ExperimentError('experiment', 'aborted; rerun with the same output folder to resume');
-  };
-  mkdirSync(runDir, { recursive: true });
-  const configFile = join(runDir, 'config.json');
-  if (existsSync(configFile) && existsSync(join(runDir, '.done'))) {
-    const before = readFileSync(configFile, 'utf8');
-    if (configHash(JSON.parse(before)) !== configHash(config)) {
-      throw new ExperimentError(
-        'experiment',
-        'this folder holds a run of another config; rerun with the same config to resume, or choose a new output folder',
-        { file: configFile },
-      );
-    }
-  }
-  writeJsonAtomic(configFile, config);
-  const backend = await initBackend(config.backend === 'auto' ? undefined : (config.backend as BackendName));
-  reporter.log(`backend ${backend.name}; run folder ${runDir}`);
-  const skipped: string[] = [];
-  const timings: Record<string, number> = {};
-  const note = (phase: string, r: { skipped: boolean; seconds: number }) => {
-    timings[phase] = r.seconds;
-    if (r.skipped) skipped.push(phase);
-  };
-
-  // 1. Data and tokenizer.
-  const evalSets = buildEvalSets(config, await readHeldOut(config));
-  const base = planBase(config, runDir, reporter);
-  // The training text is streamed to files once, only when a phase that needs it runs.
-  let trainText: Promise<TrainText> | null = null;
-  const text = () => {
-    trainText ??= writeTrainText(config, join(runDir, 'data', 'raw'), base.origin === 'pretrained');
-    return trainText;
-  };
-  const tokDir = base.origin === 'pretrained' ? join(runDir, 'tokenizer') : base.from!;
-  const tokPhase = await runPhase(
-    runDir,
-    'tokenizer',
-    configHash({ origin: base.origin, recipe: baseFingerprint(config), tokDir }),
-    async () => {
-      if (base.origin === 'pretrained') {
-        reporter.log(`tokenizer: training a ${config.tokenizer.vocabSize}-token byte-level BPE`);
-        await trainTokenizer(config, await text(), tokDir);
-      }
-      return { dir: tokDir };
-    },
-  );
-  note('tokenizer', tokPhase);
-  const tokenizer = await Tokenizer.fromPretrained(tokPhase.value.dir);
-  checkAbort();
-  const dataPhase = await runPhase(
-    runDir,
-    'datasets',
-    configHash({
-      tok: tokPhase.value,
-      data: config.data,
-      seqLen: config.finetune.seqLen,
-      chat: chatTemplateFor(config, tokenizer),
-    }),
-    async () => {
-      reporter.log('datasets: tokenizing the training sets');
-      return writeTrainingSets(
-        tokenizer,
-        await text(),
-        join(runDir, 'data'),
-        config.finetune.seqLen,
-        chatTemplateFor(config, tokenizer),
-      );
-    },
-  );
-  note('datasets', dataPhase);
-  const sets: TrainingSets = dataPhase.value;
-  checkAbort();
-
-  // 2. The base model and its scores (step 0 of every arm).
-  const baseHash = configHash({
-    recipe: baseFingerprint(config),
-    origin: base.origin,
-    from: base.from,
-    eval: config.eval,
-    seed: config.seed,
-  });
-  const basePhase = await runPhase(runDir, 'base', baseHash, async (): Promise<BaseResult> => {
-    let curve: BaseResult['curve'] = [];
-    if (base.origin === 'shipped') {
-      reporter.log(`base: the shipped base (${base.from})`);
-      copyBase(base.from!, base.dir);
-    } else if (base.origin === 'pretrained') {
-      reporter.log(`base: pretraining ${config.pretrain.steps} steps on the source domain`);
-      if (!sets.source) throw new ExperimentError('base', 'no tokenized source set to pretrain on');
-      ({ curve } = await pretrainBase(config, tokenizer, sets.source, runDir, base.dir, (p) =>
-        reporter.progress('pretrain', p.step, config.pretrain.steps),
-      ));
-      reporter.done?.('pretrain');
-    }
-    const { model } = await loadPretrained(base.dir);
-    try {
-      reporter.log('base: evaluating');
-      const tasks = [...new Set(config.arms.map((a) => a.task))];
-      const out = await evaluateModel(model, tokenizer, evalSets, config, {
-        tasks,
-        full: true,
-        seed: config.seed,
-      });
-      let params = 0;
-      for (const p of model.parameters().values()) params += p.variable.size;
-      return {
-        origin: base.origin,
-        dir: base.dir,
-        params,
-        modelConfig: { ...model.config },
-        curve,
-        metrics: out.metrics,
-        items: out.items,
-      };
-    } finally {
-      model.dispose();
-    }
-  });
-  note('base', basePhase);
-  const baseResult = basePhase.value;
-  checkAbort();
-
-  // 3-4. The arms, in config order; each evaluated along the way and at the end.
-  const arms: ArmResult[] = [];
-  for (const arm of config.arms) {
-    const armDir = join(runDir, 'arms', arm.name);
-    const hash = configHash({
-      arm,
-      finetune: config.finetune,
-      eval: config.eval,
-      seed: config.seed,
-      base: baseHash,
-      data: dataPhase.value,
-    });
-    const phase = await runPhase(runDir, `arm:${arm.name}`, hash, async () => {
-      reporter.log(`arm ${arm.name}: ${arm.method}${arm.r ? ` r=${arm.r}` : ''} on ${arm.task}`);
-      const run = await finetuneArm(config, arm, base.dir, tokenizer, sets, evalSets, join(armDir, 'train'), {
-        onStep: (step, total) => reporter.progress(arm.name, step, total),
-        ...(signal ? { signal } : {}),
-      });
-      reporter.done?.(arm.name);
-      const last = run.evals[run.evals.length - 1]!;
-      reporter.log(
-        `arm ${arm.name}: ${Object.entries(last.metrics)
-          .map(([k, v]) => `${k} ${v.toFixed(3)}`)
-          .join(', ')}`,
-      );
-      const start: EvalPoint = { step: 0, tokens: 0, metrics: baseResult.metrics };
-      const result: ArmResult = {
-        arm,
-        lr: run.lr,
-        weightDecay: run.weightDecay,
-        trainableParams: run.trainableParams,
-        steps: run.steps,
-        tokens: run.tokens,
-        wallSeconds: run.wallSeconds,
-        curve: run.curve,
-        evals: [start, ...run.evals],
-        items: run.items,
-        rank: null,
-      };
-      return { result, finalDir: run.finalDir };
-    });
-    note(`arm:${arm.name}`, phase);
-    checkAbort();
-    // 5. Rank analysis of ΔW.
-    const rank = await runPhase(
-      runDir,
-      `rank:${arm.name}`,
-      configHash({ arm: hash, tau: config.rank.tau }),
-      async () => {
-        reporter.log(`rank ${arm.name}: spectra of ΔW`);
-        return analyseUpdate(base.dir, phase.value.finalDir, arm.method, config.rank.tau, config.seed);
-      },
-    );
-    note(`rank:${arm.name}`, rank);
-    arms.push({ ...phase.value.result, rank: rank.value });
-    checkAbort();
-  }
-
-  // 6. results.json, then the report drawn from it alone.
-  const results: ExperimentResults = {
-    format: RESULTS_FORMAT,
-    version: RESULTS_VERSION,
-    config,
-    environment: {
-      backend: backend.name,
-      node: process.version,
-      platform: `${process.platform}-${process.arch}`,
-      cpus: cpus().length,
-      packages: packageVersions(),
-    },
-    startedAt,
-    finishedAt: new Date().toISOString(),
-    timings,
-    base: baseResult,
-    arms,
-  };
-  const resultsFile = join(runDir, 'results.json');
-  writeJsonAtomic(resultsFile, results);
-  const report = await writeReport(runDir);
+  const units = planUnits(config);
+  reporter.log(`plan: ${units.length} units (arm × learning rate × seed) in ${options.outputDir}`);
+  const { skipped, timings } = await runUnits(config, units, options.outputDir, reporter, options.signal);
+  reporter.log('merge: results.json and the report');
+  const { results, report } = await mergeRun(options.outputDir, { startedAt, timings });
   reporter.log(`report: ${report.html}`);
   return {
-    outputDir: runDir,
-    resultsFile,
+    outputDir: options.outputDir,
+    resultsFile: report.json,
     report,
     results,
     wallSeconds: (performance.now() - t0) / 1000,
     skipped,
   };
+}
+
+/** Which units this process runs in a job array: an explicit index, else the shared rank resolution. */
+export function unitsForProcess(
+  config: ExperimentConfig,
+  select: { index?: number | null; rank?: number | null; worldSize?: number | null },
+  env: Record<string, string | undefined> = process.env,
+): { units: Unit[]; rank: number; worldSize: number; from: string } {
+  const all = planUnits(config);
+  if (select.index !== undefined && select.index !== null) {
+    const u = all[select.index];
+    if (!u) {
+      throw new ExperimentError(
+        'run-unit',
+        `no unit ${select.index}: the plan has ${all.length} units (0..${all.length - 1})`,
+      );
+    }
+    return { units: [u], rank: select.index, worldSize: all.length, from: 'index' };
+  }
+  const r = resolveRank({ rank: select.rank ?? null, worldSize: select.worldSize ?? null }, env);
+  return { units: unitsOfRank(all, r.rank, r.worldSize), rank: r.rank, worldSize: r.worldSize, from: r.from };
 }

@@ -1,6 +1,17 @@
 // report.html: one self-contained page (inline CSS and SVG; no scripts, fonts, images or links to fetch).
 import { escapeXml } from './escape.js';
-import { comparisonTable, rankTable, resultsTable, setupTable, type Table, verdictTable } from './tables.js';
+import { VERDICT_RULE } from './markdown.js';
+import {
+  comparisonTable,
+  rankFindingTable,
+  rankTable,
+  resultsTable,
+  setupTable,
+  sweepTable,
+  type Table,
+  timingTable,
+  verdictTable,
+} from './tables.js';
 import type { ReportModel } from './write-report.js';
 
 const CSS = `
@@ -56,28 +67,35 @@ base pretrained on the source domain is finetuned on target domains by full fine
 ranks; learning is measured on held-out target data, forgetting on held-out source data. Everything below is computed
 from this run folder's <code>results.json</code>.</p>
 <h2>Verdict</h2>
-<p class="note">Each finding compares every LoRA arm with the plain full-finetuning arm of the same task on the same
-held-out items. A difference counts only beyond 2 standard errors of the paired per-item difference. A finding is
-<i>reproduced</i> when no comparison goes against the paper and at least half go its way; <i>not reproduced</i> when
-some go against it and at least as many as go its way; otherwise <i>inconclusive</i>.</p>
+<p class="note">${escapeXml(VERDICT_RULE)}</p>
 ${table(verdictTable(m.verdict))}
+<h2>How to read this (limits of this scale)</h2>
+<ul>${m.notes.map((n) => `<li>${escapeXml(n)}</li>`).join('\n')}</ul>
 ${verdict}
 <h2>Learning vs forgetting (the paper's Figure 3)</h2>
-${figure(m.plots.learnForget, 'Each line is one arm, through its evaluation points from the base model (step 0) to the end of training. Down is more learning (lower held-out target loss), left is less forgetting (lower held-out source bits per byte). Dashed: full finetuning with a regulariser (weight decay or dropout).')}
+${figure(m.plots.learnForget, 'Each line is one arm at its chosen learning rate (seeds averaged), through its evaluation points from the base model at (0, 0) to the end of training. Up is more learning (drop of held-out target loss), right is more forgetting (rise of held-out source bits per byte): for the same learning, a line further left forgets less. Dashed: full finetuning with a regulariser (weight decay or dropout); the plain full-finetuning reference is drawn last, on top.')}
+<h2>Learning curves</h2>
+${figure(m.plots.learning, 'Held-out target loss at each evaluation point of training, each arm at its chosen learning rate (seeds averaged).')}
 <h2>Final scores</h2>
-${table(resultsTable(r))}
-<p class="note">target loss: mean next-token loss on held-out target items (math answers given the question; code
-files); target score: GSM8K-style strict exact match (IFT) or HumanEval-style pass@1 (CPT); source bpb/ppl: held-out
-source documents; source MC acc: true continuation vs distractors, by log-likelihood; diversity: share of distinct
-final answers (math) or distinct programs (code) among N samples per prompt.</p>
+${table(resultsTable(r, m.arms))}
+<p class="note">target loss: mean next-token loss of held-out math answers or code solutions given the prompt (chat for
+IFT, plain text for CPT); target score: GSM8K-style strict exact match (math) or HumanEval-style pass@1 (code);
+source bpb: held-out source documents; source MC acc: true continuation vs distractors, by log-likelihood; diversity:
+share of unique whole samples among N per prompt (the paper's metric); answer diversity (math): distinct final answers.</p>
+<h2>Learning-rate sweep</h2>
+${figure(m.plots.sweep, 'Final validation target loss against the learning rate, per swept arm (seeds averaged); the lowest is chosen.')}
+${table(sweepTable(m.arms))}
 <h2>Training curves</h2>
-${figure(m.plots.curves, 'Training loss per optimizer step.')}
+${figure(m.plots.curves, 'Training loss per optimizer step (first seed of the chosen learning rate).')}
 <h2>Rank of the weight updates</h2>
-${figure(m.plots.rank, 'rank@90 of ΔW = W_finetuned − W_base: the number of singular values that hold 90% of Σσ². The line marks a Gaussian matrix of the same shape and norm.')}
+${table(rankFindingTable(m.arms))}
+${figure(m.plots.rank, 'rank@90 of ΔW = W_finetuned − W_base: the number of singular values that hold 90% of Σσ², for every arm of the first condition (where the rank and regulariser arms are); the table above gives every full arm. The line marks a Gaussian matrix of the same shape and norm.')}
 ${figure(m.plots.spectra, 'Singular values of ΔW normalised by the largest, averaged over the analysed matrices.')}
-${table(rankTable(r))}
+${table(rankTable(m.arms))}
 <h2>Setup</h2>
 ${table(setupTable(r))}
+<h2>Wall time per phase</h2>
+${table(timingTable(r))}
 </body>
 </html>
 `;

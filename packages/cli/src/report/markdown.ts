@@ -2,7 +2,17 @@
 
 import { LEARN_FORGET_SVG } from './charts.js';
 import { escapeCell } from './escape.js';
-import { comparisonTable, rankTable, resultsTable, setupTable, type Table, verdictTable } from './tables.js';
+import {
+  comparisonTable,
+  rankFindingTable,
+  rankTable,
+  resultsTable,
+  setupTable,
+  sweepTable,
+  type Table,
+  timingTable,
+  verdictTable,
+} from './tables.js';
 import type { ReportModel } from './write-report.js';
 
 function table(t: Table): string {
@@ -13,6 +23,10 @@ function table(t: Table): string {
   ].join('\n');
 }
 
+/** The verdict rule, stated once for both renderings. */
+export const VERDICT_RULE =
+  "Each LoRA arm is compared with the plain full-finetuning arm of the same condition (task × domain), each at its learning rate chosen on validation loss, on the same held-out items. A difference counts only beyond the noise band 2 × sqrt(item SE² + seed SE²): the standard error of the paired per-item difference plus, with 2 or more seeds, the run-to-run standard error across seeds. 'Forgets less' is decided at matched learning (each method's forgetting interpolated along its training trajectory at the highest learning level both reach, the paper's frontier) and also reported at the end of training. Reproduced: none against the paper and at least half in its favour; not reproduced: some against and at least as many as in favour; otherwise inconclusive.";
+
 export function renderMarkdown(m: ReportModel): string {
   const parts = [
     '# LoRA learns less and forgets less: this run',
@@ -21,16 +35,20 @@ export function renderMarkdown(m: ReportModel): string {
     '',
     '## Verdict',
     '',
-    'Each LoRA arm is compared with the plain full-finetuning arm of the same task on the same held-out items; a difference counts only beyond 2 standard errors of the paired difference. Reproduced: none against the paper and at least half in its favour; not reproduced: some against and at least as many as in favour; otherwise inconclusive.',
+    VERDICT_RULE,
     '',
     table(verdictTable(m.verdict)),
+    '',
+    '## How to read this (limits of this scale)',
+    '',
+    ...m.notes.map((n) => `- ${n}`),
     '',
   ];
   if (m.plots.learnForget) {
     parts.push(
       "## Learning vs forgetting (the paper's Figure 3)",
       '',
-      `![Learning vs forgetting: held-out target loss against held-out source bits per byte, one line per arm](${LEARN_FORGET_SVG})`,
+      `![Learning vs forgetting: learning (drop of held-out target loss) against forgetting (rise of held-out source bits per byte), one line per arm](${LEARN_FORGET_SVG})`,
       '',
     );
   }
@@ -40,8 +58,21 @@ export function renderMarkdown(m: ReportModel): string {
     if (f.context.length)
       parts.push('Context (shown, not counted):', '', table(comparisonTable(f.context)), '');
   }
-  parts.push('## Final scores', '', table(resultsTable(m.results)), '');
-  parts.push('## rank@90 of ΔW per matrix', '', table(rankTable(m.results)), '');
+  parts.push(
+    '## Final scores (each arm at its chosen learning rate, seeds averaged)',
+    '',
+    table(resultsTable(m.results, m.arms)),
+    '',
+  );
+  parts.push('## Learning-rate sweep (chosen on validation loss)', '', table(sweepTable(m.arms)), '');
+  parts.push(
+    '## Rank of ΔW: full finetuning against the LoRA ranks and a Gaussian matrix',
+    '',
+    table(rankFindingTable(m.arms)),
+    '',
+  );
+  parts.push('## rank@90 of ΔW per matrix', '', table(rankTable(m.arms)), '');
   parts.push('## Setup', '', table(setupTable(m.results)), '');
+  parts.push('## Wall time per phase', '', table(timingTable(m.results)), '');
   return `${parts.join('\n')}\n`;
 }

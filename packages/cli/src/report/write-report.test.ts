@@ -46,10 +46,11 @@ describe('writeReport', () => {
     // Offline: nothing to fetch, not a single URL (inline SVG needs no namespace declaration in HTML).
     expect(html).not.toMatch(/https?:|\/\/[a-z]|src=|href=|<script|<link|@import|url\(/i);
     const svgs = [...html.matchAll(/<svg[\s\S]*?<\/svg>/g)].map((m) => m[0]);
-    expect(svgs.length).toBe(4); // Figure 3, training curves, rank, spectra
+    expect(svgs.length).toBe(5); // frontier, learning curves, training curves, rank, spectra (no sweep here)
     for (const svg of svgs) checkWellFormed(svg);
     checkWellFormed(html.replace(/<!DOCTYPE html>/, '').replace(/<meta charset="utf-8">/, ''));
-    expect(html).toContain('Learning vs forgetting, IFT on math');
+    expect(html).toContain('Learning vs forgetting, IFT, math');
+    expect(html).toContain('How to read this');
     for (const arm of PAPER_LIKE) expect(html).toContain(arm.name);
     expect(html).toContain('class="outcome reproduced"');
 
@@ -58,6 +59,8 @@ describe('writeReport', () => {
     checkWellFormed(readFileSync(join(dir, 'learn-vs-forget.svg'), 'utf8'));
     expect(md).toContain('| LoRA learns less');
     expect(md).toMatch(/### reproduced: LoRA forgets less/);
+    expect(md).toContain('## Wall time per phase');
+    expect(md).toContain('as a multiple of the LoRA ranks');
     expect(md).toContain('ift-lora-r16');
   });
 
@@ -65,7 +68,7 @@ describe('writeReport', () => {
     const results = syntheticResults(
       PAPER_LIKE.map((a) => (a.method === 'lora' ? { ...a, targetLoss: 0.5 } : a)),
     );
-    for (const a of results.arms) a.rank = null;
+    for (const u of results.units) u.rank = null;
     const html = readFileSync((await writeReport(runDirWith(results))).html, 'utf8');
     expect(html).toContain('class="outcome not-reproduced"');
     expect(html).toContain('nothing to plot in this run');

@@ -4,10 +4,20 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '@loralab/data';
 import { ExperimentError } from '../experiment/errors.js';
-import { type ExperimentResults, RESULTS_FORMAT } from '../experiment/results.js';
-import { LEARN_FORGET_SVG, learnForgetSvg, rankSvg, spectraSvg, trainingCurvesSvg } from './charts.js';
+import { type ExperimentResults, RESULTS_FORMAT, RESULTS_VERSION } from '../experiment/results.js';
+import { summariseArms } from './analysis.js';
+import {
+  LEARN_FORGET_SVG,
+  learnForgetSvg,
+  learningCurvesSvg,
+  rankSvg,
+  spectraSvg,
+  sweepSvg,
+  trainingCurvesSvg,
+} from './charts.js';
 import { renderHtml } from './html.js';
 import { renderMarkdown } from './markdown.js';
+import { readingNotes } from './reading.js';
 import { computeVerdict } from './verdict.js';
 
 /** Paths of the files written. */
@@ -33,10 +43,10 @@ export function readResults(runDir: string): ExperimentResults {
   } catch (e) {
     throw new ExperimentError('report', `not valid JSON: ${(e as Error).message}`, { file, cause: e });
   }
-  if (value?.format !== RESULTS_FORMAT || !Array.isArray(value.arms)) {
+  if (value?.format !== RESULTS_FORMAT || !Array.isArray(value.units)) {
     throw new ExperimentError(
       'report',
-      `not an experiment results file (format ${JSON.stringify(value?.format)}, expected ${RESULTS_FORMAT})`,
+      `not an experiment results file of version ${RESULTS_VERSION} (format ${JSON.stringify(value?.format)} version ${JSON.stringify((value as { version?: unknown })?.version)}, expected ${RESULTS_FORMAT} version ${RESULTS_VERSION}); rerun the experiment or its merge`,
       { file },
     );
   }
@@ -45,14 +55,20 @@ export function readResults(runDir: string): ExperimentResults {
 
 /** Everything the renderers need, computed once. */
 export function reportModel(results: ExperimentResults) {
+  const arms = summariseArms(results);
+  const verdict = computeVerdict(results, arms);
   return {
     results,
-    verdict: computeVerdict(results),
+    arms,
+    verdict,
+    notes: readingNotes(results, arms),
     plots: {
-      learnForget: learnForgetSvg(results),
-      curves: trainingCurvesSvg(results),
-      rank: rankSvg(results),
-      spectra: spectraSvg(results),
+      learnForget: learnForgetSvg(arms),
+      learning: learningCurvesSvg(arms),
+      sweep: sweepSvg(arms),
+      curves: trainingCurvesSvg(results, arms),
+      rank: rankSvg(arms),
+      spectra: spectraSvg(arms),
     },
   };
 }
