@@ -3,6 +3,7 @@ import { initBackend, loadPretrained } from '@loralab/model';
 import { Tokenizer } from '@loralab/tokenizer';
 import { resolveExperimentConfig } from '../../packages/cli/src/experiment/config.js';
 import { buildEvalSets, evaluateModel } from '../../packages/cli/src/experiment/evaluation.js';
+import type { Condition } from '../../packages/cli/src/experiment/plan.js';
 import { readHeldOut } from '../../packages/cli/src/experiment/prepare-data.js';
 
 await initBackend();
@@ -11,27 +12,21 @@ const config = resolveExperimentConfig(JSON.parse(process.env.OVER ?? '{}'));
 const tok = await Tokenizer.fromPretrained(base);
 const { model } = await loadPretrained(base);
 const all = buildEvalSets(config, await readHeldOut(config));
-const none = {
-  ...all,
-  sourceDocs: [],
-  choiceItems: [],
-  mathLoss: [],
-  mathEm: [],
-  codeLoss: [],
-  codeTasks: [],
-  mathDiversity: [],
-};
-const parts: [string, Partial<typeof all>, boolean, ('ift' | 'cpt')[]][] = [
-  ['source ppl', { sourceDocs: all.sourceDocs }, false, []],
-  ['source MC', { choiceItems: all.choiceItems }, false, []],
-  ['math loss', { mathLoss: all.mathLoss }, false, ['ift']],
-  ['code loss', { codeLoss: all.codeLoss }, false, ['cpt']],
-  ['math EM', { mathEm: all.mathEm }, true, ['ift']],
-  ['math diversity', { mathDiversity: all.mathDiversity }, true, ['ift']],
-  ['code pass@1+div', { codeTasks: all.codeTasks }, true, ['cpt']],
+const empty = { sourceDocs: [], choiceItems: [] };
+const parts: [string, Partial<typeof all>, boolean, Condition | null][] = [
+  ['source ppl', { sourceDocs: all.sourceDocs }, false, null],
+  ['source MC', { choiceItems: all.choiceItems }, false, null],
+  ['math loss', { math: { ...all.math, em: [], diversity: [] } }, false, 'ift-math'],
+  ['code loss', { code: { ...all.code, tasks: [] } }, false, 'cpt-code'],
+  ['math EM+div', { math: { ...all.math, loss: [] } }, true, 'ift-math'],
+  ['code pass@1+div', { code: { ...all.code, loss: [] } }, true, 'cpt-code'],
 ];
-for (const [name, sets, full, tasks] of parts) {
+for (const [name, sets, full, condition] of parts) {
   const t0 = performance.now();
-  const r = await evaluateModel(model, tok, { ...none, ...sets }, config, { tasks, full, seed: 0 });
+  const r = await evaluateModel(model, tok, { ...all, ...empty, ...sets }, config, {
+    condition,
+    full,
+    seed: 0,
+  });
   console.log(name.padEnd(18), ((performance.now() - t0) / 1000).toFixed(1), 's', JSON.stringify(r.metrics));
 }

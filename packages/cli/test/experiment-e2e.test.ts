@@ -45,6 +45,13 @@ describe('runExperiment', () => {
       if (u.unit.arm.method === 'lora')
         for (const m of u.rank!.matrices) expect(m.rank).toBeLessThanOrEqual(u.unit.arm.r!);
     }
+    // Units that ran generated code record the sandbox's isolation; the results and the report name it.
+    for (const u of results.units) {
+      if (u.unit.arm.domain === 'code') expect(u.sandbox).toMatch(/^(namespaces|rlimits); processes: /);
+      else expect(u.sandbox).toBeNull();
+    }
+    expect(results.environment.sandbox).toHaveLength(1);
+    expect(readFileSync(join(outputDir, 'report.md'), 'utf8')).toContain(results.environment.sandbox[0]);
     expect(first.skipped).toEqual([]);
     expect(readFileSync(first.report.html, 'utf8')).toContain('<svg');
 

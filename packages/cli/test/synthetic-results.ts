@@ -123,6 +123,7 @@ export function syntheticResults(arms: SyntheticArm[], spread = 0.02): Experimen
         units.push({
           unit,
           backend: 'wasm',
+          sandbox: null,
           trainableParams: a.method === 'lora' ? 1000 * (a.r ?? 1) : 700_000,
           steps: 80,
           tokens: 80_000,
@@ -168,7 +169,7 @@ export function syntheticResults(arms: SyntheticArm[], spread = 0.02): Experimen
     format: 'loralab.experiment-results',
     version: 2,
     config: DEFAULT_EXPERIMENT,
-    environment: { backend: 'wasm', node: 'v20', platform: 'linux-x64', cpus: 2, packages: {} },
+    environment: { backend: 'wasm', node: 'v20', platform: 'linux-x64', cpus: 2, packages: {}, sandbox: [] },
     startedAt: '2026-01-01T00:00:00.000Z',
     finishedAt: '2026-01-01T00:10:00.000Z',
     timings: { base: 10 },

@@ -150,7 +150,7 @@ plus "tokenizer"; "outDir" is --output.`,
       replace: ['source'],
     }) as unknown as {
       tokenizer?: string;
-    } & WriteDatasetConfig;
+    } & WriteDatasetConfig & { source: SourceConfig };
     if (!tokenizerDir)
       throw new UsageError('missing --tokenizer (or "tokenizer" in the config)', 'data prepare');
     if (!config.outDir) throw new UsageError('missing --output (or "outDir" in the config)', 'data prepare');

@@ -6,6 +6,7 @@
 import {
   buildContinuationChoiceItems,
   type CodeProblem,
+  describeIsolation,
   encodeContextContinuation,
   evaluateCodeSamples,
   evaluateMultipleChoice,
@@ -224,7 +225,7 @@ export async function evaluateModel(
   sets: EvalSets,
   config: ExperimentConfig,
   options: EvaluateOptions,
-): Promise<{ metrics: Metrics; items: ItemValues }> {
+): Promise<{ metrics: Metrics; items: ItemValues; sandbox?: string }> {
   const e = config.eval;
   const chat = chatTemplateFor(config, tokenizer);
   const metrics: Metrics = {};
@@ -355,6 +356,7 @@ export async function evaluateModel(
     });
     items.target_score = counts.map((c) => c.correct / c.total);
     metrics.target_score = passAtK(counts, [1])['pass@1'] ?? 0;
+    return { metrics, items, sandbox: describeIsolation(ev.sandbox) };
   }
   return { metrics, items };
 }

@@ -97,6 +97,8 @@ export interface ArmRun {
   /** Points along the way and the final one (without the base's step 0). */
   evals: EvalPoint[];
   items: ItemValues;
+  /** The sandbox's isolation (eval's describeIsolation) where the final evaluation ran code; else null. */
+  sandbox: string | null;
 }
 
 /**
@@ -127,6 +129,7 @@ export async function finetuneArm(
   let items: ItemValues = {};
   let trainableParams = 0;
   let evalSeconds = 0;
+  let sandbox: string | null = null;
   const result = await train(tc, {
     progress: false,
     ...(hooks.signal ? { signal: hooks.signal } : {}),
@@ -160,7 +163,10 @@ export async function finetuneArm(
             metrics: out.metrics,
             items: { source_bpb: out.items.source_bpb ?? [], target_loss: out.items.target_loss ?? [] },
           });
-          if (full) items = out.items;
+          if (full) {
+            items = out.items;
+            sandbox = out.sandbox ?? null;
+          }
           evalSeconds += (performance.now() - t0) / 1000;
           return out.metrics;
         },
@@ -183,5 +189,6 @@ export async function finetuneArm(
     evalSeconds,
     evals,
     items,
+    sandbox,
   };
 }

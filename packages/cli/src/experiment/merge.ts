@@ -140,6 +140,7 @@ export async function mergeRun(
       platform: `${process.platform}-${process.arch}`,
       cpus: cpus().length,
       packages: packageVersions(),
+      sandbox: [...new Set(results.flatMap((r) => (r.sandbox ? [r.sandbox] : [])))],
     },
     startedAt: options.startedAt ?? base.finishedAt,
     finishedAt: new Date().toISOString(),

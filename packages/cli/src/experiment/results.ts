@@ -87,6 +87,8 @@ export interface UnitResult {
   /** Per-item values at the final point. */
   items: ItemValues;
   rank: RankResult | null;
+  /** How generated programs were isolated (eval's describeIsolation) where the unit ran code; else null. */
+  sandbox: string | null;
 }
 
 export interface BaseResult {
@@ -114,6 +116,8 @@ export interface ExperimentResults {
     platform: string;
     cpus: number;
     packages: Record<string, string>;
+    /** The sandbox isolation of every unit that ran generated code (distinct values); empty when none did. */
+    sandbox: string[];
   };
   /** ISO times. */
   startedAt: string;

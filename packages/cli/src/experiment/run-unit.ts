@@ -118,6 +118,7 @@ export async function runUnit(
     evals: [start, ...run.evals],
     items: run.items,
     rank: rank.value,
+    sandbox: run.sandbox,
   };
   writeJsonAtomic(unitResultFile(runDir, unit), { hash, result });
   return { result, skipped: false };

@@ -265,6 +265,12 @@ export function setupTable(results: ExperimentResults): Table {
         'environment',
         `${results.environment.backend} backend (every unit), Node ${results.environment.node}, ${results.environment.cpus} CPUs`,
       ],
+      [
+        'code sandbox',
+        results.environment.sandbox.length
+          ? results.environment.sandbox.join(' | ')
+          : 'no generated code was run',
+      ],
       ['time', `${num(total, 3)} s of phase work recorded (${results.startedAt} to ${results.finishedAt})`],
     ],
   };
