@@ -1,13 +1,13 @@
 // `loralab data prepare`: a corpus or instruction set to tokenized Arrow shards with a manifest (@loralab/data).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { SourceConfig, WriteDatasetConfig } from '@loralab/data';
+import type { InstructLayout, SourceConfig, WriteDatasetConfig } from '@loralab/data';
 import { UsageError } from '../errors.js';
 import { formatCount, formatDuration } from '../progress.js';
 import { buildConfig, type CommandSpec, choiceFlag, listFlag, numberFlag, stringFlag } from './command.js';
 import { CORPORA, CORPUS_HELP, type CorpusName, corpusSource, fileSource, INPUT_FORMATS } from './corpora.js';
 
-/** @loralab/data's INSTRUCT_LAYOUTS, spelled out here so that the help needs no import of the package. */
+/** @loralab/data's INSTRUCT_LAYOUTS, spelled out here so that the help needs no import of the package (typed against it). */
 const INSTRUCT_LAYOUT_NAMES = [
   'messages',
   'sharegpt',
@@ -15,7 +15,7 @@ const INSTRUCT_LAYOUT_NAMES = [
   'instruction-response',
   'input-output',
   'prompt-completion',
-] as const;
+] as const satisfies readonly InstructLayout[];
 
 /**
  * Chat records (Alpaca) for the generated instruction corpora, written once under the output folder so that the
