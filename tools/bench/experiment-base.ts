@@ -36,7 +36,7 @@ const recipe: ExperimentConfig = recipeName
       tokenizer: ENGLISH_5M_RECIPE.tokenizer,
       model: ENGLISH_5M_RECIPE.model,
       pretrain: ENGLISH_5M_RECIPE.pretrain,
-      data: { ...DEFAULT_EXPERIMENT.data, source: ENGLISH_5M_RECIPE.source },
+      data: { ...DEFAULT_EXPERIMENT.data, ...ENGLISH_5M_RECIPE.data },
     }
   : DEFAULT_EXPERIMENT;
 const config = { ...recipe, shippedBase: false, arms: [] };

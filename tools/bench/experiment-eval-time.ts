@@ -12,10 +12,10 @@ const config = resolveExperimentConfig(JSON.parse(process.env.OVER ?? '{}'));
 const tok = await Tokenizer.fromPretrained(base);
 const { model } = await loadPretrained(base);
 const all = buildEvalSets(config, await readHeldOut(config));
-const empty = { sourceDocs: [], choiceItems: [] };
+const empty = { sourceDocs: [], choiceTasks: [] };
 const parts: [string, Partial<typeof all>, boolean, Condition | null][] = [
   ['source ppl', { sourceDocs: all.sourceDocs }, false, null],
-  ['source MC', { choiceItems: all.choiceItems }, false, null],
+  ['source MC', { choiceTasks: all.choiceTasks }, false, null],
   ['math loss', { math: { ...all.math, em: [], diversity: [] } }, false, 'ift-math'],
   ['code loss', { code: { ...all.code, tasks: [] } }, false, 'cpt-code'],
   ['math EM+div', { math: { ...all.math, loss: [] } }, true, 'ift-math'],

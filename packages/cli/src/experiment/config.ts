@@ -52,6 +52,10 @@ export interface ArmConfig {
   seeds: number[] | null;
 }
 
+/** The built-in multiple-choice tasks on held-out source text (see `eval.choiceTasks`). */
+export const CHOICE_TASKS = ['continuation', 'cloze', 'word_order'] as const;
+export type ChoiceTask = (typeof CHOICE_TASKS)[number];
+
 /** The model shape pretrained as the base (Hugging Face `config.json` fields; `vocab_size` comes from the tokenizer). */
 export interface BaseShape {
   hidden_size: number;
@@ -173,7 +177,12 @@ export interface ExperimentConfig {
     sourceDocs: number;
     /** Characters kept per source document (the start), to bound evaluation time. */
     sourceDocChars: number;
-    /** Multiple-choice items from held-out source text: the true continuation against `choices - 1` others. */
+    /** Multiple-choice tasks on held-out source text, averaged into `source_mc_acc` (as the paper averages
+     * HellaSwag, ARC-Challenge and WinoGrande): `continuation` (the true continuation of a passage against those of
+     * others), `cloze` (a sentence against copies with one word replaced), `word_order` (against copies with two
+     * adjacent words swapped). */
+    choiceTasks: ChoiceTask[];
+    /** Items per multiple-choice task (each task keeps the same number, so the average weighs them equally). */
     choiceItems: number;
     choices: number;
     /** Prompts and samples per prompt for the diversity metric (unique samples among N at `temperature`). */
@@ -336,6 +345,7 @@ export const DEFAULT_EXPERIMENT: ExperimentConfig = {
     mathMaxNewTokens: 40,
     sourceDocs: 16,
     sourceDocChars: 600,
+    choiceTasks: [...CHOICE_TASKS],
     choiceItems: 32,
     choices: 4,
     diversityPrompts: 4,
@@ -351,12 +361,12 @@ export const DEFAULT_EXPERIMENT: ExperimentConfig = {
 /**
  * The next base (issue 15): 5.3M parameters at hidden size 256, so LoRA ranks 1-16 are 0.4-6% of the width (the
  * paper's r/d is 16/4096 to 256/4096), pretrained on the built-in English corpus (Brown, State of the Union
- * addresses, Moby-Dick: 4.2M training tokens with this tokenizer) for 3000 steps of 4096 tokens (12.3M tokens,
- * about 3 epochs). It is built by `tools/bench/experiment-base.ts --recipe english-5m` (about 70 minutes on two idle
- * cores at the native backend's ~3,000 tokens/s; resumable) and becomes the default once shipped.
+ * addresses, Moby-Dick: 4.2M training tokens with this tokenizer) for 2000 steps of 4096 tokens (8.2M tokens,
+ * about 2 epochs). It is built by `tools/bench/experiment-base.ts --recipe english-5m` (about 66 minutes on two idle
+ * cores at the native backend's ~2,100 tokens/s at this size; resumable).
  */
 export const ENGLISH_5M_RECIPE: Pick<ExperimentConfig, 'tokenizer' | 'model' | 'pretrain'> & {
-  source: SourceConfig;
+  data: Pick<ExperimentConfig['data'], 'source' | 'mathTrain'>;
 } = {
   tokenizer: { vocabSize: 4096, docsPerCorpus: 2000 },
   model: {
@@ -370,14 +380,18 @@ export const ENGLISH_5M_RECIPE: Pick<ExperimentConfig, 'tokenizer' | 'model' | '
   },
   pretrain: {
     seed: 0,
-    steps: 3000,
+    steps: 2000,
     seqLen: 256,
     microBatchSize: 16,
     lr: 2e-3,
     warmupRatio: 0.02,
     weightDecay: 0.1,
   },
-  source: { kind: 'english' },
+  // The math set takes part in the tokenizer's training, so its level is part of the base's recipe.
+  data: {
+    source: { kind: 'english' },
+    mathTrain: { kind: 'math', split: 'train', count: 4000, level: 'easy' },
+  },
 };
 
 /** `--quick`: the same phases at smoke-test size (well under 3 minutes); its numbers carry little signal. */
@@ -716,6 +730,14 @@ export function resolveExperimentConfig(
   for (const k of ['mathMaxNewTokens', 'sourceDocChars', 'codeMaxNewTokens', 'diversitySamples'] as const)
     positiveInt(e[k], `eval.${k}`);
   positiveInt(e.choices, 'eval.choices', 2);
+  if (!Array.isArray(e.choiceTasks) || e.choiceTasks.some((t) => !CHOICE_TASKS.includes(t))) {
+    throw new ConfigError(
+      'eval.choiceTasks',
+      `expected a list of ${CHOICE_TASKS.join(', ')}, found ${JSON.stringify(e.choiceTasks)}`,
+    );
+  }
+  if (new Set(e.choiceTasks).size !== e.choiceTasks.length)
+    throw new ConfigError('eval.choiceTasks', `a task is listed twice: ${JSON.stringify(e.choiceTasks)}`);
   positive(e.temperature, 'eval.temperature', true);
   if (!(e.topP > 0 && e.topP <= 1))
     throw new ConfigError('eval.topP', `expected a number in (0, 1], found ${e.topP}`);

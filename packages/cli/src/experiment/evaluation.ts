@@ -4,8 +4,11 @@
 // source = held-out source-domain bits per byte and a multiple-choice task built from it; diversity = unique
 // samples among N generations per prompt at a low temperature.
 import {
+  buildClozeChoiceItems,
   buildContinuationChoiceItems,
+  buildWordOrderChoiceItems,
   type CodeProblem,
+  DataError as EvalDataError,
   describeIsolation,
   encodeContextContinuation,
   evaluateCodeSamples,
@@ -23,7 +26,8 @@ import {
 } from '@loralab/eval';
 import { type GenerateOptions, generate, type LlamaForCausalLM, logLikelihood } from '@loralab/model';
 import { renderChatTemplate, type Tokenizer } from '@loralab/tokenizer';
-import type { Domain, ExperimentConfig, Task } from './config.js';
+import type { ChoiceTask, Domain, ExperimentConfig, Task } from './config.js';
+import { ExperimentError } from './errors.js';
 import type { Condition } from './plan.js';
 import { type CodeRecord, chatTemplateFor, type HeldOut, type MathRecord } from './prepare-data.js';
 import type { ItemValues, Metrics } from './results.js';
@@ -32,8 +36,8 @@ import type { ItemValues, Metrics } from './results.js';
 export interface EvalSets {
   /** Held-out source documents, cut to `eval.sourceDocChars` at a word boundary. */
   sourceDocs: string[];
-  /** True continuation of a held-out passage against continuations of other passages. */
-  choiceItems: MultipleChoiceItem[];
+  /** Multiple-choice tasks on held-out source passages (`eval.choiceTasks`), the same number of items each. */
+  choiceTasks: { task: ChoiceTask; items: MultipleChoiceItem[] }[];
   math: {
     /** Scored by answer loss (`target_loss`). */
     loss: MathRecord[];
@@ -74,26 +78,43 @@ export function buildEvalSets(config: ExperimentConfig, domains: HeldOut): EvalS
   const e = config.eval;
   const docs = domains.sourceTest.map((t) => t.replace(/\s+/g, ' ').trim()).filter((t) => t.length > 0);
   const sourceDocs = docs.slice(0, e.sourceDocs).map((t) => cutAtWord(t, e.sourceDocChars));
-  let choiceItems: MultipleChoiceItem[] = [];
-  if (e.choiceItems > 0) {
+  let choiceTasks: EvalSets['choiceTasks'] = [];
+  if (e.choiceItems > 0 && e.choiceTasks.length > 0) {
     // Several passages per held-out document (every 400 characters), so a small held-out set yields enough items.
     const passages: string[] = [];
     for (const d of [...docs.slice(e.sourceDocs), ...docs.slice(0, e.sourceDocs)]) {
       for (let at = 0; at + 400 <= d.length && passages.length < 4 * e.choiceItems; at += 400)
         passages.push(d.slice(at, at + 400));
     }
-    choiceItems = buildContinuationChoiceItems(passages, {
-      numChoices: e.choices,
-      contextChars: 200,
-      continuationChars: 80,
-      seed: config.seed + 1234,
-    }).slice(0, e.choiceItems);
+    const options = { numChoices: e.choices, contextChars: 200, seed: config.seed + 1234 };
+    const build = (task: ChoiceTask): MultipleChoiceItem[] => {
+      if (task === 'continuation')
+        return buildContinuationChoiceItems(passages, { ...options, continuationChars: 80 });
+      try {
+        return (task === 'cloze' ? buildClozeChoiceItems : buildWordOrderChoiceItems)(passages, options);
+      } catch (err) {
+        // Held-out text too short for the task's word pool: no items (the count check below names the task).
+        if (err instanceof EvalDataError) return [];
+        throw err;
+      }
+    };
+    const built = e.choiceTasks.map((task) => ({ task, items: build(task) }));
+    // Every task keeps the same number of items, so the average over items is the average over tasks.
+    const n = Math.min(e.choiceItems, ...built.map((t) => t.items.length));
+    if (n === 0) {
+      const empty = built.filter((t) => t.items.length === 0).map((t) => t.task);
+      throw new ExperimentError(
+        'eval',
+        `the held-out source text yields no ${empty.join(', ')} multiple-choice items; give more eval.sourceDocs or drop the task from eval.choiceTasks`,
+      );
+    }
+    choiceTasks = built.map((t) => ({ task: t.task, items: t.items.slice(0, n) }));
   }
   const math = splitHeldOut(domains.mathTest, e.validationItems);
   const code = splitHeldOut(domains.codeTest, e.validationItems);
   return {
     sourceDocs,
-    choiceItems,
+    choiceTasks,
     math: {
       loss: math.test.slice(0, e.targetLossItems),
       em: math.test.slice(0, e.mathProblems),
@@ -261,12 +282,20 @@ export async function evaluateModel(
   }
   if (!options.full) return { metrics, items };
 
-  // Source multiple choice: the true continuation of a held-out passage against others, by log-likelihood.
-  if (sets.choiceItems.length > 0) {
-    const mc = await evaluateMultipleChoice(sets.choiceItems, ll, { batchSize: 32 });
-    metrics.source_mc_acc = mc.acc;
-    metrics.source_mc_acc_norm = mc.accNorm;
-    items.source_mc_acc = mc.items.map((s) => s.acc);
+  // Source multiple choice: each task scored by log-likelihood, then averaged (every task has as many items).
+  if (sets.choiceTasks.length > 0) {
+    const acc: number[] = [];
+    const accNorm: number[] = [];
+    items.source_mc_acc = [];
+    for (const { task, items: taskItems } of sets.choiceTasks) {
+      const mc = await evaluateMultipleChoice(taskItems, ll, { batchSize: 32 });
+      metrics[`source_mc_${task}_acc`] = mc.acc;
+      acc.push(mc.acc);
+      accNorm.push(mc.accNorm);
+      items.source_mc_acc.push(...mc.items.map((s) => s.acc));
+    }
+    metrics.source_mc_acc = mean(acc);
+    metrics.source_mc_acc_norm = mean(accNorm);
   }
   if (!condition) return { metrics, items };
   const [task, domain] = condition.split('-') as [Task, Domain];

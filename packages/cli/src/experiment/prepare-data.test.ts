@@ -75,7 +75,9 @@ describe('held-out and training text', () => {
       for (const v of sets.math.validation) expect(sets.math.loss).not.toContainEqual(v);
       for (const v of sets.code.validation)
         expect(sets.code.loss.map((c) => c.task_id)).not.toContain(v.task_id);
-      expect(sets.choiceItems).toHaveLength(3);
+      // three multiple-choice tasks of equal size, averaged into source_mc_acc
+      expect(sets.choiceTasks.map((t) => t.task)).toEqual(['continuation', 'cloze', 'word_order']);
+      for (const t of sets.choiceTasks) expect(t.items).toHaveLength(3);
       expect(sets.sourceDocs).toHaveLength(3);
     },
   );

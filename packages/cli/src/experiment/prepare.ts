@@ -230,7 +230,7 @@ export async function prepareShared(
             const out = await evaluateModel(
               model,
               tokenizer,
-              { ...evalSets, sourceDocs: [], choiceItems: [] },
+              { ...evalSets, sourceDocs: [], choiceTasks: [] },
               config,
               { condition: c, full: true, seed: config.seed },
             );

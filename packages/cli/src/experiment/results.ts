@@ -8,7 +8,8 @@ export const RESULTS_VERSION = 2;
 /**
  * Metrics of one evaluation (absent when not measured at that point; generation-based ones at the final point):
  * - `source_loss`, `source_bpb`, `source_ppl`: held-out source-domain token loss (nats), bits per byte, perplexity;
- * - `source_mc_acc`, `source_mc_acc_norm`: multiple choice on held-out source text (true continuation vs others);
+ * - `source_mc_acc`, `source_mc_acc_norm`: multiple choice on held-out source text, averaged over `eval.choiceTasks`
+ *   (each task's accuracy as `source_mc_<task>_acc`);
  * - `target_loss`: mean next-token loss (nats) of the held-out answers (math) or solutions (code) given the prompt,
  *   prompted as the condition's training data was (chat for IFT, plain text for CPT);
  * - `val_loss`: the same on the validation items (the learning-rate choice; never reported as a test score);

@@ -49,8 +49,16 @@ export function readingNotes(results: ExperimentResults, arms: readonly ArmSumma
   const chance = 1 / c.eval.choices;
   const mcAcc = results.base.metrics.source_mc_acc;
   if (mcAcc !== undefined) {
+    // Results of runs before the averaged tasks hold one task (the continuation choice).
+    const tasks = c.eval.choiceTasks ?? ['continuation'];
+    const n = results.base.items?.source_mc_acc?.length ?? c.eval.choiceItems * tasks.length;
+    const perTask = tasks
+      .map((t) => results.base.metrics[`source_mc_${t}_acc`])
+      .map((v, i) => (v === undefined ? null : `${tasks[i]!.replace('_', ' ')} ${pct(v)}`))
+      .filter((x) => x !== null);
+    const nearChance = Math.abs(mcAcc - chance) < 2 * Math.sqrt((chance * (1 - chance)) / Math.max(1, n));
     notes.push(
-      `Source multiple choice: the base scores ${pct(mcAcc)} against ${pct(chance)} chance (${c.eval.choiceItems} items); ${Math.abs(mcAcc - chance) < 2 * Math.sqrt((chance * (1 - chance)) / Math.max(1, c.eval.choiceItems)) ? 'within 2 SE of chance, so it cannot show forgetting: source bits per byte is the forgetting metric' : 'above chance, shown as context; source bits per byte is the forgetting metric'}.`,
+      `Source multiple choice (${tasks.length > 1 ? `the average of ${tasks.length} tasks` : 'one task'}, ${n} items${perTask.length > 1 ? `: ${perTask.join(', ')}` : ''}): the base scores ${pct(mcAcc)} against ${pct(chance)} chance; ${nearChance ? 'within 2 SE of chance, so it cannot show forgetting: source bits per byte is the forgetting metric' : 'above chance, so a drop in it is forgetting, beside source bits per byte'}.`,
     );
   }
   const scores = arms.map((a) => a.metrics.target_score).filter((x): x is number => x !== undefined);

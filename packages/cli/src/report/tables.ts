@@ -259,7 +259,7 @@ export function setupTable(results: ExperimentResults): Table {
       ['plan', `${results.units.length} units (arm × learning rate × seed)`],
       [
         'evaluation',
-        `${c.eval.targetLossItems} target-loss items, ${c.eval.validationItems} validation items per domain (lr choice), ${c.eval.mathProblems} math EM problems, ${c.eval.codeTasks} code tasks, ${c.eval.sourceDocs} source docs, ${c.eval.choiceItems} MC items (${c.eval.choices} choices), ${c.eval.diversityPrompts} × ${c.eval.diversitySamples} samples at T=${c.eval.temperature}`,
+        `${c.eval.targetLossItems} target-loss items, ${c.eval.validationItems} validation items per domain (lr choice), ${c.eval.mathProblems} math EM problems, ${c.eval.codeTasks} code tasks, ${c.eval.sourceDocs} source docs, ${c.eval.choiceItems} MC items (${c.eval.choices} choices) per task × ${(c.eval.choiceTasks ?? ['continuation']).join(', ')}, ${c.eval.diversityPrompts} × ${c.eval.diversitySamples} samples at T=${c.eval.temperature}`,
       ],
       [
         'environment',
