@@ -1,15 +1,12 @@
 // Builds the base model that @loralab/cli ships (packages/cli/base/): phases 1-2 of the default experiment
-// (tokenizer on the built-in corpora, pretraining on the source domain) with `shippedBase: false`, then the
-// result in float16 with its recipe fingerprint. The default and quick presets reuse it when the fingerprint
-// matches their config. Reproduce with:
-//   npx tsx --conditions=@loralab/source tools/bench/experiment-base.ts [work dir] [--recipe english-5m --out DIR]
-// `--recipe english-5m` builds the next, larger base (ENGLISH_5M_RECIPE) instead of the default's; rerunning with the
-// same work dir resumes its pretraining from the newest checkpoint.
+// (tokenizer on the built-in corpora, pretraining on the source domain; SHIPPED_BASE_RECIPE) with
+// `shippedBase: false`, then the result in float16 with its recipe fingerprint. The default and quick presets reuse
+// it when the fingerprint matches their config. Reproduce with:
+//   npx tsx --conditions=@loralab/source tools/bench/experiment-base.ts [work dir] [--out DIR]
+// Rerunning with the same work dir resumes its pretraining from the newest checkpoint.
 import { join } from 'node:path';
 import {
   DEFAULT_EXPERIMENT,
-  ENGLISH_5M_RECIPE,
-  type ExperimentConfig,
   exportShippedBase,
   lineReporter,
   runExperiment,
@@ -24,28 +21,16 @@ const flag = (name: string) => {
   if (!value) throw new Error(`${name} needs a value`);
   return value;
 };
-const recipeName = flag('--recipe');
 const outDir = flag('--out') ?? SHIPPED_BASE_DIR;
-if (recipeName !== undefined && recipeName !== 'english-5m')
-  throw new Error(`--recipe: expected english-5m, found ${recipeName}`);
 const workDir = args[0] ?? '/tmp/loralab-shipped-base';
-const command = `npx tsx --conditions=@loralab/source tools/bench/experiment-base.ts${recipeName ? ` --recipe ${recipeName}` : ''}`;
-const recipe: ExperimentConfig = recipeName
-  ? {
-      ...DEFAULT_EXPERIMENT,
-      tokenizer: ENGLISH_5M_RECIPE.tokenizer,
-      model: ENGLISH_5M_RECIPE.model,
-      pretrain: ENGLISH_5M_RECIPE.pretrain,
-      data: { ...DEFAULT_EXPERIMENT.data, ...ENGLISH_5M_RECIPE.data },
-    }
-  : DEFAULT_EXPERIMENT;
-const config = { ...recipe, shippedBase: false, arms: [] };
+const command = 'npx tsx --conditions=@loralab/source tools/bench/experiment-base.ts';
+const config = { ...DEFAULT_EXPERIMENT, shippedBase: false, arms: [] };
 const t0 = performance.now();
 const reporter = lineReporter((l) => console.log(`[${((performance.now() - t0) / 1000).toFixed(0)}s] ${l}`));
 reporter.progress = (label, done, total) => {
   if (done % 25 === 0) reporter.log(`${label} ${done}/${total}`);
 };
 const result = await runExperiment(config, { outputDir: workDir, reporter });
-await exportShippedBase(recipe, join(workDir, 'base'), outDir, command);
+await exportShippedBase(DEFAULT_EXPERIMENT, join(workDir, 'base'), outDir, command);
 console.log('base metrics', result.results.base.metrics);
 console.log(`wrote ${outDir} in ${((performance.now() - t0) / 1000).toFixed(0)} s`);

@@ -222,6 +222,42 @@ export function arm(a: Partial<ArmConfig> & Pick<ArmConfig, 'name' | 'task' | 'm
 }
 
 /**
+ * The shipped base's recipe: 5.3M parameters at hidden size 256, so LoRA ranks 1-16 are 0.4-6% of the width (the
+ * paper's r/d is 16/4096 to 256/4096), pretrained on the built-in English corpus (Brown, State of the Union
+ * addresses, Moby-Dick: 4.2M training tokens with this tokenizer) for 2000 steps of 4096 tokens (8.2M tokens,
+ * about 2 epochs). `tools/bench/experiment-base.ts` rebuilds it (about 70 minutes on two idle cores at the native
+ * backend's ~2,000 tokens/s at this size; resumable).
+ */
+export const SHIPPED_BASE_RECIPE: Pick<ExperimentConfig, 'tokenizer' | 'model' | 'pretrain'> & {
+  data: Pick<ExperimentConfig['data'], 'source' | 'mathTrain'>;
+} = {
+  tokenizer: { vocabSize: 4096, docsPerCorpus: 2000 },
+  model: {
+    hidden_size: 256,
+    intermediate_size: 704,
+    num_hidden_layers: 4,
+    num_attention_heads: 4,
+    num_key_value_heads: 4,
+    max_position_embeddings: 256,
+    tie_word_embeddings: false,
+  },
+  pretrain: {
+    seed: 0,
+    steps: 2000,
+    seqLen: 256,
+    microBatchSize: 16,
+    lr: 2e-3,
+    warmupRatio: 0.02,
+    weightDecay: 0.1,
+  },
+  // The math set takes part in the tokenizer's training, so its level is part of the base's recipe.
+  data: {
+    source: { kind: 'english' },
+    mathTrain: { kind: 'math', split: 'train', count: 4000, level: 'easy' },
+  },
+};
+
+/**
  * The default arms, the scale knobs in one place: every condition (task × domain) gets full finetuning and LoRA
  * r=`r`, each swept over `fullLrs` / `loraLrs` and repeated over `seeds` (the headline arms); IFT math also gets the
  * rank and regulariser arms at one learning rate (`extraFullLr`, `extraLoraLr`) and one seed.
@@ -233,6 +269,7 @@ function defaultArms(o: {
   loraLrs: number[];
   seeds: number[];
   extras: boolean;
+  extraRanks: number[];
   extraFullLr: number;
   extraLoraLr: number;
 }): ArmConfig[] {
@@ -255,7 +292,7 @@ function defaultArms(o: {
   if (o.extras) {
     const [task, domain] = o.conditions[0]!;
     const c = `${task}-${domain}`;
-    for (const r of [4, 64])
+    for (const r of o.extraRanks)
       out.push(arm({ name: `${c}-lora-r${r}`, task, domain, method: 'lora', r, lr: o.extraLoraLr }));
     const lr = o.extraFullLr;
     out.push(arm({ name: `${c}-full-wd`, task, domain, method: 'full', weightDecay: 0.1, lr }));
@@ -275,36 +312,20 @@ export const DEFAULT_EXPERIMENT: ExperimentConfig = {
   backend: 'auto',
   shippedBase: true,
   baseModel: null,
-  tokenizer: { vocabSize: 2048, docsPerCorpus: 2000 },
-  model: {
-    hidden_size: 96,
-    intermediate_size: 256,
-    num_hidden_layers: 3,
-    num_attention_heads: 3,
-    num_key_value_heads: 3,
-    max_position_embeddings: 256,
-    tie_word_embeddings: false,
-  },
+  tokenizer: SHIPPED_BASE_RECIPE.tokenizer,
+  model: SHIPPED_BASE_RECIPE.model,
   data: {
-    source: { kind: 'brown' },
+    source: SHIPPED_BASE_RECIPE.data.source,
     sourceTest: null,
     sourceTestFraction: 0.1,
-    mathTrain: { kind: 'math', split: 'train', count: 4000 },
-    mathTest: { kind: 'math', split: 'test', count: 400 },
+    mathTrain: SHIPPED_BASE_RECIPE.data.mathTrain,
+    mathTest: { kind: 'math', split: 'test', count: 400, level: 'easy' },
     codeTrain: { kind: 'code-corpus', count: 2000 },
     codeTest: { kind: 'code', split: 'test', count: 32 },
     codeInstruct: { kind: 'code', split: 'train', count: 357 },
-    mathText: { kind: 'math', split: 'train', count: 4000, seed: 1 },
+    mathText: { kind: 'math', split: 'train', count: 4000, seed: 1, level: 'easy' },
   },
-  pretrain: {
-    seed: 0,
-    steps: 600,
-    seqLen: 128,
-    microBatchSize: 16,
-    lr: 3e-3,
-    warmupRatio: 0.05,
-    weightDecay: 0.1,
-  },
+  pretrain: SHIPPED_BASE_RECIPE.pretrain,
   finetune: {
     optimizer: 'adamw',
     fullLr: 3e-4,
@@ -335,6 +356,7 @@ export const DEFAULT_EXPERIMENT: ExperimentConfig = {
     loraLrs: [3e-3, 1e-2, 3e-2],
     seeds: [0, 1],
     extras: true,
+    extraRanks: [1, 4],
     extraFullLr: 3e-3,
     extraLoraLr: 1e-2,
   }),
@@ -358,42 +380,6 @@ export const DEFAULT_EXPERIMENT: ExperimentConfig = {
   rank: { tau: 0.9 },
 };
 
-/**
- * The next base (issue 15): 5.3M parameters at hidden size 256, so LoRA ranks 1-16 are 0.4-6% of the width (the
- * paper's r/d is 16/4096 to 256/4096), pretrained on the built-in English corpus (Brown, State of the Union
- * addresses, Moby-Dick: 4.2M training tokens with this tokenizer) for 2000 steps of 4096 tokens (8.2M tokens,
- * about 2 epochs). It is built by `tools/bench/experiment-base.ts --recipe english-5m` (about 66 minutes on two idle
- * cores at the native backend's ~2,100 tokens/s at this size; resumable).
- */
-export const ENGLISH_5M_RECIPE: Pick<ExperimentConfig, 'tokenizer' | 'model' | 'pretrain'> & {
-  data: Pick<ExperimentConfig['data'], 'source' | 'mathTrain'>;
-} = {
-  tokenizer: { vocabSize: 4096, docsPerCorpus: 2000 },
-  model: {
-    hidden_size: 256,
-    intermediate_size: 704,
-    num_hidden_layers: 4,
-    num_attention_heads: 4,
-    num_key_value_heads: 4,
-    max_position_embeddings: 256,
-    tie_word_embeddings: false,
-  },
-  pretrain: {
-    seed: 0,
-    steps: 2000,
-    seqLen: 256,
-    microBatchSize: 16,
-    lr: 2e-3,
-    warmupRatio: 0.02,
-    weightDecay: 0.1,
-  },
-  // The math set takes part in the tokenizer's training, so its level is part of the base's recipe.
-  data: {
-    source: { kind: 'english' },
-    mathTrain: { kind: 'math', split: 'train', count: 4000, level: 'easy' },
-  },
-};
-
 /** `--quick`: the same phases at smoke-test size (well under 3 minutes); its numbers carry little signal. */
 export const QUICK_EXPERIMENT: ExperimentConfig = {
   ...DEFAULT_EXPERIMENT,
@@ -408,6 +394,7 @@ export const QUICK_EXPERIMENT: ExperimentConfig = {
     loraLrs: [3e-3],
     seeds: [0],
     extras: false,
+    extraRanks: [],
     extraFullLr: 3e-4,
     extraLoraLr: 3e-3,
   }),

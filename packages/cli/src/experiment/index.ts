@@ -16,10 +16,10 @@ export {
   type BaseShape,
   DEFAULT_EXPERIMENT,
   type Domain,
-  ENGLISH_5M_RECIPE,
   type ExperimentConfig,
   QUICK_EXPERIMENT,
   resolveExperimentConfig,
+  SHIPPED_BASE_RECIPE,
   type TargetModules,
   type Task,
 } from './config.js';
@@ -48,12 +48,13 @@ export {
   type HeldOut,
   type MathRecord,
   mathTextOf,
+  type Records,
   readHeldOut,
   type TrainingSets,
   type TrainText,
+  trainText,
   trainTokenizer,
   writeTrainingSets,
-  writeTrainText,
 } from './prepare-data.js';
 export { analyseUpdate, summariseRank } from './rank-analysis.js';
 export { lineReporter, type Reporter, silentReporter } from './reporter.js';

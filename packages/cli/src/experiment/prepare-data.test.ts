@@ -1,10 +1,9 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveExperimentConfig } from './config.js';
 import { buildEvalSets } from './evaluation.js';
-import { readHeldOut, writeTrainText } from './prepare-data.js';
+import { type Records, readHeldOut, trainText } from './prepare-data.js';
 
 const shared = join(import.meta.dirname, '../../../../../shared/data');
 
@@ -33,26 +32,26 @@ describe('held-out and training text', () => {
     // the test items plus the validation items (the last 2), kept apart by buildEvalSets
     expect(held.mathTest).toHaveLength(3 + 2);
     expect(held.codeTest).toHaveLength(3 + 2);
-    const dir = mkdtempSync(join(tmpdir(), 'loralab-text-'));
-    const text = await writeTrainText(config, dir, true);
-    const train = readFileSync(text.source!, 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => (JSON.parse(l) as { text: string }).text);
+    const text = await trainText(config, true);
+    const all = async <T>(records: Records<T>) => {
+      const out: T[] = [];
+      for await (const r of records()) out.push(r);
+      return out;
+    };
+    const train = await all(text.source!);
     expect(train.length).toBeGreaterThan(10);
     for (const t of held.sourceTest) expect(train).not.toContain(t);
+    // a stream yields the same records on every pass (resume of a half-written dataset relies on it)
+    expect(await all(text.source!)).toEqual(train);
     expect(text.tokenizerSample).toHaveLength(3 + 3 + 3);
-    const math = readFileSync(text.math, 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
+    expect(text.tokenizerSample.slice(0, 3)).toEqual(train.slice(0, 3));
+    const math = await all(text.math);
     expect(math).toHaveLength(20);
-    expect(Object.keys(math[0])).toEqual(['instruction', 'output']);
+    expect(Object.keys(math[0]!)).toEqual(['instruction', 'output']);
     // the two other conditions' sets: code tasks as conversations, math problems as plain text
-    const firstLine = (f: string) => JSON.parse(readFileSync(f, 'utf8').split('\n')[0]!);
-    expect(Object.keys(firstLine(text.codeInstruct))).toEqual(['instruction', 'output']);
-    expect(firstLine(text.mathText).text).toMatch(/^Question: [\s\S]+\nAnswer: [\s\S]+#### /);
-    expect((await writeTrainText(config, join(dir, 'b'), false)).source).toBeNull();
+    expect(Object.keys((await all(text.codeInstruct))[0]!)).toEqual(['instruction', 'output']);
+    expect((await all(text.mathText))[0]).toMatch(/^Question: [\s\S]+\nAnswer: [\s\S]+#### /);
+    expect((await trainText(config, false)).source).toBeNull();
   });
 
   it.skipIf(!existsSync(shared))(

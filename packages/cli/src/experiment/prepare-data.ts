@@ -1,6 +1,5 @@
 // Phase 1 and the data of phases 2-4: the domains' text split into train and held-out parts, a byte-level BPE
 // tokenizer trained on the train parts of all three corpora, and tokenized Arrow datasets (@loralab/data).
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { hashString, readSource, recordText, type SourceConfig, writeTokenizedDataset } from '@loralab/data';
 import { CHATML_TEMPLATE, type Tokenizer, trainBpeTokenizer } from '@loralab/tokenizer';
@@ -29,18 +28,24 @@ export interface HeldOut {
   codeTest: CodeRecord[];
 }
 
-/** The training text, streamed to JSONL files, and the first documents of each corpus for the tokenizer. */
+/** A training corpus as a stream of records: called once per pass, it yields the same records in the same order. */
+export type Records<T> = () => AsyncIterable<T>;
+
+/**
+ * The training text of every set, as streams the shard writer pulls from (no copy on disk), and the first documents
+ * of each corpus for the tokenizer.
+ */
 export interface TrainText {
-  /** `{text}` lines of the source domain's train part; null when not needed (no pretraining). */
-  source: string | null;
-  /** `{instruction, output}` lines: math problems as conversations. */
-  math: string;
-  /** `{text}` lines of code. */
-  code: string;
-  /** `{instruction, output}` lines: code tasks as conversations (prompt → solution). */
-  codeInstruct: string;
-  /** `{text}` lines: math problems written out as plain text (question, then worked solution). */
-  mathText: string;
+  /** The source domain's train part (documents); null when not needed (no pretraining). */
+  source: Records<string> | null;
+  /** Math problems as conversations (`{instruction, output}`). */
+  math: Records<{ instruction: string; output: string }>;
+  /** Code documents. */
+  code: Records<string>;
+  /** Code tasks as conversations (prompt → solution). */
+  codeInstruct: Records<{ instruction: string; output: string }>;
+  /** Math problems written out as plain text (question, then worked solution). */
+  mathText: Records<string>;
   /** The first `tokenizer.docsPerCorpus` train documents of each corpus (source, math, code). */
   tokenizerSample: string[];
 }
@@ -152,88 +157,59 @@ export function mathTextOf(question: string, answer: string): string {
   return `Question: ${question}\nAnswer: ${answer}`;
 }
 
-/** Appends JSON lines to a file in blocks (the corpus never sits in memory whole). */
-class JsonlWriter {
-  private readonly fd: number;
-  private buffer: string[] = [];
-  constructor(readonly file: string) {
-    this.fd = openSync(file, 'w');
+/** The first `n` items of a stream (stops reading there). */
+async function take<T>(items: AsyncIterable<T>, n: number): Promise<T[]> {
+  const out: T[] = [];
+  if (n <= 0) return out;
+  for await (const x of items) {
+    out.push(x);
+    if (out.length >= n) break;
   }
-  write(value: unknown): void {
-    this.buffer.push(JSON.stringify(value));
-    if (this.buffer.length >= 1000) this.flush();
-  }
-  flush(): void {
-    if (this.buffer.length) writeSync(this.fd, `${this.buffer.join('\n')}\n`);
-    this.buffer = [];
-  }
-  close(): string {
-    this.flush();
-    closeSync(this.fd);
-    return this.file;
-  }
+  return out;
 }
 
 /**
- * Streams the training parts of the three corpora to JSONL files under `dir` (the source domain only when
- * `withSource`, i.e. when the base is pretrained here), keeping the first `tokenizer.docsPerCorpus` documents of
- * each for the tokenizer.
+ * The training parts of the corpora as streams (the source domain only when `withSource`, i.e. when the base is
+ * pretrained here), and the first `tokenizer.docsPerCorpus` documents of the source, math and code corpora for the
+ * tokenizer (read by a short pass that stops there).
  */
-export async function writeTrainText(
-  config: ExperimentConfig,
-  dir: string,
-  withSource: boolean,
-): Promise<TrainText> {
+export async function trainText(config: ExperimentConfig, withSource: boolean): Promise<TrainText> {
   const d = config.data;
   const n = config.tokenizer.docsPerCorpus;
-  mkdirSync(dir, { recursive: true });
-  const sourceSample: string[] = [];
-  const mathSample: string[] = [];
-  const codeSample: string[] = [];
-  let source: string | null = null;
-  if (withSource) {
-    const w = new JsonlWriter(join(dir, 'source-train.jsonl'));
-    const held = heldOut(config);
-    for await (const text of texts(d.source, 'data.source')) {
-      if (!d.sourceTest && held(text)) continue;
-      w.write({ text });
-      if (sourceSample.length < n) sourceSample.push(text);
-    }
-    source = w.close();
-  }
-  const math = new JsonlWriter(join(dir, 'math-train.jsonl'));
-  let i = 0;
-  for await (const r of readSource(d.mathTrain)) {
-    const [m] = mathRecords([r.value], `data.mathTrain record ${i++}`);
-    math.write({ instruction: m!.question, output: m!.answer });
-    if (mathSample.length < n) mathSample.push(`Question: ${m!.question}\nAnswer: ${m!.answer}`);
-  }
-  if (i === 0) throw new ExperimentError('data', 'data.mathTrain has no records');
-  const code = new JsonlWriter(join(dir, 'code-train.jsonl'));
-  for await (const text of texts(d.codeTrain, 'data.codeTrain')) {
-    code.write({ text });
-    if (codeSample.length < n) codeSample.push(text);
-  }
-  const codeInstruct = new JsonlWriter(join(dir, 'code-instruct.jsonl'));
-  const instructions = codeRecords(
-    await records(d.codeInstruct, 'data.codeInstruct', Infinity),
-    'data.codeInstruct',
-  );
-  for (const r of instructions) codeInstruct.write({ instruction: r.prompt, output: r.canonical_solution });
-  const mathText = new JsonlWriter(join(dir, 'math-text.jsonl'));
-  let j = 0;
-  for await (const r of readSource(d.mathText)) {
-    const [m] = mathRecords([r.value], `data.mathText record ${j++}`);
-    mathText.write({ text: `${mathTextOf(m!.question, m!.answer)}` });
-  }
-  if (j === 0) throw new ExperimentError('data', 'data.mathText has no records');
+  const held = heldOut(config);
+  const source = withSource
+    ? async function* () {
+        for await (const text of texts(d.source, 'data.source')) if (d.sourceTest || !held(text)) yield text;
+      }
+    : null;
+  const mathProblems = async function* (src: SourceConfig, key: string) {
+    let i = 0;
+    for await (const r of readSource(src)) yield mathRecords([r.value], `${key} record ${i++}`)[0]!;
+    if (i === 0) throw new ExperimentError('data', `${key} has no records`);
+  };
+  const math = async function* () {
+    for await (const m of mathProblems(d.mathTrain, 'data.mathTrain'))
+      yield { instruction: m.question, output: m.answer };
+  };
+  const code = () => texts(d.codeTrain, 'data.codeTrain');
+  const codeInstruct = async function* () {
+    const tasks = codeRecords(
+      await records(d.codeInstruct, 'data.codeInstruct', Infinity),
+      'data.codeInstruct',
+    );
+    for (const r of tasks) yield { instruction: r.prompt, output: r.canonical_solution };
+  };
+  const mathText = async function* () {
+    for await (const m of mathProblems(d.mathText, 'data.mathText')) yield mathTextOf(m.question, m.answer);
+  };
+  const mathSample = (await take(math(), n)).map((m) => mathTextOf(m.instruction, m.output));
   return {
     source,
-    math: math.close(),
-    code: code.close(),
-    codeInstruct: codeInstruct.close(),
-    mathText: mathText.close(),
-    tokenizerSample: [...sourceSample, ...mathSample, ...codeSample],
+    math,
+    code,
+    codeInstruct,
+    mathText,
+    tokenizerSample: [...(source ? await take(source(), n) : []), ...mathSample, ...(await take(code(), n))],
   };
 }
 
@@ -277,7 +253,10 @@ export interface TrainingSets {
  */
 const ONE_PROCESS = { rank: 0, worldSize: 1 } as const;
 
-/** Tokenizes the training text into `dir/{source,math,code}` (resumable: @loralab/data skips finished sets). */
+/**
+ * Tokenizes the training text into `dir/{source,math,code,...}`, streamed from its generators (resumable:
+ * @loralab/data skips finished sets, and a stream reopened under its name skips the records of written shards).
+ */
 export async function writeTrainingSets(
   tokenizer: Tokenizer,
   text: TrainText,
@@ -285,25 +264,25 @@ export async function writeTrainingSets(
   seqLen: number,
   chatTemplate: string,
 ): Promise<TrainingSets> {
-  let source: string | null = null;
-  if (text.source) {
-    source = join(dir, 'source');
-    await writeTokenizedDataset(tokenizer, {
-      outDir: source,
-      source: { kind: 'jsonl', paths: [text.source] },
-      ...ONE_PROCESS,
-    });
-  }
   const sets: TrainingSets = {
-    source,
+    source: text.source ? join(dir, 'source') : null,
     math: join(dir, 'math'),
     code: join(dir, 'code'),
     codeInstruct: join(dir, 'code-instruct'),
     mathText: join(dir, 'math-text'),
   };
-  for (const [outDir, file] of [
-    [sets.math, text.math],
-    [sets.codeInstruct, text.codeInstruct],
+  const stream = (name: string, records: Records<unknown>) =>
+    ({ kind: 'stream', name: `experiment-${name}`, records }) as const;
+  if (text.source && sets.source) {
+    await writeTokenizedDataset(tokenizer, {
+      outDir: sets.source,
+      source: stream('source', text.source),
+      ...ONE_PROCESS,
+    });
+  }
+  for (const [name, outDir, records] of [
+    ['math', sets.math, text.math],
+    ['code-instruct', sets.codeInstruct, text.codeInstruct],
   ] as const) {
     await writeTokenizedDataset(tokenizer, {
       outDir,
@@ -312,19 +291,15 @@ export async function writeTrainingSets(
       chatThreads: 0,
       maxLength: seqLen + 1,
       truncation: 'right',
-      source: { kind: 'jsonl', paths: [file] },
+      source: stream(name, records),
       ...ONE_PROCESS,
     });
   }
-  for (const [outDir, file] of [
-    [sets.code, text.code],
-    [sets.mathText, text.mathText],
+  for (const [name, outDir, records] of [
+    ['code', sets.code, text.code],
+    ['math-text', sets.mathText, text.mathText],
   ] as const) {
-    await writeTokenizedDataset(tokenizer, {
-      outDir,
-      source: { kind: 'jsonl', paths: [file] },
-      ...ONE_PROCESS,
-    });
+    await writeTokenizedDataset(tokenizer, { outDir, source: stream(name, records), ...ONE_PROCESS });
   }
   return sets;
 }

@@ -18,9 +18,9 @@ import {
   readHeldOut,
   type TrainingSets,
   type TrainText,
+  trainText,
   trainTokenizer,
   writeTrainingSets,
-  writeTrainText,
 } from './prepare-data.js';
 import type { Reporter } from './reporter.js';
 import type { BaseResult } from './results.js';
@@ -155,11 +155,11 @@ export async function prepareShared(
       };
       const evalSets = buildEvalSets(config, await readHeldOut(config));
       const base = planBase(config, runDir, reporter);
-      // The training text is streamed to files once, only when a phase that needs it runs.
-      let trainText: Promise<TrainText> | null = null;
+      // The training text's streams (and the tokenizer's sample), opened only when a phase that needs them runs.
+      let streams: Promise<TrainText> | null = null;
       const text = () => {
-        trainText ??= writeTrainText(config, join(runDir, 'data', 'raw'), base.origin === 'pretrained');
-        return trainText;
+        streams ??= trainText(config, base.origin === 'pretrained');
+        return streams;
       };
       const tokDir = base.origin === 'pretrained' ? join(runDir, 'tokenizer') : base.from!;
       const tokPhase = await runPhase(
