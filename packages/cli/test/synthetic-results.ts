@@ -113,6 +113,7 @@ export function syntheticResults(arms: SyntheticArm[], spread = 0.02): Experimen
           index: units.length,
           id: `${a.name}--lr${lr}--s${seed}`,
           arm,
+          stage: 'chosen' as const,
           lr,
           seed,
           steps: 80,

@@ -138,6 +138,8 @@ export interface EvaluateOptions {
   seed: number;
   /** Keep per-item values of the cheap metrics too (every evaluation point, for the frontier's item noise). */
   cheapItems?: boolean;
+  /** Score the validation items (`val_loss`, the lr choice) without the rest of the full evaluation. */
+  validation?: boolean;
 }
 
 /** A math prompt as the condition's training data showed math: a chat turn (IFT) or plain `Question: ...` (CPT). */
@@ -280,6 +282,14 @@ export async function evaluateModel(
       if (keepItems) items.target_loss = losses;
     }
   }
+  if (condition && (options.full || options.validation)) {
+    const val = await conditionalLoss(
+      model,
+      tokenizer,
+      targetPairs(tokenizer, condition, sets, 'validation', chat),
+    );
+    if (val.length) metrics.val_loss = mean(val);
+  }
   if (!options.full) return { metrics, items };
 
   // Source multiple choice: each task scored by log-likelihood, then averaged (every task has as many items).
@@ -299,12 +309,6 @@ export async function evaluateModel(
   }
   if (!condition) return { metrics, items };
   const [task, domain] = condition.split('-') as [Task, Domain];
-  const val = await conditionalLoss(
-    model,
-    tokenizer,
-    targetPairs(tokenizer, condition, sets, 'validation', chat),
-  );
-  if (val.length) metrics.val_loss = mean(val);
 
   const decode = (ids: number[]) => tokenizer.decodeSync(ids, { skipSpecialTokens: true });
   const stopTokens = stopIds(tokenizer);

@@ -37,7 +37,7 @@ export function trainingSetOf(sets: TrainingSets, unit: Pick<Unit, 'arm'>): stri
 /** The trainer config of a unit: everything but the unit's own settings is identical across units. */
 export function armTrainConfig(
   config: ExperimentConfig,
-  unit: Unit,
+  unit: Unit & { lr: number },
   baseDir: string,
   sets: TrainingSets,
   outputDir: string,
@@ -102,12 +102,13 @@ export interface ArmRun {
 }
 
 /**
- * Trains one arm into `outputDir` (a fresh folder) and evaluates it: cheap metrics at every evaluation step, all
- * metrics (generation included) at the last step, on the model the trainer holds (adapter applied for LoRA).
+ * Trains one arm into `outputDir` (a fresh folder) and evaluates it: cheap metrics at every evaluation step, and at
+ * the last step all metrics (generation included) for a `chosen` unit or the validation loss for a `sweep` unit, on
+ * the model the trainer holds (adapter applied for LoRA).
  */
 export async function finetuneArm(
   config: ExperimentConfig,
-  unit: Unit,
+  unit: Unit & { lr: number },
   baseDir: string,
   tokenizer: Tokenizer,
   sets: TrainingSets,
@@ -148,12 +149,15 @@ export async function finetuneArm(
           if (trainableParams === 0) {
             for (const p of model.trainableParameters()) trainableParams += p.variable.size;
           }
-          const full = step >= total;
+          // The final step: the full evaluation at a chosen lr, the validation loss (the lr choice) of a sweep run.
+          const final = step >= total;
+          const full = final && unit.stage === 'chosen';
           hooks.onEval?.(step, full);
           const t0 = performance.now();
           const out = await evaluateModel(model, tokenizer, evalSets, config, {
             condition,
             full,
+            validation: final,
             seed: unit.seed,
             cheapItems: true,
           });

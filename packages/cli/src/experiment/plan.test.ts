@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { resolveExperimentConfig } from './config.js';
-import { lrLabel, planUnits, unitsOfRank } from './plan.js';
+import { chooseLr, lrLabel, planUnits, sweepOf, unitsOfRank } from './plan.js';
 
 describe('planUnits', () => {
   const config = resolveExperimentConfig(
@@ -14,23 +14,37 @@ describe('planUnits', () => {
     'quick',
   );
 
-  it('expands arm × lr × seed in config order with deterministic ids and defaults from finetune', () => {
+  it('plans each swept lr at the first seed, then every seed at the chosen lr, with deterministic ids', () => {
     const units = planUnits(config);
     expect(units.map((u) => u.id)).toEqual([
       'f--lr1e-4--s0',
-      'f--lr1e-4--s1',
       'f--lr3e-4--s0',
-      'f--lr3e-4--s1',
       'l--lr1e-2--s0',
+      'f--best--s0',
+      'f--best--s1',
     ]);
     expect(units.map((u) => u.index)).toEqual([0, 1, 2, 3, 4]);
+    expect(units.map((u) => u.stage)).toEqual(['sweep', 'sweep', 'chosen', 'chosen', 'chosen']);
     expect(units[0]).toMatchObject({
+      lr: 1e-4,
+      seed: 0,
       steps: 7,
       microBatchSize: config.finetune.microBatchSize,
       schedule: 'cosine',
     });
-    expect(units[4]).toMatchObject({ lr: 1e-2, seed: config.seed, steps: 9, microBatchSize: 3 });
+    expect(units[2]).toMatchObject({ lr: 1e-2, seed: config.seed, steps: 9, microBatchSize: 3 });
+    // the chosen lr is decided by the sweep when the unit runs
+    expect(units[4]).toMatchObject({ lr: null, seed: 1, steps: 7 });
+    expect(sweepOf(units, units[4]!).map((u) => u.id)).toEqual(['f--lr1e-4--s0', 'f--lr3e-4--s0']);
+    expect(sweepOf(units, units[2]!)).toEqual([]);
     expect(planUnits(config)).toEqual(units);
+  });
+
+  it('chooses the lowest validation loss; a diverged lr never wins; ties keep the sweep order', () => {
+    expect(chooseLr([3, 2, 2.5])).toBe(1);
+    expect(chooseLr([Number.NaN, 4, 4])).toBe(1);
+    expect(chooseLr([5, Number.POSITIVE_INFINITY, 5])).toBe(0);
+    expect(chooseLr([Number.NaN, Number.NaN])).toBe(0);
   });
 
   it('deals units to ranks round-robin, every unit exactly once', () => {

@@ -74,7 +74,7 @@ export async function runUnits(
       onStep: (step, steps) => {
         if (!announced) {
           reporter.log(
-            `${head} ${unit.id}: ${unit.arm.method}${unit.arm.r ? ` r=${unit.arm.r}` : ''} on ${unit.arm.task} ${unit.arm.domain}, lr ${unit.lr}, seed ${unit.seed}; ${Number.isFinite(left) ? `about ${clock(left)} left in all` : 'ETA after the first unit'}`,
+            `${head} ${unit.id}: ${unit.arm.method}${unit.arm.r ? ` r=${unit.arm.r}` : ''} on ${unit.arm.task} ${unit.arm.domain}, lr ${unit.lr ?? 'chosen by its sweep'}, seed ${unit.seed}; ${Number.isFinite(left) ? `about ${clock(left)} left in all` : 'ETA after the first unit'}`,
           );
           announced = true;
         }

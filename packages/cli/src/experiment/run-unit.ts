@@ -3,11 +3,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeJsonAtomic } from '@loralab/data';
+import { loadAdapter } from '@loralab/lora';
+import { loadPretrained } from '@loralab/model';
 import type { ExperimentConfig } from './config.js';
-import { BackendMismatchError } from './errors.js';
+import { BackendMismatchError, ExperimentError } from './errors.js';
+import { evaluateModel } from './evaluation.js';
 import { finetuneArm } from './finetune-arm.js';
 import { configHash, runPhase } from './phase-marker.js';
-import { conditionOf, type Unit } from './plan.js';
+import { chooseLr, conditionOf, planUnits, sweepOf, type Unit } from './plan.js';
 import type { Prepared } from './prepare.js';
 import { analyseUpdate } from './rank-analysis.js';
 import type { Reporter } from './reporter.js';
@@ -59,19 +62,30 @@ export interface UnitHooks {
 export async function runUnit(
   config: ExperimentConfig,
   prepared: Prepared,
-  unit: Unit,
+  planned: Unit,
   runDir: string,
   reporter: Reporter,
   hooks: UnitHooks = {},
 ): Promise<{ result: UnitResult; skipped: boolean }> {
-  const dir = unitDir(runDir, unit);
-  const hash = unitHash(config, unit, prepared);
-  const done = readUnitResult(runDir, unit);
+  const dir = unitDir(runDir, planned);
+  const hash = unitHash(config, planned, prepared);
+  const done = readUnitResult(runDir, planned);
   if (done && done.hash === hash) {
     if (done.result.backend !== prepared.backend)
-      throw new BackendMismatchError(done.result.backend, prepared.backend, unitResultFile(runDir, unit));
+      throw new BackendMismatchError(done.result.backend, prepared.backend, unitResultFile(runDir, planned));
     return { result: done.result, skipped: true };
   }
+  // A swept arm's chosen-lr unit: the lr its sweep chose; the sweep's run of this seed is reused, not retrained.
+  let unit: Unit & { lr: number };
+  if (planned.lr === null) {
+    const pick = await chosenSweepUnit(config, prepared, planned, runDir, reporter, hooks.signal);
+    unit = { ...planned, lr: pick.unit.lr! };
+    if (pick.unit.seed === planned.seed) {
+      const result = await evaluateChosen(config, prepared, unit, pick, runDir, hash, reporter);
+      writeJsonAtomic(unitResultFile(runDir, unit), { hash, result });
+      return { result, skipped: false };
+    }
+  } else unit = { ...planned, lr: planned.lr };
   const train = await runPhase(dir, 'train', hash, async () => {
     const run = await finetuneArm(
       config,
@@ -122,4 +136,98 @@ export async function runUnit(
   };
   writeJsonAtomic(unitResultFile(runDir, unit), { hash, result });
   return { result, skipped: false };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The sweep unit whose lr a chosen-lr unit takes (plan.ts `chooseLr` on the sweep's validation losses), with its
+ * result. Sweep units another process of a job array has not finished yet are waited for.
+ */
+async function chosenSweepUnit(
+  config: ExperimentConfig,
+  prepared: Prepared,
+  unit: Unit,
+  runDir: string,
+  reporter: Reporter,
+  signal?: AbortSignal,
+): Promise<{ unit: Unit; result: UnitResult }> {
+  const sweep = sweepOf(planUnits(config), unit);
+  let waited = false;
+  for (;;) {
+    const done = sweep.map((u) => readUnitResult(runDir, u));
+    if (done.every((d) => d !== null)) {
+      for (const [i, d] of done.entries()) {
+        if (d.hash !== unitHash(config, sweep[i]!, prepared)) {
+          throw new ExperimentError(
+            `unit:${unit.id}`,
+            `the sweep unit ${sweep[i]!.id} was run under another config`,
+            {
+              file: unitResultFile(runDir, sweep[i]!),
+            },
+          );
+        }
+      }
+      const i = chooseLr(
+        done.map((d) => d.result.evals[d.result.evals.length - 1]?.metrics.val_loss ?? Number.NaN),
+      );
+      return { unit: sweep[i]!, result: done[i]!.result };
+    }
+    if (!waited) {
+      const left = done.filter((d) => d === null).length;
+      reporter.log(
+        `${unit.id}: waiting for ${left} of the ${sweep.length} sweep units of ${unit.arm.name} (other processes)`,
+      );
+    }
+    waited = true;
+    if (signal?.aborted) throw signal.reason ?? new Error('aborted');
+    await sleep(2000);
+  }
+}
+
+/**
+ * The chosen-lr unit of the sweep's own seed: the sweep run's trained weights, evaluated fully (generation, multiple
+ * choice, code), with the sweep run's curve, evaluation points and rank analysis.
+ */
+async function evaluateChosen(
+  config: ExperimentConfig,
+  prepared: Prepared,
+  unit: Unit & { lr: number },
+  pick: { unit: Unit; result: UnitResult },
+  runDir: string,
+  hash: string,
+  reporter: Reporter,
+): Promise<UnitResult> {
+  const finalDir = join(unitDir(runDir, pick.unit), 'train', 'final');
+  const t0 = performance.now();
+  const full = await runPhase(unitDir(runDir, unit), 'eval', hash, async () => {
+    reporter.log(`  ${unit.id}: the full evaluation of ${pick.unit.id} (lr ${unit.lr}, chosen by its sweep)`);
+    const lora = unit.arm.method === 'lora';
+    const { model } = await loadPretrained(lora ? prepared.base.dir : finalDir);
+    let evaluated = model;
+    try {
+      if (lora) evaluated = (await loadAdapter(model, finalDir)).mergeAndUnload();
+      const out = await evaluateModel(evaluated, prepared.tokenizer, prepared.evalSets, config, {
+        condition: conditionOf(unit.arm),
+        full: true,
+        seed: unit.seed,
+        cheapItems: true,
+      });
+      return { metrics: out.metrics, items: out.items, sandbox: out.sandbox ?? null };
+    } finally {
+      evaluated.dispose();
+    }
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  const r = pick.result;
+  const last = r.evals[r.evals.length - 1]!;
+  return {
+    ...r,
+    unit,
+    wallSeconds: r.wallSeconds + seconds,
+    evalSeconds: r.evalSeconds + seconds,
+    evals: [...r.evals.slice(0, -1), { ...last, metrics: { ...last.metrics, ...full.value.metrics } }],
+    items: full.value.items,
+    sandbox: full.value.sandbox,
+  };
 }

@@ -1,13 +1,14 @@
 // From units to arms: the learning-rate choice per arm on validation loss (the paper's App. B), the seeds of the
 // chosen learning rate averaged, and the learning-vs-forgetting frontier of each arm (the paper's Figure 3/4).
 // Rules fixed in advance (never tuned to a result):
-// - lr choice: the lowest mean final `val_loss` over seeds (validation items disjoint from the reported test items;
-//   loss rather than accuracy because exact match and pass@1 sit at or near 0 at this scale and cannot rank lrs);
+// - lr choice: the lowest final `val_loss` of the sweep run of each lr (the arm's first seed; validation items
+//   disjoint from the reported test items; loss rather than accuracy because a few dozen validation items cannot
+//   rank lrs by exact match or pass@1);
 // - learning = base target loss − target loss; forgetting = source bits per byte − the base's;
 // - matched learning: the highest learning level both methods reach (on the seed-mean trajectory), each method's
 //   forgetting interpolated linearly along its training trajectory at the first crossing of that level.
 import type { ArmConfig } from '../experiment/config.js';
-import { type Condition, conditionOf } from '../experiment/plan.js';
+import { type Condition, chooseLr, conditionOf } from '../experiment/plan.js';
 import type {
   EvalPoint,
   ExperimentResults,
@@ -105,7 +106,11 @@ function meanRank(units: readonly UnitResult[]): RankResult | null {
   };
 }
 
-/** Groups the units by arm (config order), chooses each arm's learning rate and combines its seeds. */
+/**
+ * Groups the units by arm (config order), chooses each arm's learning rate and combines its seeds. A swept arm's
+ * sweep is its `sweep` units and its seeds are its `chosen` units; results without stages (every unit a full run
+ * of its lr) are grouped by lr and chosen by the same rule.
+ */
 export function summariseArms(results: ExperimentResults): ArmSummary[] {
   const byArm = new Map<string, UnitResult[]>();
   for (const u of results.units) {
@@ -114,16 +119,16 @@ export function summariseArms(results: ExperimentResults): ArmSummary[] {
     byArm.set(u.unit.arm.name, list);
   }
   return [...byArm.values()].map((units) => {
-    const lrs = [...new Set(units.map((u) => u.unit.lr))];
-    const sweep: LrPoint[] = lrs.map((lr) => {
-      const us = units.filter((u) => u.unit.lr === lr);
-      const metrics = meanMetrics(us.map(finalMetrics));
-      return { lr, units: us, valLoss: metrics.val_loss ?? Number.NaN, metrics };
-    });
-    // The rule: lowest mean validation loss; a diverged (NaN) lr never wins; ties keep the sweep order.
-    let best = sweep[0]!;
-    for (const p of sweep) if (Number.isFinite(p.valLoss) && !(p.valLoss >= best.valLoss)) best = p;
-    const chosen = best.units;
+    const swept = units.filter((u) => u.unit.stage === 'sweep');
+    const pointsOf = (us: UnitResult[]): LrPoint[] =>
+      [...new Set(us.map((u) => u.unit.lr!))].map((lr) => {
+        const at = us.filter((u) => u.unit.lr === lr);
+        const metrics = meanMetrics(at.map(finalMetrics));
+        return { lr, units: at, valLoss: metrics.val_loss ?? Number.NaN, metrics };
+      });
+    const sweep = pointsOf(swept.length > 0 ? swept : units);
+    const best = sweep[chooseLr(sweep.map((p) => p.valLoss))]!;
+    const chosen = swept.length > 0 ? units.filter((u) => u.unit.stage !== 'sweep') : best.units;
     return {
       arm: chosen[0]!.unit.arm,
       condition: conditionOf(chosen[0]!.unit.arm),
@@ -131,7 +136,7 @@ export function summariseArms(results: ExperimentResults): ArmSummary[] {
       lr: best.lr,
       units: chosen,
       seeds: chosen.map((u) => u.unit.seed),
-      metrics: best.metrics,
+      metrics: meanMetrics(chosen.map(finalMetrics)),
       perSeed: chosen.map(finalMetrics),
       items: meanItems(chosen.map((u) => u.items)),
       evals: meanEvals(chosen),
