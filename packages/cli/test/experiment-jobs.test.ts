@@ -44,12 +44,30 @@ describe('experiment jobs', { timeout: 300_000 }, () => {
     expect(b.base.metrics).toEqual(a.base.metrics);
     expect(b.base.conditions).toEqual(a.base.conditions);
     expect(readFileSync(join(local, 'report.md'), 'utf8')).toContain('## Learning-rate sweep');
+    // The sweep runs each lr at the first seed with the validation loss only; the chosen lr's first-seed unit is that
+    // run, reused with the full evaluation added, and the other seed trains at the chosen lr.
+    for (const arm of ['full', 'lora']) {
+      const sweepUnits = b.units.filter((u) => u.unit.arm.name === arm && u.unit.stage === 'sweep');
+      expect(sweepUnits.map((u) => u.unit.seed)).toEqual([0, 0]);
+      const final = (u: (typeof b.units)[number]) => u.evals[u.evals.length - 1]!.metrics;
+      for (const u of sweepUnits) expect(final(u).target_score).toBeUndefined();
+      const best = sweepUnits.reduce((x, y) => (final(y).val_loss! < final(x).val_loss! ? y : x));
+      const chosen = b.units.filter((u) => u.unit.arm.name === arm && u.unit.stage === 'chosen');
+      expect(chosen.map((u) => [u.unit.seed, u.unit.lr])).toEqual([
+        [0, best.unit.lr],
+        [1, best.unit.lr],
+      ]);
+      expect(chosen[0]!.curve).toEqual(best.curve);
+      expect(final(chosen[0]!).val_loss).toBe(final(best).val_loss);
+      expect(final(chosen[0]!).source_mc_acc).toBeDefined();
+      expect(chosen[1]!.curve).not.toEqual(best.curve);
+    }
   });
 
   it('refuses to merge an incomplete plan, a foreign unit folder, or units of another backend, by name', async () => {
     const broken = join(dir, 'broken');
     cpSync(local, broken, { recursive: true });
-    const victim = 'lora--lr3e-2--s1';
+    const victim = 'lora--best--s1';
     rmSync(join(broken, 'units', victim, 'result.json'));
     const missing = await run(['experiment', 'merge', broken]);
     expect(missing.code).not.toBe(0);

@@ -84,7 +84,8 @@ export async function mergeRun(
     const r = readUnitResult(runDir, u);
     if (!r) missing.push(u.id);
     else if (r.hash !== unitHash(config, u, hashes)) mismatched.push(u.id);
-    else results.push({ ...r.result, unit: u });
+    // The planned unit (the arm as configured now), with the lr it ran at (a chosen-lr unit's, from its sweep).
+    else results.push({ ...r.result, unit: { ...u, lr: r.result.unit.lr } });
   }
   if (missing.length) {
     throw new UnitMergeError(

@@ -226,8 +226,9 @@ async function evaluateChosen(
     unit,
     wallSeconds: r.wallSeconds + seconds,
     evalSeconds: r.evalSeconds + seconds,
-    evals: [...r.evals.slice(0, -1), { ...last, metrics: { ...last.metrics, ...full.value.metrics } }],
-    items: full.value.items,
+    // The metrics the sweep run already had (those of the lr choice) are kept; the full evaluation adds the rest.
+    evals: [...r.evals.slice(0, -1), { ...last, metrics: { ...full.value.metrics, ...last.metrics } }],
+    items: { ...full.value.items, ...last.items },
     sandbox: full.value.sandbox,
   };
 }
