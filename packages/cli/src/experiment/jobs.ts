@@ -32,7 +32,10 @@ const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /**
  * An sbatch script: a `prepare` step runs first in each task under the run folder's lock (the shared phases run
- * once; the other tasks wait for them), then the task's units; submit with `sbatch`, then merge with
+ * once; the other tasks wait for them), then the task's units. A task runs its sweep units first (the plan lists
+ * them first) and a chosen-lr unit waits until its arm's sweep units have finished in whatever task runs them, so
+ * a throttled array (`--array=...%K`) must let every task that holds sweep units start. Submit with `sbatch`, then
+ * merge with
  * `sbatch --dependency=afterok:<jobid> --wrap 'loralab experiment merge OUTPUT'` or by hand.
  */
 export function slurmArrayScript(o: JobScriptOptions): string {
