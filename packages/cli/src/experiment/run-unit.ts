@@ -199,7 +199,6 @@ async function evaluateChosen(
   reporter: Reporter,
 ): Promise<UnitResult> {
   const finalDir = join(unitDir(runDir, pick.unit), 'train', 'final');
-  const t0 = performance.now();
   const full = await runPhase(unitDir(runDir, unit), 'eval', hash, async () => {
     reporter.log(`  ${unit.id}: the full evaluation of ${pick.unit.id} (lr ${unit.lr}, chosen by its sweep)`);
     const lora = unit.arm.method === 'lora';
@@ -218,7 +217,7 @@ async function evaluateChosen(
       evaluated.dispose();
     }
   });
-  const seconds = (performance.now() - t0) / 1000;
+  const seconds = full.seconds;
   const r = pick.result;
   const last = r.evals[r.evals.length - 1]!;
   return {
