@@ -15,7 +15,7 @@ const all = buildEvalSets(config, await readHeldOut(config));
 const empty = { sourceDocs: [], choiceTasks: [] };
 const parts: [string, Partial<typeof all>, boolean, Condition | null][] = [
   ['source ppl', { sourceDocs: all.sourceDocs }, false, null],
-  ['source MC', { choiceTasks: all.choiceTasks }, false, null],
+  ['source MC', { choiceTasks: all.choiceTasks }, true, null],
   ['math loss', { math: { ...all.math, em: [], diversity: [] } }, false, 'ift-math'],
   ['code loss', { code: { ...all.code, tasks: [] } }, false, 'cpt-code'],
   ['math EM+div', { math: { ...all.math, loss: [] } }, true, 'ift-math'],
