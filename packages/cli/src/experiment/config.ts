@@ -272,11 +272,16 @@ function defaultArms(o: {
   extraRanks: number[];
   extraFullLr: number;
   extraLoraLr: number;
+  /** Sequences per step of the CPT arms (packed, every position a token), null = `finetune.microBatchSize`. */
+  cptMicroBatchSize: number | null;
 }): ArmConfig[] {
   const out: ArmConfig[] = [];
   for (const [task, domain] of o.conditions) {
     const c = `${task}-${domain}`;
-    out.push(arm({ name: `${c}-full`, task, domain, method: 'full', lrSweep: o.fullLrs, seeds: o.seeds }));
+    const batch = task === 'cpt' ? { microBatchSize: o.cptMicroBatchSize } : {};
+    out.push(
+      arm({ name: `${c}-full`, task, domain, method: 'full', lrSweep: o.fullLrs, seeds: o.seeds, ...batch }),
+    );
     out.push(
       arm({
         name: `${c}-lora-r${o.r}`,
@@ -286,6 +291,7 @@ function defaultArms(o: {
         r: o.r,
         lrSweep: o.loraLrs,
         seeds: o.seeds,
+        ...batch,
       }),
     );
   }
@@ -335,10 +341,11 @@ export const DEFAULT_EXPERIMENT: ExperimentConfig = {
     warmupRatio: 0.1,
     schedule: 'cosine',
     clipGradNorm: 1,
-    seqLen: 128,
+    // Long enough for a code task's prompt and whole solution; padded instruction rows cost only their real tokens.
+    seqLen: 240,
     microBatchSize: 8,
-    iftSteps: 24,
-    cptSteps: 24,
+    iftSteps: 48,
+    cptSteps: 48,
     evalPoints: 4,
     chatTemplate: null,
   },
@@ -350,21 +357,20 @@ export const DEFAULT_EXPERIMENT: ExperimentConfig = {
       ['cpt', 'code'],
     ],
     r: 16,
-    // Runs with full [1e-4, 3e-4, 1e-3] and [3e-4, 1e-3, 3e-3] chose the top full lr each time (LoRA: 1e-2 inside
-    // [3e-3, 1e-2, 3e-2]), so the full sweep moved up until its best is inside it.
-    fullLrs: [1e-3, 3e-3, 1e-2],
-    loraLrs: [3e-3, 1e-2, 3e-2],
+    fullLrs: [3e-4, 1e-3, 3e-3],
+    loraLrs: [1e-3, 3e-3, 1e-2],
     seeds: [0, 1],
     extras: true,
     extraRanks: [1, 4],
-    extraFullLr: 3e-3,
-    extraLoraLr: 1e-2,
+    extraFullLr: 1e-3,
+    extraLoraLr: 3e-3,
+    cptMicroBatchSize: 4,
   }),
   eval: {
-    validationItems: 8,
-    mathProblems: 12,
+    validationItems: 12,
+    mathProblems: 48,
     targetLossItems: 32,
-    mathMaxNewTokens: 40,
+    mathMaxNewTokens: 32,
     sourceDocs: 16,
     sourceDocChars: 600,
     choiceTasks: [...CHOICE_TASKS],
@@ -374,8 +380,8 @@ export const DEFAULT_EXPERIMENT: ExperimentConfig = {
     diversitySamples: 5,
     temperature: 0.2,
     topP: 0.95,
-    codeTasks: 4,
-    codeMaxNewTokens: 40,
+    codeTasks: 8,
+    codeMaxNewTokens: 64,
   },
   rank: { tau: 0.9 },
 };
@@ -383,29 +389,28 @@ export const DEFAULT_EXPERIMENT: ExperimentConfig = {
 /** `--quick`: the same phases at smoke-test size (well under 3 minutes); its numbers carry little signal. */
 export const QUICK_EXPERIMENT: ExperimentConfig = {
   ...DEFAULT_EXPERIMENT,
-  finetune: { ...DEFAULT_EXPERIMENT.finetune, iftSteps: 12, cptSteps: 12, microBatchSize: 8, evalPoints: 2 },
+  finetune: { ...DEFAULT_EXPERIMENT.finetune, iftSteps: 12, cptSteps: 12, evalPoints: 2 },
   arms: defaultArms({
     conditions: [
       ['ift', 'math'],
       ['cpt', 'code'],
     ],
     r: 16,
-    fullLrs: [3e-4],
+    fullLrs: [1e-3],
     loraLrs: [3e-3],
     seeds: [0],
     extras: false,
     extraRanks: [],
-    extraFullLr: 3e-4,
+    extraFullLr: 1e-3,
     extraLoraLr: 3e-3,
+    cptMicroBatchSize: 4,
   }),
   eval: {
     ...DEFAULT_EXPERIMENT.eval,
     mathProblems: 12,
-    targetLossItems: 32,
-    mathMaxNewTokens: 48,
+    targetLossItems: 16,
     sourceDocs: 8,
-    sourceDocChars: 600,
-    choiceItems: 16,
+    choiceItems: 12,
     diversityPrompts: 3,
     diversitySamples: 4,
     codeTasks: 2,
