@@ -345,8 +345,8 @@ export const DEFAULT_EXPERIMENT: ExperimentConfig = {
     seqLen: 240,
     microBatchSize: 8,
     iftSteps: 48,
-    cptSteps: 48,
-    evalPoints: 4,
+    cptSteps: 32,
+    evalPoints: 3,
     chatTemplate: null,
   },
   arms: defaultArms({
@@ -368,7 +368,7 @@ export const DEFAULT_EXPERIMENT: ExperimentConfig = {
   }),
   eval: {
     validationItems: 12,
-    mathProblems: 48,
+    mathProblems: 32,
     targetLossItems: 32,
     mathMaxNewTokens: 32,
     sourceDocs: 16,
@@ -381,7 +381,7 @@ export const DEFAULT_EXPERIMENT: ExperimentConfig = {
     temperature: 0.2,
     topP: 0.95,
     codeTasks: 8,
-    codeMaxNewTokens: 64,
+    codeMaxNewTokens: 48,
   },
   rank: { tau: 0.9 },
 };
