@@ -344,7 +344,7 @@ export const DEFAULT_EXPERIMENT: ExperimentConfig = {
     // Long enough for a code task's prompt and whole solution; padded instruction rows cost only their real tokens.
     seqLen: 240,
     microBatchSize: 8,
-    iftSteps: 48,
+    iftSteps: 40,
     cptSteps: 32,
     evalPoints: 3,
     chatTemplate: null,
@@ -374,7 +374,7 @@ export const DEFAULT_EXPERIMENT: ExperimentConfig = {
     sourceDocs: 16,
     sourceDocChars: 600,
     choiceTasks: [...CHOICE_TASKS],
-    choiceItems: 32,
+    choiceItems: 24,
     choices: 4,
     diversityPrompts: 4,
     diversitySamples: 5,
