@@ -111,7 +111,7 @@ describe('resolveExperimentConfig', () => {
     });
   });
 
-  it('the default preset covers the four conditions with a 3-point lr sweep and 2 seeds per headline arm', () => {
+  it('the default preset covers the four conditions with a 3-point lr sweep, 2 seeds per headline arm, ranks far below the width', () => {
     const conditions = new Set(DEFAULT_EXPERIMENT.arms.map((a) => `${a.task}-${a.domain}`));
     expect(conditions).toEqual(new Set(['ift-math', 'ift-code', 'cpt-math', 'cpt-code']));
     for (const c of conditions) {
@@ -122,7 +122,12 @@ describe('resolveExperimentConfig', () => {
         expect(a.seeds!.length).toBeGreaterThanOrEqual(2);
       }
     }
-    expect(DEFAULT_EXPERIMENT.finetune.evalPoints).toBeGreaterThanOrEqual(4);
+    // learning curves: the base (step 0) and at least 3 points along training
+    expect(DEFAULT_EXPERIMENT.finetune.evalPoints).toBeGreaterThanOrEqual(3);
+    // the paper's regime: LoRA ranks at most 1/16 of the width (its 16..256 of 4096)
+    const ranks = DEFAULT_EXPERIMENT.arms.filter((a) => a.method === 'lora').map((a) => a.r!);
+    expect(ranks.length).toBeGreaterThanOrEqual(3);
+    for (const r of ranks) expect(r / DEFAULT_EXPERIMENT.model.hidden_size).toBeLessThanOrEqual(1 / 16);
   });
 
   it('accepts a Hugging Face base folder and null clipping', () => {

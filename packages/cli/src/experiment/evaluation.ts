@@ -86,7 +86,9 @@ export function buildEvalSets(config: ExperimentConfig, domains: HeldOut): EvalS
       for (let at = 0; at + 400 <= d.length && passages.length < 4 * e.choiceItems; at += 400)
         passages.push(d.slice(at, at + 400));
     }
-    const options = { numChoices: e.choices, contextChars: 200, seed: config.seed + 1234 };
+    // Whole-sentence choices stay well inside a small model's context (a word is 1-3 tokens).
+    const maxWords = Math.max(6, Math.min(30, Math.floor(config.model.max_position_embeddings / 4)));
+    const options = { numChoices: e.choices, contextChars: 200, seed: config.seed + 1234, maxWords };
     const build = (task: ChoiceTask): MultipleChoiceItem[] => {
       if (task === 'continuation')
         return buildContinuationChoiceItems(passages, { ...options, continuationChars: 80 });
