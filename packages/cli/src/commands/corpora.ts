@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import type { SourceConfig } from '@loralab/data';
 import { UsageError } from '../errors.js';
 
-export const CORPORA = ['brown', 'gsm8k-style', 'humaneval-style', 'code'] as const;
+export const CORPORA = ['brown', 'english', 'gsm8k-style', 'humaneval-style', 'code'] as const;
 export type CorpusName = (typeof CORPORA)[number];
 
 export const CORPUS_HELP =
-  'built-in corpus: brown (general English), gsm8k-style (math word problems), humaneval-style (Python tasks), code (Python functions)';
+  'built-in corpus: brown (general English), english (Brown, State of the Union addresses, Moby-Dick: the experiment\'s source domain), gsm8k-style (math word problems), humaneval-style (Python tasks), code (Python functions)';
 
 export interface CorpusOptions {
   split?: 'train' | 'test';
@@ -28,6 +28,8 @@ export function corpusSource(name: CorpusName, o: CorpusOptions = {}): SourceCon
   switch (name) {
     case 'brown':
       return { kind: 'brown', ...(o.categories && { categories: o.categories }) };
+    case 'english':
+      return { kind: 'english' };
     case 'gsm8k-style':
       return {
         kind: 'math',
