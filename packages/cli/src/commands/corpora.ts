@@ -8,7 +8,7 @@ export const CORPORA = ['brown', 'english', 'gsm8k-style', 'humaneval-style', 'c
 export type CorpusName = (typeof CORPORA)[number];
 
 export const CORPUS_HELP =
-  'built-in corpus: brown (general English), english (Brown, State of the Union addresses, Moby-Dick: the experiment\'s source domain), gsm8k-style (math word problems), humaneval-style (Python tasks), code (Python functions)';
+  "built-in corpus: brown (general English), english (Brown, State of the Union addresses, Moby-Dick: the experiment's source domain), gsm8k-style (math word problems), humaneval-style (Python tasks), code (Python functions)";
 
 export interface CorpusOptions {
   split?: 'train' | 'test';
