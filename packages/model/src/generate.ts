@@ -21,6 +21,11 @@ export interface GenerateOptions extends SamplingOptions {
   padTokenId?: number;
   /** Use the KV cache (default true); false recomputes the whole sequence at each step. */
   useCache?: boolean;
+  /**
+   * Per prompt, the ids the first new token must be one of (null: any), sampled among them alone: token healing
+   * with `Tokenizer.healPrompt`, which drops a prompt's last token and names the tokens that extend it.
+   */
+  firstTokens?: readonly (readonly number[] | null)[];
 }
 
 export type FinishReason = 'stop_token' | 'stop_string' | 'length';
@@ -67,6 +72,28 @@ export async function generate(
   if (options.stopStrings?.length && !options.decode) {
     throw new ShapeError('stopStrings need options.decode to turn tokens into text', 'generate', [], []);
   }
+  const first = options.firstTokens;
+  if (first) {
+    if (first.length !== prompts.length)
+      throw new ShapeError(
+        'firstTokens needs one entry per prompt',
+        'generate',
+        [prompts.length],
+        [first.length],
+      );
+    for (const [i, allowed] of first.entries()) {
+      if (
+        allowed &&
+        (allowed.length === 0 || allowed.some((t) => !Number.isInteger(t) || t < 0 || t >= c.vocab_size))
+      )
+        throw new ShapeError(
+          `firstTokens[${i}] must be null or a non-empty list of ids in [0, ${c.vocab_size})`,
+          'generate',
+          [null],
+          [allowed.length],
+        );
+    }
+  }
   const eos = c.eos_token_id;
   const stopTokens = new Set(options.stopTokens ?? (eos === null ? [] : Array.isArray(eos) ? eos : [eos]));
   const pad = options.padTokenId ?? c.pad_token_id ?? (Array.isArray(eos) ? eos[0] : eos) ?? 0;
@@ -89,7 +116,17 @@ export async function generate(
           next.push(pad);
           continue;
         }
-        const tok = sampleToken(logits.subarray(b * V, (b + 1) * V), options, rng);
+        const row = logits.subarray(b * V, (b + 1) * V);
+        const allowed = step === 0 ? first?.[b] : null;
+        const tok = allowed
+          ? allowed[
+              sampleToken(
+                Float32Array.from(allowed, (t) => row[t]!),
+                options,
+                rng,
+              )
+            ]!
+          : sampleToken(row, options, rng);
         next.push(tok);
         out[b]!.push(tok);
         if (stopTokens.has(tok)) reasons[b] = 'stop_token';

@@ -51,6 +51,36 @@ describe.each(BACKENDS.filter((b) => b !== 'cpu'))('generate on %s', (backend) =
     expect(a.tokens).not.toEqual(greedy.tokens);
   });
 
+  it('firstTokens constrains the first token only, per prompt (token healing)', async () => {
+    const free = await generate(model, PROMPTS, { maxNewTokens: 5 });
+    // Row 0: the greedy first token forbidden; row 1: unconstrained; row 2: a single allowed token.
+    const banned = free.tokens[0]![0]!;
+    const allowed0 = [banned === 3 ? 4 : 3, banned === 9 ? 10 : 9];
+    const firstTokens = [allowed0, null, [17]];
+    const healed = await generate(model, PROMPTS, { maxNewTokens: 5, firstTokens });
+    expect(allowed0).toContain(healed.tokens[0]![0]);
+    expect(healed.tokens[1]).toEqual(free.tokens[1]);
+    expect(healed.tokens[2]![0]).toBe(17);
+    // After the first token, decoding continues as from the prompt extended by it.
+    for (const b of [0, 2]) {
+      const t = healed.tokens[b]!;
+      const after = await generate(model, [[...PROMPTS[b]!, t[0]!]], { maxNewTokens: 4 });
+      expect(after.tokens[0]).toEqual(t.slice(1));
+    }
+    // Sampled: the first token is always among the allowed ones.
+    for (const seed of [1, 2, 3, 4]) {
+      const s = await generate(model, PROMPTS, { maxNewTokens: 2, temperature: 2, seed, firstTokens });
+      expect(allowed0).toContain(s.tokens[0]![0]);
+      expect(s.tokens[2]![0]).toBe(17);
+    }
+    await expect(generate(model, PROMPTS, { maxNewTokens: 2, firstTokens: [null] })).rejects.toThrow(
+      /one entry per prompt/,
+    );
+    await expect(
+      generate(model, PROMPTS, { maxNewTokens: 2, firstTokens: [[], null, null] }),
+    ).rejects.toThrow(/firstTokens\[0\]/);
+  });
+
   it('stops at stop tokens and stop strings', async () => {
     const greedy = await generate(model, [PROMPTS[1]!], { maxNewTokens: 6, decode });
     const toks = greedy.tokens[0]!;

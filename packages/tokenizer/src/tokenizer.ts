@@ -71,6 +71,9 @@ export class Tokenizer {
   /** The text of each added token, by id. */
   private readonly addedContent: ReadonlyMap<number, string>;
   private nSpecialAdded: number | undefined;
+  /** Vocabulary pieces by id (null for added tokens), built on the first `healPrompt`. */
+  private pieces: (string | null)[] | undefined;
+  private readonly healCache = new Map<number, number[]>();
 
   /** Special (control) added tokens, by content. */
   readonly specialTokens: ReadonlyMap<string, AddedTokenSpec & { id: number }>;
@@ -181,6 +184,34 @@ export class Tokenizer {
 
   idToToken(id: number): string | null {
     return this.withSpecial.idToToken(id) ?? null;
+  }
+
+  /**
+   * Token healing (transformers' `token_healing`, guidance's): drops a prompt's last token and names the tokens the
+   * first generated token may be, those whose vocabulary piece starts with the dropped one's. A prompt that ends
+   * inside what training saw as one token (a byte-level `"\n"` before `"\n   "` + `" return"`, `"Answer: "` before
+   * `" 72"`) then continues as training did instead of from a token boundary it never saw. `tail` is the dropped
+   * token's text: the generated text, decoded alone, starts with it. An added token (special or not) never merges
+   * with its neighbours and is not healed: the prompt comes back whole with `allowed` null.
+   */
+  healPrompt(ids: readonly number[]): { ids: number[]; tail: string; allowed: number[] | null } {
+    checkIds([...ids], this.vocabSize);
+    const last = ids.at(-1);
+    if (ids.length < 2 || last === undefined || this.addedContent.has(last))
+      return { ids: [...ids], tail: '', allowed: null };
+    let allowed = this.healCache.get(last);
+    if (!allowed) {
+      this.pieces ??= Array.from({ length: this.vocabSize }, (_, id) =>
+        this.addedContent.has(id) ? null : (this.decoding.idToToken(id) ?? null),
+      );
+      const piece = this.pieces[last];
+      allowed = [];
+      if (piece) for (const [id, p] of this.pieces.entries()) if (p?.startsWith(piece)) allowed.push(id);
+      this.healCache.set(last, allowed);
+    }
+    // Only the token itself: nothing to heal.
+    if (allowed.length < 2) return { ids: [...ids], tail: '', allowed: null };
+    return { ids: ids.slice(0, -1), tail: this.decodeSync([last]), allowed };
   }
 
   /** The chat template of `tokenizer_config.json`: `name`, else `default`, else null. */

@@ -170,8 +170,46 @@ function stopIds(tokenizer: Tokenizer): number[] {
   return ids.filter((x): x is number => x !== null);
 }
 
-async function encodePrompts(tokenizer: Tokenizer, prompts: string[]): Promise<number[][]> {
-  return (await tokenizer.encodeBatch(prompts, { addSpecialTokens: false })).map((e) => e.ids);
+/** Generation prompts, token-healed (`Tokenizer.healPrompt`), and the text each generation starts with. */
+interface Prompts {
+  ids: number[][];
+  firstTokens: (number[] | null)[];
+  tails: string[];
+}
+
+/**
+ * Encodes generation prompts, healed: a byte-level BPE merges a prompt's final "\n" with the indentation of a code
+ * body, and the space of "Answer: " with the number, so the unhealed prompt ends on a boundary training never had.
+ */
+async function encodePrompts(tokenizer: Tokenizer, prompts: string[]): Promise<Prompts> {
+  const healed = (await tokenizer.encodeBatch(prompts, { addSpecialTokens: false })).map((e) =>
+    tokenizer.healPrompt(e.ids),
+  );
+  return {
+    ids: healed.map((h) => h.ids),
+    firstTokens: healed.map((h) => h.allowed),
+    tails: healed.map((h) => h.tail),
+  };
+}
+
+/** Prompts `a` to `b` (exclusive). */
+const slicePrompts = (p: Prompts, a: number, b: number): Prompts => ({
+  ids: p.ids.slice(a, b),
+  firstTokens: p.firstTokens.slice(a, b),
+  tails: p.tails.slice(a, b),
+});
+
+/** `generate` on healed prompts, `count` rows per prompt; the texts without the healed tails. */
+async function generateHealed(
+  model: LlamaForCausalLM,
+  prompts: Prompts,
+  count: number,
+  options: GenerateOptions,
+): Promise<string[]> {
+  const rows = prompts.ids.flatMap((p) => Array<number[]>(count).fill(p));
+  const first = prompts.firstTokens.flatMap((f) => Array<number[] | null>(count).fill(f));
+  const { texts } = await generate(model, rows, { ...options, firstTokens: first });
+  return texts!.map((t, i) => t.slice(prompts.tails[Math.floor(i / count)]!.length));
 }
 
 /**
@@ -180,18 +218,18 @@ async function encodePrompts(tokenizer: Tokenizer, prompts: string[]): Promise<n
  */
 async function sampleEach(
   model: LlamaForCausalLM,
-  prompts: number[][],
+  prompts: Prompts,
   n: number,
   options: GenerateOptions,
 ): Promise<string[][]> {
-  const rows = prompts.flatMap((p) => Array<number[]>(n).fill(p));
   const out: string[] = [];
-  for (let i = 0; i < rows.length; i += 64) {
-    out.push(
-      ...(await generate(model, rows.slice(i, i + 64), { ...options, seed: (options.seed ?? 0) + i })).texts!,
-    );
+  // 64 rows per batch: whole prompts of n rows each.
+  const per = Math.max(1, Math.floor(64 / n));
+  for (let j = 0; j < prompts.ids.length; j += per) {
+    const part = slicePrompts(prompts, j, j + per);
+    out.push(...(await generateHealed(model, part, n, { ...options, seed: (options.seed ?? 0) + j * n })));
   }
-  return prompts.map((_, j) => out.slice(j * n, (j + 1) * n));
+  return prompts.ids.map((_, j) => out.slice(j * n, (j + 1) * n));
 }
 
 /** Mean of a list (0 for an empty one). */
@@ -321,14 +359,15 @@ export async function evaluateModel(
       sets.math.em.map((r) => mathPrompt(tokenizer, task, r.question, chat)),
     );
     const responses: string[] = [];
-    for (let i = 0; i < prompts.length; i += 32) {
-      const g = await generate(model, prompts.slice(i, i + 32), {
-        maxNewTokens: e.mathMaxNewTokens,
-        temperature: 0,
-        stopTokens,
-        decode,
-      });
-      responses.push(...g.texts!);
+    for (let i = 0; i < prompts.ids.length; i += 32) {
+      responses.push(
+        ...(await generateHealed(model, slicePrompts(prompts, i, i + 32), 1, {
+          maxNewTokens: e.mathMaxNewTokens,
+          temperature: 0,
+          stopTokens,
+          decode,
+        })),
+      );
     }
     const score = scoreGsm8k(sets.math.em, responses);
     metrics.target_score = score.strictMatch;
