@@ -261,6 +261,7 @@ describe('finetune, rank and eval', { timeout: 60_000 }, () => {
       '4',
       '--k',
       '1,2',
+      '--token-healing',
       '-o',
       out,
     ]);

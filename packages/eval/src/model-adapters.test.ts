@@ -64,6 +64,38 @@ describe('modelGenerator', () => {
     ]);
     expect(together[1]).toBe(alone[0]);
   });
+
+  it('heals prompts on request: the first token extends the dropped one, and the completion omits its text', async () => {
+    const prompt = 'Question: two plus three is ';
+    const plain = await modelGenerator(model, tok).generate([{ ...request, prompt }]);
+    const [healedText] = await modelGenerator(model, tok, { tokenHealing: true }).generate([
+      { ...request, prompt },
+    ]);
+    const ids = (await tok.encode(prompt, { addSpecialTokens: true })).ids;
+    const healed = tok.healPrompt(ids);
+    expect(healed.tail).toBe(' ');
+    // Greedy among the tokens that extend " ": the completion is that token's text less the space, then the rest.
+    const direct = await generate(model, [healed.ids], {
+      maxNewTokens: 6,
+      stopTokens: [tok.eos!.id],
+      stopStrings: ['\n'],
+      decode: (x) => tok.decodeSync(x),
+      firstTokens: [healed.allowed],
+    });
+    expect(healed.allowed).toContain(direct.tokens[0]![0]);
+    expect(healedText).toBe(direct.texts![0]!.replace('<|end_of_text|>', '').slice(1));
+    // Off by default, as lm-evaluation-harness: the prompt is used as encoded.
+    expect(plain[0]).toBe(
+      (
+        await generate(model, [ids], {
+          maxNewTokens: 6,
+          stopTokens: [tok.eos!.id],
+          stopStrings: ['\n'],
+          decode: (x) => tok.decodeSync(x),
+        })
+      ).texts![0]!.replace('<|end_of_text|>', ''),
+    );
+  });
 });
 
 describe('modelLogLikelihood', () => {

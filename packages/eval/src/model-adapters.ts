@@ -19,6 +19,13 @@ export interface ModelAdapterOptions {
   maxLength?: number;
   /** Add the tokenizer's BOS (post-processor tokens) to generation prompts. Default true. */
   addSpecialTokens?: boolean;
+  /**
+   * Token healing for generation (`Tokenizer.healPrompt`, transformers' `token_healing`): each prompt loses its last
+   * token and the first new token must extend that token's text; the completion comes back without it. A byte-level
+   * BPE model trained on code sees "\n" + four spaces as one token, so a prompt ending in "\n" otherwise ends on a
+   * boundary it never saw. Default false, as lm-evaluation-harness.
+   */
+  tokenHealing?: boolean;
 }
 
 /**
@@ -52,9 +59,12 @@ export function modelGenerator(
             batch.map((i) => requests[i]!.prompt),
             { addSpecialTokens: options.addSpecialTokens ?? true },
           );
+          const healed = prompts.map((p) =>
+            options.tokenHealing ? tokenizer.healPrompt(p.ids) : { ids: p.ids, tail: '', allowed: null },
+          );
           const result = await generate(
             model,
-            prompts.map((p) => p.ids),
+            healed.map((h) => h.ids),
             {
               maxNewTokens: first.maxNewTokens,
               temperature: first.temperature,
@@ -64,13 +74,15 @@ export function modelGenerator(
               stopStrings: [...first.stop],
               decode,
               ...(tokenizer.pad && { padTokenId: tokenizer.pad.id }),
+              ...(options.tokenHealing && { firstTokens: healed.map((h) => h.allowed) }),
             },
           );
           for (const [k, i] of batch.entries()) {
             // Text of the new tokens without a final stop token (the evaluators cut at stop strings themselves).
             const tokens = result.tokens[k]!;
             const kept = tokens.length && stopTokens.includes(tokens.at(-1)!) ? tokens.slice(0, -1) : tokens;
-            out[i] = result.finishReasons[k] === 'stop_string' ? result.texts![k]! : decode(kept);
+            const text = result.finishReasons[k] === 'stop_string' ? result.texts![k]! : decode(kept);
+            out[i] = text.slice(healed[k]!.tail.length);
           }
         }
       }

@@ -38,6 +38,27 @@ export const MODEL_OPTIONS: Record<string, OptionSpec> = {
   },
 };
 
+/** The generating tasks' flags (gsm8k, humaneval). */
+export const GENERATION_OPTIONS: Record<string, OptionSpec> = {
+  'token-healing': {
+    type: 'boolean',
+    description: "heal each prompt's last token: the first new token must extend its text (default off)",
+  },
+};
+
+/** The generator's options from a generating task's config (`batchSize`, `tokenHealing`). */
+export function generatorOptions(
+  c: { batchSize?: number; tokenHealing?: unknown },
+  command: string,
+): { batchSize?: number; tokenHealing?: boolean } {
+  if (c.tokenHealing !== undefined && typeof c.tokenHealing !== 'boolean')
+    throw new UsageError(
+      `tokenHealing must be true or false, got ${JSON.stringify(c.tokenHealing)}`,
+      command,
+    );
+  return { ...(c.batchSize && { batchSize: c.batchSize }), ...(c.tokenHealing && { tokenHealing: true }) };
+}
+
 /** Config keys of the model part, shared by every eval task's template. */
 export const MODEL_TEMPLATE_KEYS = {
   model: null,

@@ -5,6 +5,8 @@ import { UsageError } from '../errors.js';
 import { buildConfig, type CommandSpec, choiceFlag, numberFlag, stringFlag } from './command.js';
 import { corpusSource } from './corpora.js';
 import {
+  GENERATION_OPTIONS,
+  generatorOptions,
   loadModel,
   MODEL_OPTIONS,
   MODEL_TEMPLATE_KEYS,
@@ -15,6 +17,7 @@ import {
 } from './eval-common.js';
 
 interface Gsm8kConfig extends ModelSettings {
+  tokenHealing?: boolean;
   test?: string;
   train?: string;
   corpus?: 'gsm8k-style';
@@ -26,6 +29,7 @@ interface Gsm8kConfig extends ModelSettings {
 
 const TEMPLATE: KeyTemplate = {
   ...MODEL_TEMPLATE_KEYS,
+  tokenHealing: null,
   test: null,
   train: null,
   corpus: null,
@@ -69,6 +73,7 @@ folders with "question" and "answer" (ending in "#### N").`,
     shots: { type: 'string', value: 'N', description: 'exemplars per prompt (default 5)' },
     'max-new-tokens': { type: 'string', value: 'N', description: 'tokens per answer (default 256)' },
     ...MODEL_OPTIONS,
+    ...GENERATION_OPTIONS,
   },
   config: true,
   graceful: true,
@@ -82,6 +87,7 @@ folders with "question" and "answer" (ending in "#### N").`,
     const corpus = choiceFlag(ctx, 'corpus', ['gsm8k-style'] as const);
     const flags: Gsm8kConfig = {
       ...modelFlags(ctx, int),
+      tokenHealing: ctx.values['token-healing'] === true ? true : undefined,
       test: stringFlag(ctx, 'test'),
       train: stringFlag(ctx, 'train'),
       corpus,
@@ -112,9 +118,7 @@ folders with "question" and "answer" (ending in "#### N").`,
     try {
       let done = 0;
       ctx.reporter.progress('answering', 0, test.length);
-      const generator = ev.modelGenerator(loaded.model, loaded.tokenizer, {
-        ...(c.batchSize && { batchSize: c.batchSize }),
-      });
+      const generator = ev.modelGenerator(loaded.model, loaded.tokenizer, generatorOptions(c, 'eval gsm8k'));
       const counting = {
         generate: async (requests: Parameters<typeof generator.generate>[0]) => {
           const out = await generator.generate(requests);

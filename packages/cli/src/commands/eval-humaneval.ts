@@ -15,6 +15,8 @@ import {
 } from './command.js';
 import { corpusSource } from './corpora.js';
 import {
+  GENERATION_OPTIONS,
+  generatorOptions,
   loadModel,
   MODEL_OPTIONS,
   MODEL_TEMPLATE_KEYS,
@@ -25,6 +27,7 @@ import {
 } from './eval-common.js';
 
 interface HumanevalConfig extends ModelSettings {
+  tokenHealing?: boolean;
   samples?: string;
   problems?: string;
   corpus?: 'humaneval-style';
@@ -41,6 +44,7 @@ interface HumanevalConfig extends ModelSettings {
 
 const TEMPLATE: KeyTemplate = {
   ...MODEL_TEMPLATE_KEYS,
+  tokenHealing: null,
   samples: null,
   problems: null,
   corpus: null,
@@ -119,6 +123,7 @@ the isolation used is logged, on every results row ("isolation") and in humaneva
       description: 'with --samples: merge the N part files into the results',
     },
     ...MODEL_OPTIONS,
+    ...GENERATION_OPTIONS,
   },
   config: true,
   graceful: true,
@@ -136,6 +141,7 @@ the isolation used is logged, on every results row ("isolation") and in humaneva
     const corpus = choiceFlag(ctx, 'corpus', ['humaneval-style'] as const);
     const flags: HumanevalConfig = {
       ...modelFlags(ctx, int),
+      tokenHealing: ctx.values['token-healing'] === true ? true : undefined,
       samples: stringFlag(ctx, 'samples'),
       problems: stringFlag(ctx, 'problems'),
       corpus,
@@ -247,9 +253,11 @@ the isolation used is logged, on every results row ("isolation") and in humaneva
     const loaded = await loadModel(ctx, c);
     try {
       const n = c.n ?? 10;
-      const generator = ev.modelGenerator(loaded.model, loaded.tokenizer, {
-        ...(c.batchSize && { batchSize: c.batchSize }),
-      });
+      const generator = ev.modelGenerator(
+        loaded.model,
+        loaded.tokenizer,
+        generatorOptions(c, 'eval humaneval'),
+      );
       let done = 0;
       ctx.reporter.progress('sampling', 0, problems.size * n);
       const counting = {
