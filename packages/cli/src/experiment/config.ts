@@ -309,8 +309,8 @@ function defaultArms(o: {
 
 /**
  * The default experiment: the four conditions, a 3-point lr sweep per method with 2 seeds each, and the rank and
- * regulariser arms on IFT math: 44 units (IFT 40 steps, CPT 32), sized for 20 minutes on two idle CPU cores with the shipped
- * base. The scale knobs: `finetune.iftSteps`/`cptSteps`, `finetune.microBatchSize`, the `defaultArms` call below
+ * regulariser arms on IFT math: 44 units (IFT 40 steps, CPT 32), sized for 20 minutes on two idle CPU cores with
+ * the shipped base. The scale knobs: `finetune.iftSteps`/`cptSteps`, `finetune.microBatchSize`, the `defaultArms` call below
  * (lrs, seeds, rank, extras) and the `eval` sizes.
  */
 export const DEFAULT_EXPERIMENT: ExperimentConfig = {
