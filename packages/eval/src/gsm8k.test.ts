@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { GSM8K_TEST_FILE, GSM8K_TRAIN_FILE, haveShared } from '../test/helpers.js';
 import type { GenerationRequest, Generator } from './generator.js';
 import {
@@ -53,8 +53,13 @@ describe('GSM8K extraction and exact match', () => {
 });
 
 describe.skipIf(!haveShared(GSM8K_TEST_FILE) || !haveShared(GSM8K_TRAIN_FILE))('GSM8K (real files)', () => {
-  const test = loadGsm8k(GSM8K_TEST_FILE);
-  const train = loadGsm8k(GSM8K_TRAIN_FILE);
+  // Loaded in beforeAll: vitest runs a skipped suite's body to collect its tests.
+  let test: ReturnType<typeof loadGsm8k>;
+  let train: ReturnType<typeof loadGsm8k>;
+  beforeAll(() => {
+    test = loadGsm8k(GSM8K_TEST_FILE);
+    train = loadGsm8k(GSM8K_TRAIN_FILE);
+  });
 
   it('loads 1319 test and 7473 train problems', () => {
     expect(test.length).toBe(1319);

@@ -3,7 +3,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildProgram, loadCodeProblems } from '../src/code-problems.js';
 import { DataError } from '../src/errors.js';
 import { evaluateCodeSamples, evaluateFunctionalCorrectness } from '../src/evaluate-code.js';
@@ -14,7 +14,11 @@ const dir = mkdtempSync(join(tmpdir(), 'loralab-eval-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe.skipIf(!haveShared(HUMANEVAL_FILE))('HumanEval (real file)', () => {
-  const problems = loadCodeProblems(HUMANEVAL_FILE);
+  // Loaded in beforeAll: vitest runs a skipped suite's body to collect its tests.
+  let problems: ReturnType<typeof loadCodeProblems>;
+  beforeAll(() => {
+    problems = loadCodeProblems(HUMANEVAL_FILE);
+  });
 
   it('loads 164 problems in the HumanEval schema', () => {
     expect(problems.size).toBe(164);
