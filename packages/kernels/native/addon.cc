@@ -180,6 +180,20 @@ Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// attentionCached(q, k, v, o, B, nh, nkv, Tq, Tk, C, hs, scale, keyMask = null)
+Napi::Value AttentionCached(const Napi::CallbackInfo& info) {
+  const int64_t B = Int(info, 4), nh = Int(info, 5), nkv = Int(info, 6), Tq = Int(info, 7), Tk = Int(info, 8),
+                C = Int(info, 9), hs = Int(info, 10);
+  if (nkv == 0 || nh % nkv != 0) throw Napi::RangeError::New(info.Env(), "attention: nh must be a multiple of nkv");
+  if (Tq < 1 || Tq > Tk || Tk > C)
+    throw Napi::RangeError::New(info.Env(), "attentionCached: needs 1 <= Tq <= Tk <= C");
+  lk::attention_cached(F32(info, 0, B * Tq * nh * hs, "q"), F32(info, 1, B * C * nkv * hs, "k"),
+                       F32(info, 2, B * C * nkv * hs, "v"), F32(info, 3, B * Tq * nh * hs, "o"), static_cast<int>(B),
+                       static_cast<int>(nh), static_cast<int>(nkv), static_cast<int>(Tq), static_cast<int>(Tk),
+                       static_cast<int>(C), static_cast<int>(hs), Float(info, 11), OptionalF32(info, 12, B * Tk, "keyMask"));
+  return info.Env().Undefined();
+}
+
 // attentionBackward(q, k, v, o, lse, dout, dq, dk, dv, B, nh, nkv, T, hs, scale, seqMajor = false, keyMask = null)
 Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   const int64_t B = Int(info, 9), nh = Int(info, 10), nkv = Int(info, 11), T = Int(info, 12), hs = Int(info, 13);
@@ -312,6 +326,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("swigluBackward", Napi::Function::New(env, SwigluBackward));
   exports.Set("rope", Napi::Function::New(env, Rope));
   exports.Set("attentionForward", Napi::Function::New(env, AttentionForward));
+  exports.Set("attentionCached", Napi::Function::New(env, AttentionCached));
   exports.Set("attentionBackward", Napi::Function::New(env, AttentionBackward));
   exports.Set("crossEntropyForward", Napi::Function::New(env, CrossEntropyForward));
   exports.Set("crossEntropyBackward", Napi::Function::New(env, CrossEntropyBackward));

@@ -201,4 +201,52 @@ void attention_backward(const float* q, const float* k, const float* v, const fl
   }
 }
 
+void attention_cached(const float* q, const float* k, const float* v, float* o, int B, int nh, int nkv, int Tq, int Tk,
+                      int C, int hs, float scale, const float* keyMask) {
+  const int rep = nh / nkv;
+  const int lq = nh * hs, lk = nkv * hs;  // row strides: q, o (B, Tq, nh, hs); the caches (B, C, nkv, hs)
+  const int64_t units = static_cast<int64_t>(B) * nh;
+  SerialBlas serial;
+#pragma omp parallel num_threads(unit_threads(units))
+  {
+  FlushDenormals ftz;
+  std::vector<float> s(static_cast<size_t>(std::min(kBlock, Tq)) * Tk);  // scores, then probabilities, ld Tk
+#pragma omp for schedule(static)
+  for (int64_t unit = 0; unit < units; unit++) {
+    const int b = static_cast<int>(unit / nh);
+    const int h = static_cast<int>(unit % nh);
+    const float* Q = q + (static_cast<int64_t>(b) * Tq * nh + h) * hs;
+    float* O = o + (static_cast<int64_t>(b) * Tq * nh + h) * hs;
+    const float* K = k + (static_cast<int64_t>(b) * C * nkv + h / rep) * hs;  // keys 0..Tk-1 of the cache
+    const float* V = v + (static_cast<int64_t>(b) * C * nkv + h / rep) * hs;
+    const float* M = keyMask == nullptr ? nullptr : keyMask + static_cast<int64_t>(b) * Tk;
+    for (int i0 = 0; i0 < Tq; i0 += kBlock) {
+      const int R = std::min(kBlock, Tq - i0);
+      const int n = Tk - Tq + i0 + R;  // keys the block's last row sees
+      gemm(false, true, R, n, hs, scale, Q + static_cast<int64_t>(i0) * lq, lq, K, lk, 0.0f, s.data(), Tk);
+      for (int r = 0; r < R; r++) {
+        float* __restrict sp = s.data() + static_cast<int64_t>(r) * Tk;
+        const int last = Tk - Tq + i0 + r;  // keys 0..last are visible
+        float mx = -INFINITY;
+        for (int j = 0; j <= last; j++) mx = ((M == nullptr || M[j] != 0.0f) && sp[j] > mx) ? sp[j] : mx;
+        if (mx == -INFINITY) {  // no real key: the row attends to nothing
+          std::fill(sp, sp + n, 0.0f);
+          continue;
+        }
+        float sum = 0.0f;
+        for (int j = 0; j <= last; j++) {
+          sp[j] = (M == nullptr || M[j] != 0.0f) ? fast_exp(sp[j] - mx) : 0.0f;
+          sum += sp[j];
+        }
+        const float inv = 1.0f / sum;
+#pragma omp simd
+        for (int j = 0; j <= last; j++) sp[j] *= inv;
+        std::fill(sp + last + 1, sp + n, 0.0f);
+      }
+      gemm(false, false, R, hs, n, 1.0f, s.data(), Tk, V, lk, 0.0f, O + static_cast<int64_t>(i0) * lq, lq);
+    }
+  }
+  }
+}
+
 }  // namespace lk

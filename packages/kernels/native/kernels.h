@@ -80,6 +80,14 @@ void attention_backward(const float* q, const float* k, const float* v, const fl
                         const float* dout, float* dq, float* dk, float* dv, int B, int nh, int nkv, int T, int hs,
                         float scale, bool seqMajor = false, const float* keyMask = nullptr);
 
+/**
+ * Attention of Tq new queries over a KV cache (incremental decoding): q, o (B, Tq, nh, hs); k, v (B, C, nkv, hs)
+ * caches of capacity C whose first Tk positions are filled (the new keys last); query i sees keys 0..Tk − Tq + i.
+ * keyMask: null, or (B, Tk) with 0 for a padding key; a query row that sees no real key gets o = 0. Forward only.
+ */
+void attention_cached(const float* q, const float* k, const float* v, float* o, int B, int nh, int nkv, int Tq, int Tk,
+                      int C, int hs, float scale, const float* keyMask = nullptr);
+
 // ---- loss (cross-entropy.cc) -----------------------------------------------------------------------------
 /**
  * Softmax cross-entropy per row: loss[i] = lse(logits[i]) − logits[i, label[i]], 0 where label == ignore.

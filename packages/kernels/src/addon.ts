@@ -112,6 +112,22 @@ export interface NativeAddon {
     /** (B, T): 0 for a padding key (excluded), nonzero for a real one */
     keyMask?: Float32Array | null,
   ): void;
+  /** Absent from an addon built before it existed: the kernel is then not registered. */
+  attentionCached?(
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    o: Float32Array,
+    B: number,
+    nh: number,
+    nkv: number,
+    Tq: number,
+    Tk: number,
+    C: number,
+    hs: number,
+    scale: number,
+    keyMask: Float32Array | null,
+  ): void;
   attentionBackward(
     q: Float32Array,
     k: Float32Array,

@@ -6,6 +6,13 @@ export {
   type NativeAddon,
   nativeEnvironment,
 } from './addon.js';
+export {
+  CACHED_ATTENTION,
+  cachedAttention,
+  cachedAttentionReference,
+  hasCachedAttentionKernel,
+  writeInPlace,
+} from './cached-attention.js';
 export { CAUSAL_ATTENTION, causalAttention, causalAttentionReference } from './causal-attention.js';
 export { DEFAULT_KERNELS_CONFIG, type KernelsConfig, resolveKernelsConfig } from './config.js';
 export {

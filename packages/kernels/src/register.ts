@@ -3,6 +3,7 @@
 import '@tensorflow/tfjs-backend-cpu'; // registers the `cpu` kernels that the native backend inherits
 import * as tf from '@tensorflow/tfjs-core';
 import { type KernelsReport, loadAddon } from './addon.js';
+import { cachedAttentionKernels } from './cached-attention.js';
 import { causalAttentionKernels } from './causal-attention.js';
 import { type KernelsConfig, resolveKernelsConfig } from './config.js';
 import { crossEntropyKernels } from './cross-entropy.js';
@@ -61,6 +62,7 @@ export const NATIVE_KERNEL_NAMES: readonly string[] = [
     ropeKernels,
     swigluKernels,
     causalAttentionKernels,
+    cachedAttentionKernels,
     crossEntropyKernels,
     linearCrossEntropyKernels,
     loraLinearKernels,
@@ -127,6 +129,8 @@ export function registerNativeBackend(config: Partial<KernelsConfig> = {}): Nati
       ropeKernels,
       swigluKernels,
       causalAttentionKernels,
+      // an addon built before the cached-attention kernel existed: generation grows its cache by concatenation
+      typeof addon.attentionCached === 'function' ? cachedAttentionKernels : [],
       crossEntropyKernels,
       linearCrossEntropyKernels,
       loraLinearKernels,

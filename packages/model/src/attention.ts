@@ -3,7 +3,7 @@
 // Causal attention with or without padding (no segment mask, no cache history, no attention dropout) on the native
 // backend runs the fused kernel of @loralab/kernels, which never forms the (T, T) scores and takes the padding as a
 // key mask; everything else the tfjs path.
-import { applyRope as applyRopeLayout, causalAttention } from '@loralab/kernels';
+import { applyRope as applyRopeLayout, cachedAttention, causalAttention } from '@loralab/kernels';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LlamaConfig } from './config.js';
 import type { KVCache } from './kv-cache.js';
@@ -29,7 +29,10 @@ export interface AttentionInputs {
    * dropout).
    */
   fusedCausal: boolean;
-  /** With `fusedCausal`: (B, T) 1 for a real token, 0 for padding; null or absent when nothing is padded. */
+  /**
+   * With `fusedCausal`: (B, T) 1 for a real token, 0 for padding; with an in-place cache, (B, past + T) over the
+   * cached and current keys; null or absent when nothing is padded.
+   */
   keyMask?: tf.Tensor2D | null;
   cache?: KVCache | undefined;
 }
@@ -59,6 +62,24 @@ export function attention(
     const rep = nh / nkv;
     const B = batch;
     const T = seq;
+    if (inputs.cache?.inPlace) {
+      // Decoding on the native backend: the new keys and values go into the cache's buffers in place, and the
+      // queries attend to its filled positions where they lie; padding keys are excluded by the key mask.
+      const seq = (y: tf.Tensor2D, n: number) => tf.reshape(y, [B, T, n, hs]) as tf.Tensor4D; // (B, T, n, hs)
+      const q = applyRopeLayout(seq(proj.q_proj.apply(x, ctx), nh), inputs.cos, inputs.sin, 'bthd');
+      const k = applyRopeLayout(seq(proj.k_proj.apply(x, ctx), nkv), inputs.cos, inputs.sin, 'bthd');
+      const v = seq(proj.v_proj.apply(x, ctx), nkv);
+      const cached = inputs.cache.write(layer, k as tf.Tensor4D, v);
+      const o = cachedAttention(
+        q,
+        cached.k,
+        cached.v,
+        cached.length,
+        1 / Math.sqrt(hs),
+        inputs.keyMask ?? null,
+      );
+      return proj.o_proj.apply(tf.reshape(o, [B * T, nh * hs]) as tf.Tensor2D, ctx); // (B·T, nh·hs)
+    }
     if (inputs.fusedCausal) {
       // The fused kernels take the (B, T, heads, hs) layout: the projections' output reshaped, no transposes.
       const seq = (y: tf.Tensor2D, n: number) => tf.reshape(y, [B, T, n, hs]) as tf.Tensor4D; // (B, T, n, hs)

@@ -48,9 +48,12 @@ function leftPad(prompts: number[][], pad: number) {
 /** Last-position logits (B, V) on the host. */
 async function lastLogits(model: LlamaForCausalLM, ids: number[][], mask: number[][], cache?: KVCache) {
   const logits = tf.tidy(() => {
-    const all = model.forward(ids, { attentionMask: mask, ...(cache ? { cache } : {}) }); // (B, T, V)
-    const [B, T, V] = all.shape;
-    return tf.reshape(tf.slice(all, [0, T - 1, 0], [B, 1, V]), [B, V]);
+    const last = model.forward(ids, {
+      attentionMask: mask,
+      lastPositionOnly: true,
+      ...(cache ? { cache } : {}),
+    }); // (B, 1, V)
+    return tf.reshape(last, [last.shape[0], last.shape[2]]);
   });
   const data = (await logits.data()) as Float32Array;
   logits.dispose();
@@ -105,18 +108,17 @@ export async function generate(
   const out: number[][] = prompts.map(() => []);
   const texts: string[] = prompts.map(() => '');
   const reasons: (FinishReason | null)[] = prompts.map(() => null);
-  const cache = useCache ? new KVCache(c.num_hidden_layers) : undefined;
+  const capacity = ids[0]!.length + options.maxNewTokens;
+  const cache = useCache ? new KVCache(c.num_hidden_layers, { capacity }) : undefined;
   try {
+    // Rows still generating (prompt indices): a finished row leaves the batch and the cache at the next step.
+    let active = prompts.map((_, b) => b);
     let stepIds = ids;
-    for (let step = 0; step < options.maxNewTokens && reasons.some((r) => r === null); step++) {
-      const logits = await lastLogits(model, useCache ? stepIds : ids, mask, cache);
-      const next: number[] = [];
-      for (let b = 0; b < B; b++) {
-        if (reasons[b] !== null) {
-          next.push(pad);
-          continue;
-        }
-        const row = logits.subarray(b * V, (b + 1) * V);
+    for (let step = 0; step < options.maxNewTokens && active.length > 0; step++) {
+      const rowsIds = useCache ? stepIds : active.map((b) => ids[b]!);
+      const logits = await lastLogits(model, rowsIds, active.map((b) => mask[b]!), cache);
+      for (const [i, b] of active.entries()) {
+        const row = logits.subarray(i * V, (i + 1) * V);
         const allowed = step === 0 ? first?.[b] : null;
         const tok = allowed
           ? allowed[
@@ -127,8 +129,9 @@ export async function generate(
               )
             ]!
           : sampleToken(row, options, rng);
-        next.push(tok);
         out[b]!.push(tok);
+        ids[b]!.push(tok);
+        mask[b]!.push(1);
         if (stopTokens.has(tok)) reasons[b] = 'stop_token';
         if (options.decode) {
           const text = options.decode(out[b]!);
@@ -144,11 +147,10 @@ export async function generate(
         }
         if (reasons[b] === null && out[b]!.length >= options.maxNewTokens) reasons[b] = 'length';
       }
-      for (let b = 0; b < B; b++) {
-        ids[b]!.push(next[b]!);
-        mask[b]!.push(1);
-      }
-      stepIds = next.map((t) => [t]);
+      const keep = active.flatMap((b, i) => (reasons[b] === null ? [i] : []));
+      if (keep.length > 0 && keep.length < active.length) cache?.select(keep);
+      active = keep.map((i) => active[i]!);
+      stepIds = active.map((b) => [ids[b]!.at(-1)!]);
     }
   } finally {
     cache?.dispose();

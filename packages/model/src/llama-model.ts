@@ -36,6 +36,8 @@ export interface ForwardOptions {
   training?: boolean;
   /** Seed of this pass's dropout masks (default 0). */
   seed?: number;
+  /** `forward` only: the logits of each row's last position, (B, 1, V), as generation needs them. */
+  lastPositionOnly?: boolean;
 }
 
 /** Construction options. */
@@ -56,9 +58,12 @@ interface Prepared {
     sin: tf.Tensor4D;
     qCos: tf.Tensor4D;
     qSin: tf.Tensor4D;
-    /** null when `fusedCausal`. */
+    /** null when `fusedCausal` or the cache is in place. */
     mask: tf.Tensor4D | null;
-    /** (B, T) 1 for a real token, 0 for padding, when `fusedCausal` and the attention mask has padding; else null. */
+    /**
+     * 1 for a real token, 0 for padding, when the attention mask has padding: (B, T) when `fusedCausal`, (B, past + T)
+     * with an in-place cache; else null.
+     */
     keyMask: tf.Tensor2D | null;
   };
   /** Attention runs the fused causal kernel (see attention.ts). */
@@ -271,7 +276,21 @@ export class LlamaForCausalLM {
       );
     }
     const training = options.training ?? false;
+    // An in-place cache (native decoding) takes the key mask over every cached and current key, no additive mask.
+    const inPlace = options.cache?.inPlace === true;
+    if (inPlace) {
+      if (segments)
+        throw new ShapeError('segment_ids cannot be combined with a KV cache', 'segment_ids', [B, T], []);
+      if (mask && mask.length !== B * (past + T))
+        throw new ShapeError(
+          `attention_mask has ${mask.length} values, expected ${B * (past + T)} (B, past + T)`,
+          'attention_mask',
+          [B, past + T],
+          [mask.length],
+        );
+    }
     const fusedCausal =
+      !inPlace &&
       nativeBackendActive() &&
       fusableCausal(B, T, past, mask, segments) &&
       !(training && c.attention_dropout > 0);
@@ -288,17 +307,17 @@ export class LlamaForCausalLM {
     });
     let built: tf.Tensor4D | null = null;
     try {
-      built = fusedCausal ? null : buildAttentionMask(B, T, past, mask, segments);
+      built = fusedCausal || inPlace ? null : buildAttentionMask(B, T, past, mask, segments);
     } catch (e) {
       tf.dispose(made);
       throw e;
     }
     // Padding on the fused path (never before a row's first token, see fusableCausal): the kernel's key mask.
     const keyMask =
-      fusedCausal && mask?.some((m) => m === 0)
+      (fusedCausal || inPlace) && mask?.some((m) => m === 0)
         ? tf.tensor2d(
             Float32Array.from(mask, (m) => (m === 0 ? 0 : 1)),
-            [B, T],
+            [B, mask.length / B],
           )
         : null;
     const tensors = { ...made, mask: built, keyMask };
@@ -408,11 +427,16 @@ export class LlamaForCausalLM {
   forward(inputIds: IdsInput, options: ForwardOptions = {}): tf.Tensor3D {
     const [B, T] = idsShape(inputIds);
     return tf.tidy(() => {
-      const h = this.hiddenStates(inputIds, options);
+      let h = this.hiddenStates(inputIds, options);
       const ctx: ForwardContext = { training: options.training ?? false, nextSeed: () => 1 };
+      const rows = options.lastPositionOnly ? 1 : T;
+      if (options.lastPositionOnly) {
+        const d = this.config.hidden_size;
+        h = tf.reshape(tf.slice(tf.reshape(h, [B, T, d]), [0, T - 1, 0], [B, 1, d]), [B, d]) as tf.Tensor2D;
+      }
       return tf.reshape(this.getProjection('lm_head').apply(h, ctx), [
         B,
-        T,
+        rows,
         this.config.vocab_size,
       ]) as tf.Tensor3D;
     });

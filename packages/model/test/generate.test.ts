@@ -177,6 +177,63 @@ describe('logLikelihood inputs', () => {
   });
 });
 
+describe.skipIf(!BACKENDS.includes('native'))('KVCache in place (native)', () => {
+  it('gives the logits of the concatenated cache, prompt with left padding then single steps, no leaks', async () => {
+    await useBackend('native');
+    const model = new LlamaForCausalLM({ ...TINY, eos_token_id: null, initializer_range: 0.5 }, { seed: 3 });
+    const before = tf.memory().numTensors;
+    const inPlace = new KVCache(TINY.num_hidden_layers, { capacity: 12 });
+    const grown = new KVCache(TINY.num_hidden_layers);
+    expect([inPlace.inPlace, grown.inPlace]).toEqual([true, false]);
+    let ids = [
+      [0, 0, 5, 9, 2],
+      [7, 3, 1, 4, 8],
+    ];
+    let mask = [
+      [0, 0, 1, 1, 1],
+      [1, 1, 1, 1, 1],
+    ];
+    for (let step = 0; step < 4; step++) {
+      const [a, b] = [inPlace, grown].map((cache) => {
+        const logits = model.forward(ids, { attentionMask: mask, cache });
+        const out = logits.dataSync().slice();
+        logits.dispose();
+        return out;
+      });
+      // Padding query rows attend to nothing in place and to the padding on the tfjs path: compare real rows.
+      const T = ids[0]!.length;
+      const V = TINY.vocab_size;
+      for (let r = 0; r < 2; r++)
+        for (let t = 0; t < T; t++) {
+          if (mask[r]![mask[r]!.length - T + t] === 0) continue;
+          const row = (r * T + t) * V;
+          for (let j = 0; j < V; j++) expect(Math.abs(a![row + j]! - b![row + j]!)).toBeLessThan(1e-4);
+        }
+      expect(inPlace.length).toBe(grown.length);
+      ids = [[11 + step], [20 + step]];
+      mask = mask.map((m) => [...m, 1]);
+    }
+    expect(inPlace.layers[0]!.k.shape).toEqual([
+      2,
+      12,
+      TINY.num_key_value_heads,
+      TINY.hidden_size / TINY.num_attention_heads,
+    ]);
+    const full = new KVCache(1, { capacity: 2 });
+    const kv = tf.zeros([
+      1,
+      3,
+      TINY.num_key_value_heads,
+      TINY.hidden_size / TINY.num_attention_heads,
+    ]) as tf.Tensor4D;
+    expect(() => full.write(0, kv, kv)).toThrow(/exceed the capacity 2/);
+    tf.dispose(kv);
+    for (const c of [inPlace, grown, full]) c.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    model.dispose();
+  });
+});
+
 describe('KVCache', () => {
   it('appends along the sequence axis, selects batch rows and frees its tensors', async () => {
     await useBackend('cpu');
