@@ -16,7 +16,8 @@
         "native/linear-cross-entropy.cc",
         "native/optimizer.cc",
         "native/peak.cc",
-        "native/svd.cc"
+        "native/svd.cc",
+        "native/sampling.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

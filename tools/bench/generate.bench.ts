@@ -92,7 +92,7 @@ console.log(
 );
 console.log('| --- | --- | --- | --- | --- | --- | --- |');
 const ours = row(
-  `loralab ${resolved}`,
+  `loralab ${resolved.name}`,
   best.prefill,
   best.total,
   process.env.OPENBLAS_CORETYPE ?? '(unset)',
@@ -121,11 +121,10 @@ if (!haveTorch) {
     top_p: sampling.topP,
   };
   const t = JSON.parse(
-    execFileSync(
-      '/usr/bin/python3',
-      [script, JSON.stringify(spec), String(torchThreads), String(rounds)],
-      { env, encoding: 'utf8' },
-    )
+    execFileSync('/usr/bin/python3', [script, JSON.stringify(spec), String(torchThreads), String(rounds)], {
+      env,
+      encoding: 'utf8',
+    })
       .trim()
       .split('\n')
       .at(-1)!,

@@ -180,6 +180,22 @@ Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// sampleRows(logits, u, out, B, V, temperature, topK, topP): logits Float32Array (B, V), u Float64Array (B) of draws
+// in [0, 1), out Int32Array (B)
+Napi::Value SampleRows(const Napi::CallbackInfo& info) {
+  const int64_t B = Int(info, 3), V = Int(info, 4);
+  const double temperature = info[5].ToNumber().DoubleValue(), topP = info[7].ToNumber().DoubleValue();
+  const int64_t topK = Int(info, 6);
+  if (B < 0 || V < 1 || !(temperature > 0) || !(topP > 0) || topK < 0)
+    throw Napi::RangeError::New(info.Env(), "sampleRows: needs V >= 1, temperature > 0, top_p > 0, top_k >= 0");
+  if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+      static_cast<int64_t>(info[1].As<Napi::Float64Array>().ElementLength()) < B)
+    throw Napi::TypeError::New(info.Env(), "sampleRows: u: expected a Float64Array of B draws");
+  lk::sample_rows(F32(info, 0, B * V, "logits"), static_cast<int>(B), static_cast<int>(V), temperature,
+                  static_cast<int>(topK), topP, info[1].As<Napi::Float64Array>().Data(), I32(info, 2, B, "out"));
+  return info.Env().Undefined();
+}
+
 // attentionCached(q, k, v, o, B, nh, nkv, Tq, Tk, C, hs, scale, keyMask = null)
 Napi::Value AttentionCached(const Napi::CallbackInfo& info) {
   const int64_t B = Int(info, 4), nh = Int(info, 5), nkv = Int(info, 6), Tq = Int(info, 7), Tk = Int(info, 8),
@@ -327,6 +343,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("rope", Napi::Function::New(env, Rope));
   exports.Set("attentionForward", Napi::Function::New(env, AttentionForward));
   exports.Set("attentionCached", Napi::Function::New(env, AttentionCached));
+  exports.Set("sampleRows", Napi::Function::New(env, SampleRows));
   exports.Set("attentionBackward", Napi::Function::New(env, AttentionBackward));
   exports.Set("crossEntropyForward", Napi::Function::New(env, CrossEntropyForward));
   exports.Set("crossEntropyBackward", Napi::Function::New(env, CrossEntropyBackward));

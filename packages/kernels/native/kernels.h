@@ -88,6 +88,14 @@ void attention_backward(const float* q, const float* k, const float* v, const fl
 void attention_cached(const float* q, const float* k, const float* v, float* o, int B, int nh, int nkv, int Tq, int Tk,
                       int C, int hs, float scale, const float* keyMask = nullptr);
 
+// ---- sampling (sampling.cc) ------------------------------------------------------------------------------
+/**
+ * One token per row of logits (B, V): temperature > 0, then the top k (0 = all), then the top-p nucleus (1 = all),
+ * chosen with the row's uniform draw u[b] ∈ [0, 1), exactly as @loralab/model's sampleToken with that draw.
+ */
+void sample_rows(const float* logits, int B, int V, double temperature, int topK, double topP, const double* u,
+                 int32_t* out);
+
 // ---- loss (cross-entropy.cc) -----------------------------------------------------------------------------
 /**
  * Softmax cross-entropy per row: loss[i] = lse(logits[i]) − logits[i, label[i]], 0 where label == ignore.

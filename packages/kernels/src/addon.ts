@@ -112,6 +112,17 @@ export interface NativeAddon {
     /** (B, T): 0 for a padding key (excluded), nonzero for a real one */
     keyMask?: Float32Array | null,
   ): void;
+  /** One token per row of logits (B, V) with the row's draw u[b]; absent from an addon built before it existed. */
+  sampleRows?(
+    logits: Float32Array,
+    u: Float64Array,
+    out: Int32Array,
+    B: number,
+    V: number,
+    temperature: number,
+    topK: number,
+    topP: number,
+  ): void;
   /** Absent from an addon built before it existed: the kernel is then not registered. */
   attentionCached?(
     q: Float32Array,

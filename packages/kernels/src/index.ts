@@ -63,4 +63,5 @@ export {
 } from './register.js';
 export { RMS_NORM, rmsNorm, rmsNormReference } from './rms-norm.js';
 export { applyRope, ROPE, ropeReference } from './rope.js';
+export { type RowSampling, sampleRowsNative } from './sampling.js';
 export { SWIGLU, swiglu, swigluReference } from './swiglu.js';

@@ -39,6 +39,9 @@ export function broadcastBatchIndices(
   return { shape, aIdx, bIdx };
 }
 
+const sizeOf = (dims: number[]) => dims.reduce((p, d) => p * d, 1);
+const isIota = (idx: Int32Array) => idx.every((v, i) => v === i);
+
 /** op(a) · op(b) for float32 a (..., m, k) and b (..., k, n) (or transposed), through sgemm. */
 export function nativeBatchMatMul(
   backend: NativeBackend,
@@ -69,14 +72,17 @@ export function nativeBatchMatMul(
   const batch = aIdx.length;
   const out = new Float32Array(batch * m * n);
   if (batch * m * n > 0 && kA > 0) {
+    // One matrix b for a batch of untransposed a (x · W of a (B, T, d) activation): the batch's rows are one
+    // (batch·m, k) matrix in memory, so one sgemm replaces `batch` small ones (a GEMV each when decoding).
+    const fold = batch > 1 && !transposeA && sizeOf(b.shape.slice(0, -2)) === 1 && isIota(aIdx);
     backend.addon.sgemm(
       f32(backend, a, 'matMul'),
       f32(backend, b, 'matMul'),
       out,
-      batch,
-      aIdx,
-      bIdx,
-      m,
+      fold ? 1 : batch,
+      fold ? aIdx.subarray(0, 1) : aIdx,
+      fold ? bIdx.subarray(0, 1) : bIdx,
+      fold ? batch * m : m,
       n,
       kA,
       transposeA,

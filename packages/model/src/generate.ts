@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError } from './errors.js';
 import { KVCache } from './kv-cache.js';
 import type { LlamaForCausalLM } from './llama-model.js';
-import { createRng, type SamplingOptions, sampleToken } from './sampling.js';
+import { createRng, type SamplingOptions, sampleToken, sampleTokens } from './sampling.js';
 
 export interface GenerateOptions extends SamplingOptions {
   /** Most tokens to generate per prompt. */
@@ -116,19 +116,28 @@ export async function generate(
     let stepIds = ids;
     for (let step = 0; step < options.maxNewTokens && active.length > 0; step++) {
       const rowsIds = useCache ? stepIds : active.map((b) => ids[b]!);
-      const logits = await lastLogits(model, rowsIds, active.map((b) => mask[b]!), cache);
+      const logits = await lastLogits(
+        model,
+        rowsIds,
+        active.map((b) => mask[b]!),
+        cache,
+      );
+      // Token healing constrains the first token per prompt: those rows are sampled one by one.
+      const sampled = step === 0 && first ? null : sampleTokens(logits, V, options, rng);
       for (const [i, b] of active.entries()) {
         const row = logits.subarray(i * V, (i + 1) * V);
         const allowed = step === 0 ? first?.[b] : null;
-        const tok = allowed
-          ? allowed[
-              sampleToken(
-                Float32Array.from(allowed, (t) => row[t]!),
-                options,
-                rng,
-              )
-            ]!
-          : sampleToken(row, options, rng);
+        const tok = sampled
+          ? sampled[i]!
+          : allowed
+            ? allowed[
+                sampleToken(
+                  Float32Array.from(allowed, (t) => row[t]!),
+                  options,
+                  rng,
+                )
+              ]!
+            : sampleToken(row, options, rng);
         out[b]!.push(tok);
         ids[b]!.push(tok);
         mask[b]!.push(1);

@@ -80,4 +80,4 @@ export {
   writeSafetensors,
 } from './safetensors.js';
 export { f8e4m3ToF32, f8e5m2ToF32, f8e8m0ToF32 } from './safetensors-dtypes.js';
-export { argmax, createRng, type SamplingOptions, sampleToken } from './sampling.js';
+export { argmax, createRng, type SamplingOptions, sampleToken, sampleTokens } from './sampling.js';

@@ -9,6 +9,7 @@ import {
   LlamaForCausalLM,
   logLikelihood,
   sampleToken,
+  sampleTokens,
 } from '../src/index.js';
 import { BACKENDS, TINY, useBackend } from './helpers.js';
 
@@ -120,7 +121,89 @@ describe('sampling', () => {
     );
     expect([...picks].sort()).toEqual([1, 3]);
   });
+
+  it('chooses as sorting the whole vocabulary does, for every cut, with ties and peaked rows', () => {
+    const { rows, cuts, gen } = samplingCases();
+    let checked = 0;
+    for (const row of rows) {
+      for (const o of cuts) {
+        const draws = [gen(), gen(), 0.999999]; // the last reaches the end of the candidates
+        for (const u of draws) {
+          expect(sampleToken(row, o, () => u)).toBe(bySortingAll(row, o, u));
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBe(rows.length * cuts.length * 3);
+  });
+
+  it.each(BACKENDS)(
+    'sampleTokens on %s: a batch of rows as sampleToken row by row, the same draws',
+    async (backend) => {
+      await useBackend(backend);
+      const { rows, cuts } = samplingCases();
+      const V = rows[0]!.length;
+      const logits = new Float32Array(rows.length * V);
+      rows.forEach((row, b) => logits.set(row, b * V));
+      for (const o of [...cuts, { temperature: 0 }]) {
+        for (const seed of [1, 2]) {
+          const [batched, single] = [createRng(seed), createRng(seed)];
+          const got = sampleTokens(logits, V, o, batched);
+          expect(Array.from(got)).toEqual(rows.map((row) => sampleToken(row, o, single)));
+          expect(batched()).toBe(single()); // as many draws taken
+        }
+      }
+    },
+  );
 });
+
+type Cut = { temperature: number; topK?: number; topP?: number };
+
+/**
+ * The definition of sampling: rank all V tokens (larger logit first, smaller id on ties), cut to top k, then to
+ * the smallest prefix whose mass reaches top p, and walk it with one uniform draw.
+ */
+function bySortingAll(row: Float32Array, o: Cut, u: number): number {
+  let order = Array.from(row.keys()).sort((a, b) => row[b]! - row[a]! || a - b);
+  if (o.topK && o.topK < row.length) order = order.slice(0, o.topK);
+  let probs = order.map((i) => Math.exp((row[i]! - row[order[0]!]!) / o.temperature));
+  let total = probs.reduce((a, b) => a + b, 0);
+  if ((o.topP ?? 1) < 1) {
+    let keep = 0;
+    let mass = 0;
+    while (keep < order.length && (keep === 0 || mass < o.topP! * total)) mass += probs[keep++]!;
+    [order, probs, total] = [order.slice(0, keep), probs.slice(0, keep), mass];
+  }
+  let left = u * total;
+  for (let i = 0; i < order.length; i++) if ((left -= probs[i]!) < 0) return order[i]!;
+  return order.at(-1)!;
+}
+
+/** Rows of 4096 logits (flat to peaked, many ties, long tails) and the cuts to sample them with. */
+function samplingCases() {
+  const gen = createRng(7);
+  const cuts: Cut[] = [
+    { temperature: 0.2, topP: 0.95 },
+    { temperature: 1, topP: 0.9 },
+    { temperature: 2, topP: 0.999 },
+    { temperature: 0.7, topK: 50 },
+    { temperature: 0.7, topK: 3000, topP: 0.8 },
+    { temperature: 1 },
+    { temperature: 30, topP: 0.5 },
+    { temperature: 1, topP: 0.9999 },
+    { temperature: 1, topK: 200 },
+  ];
+  const V = 4096;
+  const rows = Array.from({ length: 60 }, (_, n) => {
+    const scale = [0.1, 1, 8, 40][n % 4]!;
+    // rounded logits give many ties
+    return Float32Array.from({ length: V }, () => Math.round((gen() - 0.5) * scale * 8) / 8);
+  });
+  // One peak over a long tail of tokens a millionth as likely: the top k and a wide nucleus reach into the tail.
+  rows.push(Float32Array.from({ length: V }, (_, i) => (i === 5 ? 0 : -14 - (i % 3) * 0.25)));
+  rows.push(Float32Array.from({ length: V }, (_, i) => (i % 97 === 0 ? 0 : -30 - (i % 7))));
+  return { rows, cuts, gen };
+}
 
 describe('logLikelihood', () => {
   let model: LlamaForCausalLM;
