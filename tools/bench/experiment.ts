@@ -32,9 +32,27 @@ clearInterval(sampler);
 const cpu = process.cpuUsage(cpu0);
 const cpuSeconds = (cpu.user + cpu.system) / 1e6;
 const meanLoad = loads.length ? loads.reduce((a, b) => a + b, 0) / loads.length : loadavg()[0]!;
+// The phases summed over units: training steps, evaluation by kind of work, rank analysis.
+const units = result.results.units;
+const total = (f: (u: (typeof units)[number]) => number) => units.reduce((a, u) => a + f(u), 0);
+const phase = (key: 'losses' | 'choices' | 'generate' | 'execute') => total((u) => u.evalPhases?.[key] ?? 0);
+const t = result.results.timings;
+const summary = [
+  ['tokenize (tokenizer, datasets)', (t.tokenizer ?? 0) + (t.datasets ?? 0)],
+  ['base (load or pretrain, evaluate)', t.base ?? 0],
+  ['train (optimizer steps, all units)', total((u) => u.wallSeconds - u.evalSeconds)],
+  ['evaluate: losses and perplexity', phase('losses')],
+  ['evaluate: multiple choice', phase('choices')],
+  ['evaluate: generate (greedy and sampled)', phase('generate')],
+  ['evaluate: execute programs (sandbox)', phase('execute')],
+  ['rank analysis (SVD)', total((u) => u.rankSeconds)],
+] as const;
 const lines = [
   `${preset}: ${result.wallSeconds.toFixed(1)} s wall, ${cpuSeconds.toFixed(1)} s CPU (this process, all threads), ${cpus().length} cores, mean 1-min load ${meanLoad.toFixed(1)} (${loads.length} samples); backend ${result.results.environment.backend}`,
-  ...Object.entries(result.results.timings).map(([phase, s]) => `  ${phase.padEnd(44)} ${s.toFixed(1)} s`),
+  'phases (summed over units):',
+  ...summary.map(([name, s]) => `  ${name.padEnd(44)} ${s.toFixed(1)} s`),
+  'each phase:',
+  ...Object.entries(t).map(([name, s]) => `  ${name.padEnd(44)} ${s.toFixed(1)} s`),
   `skipped: ${result.skipped.join(', ') || 'none'}`,
   `report: ${result.report.html}`,
 ];

@@ -39,6 +39,8 @@ export function broadcastBatchIndices(
   return { shape, aIdx, bIdx };
 }
 
+/** Below this many rows per batch entry, a batched product against one shared matrix is one sgemm. */
+const FOLD_MAX_ROWS = 32;
 const sizeOf = (dims: number[]) => dims.reduce((p, d) => p * d, 1);
 const isIota = (idx: Int32Array) => idx.every((v, i) => v === i);
 
@@ -72,9 +74,12 @@ export function nativeBatchMatMul(
   const batch = aIdx.length;
   const out = new Float32Array(batch * m * n);
   if (batch * m * n > 0 && kA > 0) {
-    // One matrix b for a batch of untransposed a (x · W of a (B, T, d) activation): the batch's rows are one
-    // (batch·m, k) matrix in memory, so one sgemm replaces `batch` small ones (a GEMV each when decoding).
-    const fold = batch > 1 && !transposeA && sizeOf(b.shape.slice(0, -2)) === 1 && isIota(aIdx);
+    // One matrix b for a batch of untransposed a with few rows each (x · W of a (B, T, d) activation while
+    // decoding, T = 1): the batch's rows are one (batch·m, k) matrix in memory, and one sgemm replaces `batch`
+    // GEMVs (7-9x faster at 64 × (1, 256) · (256, 704)). With many rows each, OpenBLAS runs the separate
+    // products as fast or faster (tools/bench/matmul-fold.bench.ts), so they stay separate.
+    const fold =
+      m < FOLD_MAX_ROWS && batch > 1 && !transposeA && sizeOf(b.shape.slice(0, -2)) === 1 && isIota(aIdx);
     backend.addon.sgemm(
       f32(backend, a, 'matMul'),
       f32(backend, b, 'matMul'),

@@ -443,6 +443,30 @@ export class LlamaForCausalLM {
   }
 
   /**
+   * Logits (R, V) at chosen positions only: `at` lists flat positions b·T + t of input ids (B, T). The layers run
+   * over every position; the (·, V) lm_head product, the largest of a small model, runs only on the R rows (what
+   * scoring continuations needs).
+   */
+  logitsAt(inputIds: IdsInput, at: readonly number[], options: ForwardOptions = {}): tf.Tensor2D {
+    const [B, T] = idsShape(inputIds);
+    for (const [i, n] of at.entries()) {
+      if (!Number.isInteger(n) || n < 0 || n >= B * T) {
+        throw new ShapeError(
+          `logitsAt: position ${i} is ${n}, outside the ${B * T} positions of the (${B}, ${T}) input`,
+          'logitsAt',
+          [B * T],
+          [n],
+        );
+      }
+    }
+    return tf.tidy(() => {
+      const h = tf.gather(this.hiddenStates(inputIds, options), tf.tensor1d(Int32Array.from(at), 'int32'));
+      const ctx: ForwardContext = { training: options.training ?? false, nextSeed: () => 1 };
+      return this.getProjection('lm_head').apply(h as tf.Tensor2D, ctx) as tf.Tensor2D;
+    });
+  }
+
+  /**
    * Summed next-token loss against `labels` (B, T) (the input ids with IGNORE_INDEX where no loss is wanted;
    * shifted inside, as Hugging Face does) and the number of target tokens.
    */

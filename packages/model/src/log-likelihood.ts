@@ -70,28 +70,37 @@ export async function logLikelihood(
     const B = batch.length;
     // Right padding: causal attention means padding after a sequence never affects its positions.
     const ids = batch.map((it) => [...it.input, ...Array(T - it.input.length).fill(0)]);
-    const targets = new Int32Array(B * T);
-    for (const [b, it] of batch.entries()) targets.set(it.targets, b * T);
+    // Only the continuation's positions are scored: logits (R, V) at those rows, R = Σ continuation lengths.
+    const at: number[] = [];
+    const targets: number[] = [];
+    for (const [b, it] of batch.entries()) {
+      const L = it.input.length;
+      for (let j = L - it.n; j < L; j++) {
+        at.push(b * T + j);
+        targets.push(it.targets[j]!);
+      }
+    }
+    const R = at.length;
     const [lp, am] = tf.tidy(() => {
-      const logits = model.forward(ids); // (B, T, V)
-      const V = logits.shape[2];
-      const logp = tf.reshape(tf.logSoftmax(logits, -1), [B * T, V]);
-      const flat = Int32Array.from(targets, (t, n) => n * V + t);
-      const picked = tf.gather(tf.reshape(logp, [B * T * V]), tf.tensor1d(flat, 'int32')); // (B·T)
-      return [picked, tf.argMax(logp, 1)]; // (B·T), (B·T)
+      const logits = model.logitsAt(ids, at); // (R, V)
+      const V = logits.shape[1];
+      const logp = tf.logSoftmax(logits, -1);
+      const flat = Int32Array.from(targets, (t, r) => r * V + t);
+      const picked = tf.gather(tf.reshape(logp, [R * V]), tf.tensor1d(flat, 'int32')); // (R)
+      return [picked, tf.argMax(logp, 1)]; // (R), (R)
     });
     const [lpData, amData] = [await lp.data(), await am.data()];
     tf.dispose([lp, am]);
-    batch.forEach((it, b) => {
-      const L = it.input.length;
+    let r = 0;
+    for (const it of batch) {
       let logprob = 0;
       let isGreedy = true;
-      for (let j = L - it.n; j < L; j++) {
-        logprob += lpData[b * T + j]!;
-        if (amData[b * T + j] !== targets[b * T + j]) isGreedy = false;
+      for (let j = 0; j < it.n; j++, r++) {
+        logprob += lpData[r]!;
+        if (amData[r] !== targets[r]) isGreedy = false;
       }
       results[it.index] = { logprob, isGreedy, numTokens: it.n };
-    });
+    }
   }
   return results;
 }

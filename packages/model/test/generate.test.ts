@@ -240,6 +240,28 @@ describe('logLikelihood', () => {
     expect(res!.isGreedy).toBe(true);
     expect(batched[0]!.isGreedy).toBe(g === 3 && argmax(lp[0]![4]!) === 11);
   });
+
+  it('logitsAt gives the rows of forward at the chosen positions, and refuses positions outside', async () => {
+    const ids = [
+      [1, 5, 7, 9, 3],
+      [2, 4, 6, 8, 10],
+    ];
+    const all = model.forward(ids); // (2, 5, V)
+    const V = all.shape[2];
+    const full = (await all.data()) as Float32Array;
+    all.dispose();
+    const at = [9, 0, 4, 6];
+    const before = tf.memory().numTensors;
+    const picked = model.logitsAt(ids, at);
+    expect(picked.shape).toEqual([4, V]);
+    const got = (await picked.data()) as Float32Array;
+    picked.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    at.forEach((n, r) => {
+      for (let v = 0; v < V; v++) expect(got[r * V + v]).toBeCloseTo(full[n * V + v]!, 5);
+    });
+    expect(() => model.logitsAt(ids, [10])).toThrow(/position 0 is 10, outside the 10 positions/);
+  });
 });
 
 describe('logLikelihood inputs', () => {

@@ -132,6 +132,29 @@ export function buildEvalSets(config: ExperimentConfig, domains: HeldOut): EvalS
 }
 
 /** What to measure on one condition: `full` adds generation (exact match, pass@1, diversity), MC and validation. */
+/**
+ * Seconds of an evaluation by kind of work: log-likelihoods of losses and perplexity (`losses`), multiple-choice
+ * scoring (`choices`), sampling and greedy decoding (`generate`) and running generated programs (`execute`).
+ */
+export interface EvalPhaseSeconds {
+  losses: number;
+  choices: number;
+  generate: number;
+  execute: number;
+}
+
+export const noEvalPhases = (): EvalPhaseSeconds => ({ losses: 0, choices: 0, generate: 0, execute: 0 });
+
+/** a + b, phase by phase (b may be absent: results written before phases were timed). */
+export function addEvalPhases(a: EvalPhaseSeconds, b?: EvalPhaseSeconds): EvalPhaseSeconds {
+  return {
+    losses: a.losses + (b?.losses ?? 0),
+    choices: a.choices + (b?.choices ?? 0),
+    generate: a.generate + (b?.generate ?? 0),
+    execute: a.execute + (b?.execute ?? 0),
+  };
+}
+
 export interface EvaluateOptions {
   /** The condition whose target is scored; null = the source domain only. */
   condition: Condition | null;
@@ -288,8 +311,17 @@ export async function evaluateModel(
   sets: EvalSets,
   config: ExperimentConfig,
   options: EvaluateOptions,
-): Promise<{ metrics: Metrics; items: ItemValues; sandbox?: string }> {
+): Promise<{ metrics: Metrics; items: ItemValues; phases: EvalPhaseSeconds; sandbox?: string }> {
   const e = config.eval;
+  const phases = noEvalPhases();
+  const timed = async <T>(phase: keyof EvalPhaseSeconds, work: () => Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    try {
+      return await work();
+    } finally {
+      phases[phase] += (performance.now() - t0) / 1000;
+    }
+  };
   const chat = chatTemplateFor(config, tokenizer);
   const metrics: Metrics = {};
   const items: ItemValues = {};
@@ -299,7 +331,7 @@ export async function evaluateModel(
 
   // Source domain: bits per byte of held-out documents (per document for the paired noise estimate).
   if (sets.sourceDocs.length > 0) {
-    const rolled = await ll.rollingLogLikelihood(sets.sourceDocs);
+    const rolled = await timed('losses', () => ll.rollingLogLikelihood(sets.sourceDocs));
     const p = scorePerplexity(sets.sourceDocs, rolled);
     metrics.source_loss = -p.logLikelihood / p.tokens;
     metrics.source_bpb = p.bitsPerByte;
@@ -312,10 +344,8 @@ export async function evaluateModel(
   }
   const condition = options.condition;
   if (condition) {
-    const losses = await conditionalLoss(
-      model,
-      tokenizer,
-      targetPairs(tokenizer, condition, sets, 'loss', chat),
+    const losses = await timed('losses', () =>
+      conditionalLoss(model, tokenizer, targetPairs(tokenizer, condition, sets, 'loss', chat)),
     );
     if (losses.length) {
       metrics.target_loss = mean(losses);
@@ -323,14 +353,12 @@ export async function evaluateModel(
     }
   }
   if (condition && (options.full || options.validation)) {
-    const val = await conditionalLoss(
-      model,
-      tokenizer,
-      targetPairs(tokenizer, condition, sets, 'validation', chat),
+    const val = await timed('losses', () =>
+      conditionalLoss(model, tokenizer, targetPairs(tokenizer, condition, sets, 'validation', chat)),
     );
     if (val.length) metrics.val_loss = mean(val);
   }
-  if (!options.full) return { metrics, items };
+  if (!options.full) return { metrics, items, phases };
 
   // Source multiple choice: each task scored by log-likelihood, then averaged (every task has as many items).
   if (sets.choiceTasks.length > 0) {
@@ -338,7 +366,7 @@ export async function evaluateModel(
     const accNorm: number[] = [];
     items.source_mc_acc = [];
     for (const { task, items: taskItems } of sets.choiceTasks) {
-      const mc = await evaluateMultipleChoice(taskItems, ll, { batchSize: 32 });
+      const mc = await timed('choices', () => evaluateMultipleChoice(taskItems, ll, { batchSize: 32 }));
       metrics[`source_mc_${task}_acc`] = mc.acc;
       acc.push(mc.acc);
       accNorm.push(mc.accNorm);
@@ -347,7 +375,7 @@ export async function evaluateModel(
     metrics.source_mc_acc = mean(acc);
     metrics.source_mc_acc_norm = mean(accNorm);
   }
-  if (!condition) return { metrics, items };
+  if (!condition) return { metrics, items, phases };
   const [task, domain] = condition.split('-') as [Task, Domain];
 
   const decode = (ids: number[]) => tokenizer.decodeSync(ids, { skipSpecialTokens: true });
@@ -361,12 +389,14 @@ export async function evaluateModel(
     const responses: string[] = [];
     for (let i = 0; i < prompts.ids.length; i += 32) {
       responses.push(
-        ...(await generateHealed(model, slicePrompts(prompts, i, i + 32), 1, {
-          maxNewTokens: e.mathMaxNewTokens,
-          temperature: 0,
-          stopTokens,
-          decode,
-        })),
+        ...(await timed('generate', () =>
+          generateHealed(model, slicePrompts(prompts, i, i + 32), 1, {
+            maxNewTokens: e.mathMaxNewTokens,
+            temperature: 0,
+            stopTokens,
+            decode,
+          }),
+        )),
       );
     }
     const score = scoreGsm8k(sets.math.em, responses);
@@ -380,14 +410,16 @@ export async function evaluateModel(
       tokenizer,
       sets.math.diversity.map((r) => mathPrompt(tokenizer, task, r.question, chat)),
     );
-    const texts = await sampleEach(model, prompts, e.diversitySamples, {
-      maxNewTokens: e.mathMaxNewTokens,
-      temperature: e.temperature,
-      topP: e.topP,
-      seed: options.seed * 1009 + 1,
-      stopTokens,
-      decode,
-    });
+    const texts = await timed('generate', () =>
+      sampleEach(model, prompts, e.diversitySamples, {
+        maxNewTokens: e.mathMaxNewTokens,
+        temperature: e.temperature,
+        topP: e.topP,
+        seed: options.seed * 1009 + 1,
+        stopTokens,
+        decode,
+      }),
+    );
     const responses = texts.map((group) => group.map((t) => truncateAtStop(t, GSM8K_STOP_STRINGS).trim()));
     items.diversity = responses.map((g) => new Set(g).size / g.length);
     items.answer_diversity = responses.map((g) => new Set(g.map(extractFlexible)).size / g.length);
@@ -401,14 +433,16 @@ export async function evaluateModel(
       sets.code.tasks.map((r) => codePrompt(tokenizer, task, r.prompt, chat)),
     );
     const samples: { task_id: string; completion: string }[] = [];
-    const texts = await sampleEach(model, prompts, e.diversitySamples, {
-      maxNewTokens: e.codeMaxNewTokens,
-      temperature: e.temperature,
-      topP: e.topP,
-      seed: options.seed * 1013 + 1,
-      stopTokens,
-      decode,
-    });
+    const texts = await timed('generate', () =>
+      sampleEach(model, prompts, e.diversitySamples, {
+        maxNewTokens: e.codeMaxNewTokens,
+        temperature: e.temperature,
+        topP: e.topP,
+        seed: options.seed * 1013 + 1,
+        stopTokens,
+        decode,
+      }),
+    );
     items.diversity = texts.map((group, i) => {
       const completions = group.map((t) => truncateAtStop(t, HUMANEVAL_STOP_STRINGS));
       for (const completion of completions)
@@ -419,7 +453,9 @@ export async function evaluateModel(
     // Each distinct (task, completion) runs once: small models repeat themselves, and a run costs a process.
     const problems = new Map<string, CodeProblem>(sets.code.tasks.map((r) => [r.task_id, r]));
     const distinct = [...new Map(samples.map((s) => [`${s.task_id}\u0000${s.completion}`, s])).values()];
-    const ev = await evaluateCodeSamples(problems, distinct, { ignoreIncomplete: true });
+    const ev = await timed('execute', () =>
+      evaluateCodeSamples(problems, distinct, { ignoreIncomplete: true }),
+    );
     const passed = new Map(ev.results.map((r) => [`${r.task_id}\u0000${r.completion}`, r.passed]));
     const counts = sets.code.tasks.map((t) => {
       const mine = samples.filter((s) => s.task_id === t.task_id);
@@ -430,7 +466,7 @@ export async function evaluateModel(
     });
     items.target_score = counts.map((c) => c.correct / c.total);
     metrics.target_score = passAtK(counts, [1])['pass@1'] ?? 0;
-    return { metrics, items, sandbox: describeIsolation(ev.sandbox) };
+    return { metrics, items, phases, sandbox: describeIsolation(ev.sandbox) };
   }
-  return { metrics, items };
+  return { metrics, items, phases };
 }

@@ -8,7 +8,13 @@ import type { TrainConfig } from '@loralab/train';
 import { train } from '@loralab/train';
 import type { ExperimentConfig, TargetModules } from './config.js';
 import { ExperimentError } from './errors.js';
-import { type EvalSets, evaluateModel } from './evaluation.js';
+import {
+  addEvalPhases,
+  type EvalPhaseSeconds,
+  type EvalSets,
+  evaluateModel,
+  noEvalPhases,
+} from './evaluation.js';
 import { conditionOf, type Unit } from './plan.js';
 import type { TrainingSets } from './prepare-data.js';
 import type { CurvePoint, EvalPoint, ItemValues } from './results.js';
@@ -94,6 +100,8 @@ export interface ArmRun {
   curve: CurvePoint[];
   /** Seconds of the evaluations (inside `wallSeconds`). */
   evalSeconds: number;
+  /** The same seconds by kind of work. */
+  evalPhases: EvalPhaseSeconds;
   /** Points along the way and the final one (without the base's step 0). */
   evals: EvalPoint[];
   items: ItemValues;
@@ -130,6 +138,7 @@ export async function finetuneArm(
   let items: ItemValues = {};
   let trainableParams = 0;
   let evalSeconds = 0;
+  let evalPhases = noEvalPhases();
   let sandbox: string | null = null;
   const result = await train(tc, {
     progress: false,
@@ -172,6 +181,7 @@ export async function finetuneArm(
             sandbox = out.sandbox ?? null;
           }
           evalSeconds += (performance.now() - t0) / 1000;
+          evalPhases = addEvalPhases(evalPhases, out.phases);
           return out.metrics;
         },
       },
@@ -191,6 +201,7 @@ export async function finetuneArm(
     wallSeconds: result.wallSeconds,
     curve,
     evalSeconds,
+    evalPhases,
     evals,
     items,
     sandbox,

@@ -234,7 +234,7 @@ export async function prepareShared(
               config,
               { condition: c, full: true, seed: config.seed },
             );
-            conditions[c] = out;
+            conditions[c] = { metrics: out.metrics, items: out.items };
           }
           let params = 0;
           for (const p of model.parameters().values()) params += p.variable.size;

@@ -1,5 +1,6 @@
 // The run's results.json: everything the report is drawn from (the report reads nothing else).
 import type { ExperimentConfig } from './config.js';
+import type { EvalPhaseSeconds } from './evaluation.js';
 import type { Condition, Unit } from './plan.js';
 
 export const RESULTS_FORMAT = 'loralab.experiment-results';
@@ -81,6 +82,8 @@ export interface UnitResult {
   /** Seconds of training with its evaluations, of those evaluations alone, and of the rank analysis. */
   wallSeconds: number;
   evalSeconds: number;
+  /** `evalSeconds` by kind of work (absent from results written before it existed). */
+  evalPhases?: EvalPhaseSeconds;
   rankSeconds: number;
   curve: CurvePoint[];
   /** Evaluation points in step order, the base (step 0) first, the final point last. */

@@ -7,7 +7,7 @@ import { loadAdapter } from '@loralab/lora';
 import { loadPretrained } from '@loralab/model';
 import type { ExperimentConfig } from './config.js';
 import { BackendMismatchError, ExperimentError } from './errors.js';
-import { evaluateModel } from './evaluation.js';
+import { addEvalPhases, evaluateModel, noEvalPhases } from './evaluation.js';
 import { finetuneArm } from './finetune-arm.js';
 import { configHash, runPhase } from './phase-marker.js';
 import { chooseLr, conditionOf, planUnits, sweepOf, type Unit } from './plan.js';
@@ -127,6 +127,7 @@ export async function runUnit(
     tokens: run.tokens,
     wallSeconds: train.seconds,
     evalSeconds: run.evalSeconds,
+    evalPhases: run.evalPhases,
     rankSeconds: rank.seconds,
     curve: run.curve,
     evals: [start, ...run.evals],
@@ -212,7 +213,7 @@ async function evaluateChosen(
         seed: unit.seed,
         cheapItems: true,
       });
-      return { metrics: out.metrics, items: out.items, sandbox: out.sandbox ?? null };
+      return { metrics: out.metrics, items: out.items, phases: out.phases, sandbox: out.sandbox ?? null };
     } finally {
       evaluated.dispose();
     }
@@ -225,6 +226,7 @@ async function evaluateChosen(
     unit,
     wallSeconds: r.wallSeconds + seconds,
     evalSeconds: r.evalSeconds + seconds,
+    evalPhases: addEvalPhases(r.evalPhases ?? noEvalPhases(), full.value.phases),
     // The metrics the sweep run already had (those of the lr choice) are kept; the full evaluation adds the rest.
     evals: [...r.evals.slice(0, -1), { ...last, metrics: { ...full.value.metrics, ...last.metrics } }],
     items: { ...full.value.items, ...last.items },
