@@ -67,7 +67,6 @@ export async function logLikelihood(
   for (let start = 0; start < items.length; start += batchSize) {
     const batch = items.slice(start, start + batchSize);
     const T = batch[0]!.input.length;
-    const B = batch.length;
     // Right padding: causal attention means padding after a sequence never affects its positions.
     const ids = batch.map((it) => [...it.input, ...Array(T - it.input.length).fill(0)]);
     // Only the continuation's positions are scored: logits (R, V) at those rows, R = Σ continuation lengths.

@@ -144,7 +144,7 @@ describe('sampling', () => {
       const { rows, cuts } = samplingCases();
       const V = rows[0]!.length;
       const logits = new Float32Array(rows.length * V);
-      rows.forEach((row, b) => logits.set(row, b * V));
+      for (const [b, row] of rows.entries()) logits.set(row, b * V);
       for (const o of [...cuts, { temperature: 0 }]) {
         for (const seed of [1, 2]) {
           const [batched, single] = [createRng(seed), createRng(seed)];
@@ -175,7 +175,10 @@ function bySortingAll(row: Float32Array, o: Cut, u: number): number {
     [order, probs, total] = [order.slice(0, keep), probs.slice(0, keep), mass];
   }
   let left = u * total;
-  for (let i = 0; i < order.length; i++) if ((left -= probs[i]!) < 0) return order[i]!;
+  for (let i = 0; i < order.length; i++) {
+    left -= probs[i]!;
+    if (left < 0) return order[i]!;
+  }
   return order.at(-1)!;
 }
 
