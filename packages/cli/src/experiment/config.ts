@@ -259,14 +259,13 @@ export const SHIPPED_BASE_RECIPE: Pick<ExperimentConfig, 'tokenizer' | 'model' |
 
 /**
  * The default arms, the scale knobs in one place: every condition (task × domain) gets full finetuning and LoRA
- * r=`r`, each swept over `fullLrs` / `loraLrs` and repeated over `seeds` (the headline arms); IFT math also gets the
- * rank and regulariser arms at one learning rate (`extraFullLr`, `extraLoraLr`) and one seed.
+ * r=`r`, each swept over its condition's `fullLrs` / `loraLrs` and repeated over `seeds` (the headline arms); the
+ * first condition also gets the rank and regulariser arms at one learning rate (`extraFullLr`, `extraLoraLr`) and
+ * one seed.
  */
 function defaultArms(o: {
-  conditions: [Task, Domain][];
+  conditions: { task: Task; domain: Domain; fullLrs: number[]; loraLrs: number[] }[];
   r: number;
-  fullLrs: number[];
-  loraLrs: number[];
   seeds: number[];
   extras: boolean;
   extraRanks: number[];
@@ -276,11 +275,11 @@ function defaultArms(o: {
   cptMicroBatchSize: number | null;
 }): ArmConfig[] {
   const out: ArmConfig[] = [];
-  for (const [task, domain] of o.conditions) {
+  for (const { task, domain, fullLrs, loraLrs } of o.conditions) {
     const c = `${task}-${domain}`;
     const batch = task === 'cpt' ? { microBatchSize: o.cptMicroBatchSize } : {};
     out.push(
-      arm({ name: `${c}-full`, task, domain, method: 'full', lrSweep: o.fullLrs, seeds: o.seeds, ...batch }),
+      arm({ name: `${c}-full`, task, domain, method: 'full', lrSweep: fullLrs, seeds: o.seeds, ...batch }),
     );
     out.push(
       arm({
@@ -289,14 +288,14 @@ function defaultArms(o: {
         domain,
         method: 'lora',
         r: o.r,
-        lrSweep: o.loraLrs,
+        lrSweep: loraLrs,
         seeds: o.seeds,
         ...batch,
       }),
     );
   }
   if (o.extras) {
-    const [task, domain] = o.conditions[0]!;
+    const { task, domain } = o.conditions[0]!;
     const c = `${task}-${domain}`;
     for (const r of o.extraRanks)
       out.push(arm({ name: `${c}-lora-r${r}`, task, domain, method: 'lora', r, lr: o.extraLoraLr }));
@@ -349,16 +348,16 @@ export const DEFAULT_EXPERIMENT: ExperimentConfig = {
     evalPoints: 3,
     chatTemplate: null,
   },
+  // Three learning rates per method and condition, half a decade apart, centred on a pilot sweep of this base
+  // (full 3e-4 to 1e-2, LoRA 1e-3 to 3e-2), so that each grid brackets the rate its validation loss chooses.
   arms: defaultArms({
     conditions: [
-      ['ift', 'math'],
-      ['ift', 'code'],
-      ['cpt', 'math'],
-      ['cpt', 'code'],
+      { task: 'ift', domain: 'math', fullLrs: [3e-4, 1e-3, 3e-3], loraLrs: [1e-3, 3e-3, 1e-2] },
+      { task: 'ift', domain: 'code', fullLrs: [3e-4, 1e-3, 3e-3], loraLrs: [3e-3, 1e-2, 3e-2] },
+      { task: 'cpt', domain: 'math', fullLrs: [1e-3, 3e-3, 1e-2], loraLrs: [3e-3, 1e-2, 3e-2] },
+      { task: 'cpt', domain: 'code', fullLrs: [1e-3, 3e-3, 1e-2], loraLrs: [1e-3, 3e-3, 1e-2] },
     ],
     r: 16,
-    fullLrs: [3e-4, 1e-3, 3e-3],
-    loraLrs: [1e-3, 3e-3, 1e-2],
     seeds: [0, 1],
     extras: true,
     extraRanks: [1, 4],
@@ -392,12 +391,10 @@ export const QUICK_EXPERIMENT: ExperimentConfig = {
   finetune: { ...DEFAULT_EXPERIMENT.finetune, iftSteps: 12, cptSteps: 12, evalPoints: 2 },
   arms: defaultArms({
     conditions: [
-      ['ift', 'math'],
-      ['cpt', 'code'],
+      { task: 'ift', domain: 'math', fullLrs: [1e-3], loraLrs: [3e-3] },
+      { task: 'cpt', domain: 'code', fullLrs: [1e-3], loraLrs: [3e-3] },
     ],
     r: 16,
-    fullLrs: [1e-3],
-    loraLrs: [3e-3],
     seeds: [0],
     extras: false,
     extraRanks: [],

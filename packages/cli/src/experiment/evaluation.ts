@@ -24,8 +24,14 @@ import {
   scorePerplexity,
   truncateAtStop,
 } from '@loralab/eval';
-import { type GenerateOptions, generate, type LlamaForCausalLM, logLikelihood } from '@loralab/model';
-import { renderChatTemplate, type Tokenizer } from '@loralab/tokenizer';
+import {
+  type GenerateOptions,
+  generate,
+  type LlamaForCausalLM,
+  type LoglikelihoodRequest,
+  logLikelihood,
+} from '@loralab/model';
+import { encodeChatBatch, type Tokenizer } from '@loralab/tokenizer';
 import type { ChoiceTask, Domain, ExperimentConfig, Task } from './config.js';
 import { ExperimentError } from './errors.js';
 import type { Condition } from './plan.js';
@@ -167,26 +173,28 @@ export interface EvaluateOptions {
   validation?: boolean;
 }
 
-/** A math prompt as the condition's training data showed math: a chat turn (IFT) or plain `Question: ...` (CPT). */
-function mathPrompt(tokenizer: Tokenizer, task: Task, question: string, chatTemplate: string): string {
-  if (task === 'cpt') return `Question: ${question}\nAnswer: `;
-  return renderChatTemplate(tokenizer, [{ role: 'user', content: question }], {
-    addGenerationPrompt: true,
-    chatTemplate,
-  });
-}
+/** A math prompt's text: the question itself (IFT: the user turn's content) or plain `Question: ...` (CPT). */
+const mathPrompt = (task: Task, question: string) =>
+  task === 'cpt' ? `Question: ${question}\nAnswer: ` : question;
 
-/** A code prompt: the HumanEval prompt itself (CPT) or as the user turn of a chat (IFT, as its data was). */
-function codePrompt(tokenizer: Tokenizer, task: Task, prompt: string, chatTemplate: string): string {
-  if (task === 'cpt') return prompt;
-  return renderChatTemplate(tokenizer, [{ role: 'user', content: prompt }], {
-    addGenerationPrompt: true,
-    chatTemplate,
-  });
+/**
+ * Token ids of prompts, encoded as the condition's training data was: an IFT prompt as the user turn of a chat
+ * followed by the generation prompt (`encodeChatBatch`: the template's control tokens as such, the content as
+ * text, exactly the prefix training saw), a CPT prompt (a HumanEval prompt, `Question: ...`) as plain text.
+ */
+async function promptIds(
+  tokenizer: Tokenizer,
+  task: Task,
+  texts: string[],
+  chatTemplate: string,
+): Promise<number[][]> {
+  if (task === 'cpt')
+    return (await tokenizer.encodeBatch(texts, { addSpecialTokens: false })).map((e) => e.ids);
+  const chats = texts.map((content) => [{ role: 'user' as const, content }]);
+  return (await encodeChatBatch(tokenizer, chats, { addGenerationPrompt: true, chatTemplate })).map(
+    (e) => e.ids,
+  );
 }
-
-/** The end of an IFT response, scored with it. */
-const endOfTurn = (task: Task) => (task === 'ift' ? '<|im_end|>' : '');
 
 function stopIds(tokenizer: Tokenizer): number[] {
   const ids = [tokenizer.tokenToId('<|im_end|>'), tokenizer.eos?.id ?? null];
@@ -204,10 +212,8 @@ interface Prompts {
  * Encodes generation prompts, healed: a byte-level BPE merges a prompt's final "\n" with the indentation of a code
  * body, and the space of "Answer: " with the number, so the unhealed prompt ends on a boundary training never had.
  */
-async function encodePrompts(tokenizer: Tokenizer, prompts: string[]): Promise<Prompts> {
-  const healed = (await tokenizer.encodeBatch(prompts, { addSpecialTokens: false })).map((e) =>
-    tokenizer.healPrompt(e.ids),
-  );
+function healPrompts(tokenizer: Tokenizer, ids: number[][]): Prompts {
+  const healed = ids.map((p) => tokenizer.healPrompt(p));
   return {
     ids: healed.map((h) => h.ids),
     firstTokens: healed.map((h) => h.allowed),
@@ -260,42 +266,61 @@ export function mean(xs: readonly number[]): number {
   return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0;
 }
 
-/** Per-item mean next-token loss (nats) of each continuation given its context. */
+/** Per-item mean next-token loss (nats) of each answer given its prompt. */
 async function conditionalLoss(
   model: LlamaForCausalLM,
   tokenizer: Tokenizer,
-  pairs: { context: string; continuation: string }[],
+  pairs: LossPairs,
 ): Promise<number[]> {
-  if (pairs.length === 0) return [];
+  if (pairs.items.length === 0) return [];
   const maxLength = model.config.max_position_embeddings;
-  const requests = await Promise.all(
-    pairs.map((p) => encodeContextContinuation(tokenizer, p.context, p.continuation)),
-  );
+  const requests = await lossRequests(tokenizer, pairs);
   // A continuation longer than half the context keeps its first half-context tokens (never at the default sizes).
   for (const r of requests) r.continuation = r.continuation.slice(0, Math.floor(maxLength / 2));
   const out = await logLikelihood(model, requests, { batchSize: 16, maxLength });
   return out.map((r) => -r.logprob / r.numTokens);
 }
 
+/** (prompt, answer) pairs of a condition's target loss, and how its training data was encoded. */
+interface LossPairs {
+  task: Task;
+  chatTemplate: string;
+  items: { prompt: string; answer: string }[];
+}
+
+/**
+ * The scored tokens of each pair as training scored them: for IFT the assistant turn of the chat (its content and
+ * end-of-turn token: the loss mask of training) after the rest of the conversation; for CPT the answer's tokens
+ * after the plain-text prompt.
+ */
+async function lossRequests(tokenizer: Tokenizer, pairs: LossPairs): Promise<LoglikelihoodRequest[]> {
+  if (pairs.task === 'cpt') {
+    return Promise.all(pairs.items.map((p) => encodeContextContinuation(tokenizer, p.prompt, p.answer)));
+  }
+  const chats = pairs.items.map((p) => [
+    { role: 'user' as const, content: p.prompt },
+    { role: 'assistant' as const, content: p.answer },
+  ]);
+  const encoded = await encodeChatBatch(tokenizer, chats, { chatTemplate: pairs.chatTemplate });
+  return encoded.map((e) => {
+    const { start, end } = e.assistantSpans[0]!;
+    return { context: e.ids.slice(0, start), continuation: e.ids.slice(start, end) };
+  });
+}
+
 /** The (prompt, answer) pairs of a condition's target loss on `records`. */
 function targetPairs(
-  tokenizer: Tokenizer,
   condition: Condition,
   sets: EvalSets,
   which: 'loss' | 'validation',
   chat: string,
-): { context: string; continuation: string }[] {
+): LossPairs {
   const [task, domain] = condition.split('-') as [Task, Domain];
-  if (domain === 'math') {
-    return sets.math[which].map((r) => ({
-      context: mathPrompt(tokenizer, task, r.question, chat),
-      continuation: `${r.answer}${endOfTurn(task)}`,
-    }));
-  }
-  return sets.code[which].map((r) => ({
-    context: codePrompt(tokenizer, task, r.prompt, chat),
-    continuation: `${r.canonical_solution}${endOfTurn(task)}`,
-  }));
+  const items =
+    domain === 'math'
+      ? sets.math[which].map((r) => ({ prompt: mathPrompt(task, r.question), answer: r.answer }))
+      : sets.code[which].map((r) => ({ prompt: r.prompt, answer: r.canonical_solution }));
+  return { task, chatTemplate: chat, items };
 }
 
 /**
@@ -345,7 +370,7 @@ export async function evaluateModel(
   const condition = options.condition;
   if (condition) {
     const losses = await timed('losses', () =>
-      conditionalLoss(model, tokenizer, targetPairs(tokenizer, condition, sets, 'loss', chat)),
+      conditionalLoss(model, tokenizer, targetPairs(condition, sets, 'loss', chat)),
     );
     if (losses.length) {
       metrics.target_loss = mean(losses);
@@ -354,7 +379,7 @@ export async function evaluateModel(
   }
   if (condition && (options.full || options.validation)) {
     const val = await timed('losses', () =>
-      conditionalLoss(model, tokenizer, targetPairs(tokenizer, condition, sets, 'validation', chat)),
+      conditionalLoss(model, tokenizer, targetPairs(condition, sets, 'validation', chat)),
     );
     if (val.length) metrics.val_loss = mean(val);
   }
@@ -382,9 +407,14 @@ export async function evaluateModel(
   const stopTokens = stopIds(tokenizer);
   if (domain === 'math' && sets.math.em.length > 0) {
     // GSM8K-style exact match: greedy answers, strict "#### N" extraction.
-    const prompts = await encodePrompts(
+    const prompts = healPrompts(
       tokenizer,
-      sets.math.em.map((r) => mathPrompt(tokenizer, task, r.question, chat)),
+      await promptIds(
+        tokenizer,
+        task,
+        sets.math.em.map((r) => mathPrompt(task, r.question)),
+        chat,
+      ),
     );
     const responses: string[] = [];
     for (let i = 0; i < prompts.ids.length; i += 32) {
@@ -406,9 +436,14 @@ export async function evaluateModel(
   if (domain === 'math' && sets.math.diversity.length > 0) {
     // Diversity: N samples per prompt (all prompts in one batch). The paper's metric is unique whole samples;
     // distinct final answers (flexible extract) are kept as context.
-    const prompts = await encodePrompts(
+    const prompts = healPrompts(
       tokenizer,
-      sets.math.diversity.map((r) => mathPrompt(tokenizer, task, r.question, chat)),
+      await promptIds(
+        tokenizer,
+        task,
+        sets.math.diversity.map((r) => mathPrompt(task, r.question)),
+        chat,
+      ),
     );
     const texts = await timed('generate', () =>
       sampleEach(model, prompts, e.diversitySamples, {
@@ -428,9 +463,14 @@ export async function evaluateModel(
   }
   if (domain === 'code' && sets.code.tasks.length > 0) {
     // HumanEval-style: N samples per task at T=0.2, run against the task's tests; pass@1 and unique programs.
-    const prompts = await encodePrompts(
+    const prompts = healPrompts(
       tokenizer,
-      sets.code.tasks.map((r) => codePrompt(tokenizer, task, r.prompt, chat)),
+      await promptIds(
+        tokenizer,
+        task,
+        sets.code.tasks.map((r) => r.prompt),
+        chat,
+      ),
     );
     const samples: { task_id: string; completion: string }[] = [];
     const texts = await timed('generate', () =>
