@@ -182,7 +182,7 @@ const mathPrompt = (task: Task, question: string) =>
  * followed by the generation prompt (`encodeChatBatch`: the template's control tokens as such, the content as
  * text, exactly the prefix training saw), a CPT prompt (a HumanEval prompt, `Question: ...`) as plain text.
  */
-async function promptIds(
+export async function promptIds(
   tokenizer: Tokenizer,
   task: Task,
   texts: string[],
@@ -282,7 +282,7 @@ async function conditionalLoss(
 }
 
 /** (prompt, answer) pairs of a condition's target loss, and how its training data was encoded. */
-interface LossPairs {
+export interface LossPairs {
   task: Task;
   chatTemplate: string;
   items: { prompt: string; answer: string }[];
@@ -293,7 +293,7 @@ interface LossPairs {
  * end-of-turn token: the loss mask of training) after the rest of the conversation; for CPT the answer's tokens
  * after the plain-text prompt.
  */
-async function lossRequests(tokenizer: Tokenizer, pairs: LossPairs): Promise<LoglikelihoodRequest[]> {
+export async function lossRequests(tokenizer: Tokenizer, pairs: LossPairs): Promise<LoglikelihoodRequest[]> {
   if (pairs.task === 'cpt') {
     return Promise.all(pairs.items.map((p) => encodeContextContinuation(tokenizer, p.prompt, p.answer)));
   }
