@@ -212,8 +212,13 @@ interface Prompts {
  * Encodes generation prompts, healed: a byte-level BPE merges a prompt's final "\n" with the indentation of a code
  * body, and the space of "Answer: " with the number, so the unhealed prompt ends on a boundary training never had.
  */
-function healPrompts(tokenizer: Tokenizer, ids: number[][]): Prompts {
-  const healed = ids.map((p) => tokenizer.healPrompt(p));
+async function healPrompts(
+  tokenizer: Tokenizer,
+  task: Task,
+  texts: string[],
+  chatTemplate: string,
+): Promise<Prompts> {
+  const healed = (await promptIds(tokenizer, task, texts, chatTemplate)).map((p) => tokenizer.healPrompt(p));
   return {
     ids: healed.map((h) => h.ids),
     firstTokens: healed.map((h) => h.allowed),
@@ -407,14 +412,11 @@ export async function evaluateModel(
   const stopTokens = stopIds(tokenizer);
   if (domain === 'math' && sets.math.em.length > 0) {
     // GSM8K-style exact match: greedy answers, strict "#### N" extraction.
-    const prompts = healPrompts(
+    const prompts = await healPrompts(
       tokenizer,
-      await promptIds(
-        tokenizer,
-        task,
-        sets.math.em.map((r) => mathPrompt(task, r.question)),
-        chat,
-      ),
+      task,
+      sets.math.em.map((r) => mathPrompt(task, r.question)),
+      chat,
     );
     const responses: string[] = [];
     for (let i = 0; i < prompts.ids.length; i += 32) {
@@ -436,14 +438,11 @@ export async function evaluateModel(
   if (domain === 'math' && sets.math.diversity.length > 0) {
     // Diversity: N samples per prompt (all prompts in one batch). The paper's metric is unique whole samples;
     // distinct final answers (flexible extract) are kept as context.
-    const prompts = healPrompts(
+    const prompts = await healPrompts(
       tokenizer,
-      await promptIds(
-        tokenizer,
-        task,
-        sets.math.diversity.map((r) => mathPrompt(task, r.question)),
-        chat,
-      ),
+      task,
+      sets.math.diversity.map((r) => mathPrompt(task, r.question)),
+      chat,
     );
     const texts = await timed('generate', () =>
       sampleEach(model, prompts, e.diversitySamples, {
@@ -463,14 +462,11 @@ export async function evaluateModel(
   }
   if (domain === 'code' && sets.code.tasks.length > 0) {
     // HumanEval-style: N samples per task at T=0.2, run against the task's tests; pass@1 and unique programs.
-    const prompts = healPrompts(
+    const prompts = await healPrompts(
       tokenizer,
-      await promptIds(
-        tokenizer,
-        task,
-        sets.code.tasks.map((r) => r.prompt),
-        chat,
-      ),
+      task,
+      sets.code.tasks.map((r) => r.prompt),
+      chat,
     );
     const samples: { task_id: string; completion: string }[] = [];
     const texts = await timed('generate', () =>
