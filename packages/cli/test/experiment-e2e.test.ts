@@ -50,6 +50,23 @@ describe('runExperiment', () => {
       if (u.unit.arm.domain === 'code') expect(u.sandbox).toMatch(/^(namespaces|rlimits); processes: /);
       else expect(u.sandbox).toBeNull();
     }
+    // Every chosen unit and the base of each condition log their generated responses, scored as the metric was.
+    for (const u of results.units) {
+      const lines = readFileSync(join(outputDir, 'samples', `${u.unit.id}.jsonl`), 'utf8')
+        .trim()
+        .split('\n');
+      const samples = lines.map((l) => JSON.parse(l) as { metric: string; correct?: boolean });
+      const scored = samples.filter(
+        (s) => s.metric === (u.unit.arm.domain === 'code' ? 'pass@1' : 'exact_match'),
+      );
+      const last = u.evals[u.evals.length - 1]!;
+      expect(scored.filter((s) => s.correct).length / scored.length).toBeCloseTo(
+        last.metrics.target_score!,
+        10,
+      );
+    }
+    for (const c of ['ift-math', 'cpt-code'])
+      expect(existsSync(join(outputDir, 'samples', `base--${c}.jsonl`))).toBe(true);
     expect(results.environment.sandbox).toHaveLength(1);
     expect(readFileSync(join(outputDir, 'report.md'), 'utf8')).toContain(results.environment.sandbox[0]);
     expect(first.skipped).toEqual([]);

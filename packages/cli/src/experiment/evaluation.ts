@@ -3,6 +3,9 @@
 // solution, pass@1), prompted as the condition's training data was (chat for IFT, plain text for CPT);
 // source = held-out source-domain bits per byte and a multiple-choice task built from it; diversity = unique
 // samples among N generations per prompt at a low temperature.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '@loralab/data';
 import {
   buildClozeChoiceItems,
   buildContinuationChoiceItems,
@@ -329,6 +332,37 @@ function targetPairs(
 }
 
 /**
+ * One generated response of a full evaluation, as lm-evaluation-harness's `--log_samples` keeps them: which metric
+ * it fed, the item's index in its set, the response after stop-string truncation, and how it scored.
+ */
+export interface EvalSample {
+  metric: 'exact_match' | 'pass@1' | 'diversity';
+  item: number;
+  /** Code: the HumanEval task id. */
+  task_id?: string;
+  response: string;
+  /** Math: the reference answer. */
+  target?: string;
+  /** Math: the answer extracted from the response (strict for exact match, flexible for diversity). */
+  extracted?: string;
+  /** Exact match or pass (absent for diversity samples of math, which are not scored). */
+  correct?: boolean;
+}
+
+/**
+ * Writes the generated responses of a full evaluation to `samples/<name>.jsonl` (one JSON object per line, see
+ * `EvalSample`), as lm-evaluation-harness's `--log_samples`: what a score of 0 is made of stays readable.
+ */
+export function writeSamples(runDir: string, name: string, samples: readonly EvalSample[]): void {
+  if (samples.length === 0) return;
+  mkdirSync(join(runDir, 'samples'), { recursive: true });
+  writeFileAtomic(
+    join(runDir, 'samples', `${name}.jsonl`),
+    samples.map((s) => `${JSON.stringify(s)}\n`).join(''),
+  );
+}
+
+/**
  * Scores `model` (an adapter, if any, applied). Metric keys (see results.ts): source `source_loss`, `source_bpb`,
  * `source_ppl` (always), `source_mc_acc`, `source_mc_acc_norm` (full); with a condition `target_loss` (always) and,
  * when `full`, `val_loss`, `target_score` (math exact match or code pass@1), `diversity` (unique whole samples) and
@@ -341,7 +375,14 @@ export async function evaluateModel(
   sets: EvalSets,
   config: ExperimentConfig,
   options: EvaluateOptions,
-): Promise<{ metrics: Metrics; items: ItemValues; phases: EvalPhaseSeconds; sandbox?: string }> {
+): Promise<{
+  metrics: Metrics;
+  items: ItemValues;
+  phases: EvalPhaseSeconds;
+  /** Every generated response of a full evaluation, scored (empty otherwise). */
+  samples: EvalSample[];
+  sandbox?: string;
+}> {
   const e = config.eval;
   const phases = noEvalPhases();
   const timed = async <T>(phase: keyof EvalPhaseSeconds, work: () => Promise<T>): Promise<T> => {
@@ -355,6 +396,7 @@ export async function evaluateModel(
   const chat = chatTemplateFor(config, tokenizer);
   const metrics: Metrics = {};
   const items: ItemValues = {};
+  const samples: EvalSample[] = [];
   const keepItems = options.full || options.cheapItems === true;
   const maxLength = model.config.max_position_embeddings;
   const ll = modelLogLikelihood(model, tokenizer, { batchSize: 16, maxLength });
@@ -388,7 +430,7 @@ export async function evaluateModel(
     );
     if (val.length) metrics.val_loss = mean(val);
   }
-  if (!options.full) return { metrics, items, phases };
+  if (!options.full) return { metrics, items, phases, samples };
 
   // Source multiple choice: each task scored by log-likelihood, then averaged (every task has as many items).
   if (sets.choiceTasks.length > 0) {
@@ -405,7 +447,7 @@ export async function evaluateModel(
     metrics.source_mc_acc = mean(acc);
     metrics.source_mc_acc_norm = mean(accNorm);
   }
-  if (!condition) return { metrics, items, phases };
+  if (!condition) return { metrics, items, phases, samples };
   const [task, domain] = condition.split('-') as [Task, Domain];
 
   const decode = (ids: number[]) => tokenizer.decodeSync(ids, { skipSpecialTokens: true });
@@ -434,6 +476,16 @@ export async function evaluateModel(
     const score = scoreGsm8k(sets.math.em, responses);
     metrics.target_score = score.strictMatch;
     items.target_score = score.items.map((x) => (x.strictCorrect ? 1 : 0));
+    for (const [i, x] of score.items.entries()) {
+      samples.push({
+        metric: 'exact_match',
+        item: i,
+        response: x.response,
+        target: sets.math.em[i]!.answer,
+        extracted: x.strict,
+        correct: x.strictCorrect,
+      });
+    }
   }
   if (domain === 'math' && sets.math.diversity.length > 0) {
     // Diversity: N samples per prompt (all prompts in one batch). The paper's metric is unique whole samples;
@@ -456,6 +508,9 @@ export async function evaluateModel(
     );
     const responses = texts.map((group) => group.map((t) => truncateAtStop(t, GSM8K_STOP_STRINGS).trim()));
     items.diversity = responses.map((g) => new Set(g).size / g.length);
+    for (const [i, g] of responses.entries())
+      for (const response of g)
+        samples.push({ metric: 'diversity', item: i, response, extracted: extractFlexible(response) });
     items.answer_diversity = responses.map((g) => new Set(g.map(extractFlexible)).size / g.length);
     metrics.diversity = mean(items.diversity);
     metrics.answer_diversity = mean(items.answer_diversity);
@@ -468,7 +523,7 @@ export async function evaluateModel(
       sets.code.tasks.map((r) => r.prompt),
       chat,
     );
-    const samples: { task_id: string; completion: string }[] = [];
+    const programs: { task_id: string; completion: string }[] = [];
     const texts = await timed('generate', () =>
       sampleEach(model, prompts, e.diversitySamples, {
         maxNewTokens: e.codeMaxNewTokens,
@@ -482,27 +537,35 @@ export async function evaluateModel(
     items.diversity = texts.map((group, i) => {
       const completions = group.map((t) => truncateAtStop(t, HUMANEVAL_STOP_STRINGS));
       for (const completion of completions)
-        samples.push({ task_id: sets.code.tasks[i]!.task_id, completion });
+        programs.push({ task_id: sets.code.tasks[i]!.task_id, completion });
       return new Set(completions.map(normalizeCompletion)).size / completions.length;
     });
     metrics.diversity = mean(items.diversity);
     // Each distinct (task, completion) runs once: small models repeat themselves, and a run costs a process.
     const problems = new Map<string, CodeProblem>(sets.code.tasks.map((r) => [r.task_id, r]));
-    const distinct = [...new Map(samples.map((s) => [`${s.task_id}\u0000${s.completion}`, s])).values()];
+    const key = (s: { task_id: string; completion: string }) => `${s.task_id}\u0000${s.completion}`;
+    const distinct = [...new Map(programs.map((s) => [key(s), s])).values()];
     const ev = await timed('execute', () =>
       evaluateCodeSamples(problems, distinct, { ignoreIncomplete: true }),
     );
-    const passed = new Map(ev.results.map((r) => [`${r.task_id}\u0000${r.completion}`, r.passed]));
+    const passed = new Map(ev.results.map((r) => [key(r), r.passed]));
+    const index = new Map(sets.code.tasks.map((t, i) => [t.task_id, i]));
+    for (const s of programs) {
+      samples.push({
+        metric: 'pass@1',
+        item: index.get(s.task_id)!,
+        task_id: s.task_id,
+        response: s.completion,
+        correct: passed.get(key(s)) === true,
+      });
+    }
     const counts = sets.code.tasks.map((t) => {
-      const mine = samples.filter((s) => s.task_id === t.task_id);
-      return {
-        total: mine.length,
-        correct: mine.filter((s) => passed.get(`${s.task_id}\u0000${s.completion}`)).length,
-      };
+      const mine = programs.filter((s) => s.task_id === t.task_id);
+      return { total: mine.length, correct: mine.filter((s) => passed.get(key(s))).length };
     });
     items.target_score = counts.map((c) => c.correct / c.total);
     metrics.target_score = passAtK(counts, [1])['pass@1'] ?? 0;
-    return { metrics, items, phases, sandbox: describeIsolation(ev.sandbox) };
+    return { metrics, items, phases, samples, sandbox: describeIsolation(ev.sandbox) };
   }
-  return { metrics, items, phases };
+  return { metrics, items, phases, samples };
 }

@@ -11,6 +11,7 @@ import { ExperimentError } from './errors.js';
 import {
   addEvalPhases,
   type EvalPhaseSeconds,
+  type EvalSample,
   type EvalSets,
   evaluateModel,
   noEvalPhases,
@@ -105,6 +106,8 @@ export interface ArmRun {
   /** Points along the way and the final one (without the base's step 0). */
   evals: EvalPoint[];
   items: ItemValues;
+  /** The final full evaluation's generated responses (empty for a sweep unit). */
+  samples: EvalSample[];
   /** The sandbox's isolation (eval's describeIsolation) where the final evaluation ran code; else null. */
   sandbox: string | null;
 }
@@ -136,6 +139,7 @@ export async function finetuneArm(
   const curve: CurvePoint[] = [];
   const evals: EvalPoint[] = [];
   let items: ItemValues = {};
+  let samples: EvalSample[] = [];
   let trainableParams = 0;
   let evalSeconds = 0;
   let evalPhases = noEvalPhases();
@@ -178,6 +182,7 @@ export async function finetuneArm(
           });
           if (full) {
             items = out.items;
+            samples = out.samples;
             sandbox = out.sandbox ?? null;
           }
           evalSeconds += (performance.now() - t0) / 1000;
@@ -204,6 +209,7 @@ export async function finetuneArm(
     evalPhases,
     evals,
     items,
+    samples,
     sandbox,
   };
 }

@@ -10,7 +10,7 @@ import { Tokenizer } from '@loralab/tokenizer';
 import { baseFingerprint, copyBase, pretrainBase, shippedBaseFor } from './base-model.js';
 import type { ExperimentConfig } from './config.js';
 import { BackendMismatchError, ExperimentError } from './errors.js';
-import { buildEvalSets, type EvalSets, evaluateModel } from './evaluation.js';
+import { buildEvalSets, type EvalSets, evaluateModel, writeSamples } from './evaluation.js';
 import { configHash, runPhase } from './phase-marker.js';
 import { planConditions } from './plan.js';
 import {
@@ -234,6 +234,7 @@ export async function prepareShared(
               config,
               { condition: c, full: true, seed: config.seed },
             );
+            writeSamples(runDir, `base--${c}`, out.samples);
             conditions[c] = { metrics: out.metrics, items: out.items };
           }
           let params = 0;

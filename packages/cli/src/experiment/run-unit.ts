@@ -7,7 +7,7 @@ import { loadAdapter } from '@loralab/lora';
 import { loadPretrained } from '@loralab/model';
 import type { ExperimentConfig } from './config.js';
 import { BackendMismatchError, ExperimentError } from './errors.js';
-import { addEvalPhases, evaluateModel, noEvalPhases } from './evaluation.js';
+import { addEvalPhases, evaluateModel, noEvalPhases, writeSamples } from './evaluation.js';
 import { finetuneArm } from './finetune-arm.js';
 import { configHash, runPhase } from './phase-marker.js';
 import { chooseLr, conditionOf, planUnits, sweepOf, type Unit } from './plan.js';
@@ -101,7 +101,9 @@ export async function runUnit(
         ...(hooks.signal ? { signal: hooks.signal } : {}),
       },
     );
-    return run;
+    const { samples, ...kept } = run;
+    writeSamples(runDir, unit.id, samples);
+    return kept;
   });
   const run = train.value;
   if (hooks.signal?.aborted) throw hooks.signal.reason ?? new Error('aborted');
@@ -213,6 +215,7 @@ async function evaluateChosen(
         seed: unit.seed,
         cheapItems: true,
       });
+      writeSamples(runDir, unit.id, out.samples);
       return { metrics: out.metrics, items: out.items, phases: out.phases, sandbox: out.sandbox ?? null };
     } finally {
       evaluated.dispose();
