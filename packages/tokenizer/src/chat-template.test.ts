@@ -61,6 +61,23 @@ describe.skipIf(SKIP_SHARED)('chat templates rendered as transformers renders th
     const batch = await granite.encodeChatBatch(conversations);
     expect(batch).toEqual(await Promise.all(conversations.map((m) => granite.encodeChat(m))));
   });
+
+  it('reads single offsets (offsetAt, which the batched spans search) equal to the whole offsets array', async () => {
+    const gpt2 = await Tokenizer.fromPretrained(join(SHARED_DATA, 'tokenizers/gpt2'));
+    const texts = [
+      ...conversations.map((m) => granite.applyChatTemplate(m)),
+      'naïve café — x² ≠ y\n\n\tdef f():\n    return 1  ',
+      'emoji 🙂 outside the BMP 𝔘 and <|end_of_text|> text',
+      '',
+    ];
+    for (const tok of [granite, gpt2]) {
+      const encodings = await tok.encodeBatch(texts, { addSpecialTokens: false, allowSpecial: true });
+      for (const [k, e] of encodings.entries()) {
+        const single = e.ids.map((_, i) => e.offsetAt(i));
+        expect(single, texts[k]).toEqual(e.offsets);
+      }
+    }
+  });
 });
 
 describe('chat encoding with a trained ChatML tokenizer', () => {

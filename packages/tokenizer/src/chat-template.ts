@@ -30,8 +30,8 @@ export interface ChatEncoding {
   /** The rendered conversation. */
   text: string;
   ids: number[];
-  /** Offsets of each token in `text`, in UTF-16 units. */
-  offsets: Offset[];
+  /** Offsets of each token in `text`, in UTF-16 units (computed on first read by `encodeChatBatch`). */
+  readonly offsets: Offset[];
   /** 1 for tokens of assistant turns (content and end-of-turn token), 0 elsewhere: the loss mask. */
   assistantMask: number[];
   /** The token span of each assistant turn, with the index of its message. */
@@ -160,35 +160,56 @@ function alignContent(skeleton: string, messages: ChatMessage[], rendered: strin
  * Assistant spans and mask for an encoded conversation; null when a special token was matched inside
  * message content (the caller then re-encodes with content as plain text).
  */
+/** Token offsets read one at a time (`at`) or all at once (`all`, for the result's `offsets`). */
+interface TokenOffsets {
+  at(i: number): Offset;
+  all(): Offset[];
+}
+
+const offsetArray = (offsets: Offset[]): TokenOffsets => ({ at: (i) => offsets[i]!, all: () => offsets });
+
+/** The first index in [lo, hi) where `pred` holds, for a predicate that is false and then true (else hi). */
+function firstWhere(lo: number, hi: number, pred: (i: number) => boolean): number {
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (pred(mid)) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
 function withAssistantSpans(
   tokenizer: Tokenizer,
   messages: ChatMessage[],
   text: string,
   spans: ContentSpans,
   ids: number[],
-  offsets: Offset[],
+  offsets: TokenOffsets,
   escapedSpecialText: boolean,
 ): ChatEncoding | null {
   const { specialIds } = tokenizer;
+  const n = ids.length;
   const located = spans.filter((s) => s !== undefined);
   if (!escapedSpecialText) {
     const inContent = (o: Offset) => located.some((s) => o[0] >= s[0] && o[1] <= s[1] && o[1] > o[0]);
-    for (let i = 0; i < ids.length; i++) if (specialIds.has(ids[i]!) && inContent(offsets[i]!)) return null;
+    for (let i = 0; i < n; i++) if (specialIds.has(ids[i]!) && inContent(offsets.at(i))) return null;
   }
-  const assistantMask: number[] = new Array(ids.length).fill(0);
+  const assistantMask: number[] = new Array(n).fill(0);
   const assistantSpans: ChatEncoding['assistantSpans'] = [];
   const contentStarts = located.map((s) => s[0]).sort((a, b) => a - b);
   for (const [message, span] of spans.entries()) {
     if (!span || messages[message]!.role !== 'assistant') continue;
     const [cs, ce] = span;
-    // The turn's content, then up to and including the first special token after it (the end-of-turn
-    // marker: <|im_end|>, <|eot_id|>, </s>), provided it comes before the next message's content.
+    // The turn's content: from the first non-empty token that ends after its start to the first token that starts
+    // at or after its end. Tokens of one text come in order, so both ends of the offsets are non-decreasing along
+    // the tokens and binary searches find these (a few native reads instead of one per token).
+    let start = firstWhere(0, n, (i) => offsets.at(i)[1] > cs);
+    while (start < n && offsets.at(start)[1] <= offsets.at(start)[0]) start++;
+    let end = firstWhere(start, n, (i) => offsets.at(i)[0] >= ce);
+    // Then up to and including the first special token after it (the end-of-turn marker: <|im_end|>,
+    // <|eot_id|>, </s>), provided it comes before the next message's content.
     const nextContent = contentStarts.find((s) => s > cs) ?? text.length + 1;
-    let start = offsets.findIndex((o) => o[1] > cs && o[1] > o[0]);
-    if (start < 0) start = ids.length;
-    let end = start;
-    while (end < ids.length && offsets[end]![0] < ce) end++;
-    for (let k = end; k < ids.length && offsets[k]![0] < nextContent; k++) {
+    for (let k = end; k < n && offsets.at(k)[0] < nextContent; k++) {
       if (specialIds.has(ids[k]!)) {
         end = k + 1;
         break;
@@ -197,7 +218,16 @@ function withAssistantSpans(
     for (let k = start; k < end; k++) assistantMask[k] = 1;
     assistantSpans.push({ message, start, end });
   }
-  return { text, ids, offsets, assistantMask, assistantSpans, escapedSpecialText };
+  return {
+    text,
+    ids,
+    get offsets() {
+      return offsets.all();
+    },
+    assistantMask,
+    assistantSpans,
+    escapedSpecialText,
+  };
 }
 
 function alignOrThrow(
@@ -230,7 +260,7 @@ export async function encodeChat(
     text,
     spans,
     whole.getIds(),
-    scalarToUtf16Offsets(text, whole.getOffsets()),
+    offsetArray(scalarToUtf16Offsets(text, whole.getOffsets())),
     false,
   );
   if (result) return result;
@@ -253,7 +283,7 @@ export async function encodeChat(
     ids.push(...enc.getIds());
     for (const o of scalarToUtf16Offsets(piece, enc.getOffsets())) offsets.push([o[0] + s, o[1] + s]);
   }
-  return withAssistantSpans(tokenizer, messages, text, spans, ids, offsets, true)!;
+  return withAssistantSpans(tokenizer, messages, text, spans, ids, offsetArray(offsets), true)!;
 }
 
 /**
@@ -277,7 +307,7 @@ export async function encodeChatBatch(
           texts[i]!,
           spans[i]!,
           encodings[i]!.ids,
-          encodings[i]!.offsets,
+          { at: (t) => encodings[i]!.offsetAt(t), all: () => encodings[i]!.offsets },
           false,
         ) ?? encodeChat(tokenizer, messages, options), // content held special-token text
     ),

@@ -68,4 +68,14 @@ export class Encoding {
     this.cache.offsets ??= scalarToUtf16Offsets(this.text, this.raw.getOffsets());
     return this.cache.offsets;
   }
+
+  /**
+   * `offsets[i]` without reading the others: one native call, where `offsets` builds a pair per token (most of a
+   * chat batch's JavaScript time when only a few are needed). Text outside the BMP reads them all once.
+   */
+  offsetAt(i: number): Offset {
+    if (this.cache.offsets || SURROGATE.test(this.text)) return this.offsets[i]!;
+    const o = this.raw.tokenToChars(i);
+    return o ? [o[0], o[1]] : [0, 0];
+  }
 }

@@ -60,14 +60,18 @@ export interface SpecialToken {
 export class Tokenizer {
   /** Matches every added token, special ones included. */
   private readonly withSpecial: RawTokenizer;
-  /** The same tokenizer with special added tokens removed, so their text encodes as plain text. */
-  private readonly plain: RawTokenizer;
+  /**
+   * The same tokenizer with special added tokens removed, so their text encodes as plain text. Built on first use,
+   * as `decoding` is: each costs a parse of the whole tokenizer (a worker that only encodes chat never needs them).
+   */
+  private plainRaw: RawTokenizer | undefined;
   /**
    * The tokenizer that decodes: `withSpecial`, or a copy whose added tokens are all `normalized: false` when some
    * are not. The bindings look a normalized added token up by its normalized form (`▁<s>` for a Llama `<s>`), so
    * they neither skip it with `skipSpecialTokens` nor print it as written; the copy decodes as the file means.
    */
-  private readonly decoding: RawTokenizer;
+  private decodingRaw: RawTokenizer | undefined;
+  private readonly derived: { plain: () => RawTokenizer; decoding: () => RawTokenizer };
   /** The text of each added token, by id. */
   private readonly addedContent: ReadonlyMap<number, string>;
   private nSpecialAdded: number | undefined;
@@ -105,22 +109,28 @@ export class Tokenizer {
     this.specialTokens = new Map(special.map((t) => [t.content, t]));
     this.specialIds = new Set(special.map((t) => t.id));
     this.addedContent = new Map(added.map((t) => [t.id, t.content]));
-    this.decoding = added.some((t) => t.normalized)
-      ? loadRaw(
-          JSON.stringify({
-            ...parsed,
-            added_tokens: (parsed.added_tokens as Array<Record<string, unknown>>).map((t) => ({
-              ...t,
-              normalized: false,
-            })),
-          }),
-          file,
-        )
-      : this.withSpecial;
-    const ordinary = (parsed.added_tokens as unknown[] | undefined)?.filter((_, i) => !added[i]!.special);
-    this.plain = special.length
-      ? loadRaw(JSON.stringify({ ...parsed, added_tokens: ordinary }), file)
-      : this.withSpecial;
+    const withSpecial = this.withSpecial;
+    this.derived = {
+      decoding: () =>
+        added.some((t) => t.normalized)
+          ? loadRaw(
+              JSON.stringify({
+                ...parsed,
+                added_tokens: (parsed.added_tokens as Array<Record<string, unknown>>).map((t) => ({
+                  ...t,
+                  normalized: false,
+                })),
+              }),
+              file,
+            )
+          : withSpecial,
+      plain: () => {
+        const ordinary = (parsed.added_tokens as unknown[] | undefined)?.filter((_, i) => !added[i]!.special);
+        return special.length
+          ? loadRaw(JSON.stringify({ ...parsed, added_tokens: ordinary }), file)
+          : withSpecial;
+      },
+    };
     const find = (content: string | null, key: string): SpecialToken | null => {
       if (content === null) return null;
       const id = this.withSpecial.tokenToId(content);
@@ -171,6 +181,16 @@ export class Tokenizer {
         ? EMPTY_TOKENIZER_CONFIG
         : parseTokenizerConfig(tokenizerConfig, 'tokenizer_config.json');
     return new Tokenizer(text, config, 'tokenizer.json');
+  }
+
+  private get plain(): RawTokenizer {
+    this.plainRaw ??= this.derived.plain();
+    return this.plainRaw;
+  }
+
+  private get decoding(): RawTokenizer {
+    this.decodingRaw ??= this.derived.decoding();
+    return this.decodingRaw;
   }
 
   /** Vocabulary size, added tokens included (the embedding matrix needs at least this many rows). */
