@@ -1,0 +1,297 @@
+// bf16 matrix products with fp32 accumulation (the matmuls of mixed-precision training, as PyTorch CPU
+// `torch.autocast(dtype=torch.bfloat16)`): C (fp32) = alpha · op(A) · op(B) + beta · C with A and B rounded to
+// bfloat16 (round to nearest even, torch's c10::BFloat16 rounding) while they are packed, and the products summed in
+// fp32 by AVX-512 BF16's vdpbf16ps (one instruction: 16 lanes, each += a₀b₀ + a₁b₁ over a pair of k).
+//
+// Blocking (BLIS, Van Zee & van de Geijn 2015), with k counted in pairs (one 32-bit "dword" = two bf16 of one row):
+//   for each block of kKC pairs of k:  pack op(A) as rows of dwords  Ap[i][p] = (A[i][2p], A[i][2p+1])   (m, kc)
+//     for each block of kNC columns:   pack op(B) as 64-column panels Bp[p][j] = (B[2p][j], B[2p+1][j])  (kc, 64)
+//       for each MR × 64 tile (rows of A panels × columns of B panels, split across the threads):
+//         microkernel: 6 × 4 zmm accumulators; per pair p, 4 loads of B and 6 dword broadcasts of A, 24 vdpbf16ps.
+// The A panel of a tile (6 × kc dwords, ≤ 3 KiB) stays in L1 across the column panels; the B block (kc × kNC dwords,
+// 384 KiB) in L2. k odd: the last pair's second half is zero on both sides; m, n tails: zero-padded panels and masked
+// stores. Compiled for AVX-512 BF16 per function (`target` attribute), so the addon builds and loads on any x86-64
+// CPU; `bf16_supported()` checks the CPU at run time, and without it every entry point here runs fp32 sgemm.
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <new>
+#include <memory>
+
+#include "kernels.h"
+#include "platform.h"
+
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#define LK_BF16_X86 1
+#include <immintrin.h>
+#define LK_BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
+#endif
+
+namespace lk {
+
+namespace {
+
+std::atomic<bool> g_matmul_bf16{false};
+
+/** fp32 → bf16 bits, round to nearest even; NaN → the quiet 0x7FC0 (c10::BFloat16's round_to_nearest_even). */
+inline uint32_t to_bf16(float x) {
+  const uint32_t u = __builtin_bit_cast(uint32_t, x);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return 0x7fc0u;
+  return (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+}
+inline uint32_t pair(float lo, float hi) { return to_bf16(lo) | (to_bf16(hi) << 16); }
+
+void sgemm(bool ta, bool tb, int m, int n, int k, float alpha, const float* A, int lda, const float* B, int ldb,
+           float beta, float* C, int ldc) {
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, alpha, A, lda, B,
+              ldb, beta, C, ldc);
+}
+
+#ifdef LK_BF16_X86
+
+constexpr int kMR = 6;      // rows of a microkernel tile
+constexpr int kNV = 4;      // zmm columns of a tile: 4 × 16 = 64 columns
+constexpr int kNR = 16 * kNV;
+constexpr int kKC = 128;    // pairs of k per block (256 k)
+constexpr int kNC = 768;    // columns per B block (kKC × kNC dwords = 384 KiB, in L2)
+
+/** 64-byte aligned scratch of n dwords. */
+struct Scratch {
+  uint32_t* p;
+  explicit Scratch(int64_t n) {
+    p = static_cast<uint32_t*>(std::aligned_alloc(64, static_cast<size_t>((n * 4 + 63) / 64 * 64)));
+    if (p == nullptr) throw std::bad_alloc();
+  }
+  ~Scratch() { std::free(p); }
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+};
+
+/**
+ * Rows [i0, i0 + rows) of op(A), pairs [p0, p0 + kc), into Ap (rows, kc) dwords; rows past m are zero.
+ * Not transposed, a row's pairs are adjacent floats: one vectorisable conversion per row. Transposed (A stored
+ * (k, m)), a pair comes from two stored rows: 16 × 16 tiles are converted along the stored rows, then transposed.
+ */
+LK_BF16_TARGET void pack_a(const float* A, int lda, bool ta, int m, int k, int i0, int rows, int p0, int kc,
+                           uint32_t* Ap) {
+  const int k0 = 2 * p0;
+  const int full = std::min(kc, (k - k0) / 2);  // pairs with both halves inside k
+  if (!ta) {
+    for (int i = 0; i < rows; i++) {
+      uint32_t* d = Ap + static_cast<int64_t>(i) * kc;
+      if (i0 + i >= m) {
+        std::fill(d, d + kc, 0u);
+        continue;
+      }
+      const float* s = A + static_cast<int64_t>(i0 + i) * lda + k0;
+      for (int p = 0; p < full; p++) d[p] = pair(s[2 * p], s[2 * p + 1]);
+      for (int p = full; p < kc; p++) d[p] = k0 + 2 * p < k ? pair(s[2 * p], 0.0f) : 0u;
+    }
+    return;
+  }
+  alignas(64) uint32_t t[16][16];  // t[p][i]
+  for (int ib = 0; ib < rows; ib += 16) {
+    const int nr = std::min(16, rows - ib);
+    const int ni = std::max(0, std::min(nr, m - i0 - ib));  // rows inside m
+    for (int pb = 0; pb < kc; pb += 16) {
+      const int np = std::min(16, kc - pb);
+      for (int p = 0; p < np; p++) {
+        const int kk = k0 + 2 * (pb + p);
+        std::fill(t[p], t[p] + 16, 0u);
+        if (kk >= k) continue;
+        const float* r0 = A + static_cast<int64_t>(kk) * lda + i0 + ib;
+        if (kk + 1 < k) {
+          const float* r1 = r0 + lda;
+          for (int i = 0; i < ni; i++) t[p][i] = pair(r0[i], r1[i]);
+        } else {
+          for (int i = 0; i < ni; i++) t[p][i] = pair(r0[i], 0.0f);
+        }
+      }
+      for (int i = 0; i < nr; i++) {
+        uint32_t* d = Ap + static_cast<int64_t>(ib + i) * kc + pb;
+        for (int p = 0; p < np; p++) d[p] = t[p][i];
+      }
+    }
+  }
+}
+
+/**
+ * Columns [j0, j0 + kNR) of op(B), pairs [p0, p0 + kc), into one panel Bp (kc, kNR) dwords; columns past n are zero.
+ * Not transposed, a pair is the same column of two adjacent rows (vectorisable along j); transposed (B stored (n, k)),
+ * a pair is two adjacent floats of one stored row.
+ */
+LK_BF16_TARGET void pack_b(const float* B, int ldb, bool tb, int n, int k, int j0, int p0, int kc, uint32_t* Bp) {
+  const int nj = std::min(kNR, n - j0);
+  for (int p = 0; p < kc; p++) {
+    const int kk = 2 * (p0 + p);
+    uint32_t* d = Bp + static_cast<int64_t>(p) * kNR;
+    if (!tb) {
+      const float* r0 = B + static_cast<int64_t>(kk) * ldb + j0;
+      if (kk + 1 < k) {
+        const float* r1 = r0 + ldb;
+        for (int j = 0; j < nj; j++) d[j] = pair(r0[j], r1[j]);
+      } else {
+        for (int j = 0; j < nj; j++) d[j] = pair(r0[j], 0.0f);
+      }
+    } else {
+      const float* s = B + static_cast<int64_t>(j0) * ldb + kk;
+      if (kk + 1 < k) {
+        for (int j = 0; j < nj; j++) d[j] = pair(s[static_cast<int64_t>(j) * ldb], s[static_cast<int64_t>(j) * ldb + 1]);
+      } else {
+        for (int j = 0; j < nj; j++) d[j] = pair(s[static_cast<int64_t>(j) * ldb], 0.0f);
+      }
+    }
+    for (int j = nj; j < kNR; j++) d[j] = 0u;
+  }
+}
+
+/**
+ * One tile: C[0:mr, 0:nr] = alpha · Σ_p Ap[i][p] · Bp[p][j] + (first ? beta · C : C), NV zmm columns (16·NV ≥ nr).
+ * Ap: kMR rows of kc dwords (ldA = kc); Bp: kc rows of kNR dwords. The 6·NV accumulators live in registers.
+ */
+template <int NV>
+LK_BF16_TARGET void micro(int kc, const uint32_t* Ap, const uint32_t* Bp, float* C, int64_t ldc, int mr, int nr,
+                          float alpha, float beta, bool first) {
+  __m512 acc[kMR][NV];
+#pragma GCC unroll 8
+  for (int i = 0; i < kMR; i++)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) acc[i][v] = _mm512_setzero_ps();
+  const uint32_t* a0 = Ap;
+  for (int p = 0; p < kc; p++) {
+    __m512bh b[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) b[v] = (__m512bh)_mm512_load_si512(Bp + static_cast<int64_t>(p) * kNR + 16 * v);
+#pragma GCC unroll 8
+    for (int i = 0; i < kMR; i++) {
+      const __m512bh a = (__m512bh)_mm512_set1_epi32(static_cast<int>(a0[static_cast<int64_t>(i) * kc + p]));
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; v++) acc[i][v] = _mm512_dpbf16_ps(acc[i][v], a, b[v]);
+    }
+  }
+  const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+  for (int i = 0; i < mr; i++) {
+    float* c = C + static_cast<int64_t>(i) * ldc;
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) {
+      const int cols = nr - 16 * v;
+      if (cols <= 0) break;
+      const __mmask16 mk = cols >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << cols) - 1u);
+      __m512 r = _mm512_mul_ps(va, acc[i][v]);
+      if (!first) r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(mk, c + 16 * v));
+      else if (beta != 0.0f) r = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mk, c + 16 * v), r);
+      _mm512_mask_storeu_ps(c + 16 * v, mk, r);
+    }
+  }
+}
+
+LK_BF16_TARGET void tile(int kc, const uint32_t* Ap, const uint32_t* Bp, float* C, int64_t ldc, int mr, int nr,
+                         float alpha, float beta, bool first) {
+  switch ((nr + 15) / 16) {
+    case 1: return micro<1>(kc, Ap, Bp, C, ldc, mr, nr, alpha, beta, first);
+    case 2: return micro<2>(kc, Ap, Bp, C, ldc, mr, nr, alpha, beta, first);
+    case 3: return micro<3>(kc, Ap, Bp, C, ldc, mr, nr, alpha, beta, first);
+    default: return micro<4>(kc, Ap, Bp, C, ldc, mr, nr, alpha, beta, first);
+  }
+}
+
+/** One product on `threads` threads (1: no parallel region, e.g. inside the attention's). */
+LK_BF16_TARGET void gemm_bf16(bool ta, bool tb, int m, int n, int k, float alpha, const float* A, int lda,
+                              const float* B, int ldb, float beta, float* C, int ldc, int threads) {
+  const int kp = (k + 1) / 2;                        // pairs of k
+  const int mp = (m + kMR - 1) / kMR;                // A panels
+  const int kcMax = std::min(kKC, kp);
+  const int ncMax = std::min(kNC, (n + kNR - 1) / kNR * kNR);
+  Scratch ap(static_cast<int64_t>(mp) * kMR * kcMax);
+  Scratch bp(static_cast<int64_t>(ncMax) * kcMax);
+#pragma omp parallel num_threads(threads) if (threads > 1)
+  {
+    FlushDenormals ftz;  // vdpbf16ps flushes denormals itself; this keeps the fp32 epilogue as fast
+    for (int p0 = 0; p0 < kp; p0 += kKC) {
+      const int kc = std::min(kKC, kp - p0);
+      const bool first = p0 == 0;
+#pragma omp for schedule(static)
+      for (int ir = 0; ir < mp; ir++) pack_a(A, lda, ta, m, k, ir * kMR, kMR, p0, kc, ap.p + static_cast<int64_t>(ir) * kMR * kc);
+      for (int j0 = 0; j0 < n; j0 += kNC) {
+        const int nc = std::min(kNC, n - j0);
+        const int np = (nc + kNR - 1) / kNR;
+#pragma omp for schedule(static)
+        for (int jr = 0; jr < np; jr++) pack_b(B, ldb, tb, n, k, j0 + jr * kNR, p0, kc, bp.p + static_cast<int64_t>(jr) * kNR * kc);
+        // Tiles in row-major order, contiguous ranges per thread: a thread keeps its A panel across column panels.
+#pragma omp for schedule(static)
+        for (int t = 0; t < mp * np; t++) {
+          const int ir = t / np, jr = t % np;
+          const int i0 = ir * kMR, c0 = jr * kNR;
+          tile(kc, ap.p + static_cast<int64_t>(ir) * kMR * kc, bp.p + static_cast<int64_t>(jr) * kNR * kc,
+               C + static_cast<int64_t>(i0) * ldc + j0 + c0, ldc, std::min(kMR, m - i0), std::min(kNR, nc - c0), alpha,
+               beta, first);
+        }
+      }
+    }
+  }
+}
+
+#endif  // LK_BF16_X86
+
+/** Products below this many multiply-adds run on one thread (the parallel region costs more than it saves). */
+constexpr int64_t kParallelMin = int64_t{1} << 18;
+
+int product_threads(int64_t m, int64_t n, int64_t k) {
+  if (omp_in_parallel() || m * n * k < kParallelMin) return 1;
+  return fused_threads();
+}
+
+}  // namespace
+
+bool bf16_supported() {
+#ifdef LK_BF16_X86
+  static const bool ok = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512bf16");
+  }();
+  return ok;
+#else
+  return false;
+#endif
+}
+
+void set_matmul_bf16(bool on) { g_matmul_bf16.store(on && bf16_supported()); }
+bool matmul_bf16() { return g_matmul_bf16.load(std::memory_order_relaxed); }
+
+void bf16_gemm(bool ta, bool tb, int m, int n, int k, float alpha, const float* A, int lda, const float* B, int ldb,
+               float beta, float* C, int ldc) {
+  if (m <= 0 || n <= 0) return;
+#ifdef LK_BF16_X86
+  if (bf16_supported() && k > 0) {
+    gemm_bf16(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc, product_threads(m, n, k));
+    return;
+  }
+#endif
+  sgemm(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void bf16_gemm_batched(const float* A, const float* B, float* C, int batch, const int32_t* aIdx, const int32_t* bIdx,
+                       int m, int n, int k, bool transA, bool transB, float alpha, float beta) {
+  const int lda = transA ? m : k;
+  const int ldb = transB ? k : n;
+  const int64_t strideA = static_cast<int64_t>(m) * k;
+  const int64_t strideB = static_cast<int64_t>(k) * n;
+  const int64_t strideC = static_cast<int64_t>(m) * n;
+  // Many small products (attention scores per head): the batch in parallel, each product on one thread.
+  const bool across = batch > 1 && !omp_in_parallel() && static_cast<int64_t>(m) * n * k < kParallelMin * 4;
+#pragma omp parallel for num_threads(fused_threads()) if (across) schedule(static)
+  for (int i = 0; i < batch; i++) {
+    bf16_gemm(transA, transB, m, n, k, alpha, A + aIdx[i] * strideA, lda, B + bIdx[i] * strideB, ldb, beta,
+              C + i * strideC, n);
+  }
+}
+
+void matmul(bool ta, bool tb, int m, int n, int k, float alpha, const float* A, int lda, const float* B, int ldb,
+            float beta, float* C, int ldc) {
+  if (matmul_bf16()) bf16_gemm(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+  else sgemm(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+}  // namespace lk
