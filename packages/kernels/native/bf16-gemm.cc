@@ -34,14 +34,6 @@ namespace {
 
 std::atomic<bool> g_matmul_bf16{false};
 
-/** fp32 → bf16 bits, round to nearest even; NaN → the quiet 0x7FC0 (c10::BFloat16's round_to_nearest_even). */
-inline uint32_t to_bf16(float x) {
-  const uint32_t u = __builtin_bit_cast(uint32_t, x);
-  if ((u & 0x7fffffffu) > 0x7f800000u) return 0x7fc0u;
-  return (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
-}
-inline uint32_t pair(float lo, float hi) { return to_bf16(lo) | (to_bf16(hi) << 16); }
-
 void sgemm(bool ta, bool tb, int m, int n, int k, float alpha, const float* A, int lda, const float* B, int ldb,
            float beta, float* C, int ldc) {
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, alpha, A, lda, B,
@@ -55,6 +47,7 @@ constexpr int kNV = 4;      // zmm columns of a tile: 4 × 16 = 64 columns
 constexpr int kNR = 16 * kNV;
 constexpr int kKC = 128;    // pairs of k per block (256 k)
 constexpr int kNC = 768;    // columns per B block (kKC × kNC dwords = 384 KiB, in L2)
+constexpr int kPackRows = 48;  // rows of A packed per task
 
 /** 64-byte aligned scratch of n dwords. */
 struct Scratch {
@@ -68,15 +61,40 @@ struct Scratch {
   Scratch& operator=(const Scratch&) = delete;
 };
 
+/** Lanes [0, n) of a 16-lane mask (n clamped to [0, 16]). */
+inline __mmask16 lanes(int n) {
+  return n >= 16 ? static_cast<__mmask16>(0xffff) : n <= 0 ? 0 : static_cast<__mmask16>((1u << n) - 1u);
+}
+
+/**
+ * 16 dwords (bf16 pairs) from `f` ≤ 32 consecutive floats (the rest zero): pair p = (s[2p], s[2p + 1]).
+ * vcvtne2ps2bf16 rounds to nearest even like c10::BFloat16; it also flushes denormals, which vdpbf16ps would
+ * treat as zero anyway, so the products are those of torch's rounding.
+ */
+LK_BF16_TARGET inline __m512i pairs_along(const float* s, int f) {
+  const __m512 lo = _mm512_maskz_loadu_ps(lanes(f), s);
+  const __m512 hi = _mm512_maskz_loadu_ps(lanes(f - 16), s + 16);
+  return (__m512i)_mm512_cvtne2ps_pbh(hi, lo);  // bf16 s[0..15] in the low half, s[16..31] in the high half
+}
+
+/** 16 dwords (bf16 pairs) from two rows: pair j = (r0[j], r1[j]) for j < n, r1 == nullptr meaning zeros. */
+LK_BF16_TARGET inline __m512i pairs_across(const float* r0, const float* r1, int n) {
+  const __m512 lo = _mm512_maskz_loadu_ps(lanes(n), r0);
+  const __m512 hi = r1 != nullptr ? _mm512_maskz_loadu_ps(lanes(n), r1) : _mm512_setzero_ps();
+  const __m512i both = (__m512i)_mm512_cvtne2ps_pbh(hi, lo);  // r0[0..15], then r1[0..15]
+  const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22,
+                                              6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+  return _mm512_permutexvar_epi16(interleave, both);
+}
+
 /**
  * Rows [i0, i0 + rows) of op(A), pairs [p0, p0 + kc), into Ap (rows, kc) dwords; rows past m are zero.
- * Not transposed, a row's pairs are adjacent floats: one vectorisable conversion per row. Transposed (A stored
- * (k, m)), a pair comes from two stored rows: 16 × 16 tiles are converted along the stored rows, then transposed.
+ * Not transposed, a row's pairs are adjacent floats: converted 32 floats at a time. Transposed (A stored (k, m)), a
+ * pair comes from two stored rows: 16 × 16 tiles are converted across the stored rows, then transposed.
  */
 LK_BF16_TARGET void pack_a(const float* A, int lda, bool ta, int m, int k, int i0, int rows, int p0, int kc,
                            uint32_t* Ap) {
   const int k0 = 2 * p0;
-  const int full = std::min(kc, (k - k0) / 2);  // pairs with both halves inside k
   if (!ta) {
     for (int i = 0; i < rows; i++) {
       uint32_t* d = Ap + static_cast<int64_t>(i) * kc;
@@ -85,8 +103,11 @@ LK_BF16_TARGET void pack_a(const float* A, int lda, bool ta, int m, int k, int i
         continue;
       }
       const float* s = A + static_cast<int64_t>(i0 + i) * lda + k0;
-      for (int p = 0; p < full; p++) d[p] = pair(s[2 * p], s[2 * p + 1]);
-      for (int p = full; p < kc; p++) d[p] = k0 + 2 * p < k ? pair(s[2 * p], 0.0f) : 0u;
+      for (int p = 0; p < kc; p += 16) {
+        const int np = std::min(16, kc - p);
+        const int f = std::min(2 * np, k - k0 - 2 * p);
+        _mm512_mask_storeu_epi32(d + p, lanes(np), pairs_along(s + 2 * p, f));
+      }
     }
     return;
   }
@@ -98,15 +119,8 @@ LK_BF16_TARGET void pack_a(const float* A, int lda, bool ta, int m, int k, int i
       const int np = std::min(16, kc - pb);
       for (int p = 0; p < np; p++) {
         const int kk = k0 + 2 * (pb + p);
-        std::fill(t[p], t[p] + 16, 0u);
-        if (kk >= k) continue;
         const float* r0 = A + static_cast<int64_t>(kk) * lda + i0 + ib;
-        if (kk + 1 < k) {
-          const float* r1 = r0 + lda;
-          for (int i = 0; i < ni; i++) t[p][i] = pair(r0[i], r1[i]);
-        } else {
-          for (int i = 0; i < ni; i++) t[p][i] = pair(r0[i], 0.0f);
-        }
+        _mm512_store_si512(t[p], ni > 0 ? pairs_across(r0, kk + 1 < k ? r0 + lda : nullptr, ni) : _mm512_setzero_si512());
       }
       for (int i = 0; i < nr; i++) {
         uint32_t* d = Ap + static_cast<int64_t>(ib + i) * kc + pb;
@@ -118,31 +132,36 @@ LK_BF16_TARGET void pack_a(const float* A, int lda, bool ta, int m, int k, int i
 
 /**
  * Columns [j0, j0 + kNR) of op(B), pairs [p0, p0 + kc), into one panel Bp (kc, kNR) dwords; columns past n are zero.
- * Not transposed, a pair is the same column of two adjacent rows (vectorisable along j); transposed (B stored (n, k)),
- * a pair is two adjacent floats of one stored row.
+ * Not transposed, a pair is the same column of two adjacent rows (16 columns at a time); transposed (B stored
+ * (n, k)), a pair is two adjacent floats of one stored row (converted along the row, then written down the panel).
  */
 LK_BF16_TARGET void pack_b(const float* B, int ldb, bool tb, int n, int k, int j0, int p0, int kc, uint32_t* Bp) {
   const int nj = std::min(kNR, n - j0);
-  for (int p = 0; p < kc; p++) {
-    const int kk = 2 * (p0 + p);
-    uint32_t* d = Bp + static_cast<int64_t>(p) * kNR;
-    if (!tb) {
+  if (!tb) {
+    for (int p = 0; p < kc; p++) {
+      const int kk = 2 * (p0 + p);
       const float* r0 = B + static_cast<int64_t>(kk) * ldb + j0;
-      if (kk + 1 < k) {
-        const float* r1 = r0 + ldb;
-        for (int j = 0; j < nj; j++) d[j] = pair(r0[j], r1[j]);
-      } else {
-        for (int j = 0; j < nj; j++) d[j] = pair(r0[j], 0.0f);
-      }
-    } else {
-      const float* s = B + static_cast<int64_t>(j0) * ldb + kk;
-      if (kk + 1 < k) {
-        for (int j = 0; j < nj; j++) d[j] = pair(s[static_cast<int64_t>(j) * ldb], s[static_cast<int64_t>(j) * ldb + 1]);
-      } else {
-        for (int j = 0; j < nj; j++) d[j] = pair(s[static_cast<int64_t>(j) * ldb], 0.0f);
+      const float* r1 = kk + 1 < k ? r0 + ldb : nullptr;
+      uint32_t* d = Bp + static_cast<int64_t>(p) * kNR;
+      for (int j = 0; j < kNR; j += 16) {
+        _mm512_store_si512(d + j, j < nj ? pairs_across(r0 + j, r1 != nullptr ? r1 + j : nullptr, nj - j)
+                                         : _mm512_setzero_si512());
       }
     }
-    for (int j = nj; j < kNR; j++) d[j] = 0u;
+    return;
+  }
+  alignas(64) uint32_t t[16];
+  for (int j = 0; j < kNR; j++) {
+    if (j >= nj) {
+      for (int p = 0; p < kc; p++) Bp[static_cast<int64_t>(p) * kNR + j] = 0u;
+      continue;
+    }
+    const float* s = B + static_cast<int64_t>(j0 + j) * ldb + 2 * p0;
+    for (int pb = 0; pb < kc; pb += 16) {
+      const int np = std::min(16, kc - pb);
+      _mm512_store_si512(t, pairs_along(s + 2 * pb, std::min(2 * np, k - 2 * (p0 + pb))));
+      for (int p = 0; p < np; p++) Bp[static_cast<int64_t>(pb + p) * kNR + j] = t[p];
+    }
   }
 }
 
@@ -211,8 +230,11 @@ LK_BF16_TARGET void gemm_bf16(bool ta, bool tb, int m, int n, int k, float alpha
     for (int p0 = 0; p0 < kp; p0 += kKC) {
       const int kc = std::min(kKC, kp - p0);
       const bool first = p0 == 0;
+      // A in chunks of 48 rows (8 panels; 3 tiles of 16 for the transposed conversion)
 #pragma omp for schedule(static)
-      for (int ir = 0; ir < mp; ir++) pack_a(A, lda, ta, m, k, ir * kMR, kMR, p0, kc, ap.p + static_cast<int64_t>(ir) * kMR * kc);
+      for (int i0 = 0; i0 < mp * kMR; i0 += kPackRows) {
+        pack_a(A, lda, ta, m, k, i0, std::min(kPackRows, mp * kMR - i0), p0, kc, ap.p + static_cast<int64_t>(i0) * kc);
+      }
       for (int j0 = 0; j0 < n; j0 += kNC) {
         const int nc = std::min(kNC, n - j0);
         const int np = (nc + kNR - 1) / kNR;
