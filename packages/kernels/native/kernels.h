@@ -37,7 +37,8 @@ void bf16_gemm_batched(const float* A, const float* B, float* C, int batch, cons
 void set_matmul_bf16(bool on);
 bool matmul_bf16();
 /**
- * The products of the kernels (BatchMatMul, attention, LoRA linear, linear cross-entropy): bf16_gemm when the matmul
+ * The products of the kernels (BatchMatMul, LoRA linear, linear cross-entropy; not the fused attention's per-block
+ * products, which stay fp32): bf16_gemm when the matmul
  * precision is bf16, else cblas_sgemm. Same contract as bf16_gemm.
  */
 void matmul(bool ta, bool tb, int m, int n, int k, float alpha, const float* A, int lda, const float* B, int ldb,

@@ -1,7 +1,9 @@
 // Matmul precision of the native backend (PyTorch CPU `torch.autocast(dtype=torch.bfloat16)` for the products only):
-// 'bf16' rounds both operands of every matrix product of the native kernels (BatchMatMul, _FusedMatMul, attention,
-// LoRA linear, linear cross-entropy) to bfloat16 and sums in fp32 (native/bf16-gemm.cc); weights, optimizer state,
-// norms, softmax and loss stay fp32, and so does every tensor (outputs are fp32, never rounded to bf16).
+// 'bf16' rounds both operands of the matrix products of the native kernels (BatchMatMul, _FusedMatMul, LoRA linear,
+// linear cross-entropy: every tf.matMul of a training step, forward and backward) to bfloat16 and sums in fp32
+// (native/bf16-gemm.cc). Weights, optimizer state, norms, softmax and loss stay fp32, and so does every tensor
+// (outputs are fp32, never rounded to bf16). The fused attention's small per-block products stay fp32 (bf16 does not
+// pay there).
 import { loadAddon } from './addon.js';
 import { resolveKernelsConfig } from './config.js';
 import { ConfigError } from './errors.js';

@@ -41,9 +41,10 @@ export interface BackendOptions {
   wasmThreads?: number;
   /**
    * Precision of the matrix products (default `fp32`). `bf16`: the native backend rounds both operands of every
-   * product to bfloat16 and sums in fp32 (PyTorch CPU autocast to bfloat16, for the matmuls only; weights, optimizer
-   * state, norms, softmax and loss stay fp32); on a CPU without AVX-512 BF16 it warns once and stays fp32. On any other
-   * backend `bf16` is a ConfigError (they have no bf16 products). Process-wide: it applies to every later product.
+   * matMul (projections, LoRA, lm_head; forward and backward) to bfloat16 and sums in fp32 (PyTorch CPU autocast to
+   * bfloat16, for the matmuls only; weights, optimizer state, norms, softmax, the fused attention and loss stay fp32);
+   * on a CPU without AVX-512 BF16 it warns once and stays fp32. On any other backend `bf16` is a ConfigError (they
+   * have no bf16 products). Process-wide, and set by every call (a later `initBackend('native')` returns to fp32).
    */
   precision?: MatmulPrecision;
 }

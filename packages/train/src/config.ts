@@ -132,9 +132,9 @@ export interface TrainConfig {
   gradientCheckpointing?: boolean;
   /**
    * Precision of the matrix products (default `fp32`). `bf16`: mixed precision on the native backend, as PyTorch CPU
-   * `torch.autocast(dtype=torch.bfloat16)` for the matmuls: both operands of every product (forward and backward,
-   * attention and the lm_head included) rounded to bfloat16, sums and outputs fp32; weights, optimizer state, norms,
-   * softmax and loss stay fp32. Needs backend `native` (`auto` must pick it): any other backend is a ConfigError at the
+   * `torch.autocast(dtype=torch.bfloat16)` for the matmuls: both operands of every projection, LoRA and lm_head product
+   * (forward and backward) rounded to bfloat16, sums and outputs fp32; weights, optimizer state, norms, softmax, the
+   * fused attention and loss stay fp32. Needs backend `native` (`auto` must pick it): any other backend is a ConfigError at the
    * start of `train`. On a CPU without AVX-512 BF16 it warns once and trains in fp32.
    */
   precision?: 'fp32' | 'bf16';
