@@ -45,9 +45,10 @@ void sgemm(bool ta, bool tb, int m, int n, int k, float alpha, const float* A, i
 constexpr int kMR = 6;      // rows of a microkernel tile
 constexpr int kNV = 4;      // zmm columns of a tile: 4 × 16 = 64 columns
 constexpr int kNR = 16 * kNV;
-constexpr int kKC = 128;    // pairs of k per block (256 k)
-constexpr int kNC = 768;    // columns per B block (kKC × kNC dwords = 384 KiB, in L2)
-constexpr int kPackRows = 48;  // rows of A packed per task
+constexpr int kKC = 128;    // least pairs of k per block (256 k); up to 4 × as many when the B block is narrow
+constexpr int kNC = 768;    // columns per B block
+constexpr int kBlockDwords = 128 * 1024;  // a B block's size (512 KiB, in L2)
+constexpr int kChunkPanels = 16;  // A panels (96 rows) per work item
 
 /** 64-byte aligned scratch of n dwords. */
 struct Scratch {
@@ -215,39 +216,54 @@ LK_BF16_TARGET void tile(int kc, const uint32_t* Ap, const uint32_t* Bp, float* 
   }
 }
 
-/** One product on `threads` threads (1: no parallel region, e.g. inside the attention's). */
+/**
+ * One product on `threads` threads (1: no parallel region, e.g. inside another kernel's). All of op(B) is packed
+ * first (k blocks × 64-column panels, shared; the one barrier); then work items (a chunk of 96 rows × a block of
+ * columns, all of k) are handed out dynamically, each packing its own A panels: disjoint parts of C, so no barrier,
+ * and a thread that the OS deschedules holds up one item, not every block. Blocks of k are as long as a B block of
+ * ≤ 512 KiB allows (128 to 512 pairs): fewer passes over C.
+ */
 LK_BF16_TARGET void gemm_bf16(bool ta, bool tb, int m, int n, int k, float alpha, const float* A, int lda,
                               const float* B, int ldb, float beta, float* C, int ldc, int threads) {
-  const int kp = (k + 1) / 2;                        // pairs of k
-  const int mp = (m + kMR - 1) / kMR;                // A panels
-  const int kcMax = std::min(kKC, kp);
-  const int ncMax = std::min(kNC, (n + kNR - 1) / kNR * kNR);
-  Scratch ap(static_cast<int64_t>(mp) * kMR * kcMax);
-  Scratch bp(static_cast<int64_t>(ncMax) * kcMax);
+  const int kp = (k + 1) / 2;                // pairs of k
+  const int mp = (m + kMR - 1) / kMR;        // A panels
+  const int npAll = (n + kNR - 1) / kNR;     // B panels
+  const int chunks = (mp + kChunkPanels - 1) / kChunkPanels;
+  // Columns per item: kNC, or narrower when there are too few row chunks to keep every thread busy.
+  const int colPanels = std::max(1, std::min(kNC / kNR, chunks >= 2 * threads ? npAll : npAll * chunks / (2 * threads)));
+  const int colBlocks = (npAll + colPanels - 1) / colPanels;
+  const int kcMax = std::min(kp, std::clamp(kBlockDwords / (colPanels * kNR), kKC, 4 * kKC));
+  const int kBlocks = (kp + kcMax - 1) / kcMax;
+  Scratch bp(static_cast<int64_t>(kp) * npAll * kNR);
+  // Panel jr of k block kb: kc(kb) × 64 dwords at kb · kcMax · npAll · 64 + jr · kc(kb) · 64.
+  auto bpanel = [&](int kb, int jr) {
+    const int kc = std::min(kcMax, kp - kb * kcMax);
+    return bp.p + static_cast<int64_t>(kb) * kcMax * npAll * kNR + static_cast<int64_t>(jr) * kc * kNR;
+  };
 #pragma omp parallel num_threads(threads) if (threads > 1)
   {
     FlushDenormals ftz;  // vdpbf16ps flushes denormals itself; this keeps the fp32 epilogue as fast
-    for (int p0 = 0; p0 < kp; p0 += kKC) {
-      const int kc = std::min(kKC, kp - p0);
-      const bool first = p0 == 0;
-      // A in chunks of 48 rows (8 panels; 3 tiles of 16 for the transposed conversion)
-#pragma omp for schedule(static)
-      for (int i0 = 0; i0 < mp * kMR; i0 += kPackRows) {
-        pack_a(A, lda, ta, m, k, i0, std::min(kPackRows, mp * kMR - i0), p0, kc, ap.p + static_cast<int64_t>(i0) * kc);
-      }
-      for (int j0 = 0; j0 < n; j0 += kNC) {
-        const int nc = std::min(kNC, n - j0);
-        const int np = (nc + kNR - 1) / kNR;
-#pragma omp for schedule(static)
-        for (int jr = 0; jr < np; jr++) pack_b(B, ldb, tb, n, k, j0 + jr * kNR, p0, kc, bp.p + static_cast<int64_t>(jr) * kNR * kc);
-        // Tiles in row-major order, contiguous ranges per thread: a thread keeps its A panel across column panels.
-#pragma omp for schedule(static)
-        for (int t = 0; t < mp * np; t++) {
-          const int ir = t / np, jr = t % np;
-          const int i0 = ir * kMR, c0 = jr * kNR;
-          tile(kc, ap.p + static_cast<int64_t>(ir) * kMR * kc, bp.p + static_cast<int64_t>(jr) * kNR * kc,
-               C + static_cast<int64_t>(i0) * ldc + j0 + c0, ldc, std::min(kMR, m - i0), std::min(kNR, nc - c0), alpha,
-               beta, first);
+#pragma omp for schedule(dynamic)
+    for (int t = 0; t < kBlocks * npAll; t++) {
+      const int kb = t / npAll, jr = t % npAll;
+      pack_b(B, ldb, tb, n, k, jr * kNR, kb * kcMax, std::min(kcMax, kp - kb * kcMax), bpanel(kb, jr));
+    }
+    Scratch ap(static_cast<int64_t>(kMR) * kcMax);  // this thread's A panel
+#pragma omp for schedule(dynamic) nowait
+    for (int item = 0; item < chunks * colBlocks; item++) {
+      const int chunk = item / colBlocks, cb = item % colBlocks;
+      const int ir0 = chunk * kChunkPanels, ir1 = std::min(mp, ir0 + kChunkPanels);
+      const int jr0 = cb * colPanels, jr1 = std::min(npAll, jr0 + colPanels);
+      for (int kb = 0; kb < kBlocks; kb++) {
+        const int p0 = kb * kcMax, kc = std::min(kcMax, kp - p0);
+        for (int ir = ir0; ir < ir1; ir++) {
+          const int i0 = ir * kMR;
+          pack_a(A, lda, ta, m, k, i0, kMR, p0, kc, ap.p);
+          for (int jr = jr0; jr < jr1; jr++) {
+            const int c0 = jr * kNR;
+            tile(kc, ap.p, bpanel(kb, jr), C + static_cast<int64_t>(i0) * ldc + c0, ldc, std::min(kMR, m - i0),
+                 std::min(kNR, n - c0), alpha, beta, kb == 0);
+          }
         }
       }
     }
