@@ -3,15 +3,17 @@
 // bfloat16 (round to nearest even, torch's c10::BFloat16 rounding) while they are packed, and the products summed in
 // fp32 by AVX-512 BF16's vdpbf16ps (one instruction: 16 lanes, each += a₀b₀ + a₁b₁ over a pair of k).
 //
-// Blocking (BLIS, Van Zee & van de Geijn 2015), with k counted in pairs (one 32-bit "dword" = two bf16 of one row):
-//   for each block of kKC pairs of k:  pack op(A) as rows of dwords  Ap[i][p] = (A[i][2p], A[i][2p+1])   (m, kc)
-//     for each block of kNC columns:   pack op(B) as 64-column panels Bp[p][j] = (B[2p][j], B[2p+1][j])  (kc, 64)
-//       for each MR × 64 tile (rows of A panels × columns of B panels, split across the threads):
-//         microkernel: 6 × 4 zmm accumulators; per pair p, 4 loads of B and 6 dword broadcasts of A, 24 vdpbf16ps.
-// The A panel of a tile (6 × kc dwords, ≤ 3 KiB) stays in L1 across the column panels; the B block (kc × kNC dwords,
-// 384 KiB) in L2. k odd: the last pair's second half is zero on both sides; m, n tails: zero-padded panels and masked
-// stores. Compiled for AVX-512 BF16 per function (`target` attribute), so the addon builds and loads on any x86-64
-// CPU; `bf16_supported()` checks the CPU at run time, and without it every entry point here runs fp32 sgemm.
+// Blocking (after BLIS, Van Zee & van de Geijn 2015), with k counted in pairs (one 32-bit "dword" = two bf16 of a row):
+//   pack all of op(B) once, per block of kc pairs × 64-column panel:  Bp[p][j] = (B[2p][j], B[2p+1][j])  (kc, 64)
+//   then, for each work item (96 rows × a block of ≤ 768 columns, handed out dynamically to the threads):
+//     for each block of kc pairs:   for each 6-row panel: pack it, Ap[i][p] = (A[i][2p], A[i][2p+1])    (6, kc)
+//       for each 64-column panel:   microkernel: 6 × 4 zmm accumulators; per pair p, 4 loads of B, 6 dword
+//                                   broadcasts of A, 24 vdpbf16ps.
+// The A panel (6 × kc dwords, ≤ 12 KiB) stays in L1 across the column panels; the B block of an item (kc × ≤ 768
+// dwords, ≤ 512 KiB) in L2 across its row panels. k odd: the last pair's second half is zero on both sides; m, n
+// tails: zero-padded panels and masked stores. Compiled for AVX-512 BF16 per function (`target` attribute), so the
+// addon builds and loads on any x86-64 CPU; `bf16_supported()` checks the CPU at run time, and without it every entry
+// point here runs fp32 sgemm.
 
 #include <algorithm>
 #include <atomic>
