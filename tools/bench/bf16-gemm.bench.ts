@@ -2,8 +2,9 @@
 // (OpenBLAS) at the products of a training step (sizes a and c of model-sizes.ts, full finetuning and LoRA), in
 // GFLOP/s and as a share of the fp32 peak measured in the same run (the addon's FMA loop, `fmaPeak`), next to PyTorch
 // (Debian python3-torch 1.13) in fp32 and under torch.autocast('cpu', dtype=torch.bfloat16) (oneDNN's bf16 GEMM).
-// Native: best of --rounds timings of --seconds each; PyTorch: one process per precision, OPENBLAS_CORETYPE unset
-// (OpenBLAS picks its kernels; the core type each side ran with is printed).
+// --rounds alternating rounds (PyTorch fp32, PyTorch bf16, native fp32 and bf16: one window of --seconds per product
+// each), and every side's best round per product (robust to the load of a shared machine). PyTorch runs with
+// OPENBLAS_CORETYPE unset (its OpenBLAS picks its kernels; the core type each side ran with is printed).
 //
 //   npx tsx --conditions=@loralab/source tools/bench/bf16-gemm.bench.ts [--seconds 0.4] [--rounds 3] [--threads 2]
 import { execFileSync } from 'node:child_process';
@@ -57,22 +58,18 @@ function rand(n: number, seed: number): Float32Array {
   return a;
 }
 
-/** Best GFLOP/s of `rounds` windows of at least `seconds` each. */
+/** GFLOP/s of one window of at least `seconds` (after one untimed call). */
 function time(f: () => void, flops: number): number {
   f();
-  let best = 0;
-  for (let r = 0; r < rounds; r++) {
-    let it = 0;
-    const t0 = performance.now();
-    let dt = 0;
-    do {
-      f();
-      it++;
-      dt = (performance.now() - t0) / 1000;
-    } while (dt < seconds || it < 2);
-    best = Math.max(best, (flops * it) / dt / 1e9);
-  }
-  return best;
+  let it = 0;
+  const t0 = performance.now();
+  let dt = 0;
+  do {
+    f();
+    it++;
+    dt = (performance.now() - t0) / 1000;
+  } while (dt < seconds || it < 2);
+  return (flops * it) / dt / 1e9;
 }
 
 function torchRun(precision: 'fp32' | 'bf16'): { gflops: number[]; corename: string | null } | null {
@@ -100,34 +97,57 @@ function torchRun(precision: 'fp32' | 'bf16'): { gflops: number[]; corename: str
 }
 
 const peak = Math.max(addon.fmaPeak(2e7), addon.fmaPeak(2e7), addon.fmaPeak(2e7));
-const torch32 = torchRun('fp32');
-const torch16 = torchRun('bf16');
+const operands = SHAPES.map(([, m, k, n]) => ({
+  a: rand(m * k, 1),
+  b: rand(k * n, 2),
+  c: new Float32Array(m * n),
+}));
+addon.setMatmulPrecision?.(false); // sgemm is fp32
+const sides = ['native fp32', 'native bf16', 'torch fp32', 'torch bf16'] as const;
+const best = new Map<string, number[]>(sides.map((s) => [s, SHAPES.map(() => Number.NaN)]));
+const keep = (side: string, i: number, g: number | undefined) => {
+  const row = best.get(side)!;
+  if (g !== undefined && !(g <= row[i]!)) row[i] = g;
+};
+let torchCore: string | null = null;
+for (let r = 0; r < rounds; r++) {
+  for (const precision of ['fp32', 'bf16'] as const) {
+    const t = torchRun(precision);
+    torchCore = t?.corename ?? torchCore;
+    t?.gflops.forEach((g, i) => keep(`torch ${precision}`, i, g));
+  }
+  SHAPES.forEach(([, m, k, n, ta, tb], i) => {
+    const { a, b, c } = operands[i]!;
+    keep(
+      'native fp32',
+      i,
+      time(() => addon.sgemm(a, b, c, 1, one, one, m, n, k, ta, tb), 2 * m * n * k),
+    );
+    keep(
+      'native bf16',
+      i,
+      time(() => addon.bf16gemm!(a, b, c, 1, one, one, m, n, k, ta, tb), 2 * m * n * k),
+    );
+  });
+}
 console.log(
   `native: OpenBLAS core ${kernelsReport().corename} (OPENBLAS_CORETYPE=${process.env.OPENBLAS_CORETYPE ?? '(unset)'}), ` +
     `${threads} threads, AVX-512 BF16 ${addon.bf16Supported?.() ? 'yes' : 'no (bf16 falls back to sgemm)'}; ` +
-    `PyTorch: OPENBLAS_CORETYPE unset, OpenBLAS core ${torch32?.corename ?? '?'}, ${threads} threads`,
+    `PyTorch: OPENBLAS_CORETYPE unset, OpenBLAS core ${torchCore ?? '?'}, ${threads} threads`,
 );
 console.log(
   `fp32 peak (FMA loop on every core, best of 3): ${peak.toFixed(1)} GFLOP/s; load average ${loadavg().map((x) => x.toFixed(1))}`,
 );
-console.log(`native: best of ${rounds} windows of ${seconds} s; PyTorch: one window each\n`);
+console.log(`best of ${rounds} alternating rounds, one window of ${seconds} s per product and side each\n`);
 console.log(
   '| product | m×k×n | native fp32 | native bf16 | bf16/fp32 | bf16 % of fp32 peak | torch fp32 | torch bf16 | native bf16 / torch bf16 |',
 );
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 SHAPES.forEach(([what, m, k, n, ta, tb], i) => {
-  const a = rand(m * k, 1);
-  const b = rand(k * n, 2);
-  const c = new Float32Array(m * n);
-  const flops = 2 * m * n * k;
-  addon.setMatmulPrecision?.(false);
-  const f32 = time(() => addon.sgemm(a, b, c, 1, one, one, m, n, k, ta, tb), flops);
-  const b16 = time(() => addon.bf16gemm!(a, b, c, 1, one, one, m, n, k, ta, tb), flops);
-  const t32 = torch32?.gflops[i];
-  const t16 = torch16?.gflops[i];
-  const f = (x?: number) => (x === undefined ? 'n/a' : x.toFixed(1));
+  const [f32, b16, t32, t16] = sides.map((side) => best.get(side)![i]!) as [number, number, number, number];
+  const f = (x: number) => (Number.isNaN(x) ? 'n/a' : x.toFixed(1));
   console.log(
-    `| ${what} | ${m}×${k}×${n}${ta ? ' Aᵀ' : ''}${tb ? ' Bᵀ' : ''} | ${f(f32)} | ${f(b16)} | ${(b16 / f32).toFixed(2)}x | ${((100 * b16) / peak).toFixed(0)}% | ${f(t32)} | ${f(t16)} | ${t16 ? `${(b16 / t16).toFixed(2)}x` : 'n/a'} |`,
+    `| ${what} | ${m}×${k}×${n}${ta ? ' Aᵀ' : ''}${tb ? ' Bᵀ' : ''} | ${f(f32)} | ${f(b16)} | ${(b16 / f32).toFixed(2)}x | ${((100 * b16) / peak).toFixed(0)}% | ${f(t32)} | ${f(t16)} | ${Number.isNaN(t16) ? 'n/a' : `${(b16 / t16).toFixed(2)}x`} |`,
   );
 });
 console.log(`\nload average at end ${loadavg().map((x) => x.toFixed(1))}`);
