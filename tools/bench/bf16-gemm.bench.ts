@@ -114,7 +114,7 @@ for (let r = 0; r < rounds; r++) {
   for (const precision of ['fp32', 'bf16'] as const) {
     const t = torchRun(precision);
     torchCore = t?.corename ?? torchCore;
-    t?.gflops.forEach((g, i) => keep(`torch ${precision}`, i, g));
+    for (const [i, g] of (t?.gflops ?? []).entries()) keep(`torch ${precision}`, i, g);
   }
   SHAPES.forEach(([, m, k, n, ta, tb], i) => {
     const { a, b, c } = operands[i]!;
