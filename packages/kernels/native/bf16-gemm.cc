@@ -48,7 +48,7 @@ constexpr int kMR = 6;      // rows of a microkernel tile
 constexpr int kNV = 4;      // zmm columns of a tile: 4 × 16 = 64 columns
 constexpr int kNR = 16 * kNV;
 constexpr int kKC = 128;    // least pairs of k per block (256 k); up to 4 × as many when the B block is narrow
-constexpr int kNC = 768;    // columns per B block
+constexpr int kNC = 768;    // widest column block of a work item
 constexpr int kBlockDwords = 128 * 1024;  // a B block's size (512 KiB, in L2)
 constexpr int kChunkPanels = 16;  // A panels (96 rows) per work item
 
