@@ -14,7 +14,8 @@
 //   of a shared machine); wasm and cpu, ten times slower, run once.
 //   --precisions fp32,bf16 adds mixed-precision rows: native with initBackend's precision 'bf16' (bf16 products, fp32
 //   sums) and PyTorch under torch.autocast('cpu', dtype=torch.bfloat16); "vs torch" compares equal precisions, and
-//   "% peak" is GFLOP/s over the fp32 FMA peak measured at the start (the addon's fmaPeak).
+//   "% peak" is GFLOP/s over the fp32 FMA peak (the addon's fmaPeak, best of 3 at the start and 3 at the end: the
+//   table is printed at the end).
 //   PyTorch gets the passive thread wait the native backend sets up (see packages/kernels/README.md), OPENBLAS_CORETYPE
 //   unset (its OpenBLAS picks its kernels; each side's core type is printed) and, by default, as many threads as the
 //   machine has cores (as native).
@@ -215,9 +216,11 @@ async function main() {
     ...nativeEnvironment(resolveKernelsConfig()),
   };
   delete torchEnv.OPENBLAS_CORETYPE;
-  // The fp32 peak of this machine now (best of 3), from the addon's FMA loop, when it is built.
+  // The fp32 peak of this machine (best of 3 now and 3 at the end), from the addon's FMA loop, when it is built.
   const { addon } = loadAddon(resolveKernelsConfig({ notice: false }));
-  const peak = addon ? Math.max(...[0, 1, 2].map(() => addon.fmaPeak(2e7))) : null;
+  const measurePeak = () => (addon ? Math.max(...[0, 1, 2].map(() => addon.fmaPeak(2e7))) : null);
+  const peakStart = measurePeak();
+  const table: { gflops: number | null; text: string }[] = [];
   console.log(
     `node ${process.version}, ${availableParallelism()} cores, ${steps} timed step(s) after one warm-up; torch and native: best of ${rounds} alternating round(s); cpu backend runs ${cpuTokens} tokens/step`,
   );
@@ -225,19 +228,14 @@ async function main() {
     `PyTorch env: OPENBLAS_CORETYPE=${torchEnv.OPENBLAS_CORETYPE ?? '(unset)'} OMP_WAIT_POLICY=${torchEnv.OMP_WAIT_POLICY ?? '(unset)'} OPENBLAS_THREAD_TIMEOUT=${torchEnv.OPENBLAS_THREAD_TIMEOUT ?? '(unset)'}, ${torchThreads} threads`,
   );
   console.log(
-    `native env: OPENBLAS_CORETYPE=${process.env.OPENBLAS_CORETYPE ?? '(unset)'}; fp32 peak (FMA loop on every core, best of 3): ${peak === null ? 'n/a (addon not built)' : `${peak.toFixed(1)} GFLOP/s`}; precisions ${precisions.join(', ')}`,
+    `native env: OPENBLAS_CORETYPE=${process.env.OPENBLAS_CORETYPE ?? '(unset)'}; fp32 peak at start (FMA loop on every core, best of 3): ${peakStart === null ? 'n/a (addon not built)' : `${peakStart.toFixed(1)} GFLOP/s`}; precisions ${precisions.join(', ')}`,
   );
   console.log(`block checkpointing ${checkpoint} on every side`);
   console.log(`load average at start ${loadavg().map((x) => x.toFixed(1))}`);
   if (!haveTorch) {
     console.log('PyTorch rows skipped: /usr/bin/python3 cannot import torch (apt-get install python3-torch)');
   }
-  console.log(
-    '\n| size | variant | params (trainable) | backend | precision | OpenBLAS core | threads | tokens/step | step s | tokens/s | GFLOP/s | % fp32 peak | peak RSS MB | vs torch | vs wasm | loss |',
-  );
-  console.log(
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
-  );
+
   for (const name of sizes) {
     const size = SIZES[name]!;
     for (const variant of variants) {
@@ -301,17 +299,38 @@ async function main() {
         const torch = best.get(precision === 'fp32' ? 'torch' : `torch ${precision}`);
         const vs = (ref?: StepResult) => (ref ? `${fmt(r.tokens_per_s / ref.tokens_per_s, 2)}x` : 'n/a');
         const gflops = (6 * r.params * r.tokens) / r.step_s / 1e9;
-        console.log(
-          `| ${name} | ${variant} | ${fmt(r.params / 1e6, 2)}M (${fmt(r.trainable / 1e6, 2)}M) | ${backend} | ${precision} | ${r.corename ?? 'n/a'} | ${r.threads} | ${r.tokens} | ${fmt(r.step_s, 2)} | ${fmt(r.tokens_per_s, 0)} | ${fmt(gflops)} | ${peak === null ? 'n/a' : `${fmt((100 * gflops) / peak, 0)}%`} | ${fmt(r.peak_rss_mb, 0)} | ${vs(torch)} | ${precision === 'fp32' ? vs(wasm) : 'n/a'} | ${r.loss === undefined ? '' : fmt(r.loss, 4)} |`,
-        );
+        table.push({
+          gflops,
+          text: `| ${name} | ${variant} | ${fmt(r.params / 1e6, 2)}M (${fmt(r.trainable / 1e6, 2)}M) | ${backend} | ${precision} | ${r.corename ?? 'n/a'} | ${r.threads} | ${r.tokens} | ${fmt(r.step_s, 2)} | ${fmt(r.tokens_per_s, 0)} | ${fmt(gflops)} | %PEAK% | ${fmt(r.peak_rss_mb, 0)} | ${vs(torch)} | ${precision === 'fp32' ? vs(wasm) : 'n/a'} | ${r.loss === undefined ? '' : fmt(r.loss, 4)} |`,
+        });
       }
       for (const [key, why] of failed) {
         if (!best.has(key))
-          console.log(`| ${name} | ${variant} | | ${key} | | | | | | failed: ${why} | | | | | | |`);
+          table.push({
+            gflops: null,
+            text: `| ${name} | ${variant} | | ${key} | | | | | | failed: ${why} | | | | | | |`,
+          });
       }
     }
   }
+  const peakEnd = measurePeak();
+  const peak = peakStart === null || peakEnd === null ? null : Math.max(peakStart, peakEnd);
   console.log(`load average at end ${loadavg().map((x) => x.toFixed(1))}`);
+  if (peak !== null) {
+    console.log(
+      `fp32 peak at end (best of 3): ${peakEnd!.toFixed(1)} GFLOP/s; "% fp32 peak" divides by ${peak.toFixed(1)}`,
+    );
+  }
+  console.log(
+    '\n| size | variant | params (trainable) | backend | precision | OpenBLAS core | threads | tokens/step | step s | tokens/s | GFLOP/s | % fp32 peak | peak RSS MB | vs torch | vs wasm | loss |',
+  );
+  console.log(
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  );
+  for (const { gflops, text } of table) {
+    const pct = peak === null || gflops === null ? 'n/a' : `${fmt((100 * gflops) / peak, 0)}%`;
+    console.log(text.replace('%PEAK%', pct));
+  }
   if (args.includes('--gen')) {
     console.log('\nGeneration, size a, batch 1, 32-token prompt, 64 new tokens, greedy:');
     console.log('| backend | cached tok/s | uncached tok/s | speed-up |');

@@ -29,6 +29,11 @@
 #include <immintrin.h>
 #define LK_BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
 #endif
+#if defined(__GNUC__) && !defined(__clang__)
+// GCC 12's AVX-512 headers initialise the unused pass-through register of the unpack intrinsics from itself
+// (`__m512i __Y = __Y;`), which -Wmaybe-uninitialized reports once they are inlined: a false positive.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 namespace lk {
 
@@ -90,10 +95,36 @@ LK_BF16_TARGET inline __m512i pairs_across(const float* r0, const float* r1, int
   return _mm512_permutexvar_epi16(interleave, both);
 }
 
+/** In-place transpose of a 16 × 16 matrix of dwords, one row per register (unpack 32, unpack 64, two lane shuffles). */
+LK_BF16_TARGET inline void transpose16(__m512i r[16]) {
+  __m512i t[16], u[16];
+  for (int i = 0; i < 8; i++) {
+    t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+  }
+  // u[4i + j], 128-bit lane L: column 4L + j of rows 4i..4i+3
+  for (int i = 0; i < 4; i++) {
+    u[4 * i] = _mm512_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
+    u[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
+    u[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
+    u[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
+  }
+  // column 4L + j = lane L of u[j], u[4 + j], u[8 + j], u[12 + j]
+  for (int j = 0; j < 4; j++) {
+    const __m512i v0 = _mm512_shuffle_i32x4(u[j], u[4 + j], 0x44), v1 = _mm512_shuffle_i32x4(u[j], u[4 + j], 0xee);
+    const __m512i v2 = _mm512_shuffle_i32x4(u[8 + j], u[12 + j], 0x44);
+    const __m512i v3 = _mm512_shuffle_i32x4(u[8 + j], u[12 + j], 0xee);
+    r[j] = _mm512_shuffle_i32x4(v0, v2, 0x88);
+    r[4 + j] = _mm512_shuffle_i32x4(v0, v2, 0xdd);
+    r[8 + j] = _mm512_shuffle_i32x4(v1, v3, 0x88);
+    r[12 + j] = _mm512_shuffle_i32x4(v1, v3, 0xdd);
+  }
+}
+
 /**
  * Rows [i0, i0 + rows) of op(A), pairs [p0, p0 + kc), into Ap (rows, kc) dwords; rows past m are zero.
  * Not transposed, a row's pairs are adjacent floats: converted 32 floats at a time. Transposed (A stored (k, m)), a
- * pair comes from two stored rows: 16 × 16 tiles are converted across the stored rows, then transposed.
+ * pair comes from two stored rows: 16 × 16 tiles are converted across the stored rows, then transposed in registers.
  */
 LK_BF16_TARGET void pack_a(const float* A, int lda, bool ta, int m, int k, int i0, int rows, int p0, int kc,
                            uint32_t* Ap) {
@@ -114,20 +145,20 @@ LK_BF16_TARGET void pack_a(const float* A, int lda, bool ta, int m, int k, int i
     }
     return;
   }
-  alignas(64) uint32_t t[16][16];  // t[p][i]
   for (int ib = 0; ib < rows; ib += 16) {
     const int nr = std::min(16, rows - ib);
     const int ni = std::max(0, std::min(nr, m - i0 - ib));  // rows inside m
     for (int pb = 0; pb < kc; pb += 16) {
       const int np = std::min(16, kc - pb);
-      for (int p = 0; p < np; p++) {
+      __m512i r[16];  // r[p]: pair p of the 16 rows i
+      for (int p = 0; p < 16; p++) {
         const int kk = k0 + 2 * (pb + p);
         const float* r0 = A + static_cast<int64_t>(kk) * lda + i0 + ib;
-        _mm512_store_si512(t[p], ni > 0 ? pairs_across(r0, kk + 1 < k ? r0 + lda : nullptr, ni) : _mm512_setzero_si512());
+        r[p] = p < np && ni > 0 ? pairs_across(r0, kk + 1 < k ? r0 + lda : nullptr, ni) : _mm512_setzero_si512();
       }
+      transpose16(r);  // r[i]: the 16 pairs of row i
       for (int i = 0; i < nr; i++) {
-        uint32_t* d = Ap + static_cast<int64_t>(ib + i) * kc + pb;
-        for (int p = 0; p < np; p++) d[p] = t[p][i];
+        _mm512_mask_storeu_epi32(Ap + static_cast<int64_t>(ib + i) * kc + pb, lanes(np), r[i]);
       }
     }
   }
