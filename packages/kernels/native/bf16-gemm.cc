@@ -6,8 +6,8 @@
 // Blocking (after BLIS, Van Zee & van de Geijn 2015), with k counted in pairs (one 32-bit "dword" = two bf16 of a row):
 //   pack all of op(B) once, per block of kc pairs × 64-column panel:  Bp[p][j] = (B[2p][j], B[2p+1][j])  (kc, 64)
 //   then, for each work item (96 rows × a block of ≤ 768 columns, handed out dynamically to the threads):
-//     for each block of kc pairs:   for each 6-row panel: pack it, Ap[i][p] = (A[i][2p], A[i][2p+1])    (6, kc)
-//       for each 64-column panel:   microkernel: 6 × 4 zmm accumulators; per pair p, 4 loads of B, 6 dword
+//     for each block of kc pairs:   pack its 96 rows of op(A), Ap[i][p] = (A[i][2p], A[i][2p+1])      (96, kc)
+//       for each 6-row panel and each 64-column panel:   microkernel: 6 × 4 zmm accumulators; per pair p, 4 loads of B, 6 dword
 //                                   broadcasts of A, 24 vdpbf16ps.
 // The A panel (6 × kc dwords, ≤ 12 KiB) stays in L1 across the column panels; the B block of an item (kc × ≤ 768
 // dwords, ≤ 512 KiB) in L2 across its row panels. k odd: the last pair's second half is zero on both sides; m, n
@@ -252,7 +252,7 @@ LK_BF16_TARGET void tile(int kc, const uint32_t* Ap, const uint32_t* Bp, float* 
 /**
  * One product on `threads` threads (1: no parallel region, e.g. inside another kernel's). All of op(B) is packed
  * first (k blocks × 64-column panels, shared; the one barrier); then work items (a chunk of 96 rows × a block of
- * columns, all of k) are handed out dynamically, each packing its own A panels: disjoint parts of C, so no barrier,
+ * columns, all of k) are handed out dynamically, each packing its own 96 rows of A per k block: disjoint parts of C, so no barrier,
  * and a thread that the OS deschedules holds up one item, not every block. Blocks of k are as long as a B block of
  * ≤ 512 KiB allows (128 to 512 pairs): fewer passes over C.
  */
@@ -281,7 +281,7 @@ LK_BF16_TARGET void gemm_bf16(bool ta, bool tb, int m, int n, int k, float alpha
       const int kb = t / npAll, jr = t % npAll;
       pack_b(B, ldb, tb, n, k, jr * kNR, kb * kcMax, std::min(kcMax, kp - kb * kcMax), bpanel(kb, jr));
     }
-    Scratch ap(static_cast<int64_t>(kMR) * kcMax);  // this thread's A panel
+    Scratch ap(static_cast<int64_t>(kChunkPanels) * kMR * kcMax);  // this thread's A rows of one item
 #pragma omp for schedule(dynamic) nowait
     for (int item = 0; item < chunks * colBlocks; item++) {
       const int chunk = item / colBlocks, cb = item % colBlocks;
@@ -289,12 +289,13 @@ LK_BF16_TARGET void gemm_bf16(bool ta, bool tb, int m, int n, int k, float alpha
       const int jr0 = cb * colPanels, jr1 = std::min(npAll, jr0 + colPanels);
       for (int kb = 0; kb < kBlocks; kb++) {
         const int p0 = kb * kcMax, kc = std::min(kcMax, kp - p0);
+        pack_a(A, lda, ta, m, k, ir0 * kMR, (ir1 - ir0) * kMR, p0, kc, ap.p);  // whole 16-row tiles when transposed
         for (int ir = ir0; ir < ir1; ir++) {
           const int i0 = ir * kMR;
-          pack_a(A, lda, ta, m, k, i0, kMR, p0, kc, ap.p);
+          const uint32_t* apanel = ap.p + static_cast<int64_t>(ir - ir0) * kMR * kc;
           for (int jr = jr0; jr < jr1; jr++) {
             const int c0 = jr * kNR;
-            tile(kc, ap.p, bpanel(kb, jr), C + static_cast<int64_t>(i0) * ldc + c0, ldc, std::min(kMR, m - i0),
+            tile(kc, apanel, bpanel(kb, jr), C + static_cast<int64_t>(i0) * ldc + c0, ldc, std::min(kMR, m - i0),
                  std::min(kNR, n - c0), alpha, beta, kb == 0);
           }
         }
