@@ -7,9 +7,9 @@
 //   pack all of op(B) once, per block of kc pairs × 64-column panel:  Bp[p][j] = (B[2p][j], B[2p+1][j])  (kc, 64)
 //   then, for each work item (96 rows × a block of ≤ 768 columns, handed out dynamically to the threads):
 //     for each block of kc pairs:   pack its 96 rows of op(A), Ap[i][p] = (A[i][2p], A[i][2p+1])      (96, kc)
-//       for each 6-row panel and each 64-column panel:   microkernel: 6 × 4 zmm accumulators; per pair p, 4 loads of B, 6 dword
-//                                   broadcasts of A, 24 vdpbf16ps.
-// The A panel (6 × kc dwords, ≤ 12 KiB) stays in L1 across the column panels; the B block of an item (kc × ≤ 768
+//       for each 6-row panel, for each 64-column panel: the microkernel, 6 × 4 zmm accumulators; per pair p,
+//                                   4 loads of B, 6 dword broadcasts of A, 24 vdpbf16ps.
+// An A panel (6 × kc dwords, ≤ 12 KiB) stays in L1 across the column panels; the B block of an item (kc × ≤ 768
 // dwords, ≤ 512 KiB) in L2 across its row panels. k odd: the last pair's second half is zero on both sides; m, n
 // tails: zero-padded panels and masked stores. Compiled for AVX-512 BF16 per function (`target` attribute), so the
 // addon builds and loads on any x86-64 CPU; `bf16_supported()` checks the CPU at run time, and without it every entry
