@@ -252,9 +252,9 @@ LK_BF16_TARGET void tile(int kc, const uint32_t* Ap, const uint32_t* Bp, float* 
 /**
  * One product on `threads` threads (1: no parallel region, e.g. inside another kernel's). All of op(B) is packed
  * first (k blocks × 64-column panels, shared; the one barrier); then work items (a chunk of 96 rows × a block of
- * columns, all of k) are handed out dynamically, each packing its own 96 rows of A per k block: disjoint parts of C, so no barrier,
- * and a thread that the OS deschedules holds up one item, not every block. Blocks of k are as long as a B block of
- * ≤ 512 KiB allows (128 to 512 pairs): fewer passes over C.
+ * columns, all of k) are handed out dynamically, each packing its own 96 rows of A per k block: disjoint parts of C,
+ * so no barrier, and a thread that the OS deschedules holds up one item, not every block. Blocks of k are as long as
+ * a B block of ≤ 512 KiB allows (128 to 512 pairs): fewer passes over C.
  */
 LK_BF16_TARGET void gemm_bf16(bool ta, bool tb, int m, int n, int k, float alpha, const float* A, int lda,
                               const float* B, int ldb, float beta, float* C, int ldc, int threads) {
@@ -263,7 +263,8 @@ LK_BF16_TARGET void gemm_bf16(bool ta, bool tb, int m, int n, int k, float alpha
   const int npAll = (n + kNR - 1) / kNR;     // B panels
   const int chunks = (mp + kChunkPanels - 1) / kChunkPanels;
   // Columns per item: kNC, or narrower when there are too few row chunks to keep every thread busy.
-  const int colPanels = std::max(1, std::min(kNC / kNR, chunks >= 2 * threads ? npAll : npAll * chunks / (2 * threads)));
+  const int wide = chunks >= 2 * threads ? npAll : npAll * chunks / (2 * threads);
+  const int colPanels = std::max(1, std::min(kNC / kNR, wide));
   const int colBlocks = (npAll + colPanels - 1) / colPanels;
   const int kcMax = std::min(kp, std::clamp(kBlockDwords / (colPanels * kNR), kKC, 4 * kKC));
   const int kBlocks = (kp + kcMax - 1) / kcMax;
