@@ -8,6 +8,7 @@
       "sources": [
         "native/addon.cc",
         "native/gemm.cc",
+        "native/bf16-gemm.cc",
         "native/transpose.cc",
         "native/elementwise.cc",
         "native/pointwise.cc",

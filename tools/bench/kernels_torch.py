@@ -1,10 +1,14 @@
 #!/usr/bin/python3
 """PyTorch anchor for tools/bench/kernels.ts (Debian python3-torch, CPU, float32). Prints one JSON line.
 
-  /usr/bin/python3 kernels_torch.py matmul '<[[m, k, n, transA, transB], ...]>' <threads> <seconds>
+  /usr/bin/python3 kernels_torch.py matmul '<[[m, k, n, transA, transB], ...]>' <threads> <seconds> [fp32|bf16]
   /usr/bin/python3 kernels_torch.py step '<size json>' <threads> <steps>
 
-OPENBLAS_CORETYPE is inherited from the caller, so PyTorch's BLAS runs the same kernels as the native addon."""
+OPENBLAS_CORETYPE is inherited from the caller, so PyTorch's BLAS runs the same kernels as the native addon (the
+bf16 GEMM benchmark unsets it); `corename` reports the kernels OpenBLAS selected. bf16: the products under
+torch.autocast('cpu', dtype=torch.bfloat16) (oneDNN's bf16 GEMM in Debian's build)."""
+import contextlib
+import ctypes
 import json
 import resource
 import sys
@@ -17,12 +21,26 @@ import torch.nn.functional as F
 from model_step_torch import Llama
 
 
-def bench_matmul(shapes, seconds):
+def openblas_corename():
+    """The core type of the OpenBLAS that torch loaded (the same library object, already in the process)."""
+    try:
+        lib = ctypes.CDLL('libopenblas.so.0')
+        lib.openblas_get_corename.restype = ctypes.c_char_p
+        return lib.openblas_get_corename().decode()
+    except OSError:
+        return None
+
+
+def bench_matmul(shapes, seconds, precision='fp32'):
     out = []
     for m, k, n, ta, tb in shapes:
         a = torch.rand(k, m) if ta else torch.rand(m, k)
         b = torch.rand(n, k) if tb else torch.rand(k, n)
-        f = lambda: (a.t() if ta else a) @ (b.t() if tb else b)
+
+        def f():
+            ctx = torch.autocast('cpu', dtype=torch.bfloat16) if precision == 'bf16' else contextlib.nullcontext()
+            with ctx:
+                return (a.t() if ta else a) @ (b.t() if tb else b)
         f()
         it, t0 = 0, time.perf_counter()
         while True:
@@ -67,9 +85,10 @@ def bench_step(s, steps):
 
 if __name__ == '__main__':
     torch.set_num_threads(int(sys.argv[3]))
-    info = {'torch': torch.__version__, 'threads': torch.get_num_threads()}
+    info = {'torch': torch.__version__, 'threads': torch.get_num_threads(), 'corename': openblas_corename()}
     if sys.argv[1] == 'matmul':
-        info['gflops'] = bench_matmul(json.loads(sys.argv[2]), float(sys.argv[4]))
+        precision = sys.argv[5] if len(sys.argv) > 5 else 'fp32'
+        info['gflops'] = bench_matmul(json.loads(sys.argv[2]), float(sys.argv[4]), precision)
     else:
         info.update(bench_step(json.loads(sys.argv[2]), int(sys.argv[4])))
     print(json.dumps(info))

@@ -7,18 +7,30 @@
 //
 //   npx tsx --conditions=@loralab/source tools/bench/model-step.bench.ts [--sizes a,b,c] [--variants fft,lora]
 //        [--backends native,wasm] [--steps 1] [--rounds 1] [--cpu-tokens 512] [--cpu-sizes a,b]
-//        [--torch-threads N] [--wasm-threads 1] [--checkpoint on|off] [--gen]
+//        [--torch-threads N] [--wasm-threads 1] [--checkpoint on|off] [--precisions fp32,bf16] [--gen]
 //   --checkpoint on (default, as lossAndGradients) recomputes every block in the backward pass on all sides
 //   (PyTorch: torch.utils.checkpoint per block); off keeps every activation, on all sides.
 //   --rounds R runs PyTorch and native R times, alternating, and reports each one's fastest round (robust to the load
 //   of a shared machine); wasm and cpu, ten times slower, run once.
-//   PyTorch gets the environment the native backend sets up for OpenBLAS (OPENBLAS_CORETYPE, the passive thread
-//   wait; see packages/kernels/README.md) and, by default, as many threads as the machine has cores (as native).
+//   --precisions fp32,bf16 adds mixed-precision rows: native with initBackend's precision 'bf16' (bf16 products, fp32
+//   sums) and PyTorch under torch.autocast('cpu', dtype=torch.bfloat16); "vs torch" compares equal precisions, and
+//   "% peak" is GFLOP/s over the fp32 FMA peak (the addon's fmaPeak, best of 3 at the start and 3 at the end: the
+//   table is printed at the end).
+//   PyTorch gets the passive thread wait the native backend sets up (see packages/kernels/README.md), OPENBLAS_CORETYPE
+//   unset (its OpenBLAS picks its kernels; each side's core type is printed) and, by default, as many threads as the
+//   machine has cores (as native).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { InPlaceAdamW, nativeEnvironment, resolveKernelsConfig } from '@loralab/kernels';
+import {
+  InPlaceAdamW,
+  kernelsReport,
+  loadAddon,
+  type MatmulPrecision,
+  nativeEnvironment,
+  resolveKernelsConfig,
+} from '@loralab/kernels';
 import { LoraModel } from '@loralab/lora';
 import { type BackendName, generate, initBackend, LlamaForCausalLM } from '@loralab/model';
 import * as tf from '@tensorflow/tfjs-core';
@@ -42,6 +54,9 @@ interface StepResult {
   threads: number | null;
   peak_rss_mb: number;
   loss?: number;
+  /** The OpenBLAS core type this side ran with. */
+  corename?: string | null;
+  precision?: MatmulPrecision;
 }
 
 /** Minimal AdamW of tfjs ops (decoupled weight decay), enough to time the update; the trainer package owns the real one. */
@@ -73,8 +88,9 @@ async function childStep(
   steps: number,
   wasmThreads: number,
   checkpoint: boolean,
+  precision: MatmulPrecision,
 ): Promise<StepResult> {
-  const info = await initBackend(backend, { wasmThreads });
+  const info = await initBackend(backend, { wasmThreads, precision });
   const model = new LlamaForCausalLM(benchConfig(size), { seed: 0 });
   const nParams = [...model.parameters().values()].reduce((a, p) => a + p.variable.size, 0);
   if (variant === 'lora') new LoraModel(model, { r: 16, lora_alpha: 32, target_modules: 'all-linear' });
@@ -108,6 +124,8 @@ async function childStep(
     threads: info.threads,
     peak_rss_mb: process.resourceUsage().maxRSS / 1024,
     loss: last,
+    corename: backend === 'native' ? (kernelsReport().corename ?? null) : null,
+    precision: info.precision,
   };
 }
 
@@ -164,7 +182,7 @@ const fmt = (x: number, d = 1) => x.toFixed(d);
 
 async function main() {
   if (args[0] === '--child') {
-    const [kind, backend, variant, sizeName, tokens, steps, threads, ckpt] = args.slice(1);
+    const [kind, backend, variant, sizeName, tokens, steps, threads, ckpt, precision] = args.slice(1);
     const result =
       kind === 'gen'
         ? await childGen(backend as BackendName)
@@ -176,6 +194,7 @@ async function main() {
             Number(steps),
             Number(threads),
             ckpt !== 'off',
+            (precision ?? 'fp32') as MatmulPrecision,
           );
     console.log(JSON.stringify(result));
     process.exit(0);
@@ -190,23 +209,33 @@ async function main() {
   const torchThreads = Number(opt('torch-threads', String(availableParallelism())));
   const wasmThreads = Number(opt('wasm-threads', '1'));
   const checkpoint = opt('checkpoint', 'on');
+  const precisions = opt('precisions', 'fp32').split(',') as MatmulPrecision[];
   const haveTorch = torchAvailable();
-  const torchEnv = { ...process.env, ...nativeEnvironment(resolveKernelsConfig()) };
+  const torchEnv: Record<string, string | undefined> = {
+    ...process.env,
+    ...nativeEnvironment(resolveKernelsConfig()),
+  };
+  delete torchEnv.OPENBLAS_CORETYPE;
+  // The fp32 peak of this machine (best of 3 now and 3 at the end), from the addon's FMA loop, when it is built.
+  const { addon } = loadAddon(resolveKernelsConfig({ notice: false }));
+  const measurePeak = () => (addon ? Math.max(...[0, 1, 2].map(() => addon.fmaPeak(2e7))) : null);
+  const peakStart = measurePeak();
+  const table: { gflops: number | null; text: string }[] = [];
   console.log(
     `node ${process.version}, ${availableParallelism()} cores, ${steps} timed step(s) after one warm-up; torch and native: best of ${rounds} alternating round(s); cpu backend runs ${cpuTokens} tokens/step`,
   );
   console.log(
     `PyTorch env: OPENBLAS_CORETYPE=${torchEnv.OPENBLAS_CORETYPE ?? '(unset)'} OMP_WAIT_POLICY=${torchEnv.OMP_WAIT_POLICY ?? '(unset)'} OPENBLAS_THREAD_TIMEOUT=${torchEnv.OPENBLAS_THREAD_TIMEOUT ?? '(unset)'}, ${torchThreads} threads`,
   );
+  console.log(
+    `native env: OPENBLAS_CORETYPE=${process.env.OPENBLAS_CORETYPE ?? '(unset)'}; fp32 peak at start (FMA loop on every core, best of 3): ${peakStart === null ? 'n/a (addon not built)' : `${peakStart.toFixed(1)} GFLOP/s`}; precisions ${precisions.join(', ')}`,
+  );
   console.log(`block checkpointing ${checkpoint} on every side`);
   console.log(`load average at start ${loadavg().map((x) => x.toFixed(1))}`);
   if (!haveTorch) {
     console.log('PyTorch rows skipped: /usr/bin/python3 cannot import torch (apt-get install python3-torch)');
   }
-  console.log(
-    '\n| size | variant | params (trainable) | backend | threads | tokens/step | step s | tokens/s | GFLOP/s | peak RSS MB | vs torch | vs wasm | loss |',
-  );
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+
   for (const name of sizes) {
     const size = SIZES[name]!;
     for (const variant of variants) {
@@ -221,58 +250,87 @@ async function main() {
         }
       };
       for (let round = 0; round < rounds; round++) {
-        if (haveTorch) {
-          const out = execFileSync(
-            '/usr/bin/python3',
-            [
-              here.replace(/model-step\.bench\.ts$/, 'model_step_torch.py'),
-              JSON.stringify(size),
-              String(torchThreads),
-              steps,
+        for (const precision of precisions) {
+          const tag = (backend: string) => (precision === 'fp32' ? backend : `${backend} ${precision}`);
+          if (haveTorch) {
+            const out = execFileSync(
+              '/usr/bin/python3',
+              [
+                here.replace(/model-step\.bench\.ts$/, 'model_step_torch.py'),
+                JSON.stringify(size),
+                String(torchThreads),
+                steps,
+                variant,
+                checkpoint,
+                precision,
+              ],
+              { encoding: 'utf8', env: torchEnv },
+            );
+            const r = JSON.parse(out.trim().split('\n').at(-1)!) as StepResult;
+            r.tokens = size.tokens;
+            keep(tag('torch'), r);
+          }
+          for (const backend of backends) {
+            if (backend === 'cpu' && !cpuSizes.includes(name)) continue;
+            if (round > 0 && backend !== 'native') continue;
+            if (precision !== 'fp32' && backend !== 'native') continue; // bf16 products exist on native only
+            const tokens = backend === 'cpu' ? Math.min(cpuTokens, size.tokens) : size.tokens;
+            const threads = backend === 'wasm' ? wasmThreads : 1;
+            const r = runChild([
+              'step',
+              backend,
               variant,
+              name,
+              String(tokens),
+              steps,
+              String(threads),
               checkpoint,
-            ],
-            { encoding: 'utf8', env: torchEnv },
-          );
-          const r = JSON.parse(out.trim().split('\n').at(-1)!) as StepResult;
-          r.tokens = size.tokens;
-          keep('torch', r);
-        }
-        for (const backend of backends) {
-          if (backend === 'cpu' && !cpuSizes.includes(name)) continue;
-          if (round > 0 && backend !== 'native') continue;
-          const tokens = backend === 'cpu' ? Math.min(cpuTokens, size.tokens) : size.tokens;
-          const threads = backend === 'wasm' ? wasmThreads : 1;
-          const r = runChild([
-            'step',
-            backend,
-            variant,
-            name,
-            String(tokens),
-            steps,
-            String(threads),
-            checkpoint,
-          ]);
-          if ('error' in (r as object)) failed.set(backend, (r as { error: string }).error);
-          else keep(backend, r as StepResult);
+              precision,
+            ]);
+            if ('error' in (r as object)) failed.set(tag(backend), (r as { error: string }).error);
+            else keep(tag(backend), r as StepResult);
+          }
         }
       }
       const rows = [...best.entries()];
-      const torch = rows.find(([b]) => b === 'torch')?.[1];
       const wasm = rows.find(([b]) => b === 'wasm')?.[1];
-      for (const [backend, r] of rows) {
+      for (const [key, r] of rows) {
+        const [backend, precision = 'fp32'] = key.split(' ');
+        const torch = best.get(precision === 'fp32' ? 'torch' : `torch ${precision}`);
         const vs = (ref?: StepResult) => (ref ? `${fmt(r.tokens_per_s / ref.tokens_per_s, 2)}x` : 'n/a');
-        console.log(
-          `| ${name} | ${variant} | ${fmt(r.params / 1e6, 2)}M (${fmt(r.trainable / 1e6, 2)}M) | ${backend} | ${r.threads} | ${r.tokens} | ${fmt(r.step_s, 2)} | ${fmt(r.tokens_per_s, 0)} | ${fmt((6 * r.params * r.tokens) / r.step_s / 1e9)} | ${fmt(r.peak_rss_mb, 0)} | ${vs(torch)} | ${vs(wasm)} | ${r.loss === undefined ? '' : fmt(r.loss, 4)} |`,
-        );
+        const gflops = (6 * r.params * r.tokens) / r.step_s / 1e9;
+        table.push({
+          gflops,
+          text: `| ${name} | ${variant} | ${fmt(r.params / 1e6, 2)}M (${fmt(r.trainable / 1e6, 2)}M) | ${backend} | ${precision} | ${r.corename ?? 'n/a'} | ${r.threads} | ${r.tokens} | ${fmt(r.step_s, 2)} | ${fmt(r.tokens_per_s, 0)} | ${fmt(gflops)} | %PEAK% | ${fmt(r.peak_rss_mb, 0)} | ${vs(torch)} | ${precision === 'fp32' ? vs(wasm) : 'n/a'} | ${r.loss === undefined ? '' : fmt(r.loss, 4)} |`,
+        });
       }
-      for (const [backend, why] of failed) {
-        if (!best.has(backend))
-          console.log(`| ${name} | ${variant} | | ${backend} | | | | failed: ${why} | | | | | |`);
+      for (const [key, why] of failed) {
+        if (!best.has(key))
+          table.push({
+            gflops: null,
+            text: `| ${name} | ${variant} | | ${key} | | | | | | failed: ${why} | | | | | | |`,
+          });
       }
     }
   }
+  const peakEnd = measurePeak();
+  const peak = peakStart === null || peakEnd === null ? null : Math.max(peakStart, peakEnd);
   console.log(`load average at end ${loadavg().map((x) => x.toFixed(1))}`);
+  if (peak !== null) {
+    console.log(
+      `fp32 peak at end (best of 3): ${peakEnd!.toFixed(1)} GFLOP/s; "% fp32 peak" divides by ${peak.toFixed(1)}`,
+    );
+  }
+  console.log(
+    '\n| size | variant | params (trainable) | backend | precision | OpenBLAS core | threads | tokens/step | step s | tokens/s | GFLOP/s | % fp32 peak | peak RSS MB | vs torch | vs wasm | loss |',
+  );
+  console.log(
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  );
+  for (const { gflops, text } of table) {
+    const pct = peak === null || gflops === null ? 'n/a' : `${fmt((100 * gflops) / peak, 0)}%`;
+    console.log(text.replace('%PEAK%', pct));
+  }
   if (args.includes('--gen')) {
     console.log('\nGeneration, size a, batch 1, 32-token prompt, 64 new tokens, greedy:');
     console.log('| backend | cached tok/s | uncached tok/s | speed-up |');

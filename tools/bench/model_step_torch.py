@@ -4,7 +4,12 @@ one step (forward, backward, AdamW) in float32 on the CPU, fully (fft) or throug
 on every linear module of the blocks, base frozen, as PEFT's target_modules='all-linear'). Prints one JSON line.
 With checkpoint=on each block is recomputed in the backward pass (torch.utils.checkpoint, as Hugging Face's
 gradient_checkpointing_enable), the default of @loralab/model's lossAndGradients.
-Usage: /usr/bin/python3 model_step_torch.py '<size json>' <threads> <steps> [fft|lora] [checkpoint=off|on]"""
+With precision=bf16 the forward pass runs under torch.autocast('cpu', dtype=torch.bfloat16) (the matmuls in bf16 on
+oneDNN, the rest as autocast decides; weights and AdamW in fp32; the loss from the logits cast to fp32).
+Reports the OpenBLAS core type torch's OpenBLAS selected (`corename`).
+Usage: /usr/bin/python3 model_step_torch.py '<size json>' <threads> <steps> [fft|lora] [checkpoint=off|on] [fp32|bf16]"""
+import contextlib
+import ctypes
 import json
 import math
 import resource
@@ -86,11 +91,22 @@ class Llama(torch.nn.Module):
         return self.lm_head(x)
 
 
+def openblas_corename():
+    """The core type of the OpenBLAS torch loaded (ctypes finds the library already in the process)."""
+    try:
+        lib = ctypes.CDLL('libopenblas.so.0')
+        lib.openblas_get_corename.restype = ctypes.c_char_p
+        return lib.openblas_get_corename().decode()
+    except OSError:
+        return None
+
+
 def main():
     s = json.loads(sys.argv[1])
     threads, steps = int(sys.argv[2]), int(sys.argv[3])
     variant = sys.argv[4] if len(sys.argv) > 4 else 'fft'
     ckpt = len(sys.argv) > 5 and sys.argv[5] == 'on'
+    precision = sys.argv[6] if len(sys.argv) > 6 else 'fp32'
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     inter = math.ceil(8 * s['hidden'] / 3 / 64) * 64
@@ -110,7 +126,10 @@ def main():
     last = [0.0]
 
     def step():
-        logits = model(ids)
+        ctx = torch.autocast('cpu', dtype=torch.bfloat16) if precision == 'bf16' else contextlib.nullcontext()
+        with ctx:
+            logits = model(ids)
+        logits = logits.float()
         loss = F.cross_entropy(logits[:, :-1].reshape(-1, s['vocab']), ids[:, 1:].reshape(-1), reduction='sum')
         opt.zero_grad()
         mean = loss / (B * (s['seq'] - 1))
@@ -124,7 +143,8 @@ def main():
         step()
     dt = (time.perf_counter() - t) / steps
     out = {'params': n_params, 'trainable': sum(p.numel() for p in trainable), 'loss': last[0], 'step_s': dt, 'tokens_per_s': s['tokens'] / dt, 'threads': torch.get_num_threads(),
-           'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 'torch': torch.__version__}
+           'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 'torch': torch.__version__,
+           'corename': openblas_corename(), 'precision': precision}
     print(json.dumps(out))
 
 

@@ -1,6 +1,6 @@
 // Bad input through the real command line (issue #16): each case gets a named error and a non-zero exit code, and
 // nothing already written is lost. Empty inputs to `data prepare`, a negative lora_alpha in adapter_config.json, a
-// learning rate that collapses training, --steps past one epoch, and negative numbers as flag values.
+// learning rate that collapses training, --steps past one epoch, negative numbers as flag values, and --precision.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -125,6 +125,19 @@ describe('numeric flags', { timeout: 30_000 }, () => {
     expect(short.stderr).toContain('--rank must be an integer >= 1, got -2');
     const word = await run(['finetune', '--method', 'full', '--task', 'cpt', '--lr', 'fast']);
     expect(word.stderr).toContain('--lr must be a positive number, got "fast"');
+  });
+});
+
+describe('--precision', { timeout: 30_000 }, () => {
+  it('an unknown value is a usage error (exit 2); bf16 on wasm a ConfigError naming the key (exit 3)', async () => {
+    const args = ['pretrain', '-t', tok, '--data', text, '-o', join(dir, 'prec')];
+    const unknown = await run([...args, '--precision', 'fp16']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('--precision must be one of fp32, bf16, found "fp16"');
+    const wasm = await run([...args, '--precision', 'bf16', ...backend]);
+    expect(wasm.code).toBe(3);
+    expect(wasm.stderr).toMatch(/TrainConfig\.precision must be "fp32" with backend "wasm"/);
+    expect(existsSync(join(dir, 'prec'))).toBe(false);
   });
 });
 

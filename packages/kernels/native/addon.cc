@@ -63,6 +63,8 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   o.Set("numProcs", lk::blas::num_procs());
   o.Set("parallel", lk::blas::parallel());  // 0 sequential, 1 pthreads, 2 OpenMP
   o.Set("fusedThreads", lk::fused_threads());
+  o.Set("bf16Supported", lk::bf16_supported());
+  o.Set("matmulPrecision", lk::matmul_bf16() ? "bf16" : "fp32");
   return o;
 }
 
@@ -74,8 +76,11 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// sgemm(a, b, c, batch, aIdx, bIdx, m, n, k, transA, transB[, alpha = 1, beta = 0]): C = alpha·op(A)op(B) + beta·C
-Napi::Value Sgemm(const Napi::CallbackInfo& info) {
+// sgemm(a, b, c, batch, aIdx, bIdx, m, n, k, transA, transB[, alpha = 1, beta = 0]): C = alpha·op(A)op(B) + beta·C,
+// in the matmul precision (fp32, or bf16 after setMatmulPrecision(true)); bf16gemm: the same contract, always bf16
+// operands (fp32 sgemm where the CPU lacks AVX-512 BF16).
+template <bool kBf16>
+Napi::Value Gemm(const Napi::CallbackInfo& info) {
   const int64_t batch = Int(info, 3), m = Int(info, 6), n = Int(info, 7), k = Int(info, 8);
   const int32_t* aIdx = I32(info, 4, batch, "aIdx");
   const int32_t* bIdx = I32(info, 5, batch, "bIdx");
@@ -88,10 +93,19 @@ Napi::Value Sgemm(const Napi::CallbackInfo& info) {
   const float* a = F32(info, 0, batchA * m * k, "a");
   const float* b = F32(info, 1, batchB * k * n, "b");
   float* c = F32(info, 2, batch * m * n, "c");
-  lk::sgemm_batched(a, b, c, static_cast<int>(batch), aIdx, bIdx, static_cast<int>(m), static_cast<int>(n),
-                    static_cast<int>(k), Bool(info, 9), Bool(info, 10), info.Length() > 11 ? Float(info, 11) : 1.0f,
-                    info.Length() > 12 ? Float(info, 12) : 0.0f);
+  const auto gemm = kBf16 ? lk::bf16_gemm_batched : lk::sgemm_batched;
+  gemm(a, b, c, static_cast<int>(batch), aIdx, bIdx, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k),
+       Bool(info, 9), Bool(info, 10), info.Length() > 11 ? Float(info, 11) : 1.0f,
+       info.Length() > 12 ? Float(info, 12) : 0.0f);
   return info.Env().Undefined();
+}
+
+Napi::Value Bf16Supported(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), lk::bf16_supported()); }
+
+// setMatmulPrecision(bf16: boolean) -> whether the products now run in bf16 (false where the CPU lacks AVX-512 BF16)
+Napi::Value SetMatmulPrecision(const Napi::CallbackInfo& info) {
+  lk::set_matmul_bf16(Bool(info, 0));
+  return Napi::Boolean::New(info.Env(), lk::matmul_bf16());
 }
 
 // transpose(x, y, shape: Int32Array, perm: Int32Array): x, y Float32Array views (int32 data is viewed as float bits)
@@ -333,7 +347,10 @@ Napi::Value Lion(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
-  exports.Set("sgemm", Napi::Function::New(env, Sgemm));
+  exports.Set("sgemm", Napi::Function::New(env, Gemm<false>));
+  exports.Set("bf16gemm", Napi::Function::New(env, Gemm<true>));
+  exports.Set("bf16Supported", Napi::Function::New(env, Bf16Supported));
+  exports.Set("setMatmulPrecision", Napi::Function::New(env, SetMatmulPrecision));
   exports.Set("transpose", Napi::Function::New(env, Transpose));
   exports.Set("rmsnormForward", Napi::Function::New(env, RmsnormForward));
   exports.Set("rmsnormBackward", Napi::Function::New(env, RmsnormBackward));

@@ -38,6 +38,8 @@ int unit_threads(int64_t units) {
 /** C (m, n) = alpha · op(A) · op(B) + beta · C, row-major with explicit leading dimensions. */
 void gemm(bool ta, bool tb, int m, int n, int k, float alpha, const float* A, int lda, const float* B, int ldb,
           float beta, float* C, int ldc) {
+  // Always fp32, also under the bf16 matmul precision: these per-block products (128 × T × hs) are too small for
+  // bf16 to pay (measured: the same forward time, an 8% slower backward pass), and fp32 keeps the scores exact.
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, alpha, A, lda, B,
               ldb, beta, C, ldc);
 }

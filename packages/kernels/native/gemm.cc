@@ -1,4 +1,5 @@
-// Batched float32 matrix products on the system BLAS (cblas_sgemm), with broadcast batch indices.
+// Batched float32 matrix products on the system BLAS (cblas_sgemm), with broadcast batch indices; in bf16 (bf16-gemm.cc)
+// when the matmul precision is bf16.
 
 #include "kernels.h"
 #include "platform.h"
@@ -8,6 +9,10 @@ namespace lk {
 void sgemm_batched(const float* A, const float* B, float* C, int batch, const int32_t* aIdx, const int32_t* bIdx,
                    int m, int n, int k, bool transA, bool transB, float alpha, float beta) {
   // Row-major: op(A) (m, k) has leading dimension k, or m when stored transposed as (k, m); likewise B.
+  if (matmul_bf16()) {
+    bf16_gemm_batched(A, B, C, batch, aIdx, bIdx, m, n, k, transA, transB, alpha, beta);
+    return;
+  }
   const int lda = transA ? m : k;
   const int ldb = transB ? k : n;
   const int64_t strideA = static_cast<int64_t>(m) * k;

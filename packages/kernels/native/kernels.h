@@ -21,6 +21,29 @@ void set_fused_threads(int n);
 void sgemm_batched(const float* A, const float* B, float* C, int batch, const int32_t* aIdx, const int32_t* bIdx,
                    int m, int n, int k, bool transA, bool transB, float alpha, float beta);
 
+// ---- bf16 matrix products (bf16-gemm.cc) -----------------------------------------------------------------
+/** Whether this CPU runs AVX-512 BF16 (vdpbf16ps); without it the bf16 entry points below run fp32 sgemm. */
+bool bf16_supported();
+/**
+ * C (m, n) = alpha · op(A) · op(B) + beta · C, row-major with leading dimensions, A and B rounded to bf16 (nearest
+ * even) and the products summed in fp32: the matmul of PyTorch's CPU autocast to bfloat16, with an fp32 result.
+ */
+void bf16_gemm(bool ta, bool tb, int m, int n, int k, float alpha, const float* A, int lda, const float* B, int ldb,
+               float beta, float* C, int ldc);
+/** sgemm_batched's contract (batched, broadcast batch indices) with bf16_gemm's arithmetic. */
+void bf16_gemm_batched(const float* A, const float* B, float* C, int batch, const int32_t* aIdx, const int32_t* bIdx,
+                       int m, int n, int k, bool transA, bool transB, float alpha, float beta);
+/** The process-wide matmul precision: bf16 (true; only where bf16_supported()) or fp32 (false, the default). */
+void set_matmul_bf16(bool on);
+bool matmul_bf16();
+/**
+ * The products of the kernels (BatchMatMul, LoRA linear, linear cross-entropy; not the fused attention's per-block
+ * products, which stay fp32): bf16_gemm when the matmul
+ * precision is bf16, else cblas_sgemm. Same contract as bf16_gemm.
+ */
+void matmul(bool ta, bool tb, int m, int n, int k, float alpha, const float* A, int lda, const float* B, int ldb,
+            float beta, float* C, int ldc);
+
 // ---- elementwise / row-wise (elementwise.cc) -----------------------------------------------------------
 /** RMSNorm (Zhang & Sennrich 2019): y = x · rstd · w, rstd = 1/sqrt(mean(x²) + eps). x, y: (rows, d); rstd: (rows). */
 void rmsnorm_forward(const float* x, const float* w, float* y, float* rstd, int64_t rows, int d, float eps);

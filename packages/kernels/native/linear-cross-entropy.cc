@@ -2,6 +2,7 @@
 // logits: each chunk's logits live in one reused (chunk, V) buffer that becomes the chunk's dlogits in place. With
 // gradients requested, dh and dW are accumulated in the same pass (the loss's gradient needs no upstream value but
 // a scale), so the head costs the unfused forward + backward's three products and none of their (rows, V) memory.
+// The products follow the matmul precision (sgemm, or bf16 operands with fp32 sums); the softmax and loss stay fp32.
 
 #include <algorithm>
 #include <memory>
@@ -27,17 +28,16 @@ int64_t linear_cross_entropy(const float* h, const float* W, const int32_t* labe
     const int64_t R = std::min(chunk, rows - r0);
     const float* hc = h + r0 * d;
     // logits (R, V) = h_c Wᵀ
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, R, V, d, 1.0f, hc, d, W, d, 0.0f, logits.get(), V);
+    matmul(false, true, R, V, d, 1.0f, hc, d, W, d, 0.0f, logits.get(), V);
     count += cross_entropy_forward(logits.get(), labels + r0, loss + r0, lse.get(), R, V, ignore);
     if (dh == nullptr && dW == nullptr) continue;
     // dlogits = scale · (softmax − onehot), in place; ignored rows are zero
     cross_entropy_backward(logits.get(), labels + r0, lse.get(), scales.get(), logits.get(), R, V, ignore);
     if (dh != nullptr) {  // dh_c (R, d) = dlogits W
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, R, d, V, 1.0f, logits.get(), V, W, d, 0.0f, dh + r0 * d,
-                  d);
+      matmul(false, false, R, d, V, 1.0f, logits.get(), V, W, d, 0.0f, dh + r0 * d, d);
     }
     if (dW != nullptr) {  // dW (V, d) += dlogitsᵀ h_c
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, V, d, R, 1.0f, logits.get(), V, hc, d, 1.0f, dW, d);
+      matmul(true, false, V, d, R, 1.0f, logits.get(), V, hc, d, 1.0f, dW, d);
     }
   }
   return count;

@@ -34,6 +34,7 @@ inline int parallel() { return openblas_get_parallel(); }  // 0 sequential, 1 pt
 inline int omp_get_thread_num() { return 0; }
 inline int omp_get_num_threads() { return 1; }
 inline int omp_get_max_threads() { return 1; }
+inline int omp_in_parallel() { return 0; }
 #endif
 
 #if defined(__x86_64__) || defined(__i386__)

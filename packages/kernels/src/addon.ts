@@ -15,6 +15,9 @@ export interface NativeAddon {
     numProcs: number;
     parallel: number;
     fusedThreads: number;
+    /** Absent from an addon built before bf16 products existed. */
+    bf16Supported?: boolean;
+    matmulPrecision?: 'fp32' | 'bf16';
   };
   setThreads(blas: number, fused: number): void;
   sgemm(
@@ -29,10 +32,31 @@ export interface NativeAddon {
     k: number,
     transA: boolean,
     transB: boolean,
-    /** c = alpha · op(a) op(b) + beta · c; defaults 1 and 0 */
+    /** c = alpha · op(a) op(b) + beta · c; defaults 1 and 0 (in the matmul precision: see setMatmulPrecision) */
     alpha?: number,
     beta?: number,
   ): void;
+  /** sgemm's contract with A and B rounded to bf16 and fp32 sums (fp32 sgemm without AVX-512 BF16); absent from an
+   * addon built before it existed, as the two below. */
+  bf16gemm?(
+    a: Float32Array,
+    b: Float32Array,
+    c: Float32Array,
+    batch: number,
+    aIdx: Int32Array,
+    bIdx: Int32Array,
+    m: number,
+    n: number,
+    k: number,
+    transA: boolean,
+    transB: boolean,
+    alpha?: number,
+    beta?: number,
+  ): void;
+  /** Whether the CPU runs AVX-512 BF16 (checked at run time). */
+  bf16Supported?(): boolean;
+  /** Every product of the kernels (sgemm included) in bf16 (true) or fp32; returns whether bf16 is now in effect. */
+  setMatmulPrecision?(bf16: boolean): boolean;
   transpose(x: Float32Array, y: Float32Array, shape: Int32Array, perm: Int32Array): void;
   rmsnormForward(
     x: Float32Array,
@@ -249,6 +273,8 @@ export interface KernelsReport {
   blasConfig?: string;
   blasThreads?: number;
   fusedThreads?: number;
+  /** Whether the CPU runs the addon's bf16 products (AVX-512 BF16). */
+  bf16Supported?: boolean;
   addonPath: string;
 }
 
@@ -330,6 +356,7 @@ export function loadAddon(config: KernelsConfig): { addon: NativeAddon | null; r
         blasConfig: info.config,
         blasThreads: info.blasThreads,
         fusedThreads: info.fusedThreads,
+        bf16Supported: info.bf16Supported ?? false,
         threadWait: `OMP_WAIT_POLICY=${process.env.OMP_WAIT_POLICY ?? ''} OPENBLAS_THREAD_TIMEOUT=${process.env.OPENBLAS_THREAD_TIMEOUT ?? ''}`,
         addonPath: ADDON_PATH,
       },

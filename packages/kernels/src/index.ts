@@ -56,6 +56,13 @@ export {
   resolveLionConfig,
 } from './optimizer.js';
 export {
+  bf16Supported,
+  getMatmulPrecision,
+  MATMUL_PRECISIONS,
+  type MatmulPrecision,
+  setMatmulPrecision,
+} from './precision.js';
+export {
   kernelsReport,
   NATIVE_KERNEL_NAMES,
   type NativeBackendRegistration,

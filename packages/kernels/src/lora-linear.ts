@@ -5,6 +5,7 @@
 //   dA = s · uᵀ x (r, in);  dB = s · dyᵀ t (out, r).
 // The unfused composite adds a full-size (N, out) sum in the forward pass and a full-size (N, in) gradient sum
 // for x (used by both the base and the adapter) in the backward pass, plus the tape's bookkeeping of six ops.
+// The products follow the matmul precision (fp32, or bf16 operands with fp32 sums: precision.ts).
 import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError } from './errors.js';
 import { customOp, hasNativeKernel, runKernel } from './fused-op.js';

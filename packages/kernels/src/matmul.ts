@@ -1,5 +1,6 @@
 // Matrix-product kernels of the native backend: BatchMatMul (tf.matMul and its gradient, which is matMul with
-// transposes) and _FusedMatMul (tf.fused.matMul: product, bias, activation) on OpenBLAS sgemm.
+// transposes) and _FusedMatMul (tf.fused.matMul: product, bias, activation) on OpenBLAS sgemm, or on the addon's bf16
+// products when the matmul precision is bf16 (precision.ts; the addon's `sgemm` follows it).
 import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError } from './errors.js';
 import { f32, type NativeBackend, output } from './native-backend.js';

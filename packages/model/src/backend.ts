@@ -1,9 +1,9 @@
 // Tensor backend selection: `cuda` (@tensorflow/tfjs-node-gpu) and `tensorflow` (@tensorflow/tfjs-node) when
 // installed (optional peer dependencies, imported dynamically), else `native` (@loralab/kernels: the OpenBLAS addon,
 // when it was built and LORALAB_KERNELS is not 'off'), else `wasm` (SIMD), else the pure-JS `cpu`.
-import { registerNativeBackend } from '@loralab/kernels';
+import { type MatmulPrecision, registerNativeBackend, setMatmulPrecision } from '@loralab/kernels';
 import * as tf from '@tensorflow/tfjs-core';
-import { BackendError } from './errors.js';
+import { BackendError, ConfigError } from './errors.js';
 import { registerWasmKernels } from './wasm-kernels.js';
 import { withWasmThreads } from './wasm-threads.js';
 
@@ -20,6 +20,8 @@ export interface BackendInfo {
    * threads).
    */
   threads: number | null;
+  /** Precision of the matrix products: `bf16` only on native with AVX-512 BF16 (see `BackendOptions.precision`). */
+  precision: MatmulPrecision;
 }
 
 const PACKAGES: Record<BackendName, string> = {
@@ -37,6 +39,14 @@ export interface BackendOptions {
    * started with the workarounds of `wasm-threads.ts`. Fixed once wasm has started in this process.
    */
   wasmThreads?: number;
+  /**
+   * Precision of the matrix products (default `fp32`). `bf16`: the native backend rounds both operands of every
+   * matMul (projections, LoRA, lm_head; forward and backward) to bfloat16 and sums in fp32 (PyTorch CPU autocast to
+   * bfloat16, for the matmuls only; weights, optimizer state, norms, softmax, the fused attention and loss stay fp32);
+   * on a CPU without AVX-512 BF16 it warns once and stays fp32. On any other backend `bf16` is a ConfigError (they
+   * have no bf16 products). Process-wide, and set by every call (a later `initBackend('native')` returns to fp32).
+   */
+  precision?: MatmulPrecision;
 }
 
 /** Registers and starts the native backend of @loralab/kernels; a BackendError says why it is unavailable. */
@@ -57,7 +67,7 @@ async function loadNative(): Promise<BackendInfo> {
       cause,
     });
   }
-  return { name: 'native', tfjsBackend: backendName, threads: report.blasThreads ?? null };
+  return { name: 'native', tfjsBackend: backendName, threads: report.blasThreads ?? null, precision: 'fp32' };
 }
 
 async function load(name: BackendName, options: BackendOptions): Promise<BackendInfo> {
@@ -98,7 +108,7 @@ async function load(name: BackendName, options: BackendOptions): Promise<Backend
   let used: number | null = 1;
   if (name === 'wasm') used = (mod.getThreadsCount as (() => number) | undefined)?.() ?? 1;
   else if (tfjsBackend === 'tensorflow') used = null;
-  return { name, tfjsBackend, threads: used };
+  return { name, tfjsBackend, threads: used, precision: 'fp32' };
 }
 
 let wasmStarted = false;
@@ -115,6 +125,30 @@ function isBackendName(s: string): s is BackendName {
 export async function initBackend(
   requested?: BackendName | 'auto',
   options: BackendOptions = {},
+): Promise<BackendInfo> {
+  const precision = options.precision ?? 'fp32';
+  if (precision !== 'fp32' && precision !== 'bf16') {
+    throw new ConfigError(
+      `precision must be 'fp32' or 'bf16', found '${String(precision)}'`,
+      'precision',
+      precision,
+    );
+  }
+  const info = await start(requested, options);
+  if (info.name === 'native') return { ...info, precision: setMatmulPrecision(precision) };
+  if (precision === 'bf16') {
+    throw new ConfigError(
+      `precision 'bf16' needs the native backend (bf16 products of @loralab/kernels), and the backend is '${info.name}'; use backend 'native' (build the addon: npm rebuild @loralab/kernels) or precision 'fp32'`,
+      'precision',
+      precision,
+    );
+  }
+  return info;
+}
+
+async function start(
+  requested: BackendName | 'auto' | undefined,
+  options: BackendOptions,
 ): Promise<BackendInfo> {
   const want = requested ?? process.env.LORALAB_BACKEND ?? 'auto';
   if (want !== 'auto') {

@@ -12,7 +12,7 @@ const FIXTURES = join(import.meta.dirname, 'fixtures');
 describe('wasm threads', () => {
   it('starts the threaded build with 2 threads and matches the golden logits and gradients', async () => {
     const info = await initBackend('wasm', { wasmThreads: 2 });
-    expect(info).toEqual({ name: 'wasm', tfjsBackend: 'wasm', threads: 2 });
+    expect(info).toEqual({ name: 'wasm', tfjsBackend: 'wasm', threads: 2, precision: 'fp32' });
     const g = JSON.parse(readFileSync(join(FIXTURES, 'golden.json'), 'utf8')).models.untied;
     const { model } = await loadPretrained(join(FIXTURES, g.folder));
     const logits = model.forward(g.input_ids);

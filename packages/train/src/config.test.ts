@@ -47,6 +47,7 @@ describe('resolveTrainConfig', () => {
       shuffleBlock: 4096,
     });
     expect(c.schedule.minLrRatio).toBe(0);
+    expect(c.precision).toBe('fp32');
     expect(resolveTrainConfig({ ...base, optimizer: { name: 'lion', lr: 1e-5 } }).optimizer.beta2).toBe(0.95);
     expect(resolveTrainConfig({ ...base, steps: 10 }).epochs).toBeNull();
     expect(JSON.parse(JSON.stringify(c))).toEqual(c);
@@ -96,12 +97,17 @@ describe('resolveTrainConfig', () => {
     expect(error({ outputDir: '' }).key).toBe('outputDir');
     expect(error({ model: { repo: 'x' } }).key).toBe('model');
     expect(error({ outputDir: undefined }).message).toMatch(/outputDir must be given/);
+    expect(error({ precision: 'fp16' }).message).toMatch(
+      /TrainConfig.precision must be "fp32" or "bf16", found "fp16"/,
+    );
   });
 
   it('checks cross-field rules', () => {
     expect(error({ lora: { r: 8 } }).key).toBe('lora'); // lora config with method full
     expect(error({ loraPlusRatio: 16 }).key).toBe('loraPlusRatio'); // LoRA+ with method full
     expect(error({ method: 'lora', freezeEmbeddings: true }).key).toBe('freezeEmbeddings');
+    expect(error({ precision: 'bf16', backend: 'wasm' }).message).toMatch(/native/); // no bf16 products on wasm
+    expect(resolveTrainConfig({ ...base, precision: 'bf16', backend: 'native' }).precision).toBe('bf16');
     expect(error({ schedule: { name: 'cosine', warmupSteps: 10, warmupRatio: 0.1 } }).key).toBe(
       'schedule.warmupRatio',
     );

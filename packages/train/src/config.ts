@@ -130,6 +130,14 @@ export interface TrainConfig {
   backend?: string;
   /** Recompute each block in backward (less activation memory, ~1 more forward) (default true). */
   gradientCheckpointing?: boolean;
+  /**
+   * Precision of the matrix products (default `fp32`). `bf16`: mixed precision on the native backend, as PyTorch CPU
+   * `torch.autocast(dtype=torch.bfloat16)` for the matmuls: both operands of every projection, LoRA and lm_head product
+   * (forward and backward) rounded to bfloat16, sums and outputs fp32; weights, optimizer state, norms, softmax, the
+   * fused attention and loss stay fp32. Needs backend `native` (`auto` must pick it): any other backend is a ConfigError at the
+   * start of `train`. On a CPU without AVX-512 BF16 it warns once and trains in fp32.
+   */
+  precision?: 'fp32' | 'bf16';
   /** The divergence and collapse guard (see guard.ts and the README) (default {}: every check on, default bounds). */
   guard?: GuardConfig;
 }
@@ -163,6 +171,7 @@ export interface ResolvedTrainConfig {
   resume: 'auto' | string | null;
   backend: string;
   gradientCheckpointing: boolean;
+  precision: 'fp32' | 'bf16';
   guard: ResolvedGuardConfig;
 }
 
@@ -188,6 +197,7 @@ export const TRAIN_CONFIG_DEFAULTS = {
   resume: null,
   backend: 'auto',
   gradientCheckpointing: true,
+  precision: 'fp32',
   guard: {},
 } as const;
 
@@ -408,6 +418,13 @@ export function resolveTrainConfig(config: TrainConfig): ResolvedTrainConfig {
     fail('resume', '"auto", a checkpoint folder or null', c.resume);
   if (typeof c.backend !== 'string' || c.backend === '')
     fail('backend', 'a backend name such as "auto"', c.backend);
+  if (c.precision !== 'fp32' && c.precision !== 'bf16') fail('precision', '"fp32" or "bf16"', c.precision);
+  if (c.precision === 'bf16' && !['auto', 'native'].includes(c.backend))
+    fail(
+      'precision',
+      `"fp32" with backend "${c.backend}" (bf16 products exist on "native" only)`,
+      c.precision,
+    );
 
   const guard = resolveGuardConfig(c.guard);
 

@@ -159,7 +159,12 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
   const t0 = performance.now();
   const outputDir = resolve(c.outputDir);
   await mkdir(outputDir, { recursive: true });
-  await initBackend(c.backend === 'auto' ? undefined : (c.backend as never));
+  await initBackend(c.backend === 'auto' ? undefined : (c.backend as never), {
+    precision: c.precision,
+  }).catch((e: unknown) => {
+    if (!(e instanceof ConfigError) || e.key !== 'precision') throw e;
+    throw new ConfigError(`TrainConfig.precision: ${e.message}`, 'precision', c.precision, { cause: e });
+  });
 
   // ---- resume point --------------------------------------------------------------------------------------
   let resumeDir: string | null = null;

@@ -70,6 +70,12 @@ export const TRAIN_OPTIONS: Record<string, OptionSpec> = {
     description: 'continue from the newest checkpoint (auto) or one folder',
   },
   backend: BACKEND_OPTION,
+  precision: {
+    type: 'string',
+    value: 'fp32|bf16',
+    description:
+      'matmul precision (default fp32); bf16: mixed precision on the native backend (AVX-512 BF16)',
+  },
 };
 
 /** The training flags as a partial TrainConfig (undefined where not given). */
@@ -105,6 +111,7 @@ export function trainFlags(ctx: CommandContext): ConfigObject {
     saveEvery: int('save-every'),
     resume: stringFlag(ctx, 'resume'),
     backend: stringFlag(ctx, 'backend'),
+    precision: choiceFlag(ctx, 'precision', ['fp32', 'bf16'] as const),
   };
 }
 
