@@ -8,7 +8,6 @@ OPENBLAS_CORETYPE is inherited from the caller, so PyTorch's BLAS runs the same 
 bf16 GEMM benchmark unsets it); `corename` reports the kernels OpenBLAS selected. bf16: the products under
 torch.autocast('cpu', dtype=torch.bfloat16) (oneDNN's bf16 GEMM in Debian's build)."""
 import contextlib
-import ctypes
 import json
 import resource
 import sys
@@ -17,18 +16,9 @@ import time
 import torch
 import torch.nn.functional as F
 
-# The same Llama as the model benchmark's anchor (this folder is on sys.path when the script runs).
-from model_step_torch import Llama
-
-
-def openblas_corename():
-    """The core type of the OpenBLAS that torch loaded (the same library object, already in the process)."""
-    try:
-        lib = ctypes.CDLL('libopenblas.so.0')
-        lib.openblas_get_corename.restype = ctypes.c_char_p
-        return lib.openblas_get_corename().decode()
-    except OSError:
-        return None
+# The same Llama as the model benchmark's anchor, and its OpenBLAS core-type probe (this folder is on sys.path
+# when the script runs).
+from model_step_torch import Llama, openblas_corename
 
 
 def bench_matmul(shapes, seconds, precision='fp32'):

@@ -7,6 +7,23 @@ import { fileURLToPath } from 'node:url';
 import type { KernelsConfig } from './config.js';
 
 /** The functions the addon exports (native/addon.cc). Arrays are used in place; outputs are preallocated. */
+/** Batched op(a)·op(b) with broadcast batch indices: c = alpha · op(a) op(b) + beta · c (alpha 1, beta 0 by default). */
+type Gemm = (
+  a: Float32Array,
+  b: Float32Array,
+  c: Float32Array,
+  batch: number,
+  aIdx: Int32Array,
+  bIdx: Int32Array,
+  m: number,
+  n: number,
+  k: number,
+  transA: boolean,
+  transB: boolean,
+  alpha?: number,
+  beta?: number,
+) => void;
+
 export interface NativeAddon {
   info(): {
     corename: string;
@@ -20,39 +37,11 @@ export interface NativeAddon {
     matmulPrecision?: 'fp32' | 'bf16';
   };
   setThreads(blas: number, fused: number): void;
-  sgemm(
-    a: Float32Array,
-    b: Float32Array,
-    c: Float32Array,
-    batch: number,
-    aIdx: Int32Array,
-    bIdx: Int32Array,
-    m: number,
-    n: number,
-    k: number,
-    transA: boolean,
-    transB: boolean,
-    /** c = alpha · op(a) op(b) + beta · c; defaults 1 and 0 (in the matmul precision: see setMatmulPrecision) */
-    alpha?: number,
-    beta?: number,
-  ): void;
+  /** In the matmul precision: see setMatmulPrecision. */
+  sgemm: Gemm;
   /** sgemm's contract with A and B rounded to bf16 and fp32 sums (fp32 sgemm without AVX-512 BF16); absent from an
    * addon built before it existed, as the two below. */
-  bf16gemm?(
-    a: Float32Array,
-    b: Float32Array,
-    c: Float32Array,
-    batch: number,
-    aIdx: Int32Array,
-    bIdx: Int32Array,
-    m: number,
-    n: number,
-    k: number,
-    transA: boolean,
-    transB: boolean,
-    alpha?: number,
-    beta?: number,
-  ): void;
+  bf16gemm?: Gemm;
   /** Whether the CPU runs AVX-512 BF16 (checked at run time). */
   bf16Supported?(): boolean;
   /** Every product of the kernels (sgemm included) in bf16 (true) or fp32; returns whether bf16 is now in effect. */
