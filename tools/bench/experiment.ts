@@ -1,14 +1,15 @@
 // Runs an experiment preset and prints its wall time, CPU time and the time of each phase (the figures of the
 // experiment's budget: the default on two CPU cores in at most 20 minutes, --quick in at most 2), with the load.
-//   npx tsx --conditions=@loralab/source tools/bench/experiment.ts [default|quick] [output dir] [config.json]
-import { readFileSync, writeFileSync } from 'node:fs';
+//   npx tsx --conditions=@loralab/source tools/bench/experiment.ts [default|quick] [output dir] [config .json/.yaml]
+import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
+import { loadConfigFile } from '../../packages/cli/src/config-file.js';
 import { resolveExperimentConfig, runExperiment } from '../../packages/cli/src/experiment/index.js';
 
 const preset = (process.argv[2] ?? 'quick') as 'default' | 'quick';
 const outputDir = process.argv[3] ?? `/tmp/loralab-experiment-${preset}`;
-const partial = process.argv[4] ? JSON.parse(readFileSync(process.argv[4], 'utf8')) : {};
+const partial = process.argv[4] ? loadConfigFile(process.argv[4]) : {};
 const config = resolveExperimentConfig(partial, preset);
 const t0 = performance.now();
 const cpu0 = process.cpuUsage();

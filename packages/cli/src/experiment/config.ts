@@ -382,7 +382,7 @@ export const DEFAULT_EXPERIMENT: ExperimentConfig = {
     temperature: 0.2,
     topP: 0.95,
     codeTasks: 8,
-    codeMaxNewTokens: 48,
+    codeMaxNewTokens: 96,
   },
   rank: { tau: 0.9 },
 };

@@ -1,7 +1,9 @@
 // IFT prompts and target losses are encoded as training encoded the conversations (chat control tokens as such).
 import { fileURLToPath } from 'node:url';
+import { codeProblemCount, generateCodeTasks, generateMathProblems } from '@loralab/data';
 import { CHATML_TEMPLATE, encodeChat, Tokenizer } from '@loralab/tokenizer';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_EXPERIMENT } from './config.js';
 import { lossRequests, promptIds } from './evaluation.js';
 
 const BASE = fileURLToPath(new URL('../../base', import.meta.url));
@@ -52,5 +54,27 @@ describe('evaluation prompts', () => {
       items: [{ prompt, answer }],
     });
     expect(tok.decodeSync([...cpt!.context, ...cpt!.continuation])).toBe(prompt + answer);
+  });
+});
+
+describe('generation budgets', () => {
+  // A response cut off by the budget can never pass, so a budget below a reference solution caps the score.
+  it("every generated code task's canonical solution and every default math answer fit the default budgets", async () => {
+    const tok = await Tokenizer.fromPretrained(BASE);
+    const length = async (text: string) => (await tok.encode(text, { addSpecialTokens: false })).ids.length;
+    let code = 0;
+    for (const split of ['train', 'test'] as const) {
+      for (const r of generateCodeTasks({ split, count: codeProblemCount(split) })) {
+        code = Math.max(code, await length(r.canonical_solution));
+      }
+    }
+    expect(code).toBeLessThanOrEqual(DEFAULT_EXPERIMENT.eval.codeMaxNewTokens);
+    const test = DEFAULT_EXPERIMENT.data.mathTest;
+    let math = 0;
+    if (test.kind !== 'math') throw new Error('the default math test set is generated');
+    for (const r of generateMathProblems({ split: 'test', count: test.count, level: test.level })) {
+      math = Math.max(math, await length(r.answer));
+    }
+    expect(math).toBeLessThanOrEqual(DEFAULT_EXPERIMENT.eval.mathMaxNewTokens);
   });
 });

@@ -36,6 +36,7 @@ import {
 } from '@loralab/model';
 import { encodeChatBatch, type Tokenizer } from '@loralab/tokenizer';
 import type { ChoiceTask, Domain, ExperimentConfig, Task } from './config.js';
+import { COPY_SPAN_TOKENS, copyLoss, randomSpans, textSpans } from './copy-diagnostic.js';
 import { ExperimentError } from './errors.js';
 import type { Condition } from './plan.js';
 import { type CodeRecord, chatTemplateFor, type HeldOut, type MathRecord } from './prepare-data.js';
@@ -446,6 +447,15 @@ export async function evaluateModel(
     }
     metrics.source_mc_acc = mean(acc);
     metrics.source_mc_acc_norm = mean(accNorm);
+  }
+  // In-context copying (see copy-diagnostic.ts): what the code tasks need, whatever the perplexity says.
+  if (sets.sourceDocs.length > 0) {
+    const spans = await textSpans(tokenizer, sets.sourceDocs, COPY_SPAN_TOKENS);
+    await timed('losses', async () => {
+      if (spans.length > 0) metrics.source_copy_gain = copyLoss(model, spans).gain;
+      const random = randomSpans(tokenizer, sets.sourceDocs.length, COPY_SPAN_TOKENS, config.seed);
+      metrics.random_copy_gain = copyLoss(model, random).gain;
+    });
   }
   if (!condition) return { metrics, items, phases, samples };
   const [task, domain] = condition.split('-') as [Task, Domain];

@@ -1,4 +1,6 @@
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { loadConfigFile } from '../config-file.js';
 import { resolveExperimentConfig } from './config.js';
 import { chooseLr, lrLabel, planUnits, sweepOf, unitsOfRank } from './plan.js';
 
@@ -59,5 +61,28 @@ describe('planUnits', () => {
     expect(lrLabel(0.01)).toBe('1e-2');
     expect(lrLabel(1.5e-4)).toBe('1.5e-4');
     expect(lrLabel(2)).toBe('2e0');
+  });
+});
+
+describe('examples/code-ift.yaml', () => {
+  it('resolves against the default preset: the code IFT condition at 400 steps, two swept arms with two seeds', () => {
+    const file = fileURLToPath(new URL('../../examples/code-ift.yaml', import.meta.url));
+    const config = resolveExperimentConfig(loadConfigFile(file));
+    const units = planUnits(config);
+    expect(units.map((u) => u.id)).toEqual([
+      'ift-code-full--lr3e-4--s0',
+      'ift-code-full--lr1e-3--s0',
+      'ift-code-full--lr3e-3--s0',
+      'ift-code-lora-r16--lr3e-3--s0',
+      'ift-code-lora-r16--lr1e-2--s0',
+      'ift-code-lora-r16--lr3e-2--s0',
+      'ift-code-full--best--s0',
+      'ift-code-full--best--s1',
+      'ift-code-lora-r16--best--s0',
+      'ift-code-lora-r16--best--s1',
+    ]);
+    expect(new Set(units.map((u) => `${u.arm.task}-${u.arm.domain}:${u.steps}x${u.microBatchSize}`))).toEqual(
+      new Set(['ift-code:400x8']),
+    );
   });
 });

@@ -11,6 +11,9 @@ export const RESULTS_VERSION = 2;
  * - `source_loss`, `source_bpb`, `source_ppl`: held-out source-domain token loss (nats), bits per byte, perplexity;
  * - `source_mc_acc`, `source_mc_acc_norm`: multiple choice on held-out source text, averaged over `eval.choiceTasks`
  *   (each task's accuracy as `source_mc_<task>_acc`);
+ * - `source_copy_gain`, `random_copy_gain`: in-context copying, the loss (nats) of a 48-token span minus that of its
+ *   verbatim repeat, on held-out source text and on random token ids (about 0 for a model that cannot copy; see
+ *   copy-diagnostic.ts);
  * - `target_loss`: mean next-token loss (nats) of the held-out answers (math) or solutions (code) given the prompt,
  *   prompted as the condition's training data was (chat for IFT, plain text for CPT);
  * - `val_loss`: the same on the validation items (the learning-rate choice; never reported as a test score);

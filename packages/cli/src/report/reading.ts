@@ -1,5 +1,7 @@
 // "How to read this": the limits of this run's scale, written from its numbers (which learning rates won, how the
 // ranks compare with the width, which scores sit at chance, how many seeds the noise band rests on).
+
+import { COPY_SPAN_TOKENS } from '../experiment/copy-diagnostic.js';
 import type { ExperimentResults } from '../experiment/results.js';
 import type { ArmSummary } from './analysis.js';
 import { num } from './tables.js';
@@ -61,12 +63,34 @@ export function readingNotes(results: ExperimentResults, arms: readonly ArmSumma
       `Source multiple choice (${tasks.length > 1 ? `the average of ${tasks.length} tasks` : 'one task'}, ${n} items${perTask.length > 1 ? `: ${perTask.join(', ')}` : ''}): the base scores ${pct(mcAcc)} against ${pct(chance)} chance; ${nearChance ? 'within 2 SE of chance, so it cannot show forgetting: source bits per byte is the forgetting metric' : 'above chance, so a drop in it is forgetting, beside source bits per byte'}.`,
     );
   }
-  const scores = arms.map((a) => a.metrics.target_score).filter((x): x is number => x !== undefined);
-  const baseScores = Object.values(results.base.conditions).map((t) => t?.metrics.target_score ?? 0);
-  if (scores.length) {
-    const top = Math.max(...scores, ...baseScores);
+  const copy = results.base.metrics.random_copy_gain;
+  if (copy !== undefined) {
+    const text = results.base.metrics.source_copy_gain;
     notes.push(
-      `Target scores (exact match, pass@1) reach at most ${pct(top)}${top < 0.05 ? ': at or near zero, so learning is judged on held-out target loss and the scores are context' : '; learning is judged on held-out target loss (every arm has it), the scores are context'}.`,
+      `In-context copying (the loss of a ${COPY_SPAN_TOKENS}-token span minus that of its verbatim repeat): the base gains ${num(copy, 2)} nats on random token ids${text === undefined ? '' : ` and ${num(text, 2)} on held-out source text`}; ${copy < 0.5 ? 'it does not copy unseen sequences in context, so a code solution that restates the constants its docstring names must learn that copy in finetuning' : 'it copies in context'}.`,
+    );
+  }
+  // Per domain: math exact match and code pass@1 move at different training lengths.
+  const tops: string[] = [];
+  let nearZero = true;
+  for (const [domain, metric] of [
+    ['math', 'exact match'],
+    ['code', 'pass@1'],
+  ] as const) {
+    const scores = [
+      ...arms.filter((a) => a.condition.endsWith(`-${domain}`)).map((a) => a.metrics.target_score),
+      ...Object.entries(results.base.conditions)
+        .filter(([cond]) => cond.endsWith(`-${domain}`))
+        .map(([, t]) => t?.metrics.target_score),
+    ].filter((x): x is number => x !== undefined);
+    if (!scores.length) continue;
+    const top = Math.max(...scores);
+    nearZero &&= top < 0.05;
+    tops.push(`${domain} ${metric} ${pct(top)}${top < 0.05 ? ' (at or near zero)' : ''}`);
+  }
+  if (tops.length) {
+    notes.push(
+      `Target scores reach at most: ${tops.join(', ')}; ${nearZero ? 'all at or near zero, so learning is judged on held-out target loss and the scores are context' : 'learning is judged on held-out target loss (every arm has it), the scores are context'}.`,
     );
   }
   const multi = arms.filter((a) => a.seeds.length >= 2);
