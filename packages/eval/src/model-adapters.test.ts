@@ -136,4 +136,24 @@ describe('modelLogLikelihood', () => {
     expect(windowed[0]!.logLikelihood).toBeCloseTo(expected, 5);
     expect(windowed[0]!.logLikelihood).not.toBeCloseTo(whole!.logLikelihood, 3);
   });
+
+  it('scores many texts of different lengths together as it scores each alone, in order', async () => {
+    const texts = [
+      'two',
+      '',
+      'Question: two plus three Answer: five',
+      'def return two #### 42 plus three five',
+    ];
+    const ll = modelLogLikelihood(model, tok, { maxLength: 5, batchSize: 3 });
+    const before = tf.memory().numTensors;
+    const together = await ll.rollingLogLikelihood(texts);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(together).toHaveLength(texts.length);
+    for (const [i, text] of texts.entries()) {
+      const [alone] = await ll.rollingLogLikelihood([text]);
+      expect(together[i]!.tokens).toBe(alone!.tokens);
+      expect(together[i]!.logLikelihood).toBeCloseTo(alone!.logLikelihood, 4);
+    }
+    expect(together[1]).toEqual({ logLikelihood: 0, tokens: 0 });
+  });
 });

@@ -448,10 +448,10 @@ export async function evaluateModel(
     metrics.source_mc_acc = mean(acc);
     metrics.source_mc_acc_norm = mean(accNorm);
   }
-  // In-context copying (see copy-diagnostic.ts): what the code tasks need, whatever the perplexity says.
+  // In-context copying (copy-diagnostic.ts): context for the code scores, which perplexity does not show.
   if (sets.sourceDocs.length > 0) {
-    const spans = await textSpans(tokenizer, sets.sourceDocs, COPY_SPAN_TOKENS);
     await timed('losses', async () => {
+      const spans = await textSpans(tokenizer, sets.sourceDocs, COPY_SPAN_TOKENS);
       if (spans.length > 0) metrics.source_copy_gain = copyLoss(model, spans).gain;
       const random = randomSpans(tokenizer, sets.sourceDocs.length, COPY_SPAN_TOKENS, config.seed);
       metrics.random_copy_gain = copyLoss(model, random).gain;
