@@ -1,9 +1,8 @@
-// The copy diagnostic scores the right positions, reads about 0 for a model that cannot copy and several nats for
-// one that can (a tiny Llama trained on repeated random sequences, which learns to copy within a few hundred steps).
+// The copy diagnostic scores the right positions (checked against losses computed here from the raw logits) and
+// reads about 0 for a model that cannot copy.
 import { fileURLToPath } from 'node:url';
 import { initBackend, LlamaForCausalLM } from '@loralab/model';
 import { Tokenizer } from '@loralab/tokenizer';
-import { createOptimizer, paramGroups } from '@loralab/train';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { copyLoss, randomSpans, textSpans } from './copy-diagnostic.js';
@@ -72,30 +71,10 @@ describe('copyLoss', () => {
     expect(r.spans).toBe(3);
   });
 
-  it('reads about 0 for an untrained model and several nats once the model has learned to copy', () => {
-    const model = tiny(2);
-    const held = spans(16, 99);
-    expect(Math.abs(copyLoss(model, held).gain)).toBeLessThan(0.1);
-    const opt = createOptimizer(
-      { name: 'adamw', beta1: 0.9, beta2: 0.95, eps: 1e-8 },
-      paramGroups(model.trainableParameters(), { weightDecay: 0, noDecay: [] }),
-    );
-    let seed = 1;
-    for (let step = 1; step <= 250; step++) {
-      const rows = spans(16, seed++).map((s) => [...s, ...s]);
-      const { loss, numTokens, grads } = model.lossAndGradients(rows, rows);
-      for (const [k, g] of grads) {
-        grads.set(k, tf.div(g, numTokens));
-        g.dispose();
-      }
-      opt.step(grads, 1e-2 * Math.min(1, step / 20));
-      loss.dispose();
-      for (const g of grads.values()) g.dispose();
-    }
-    const trained = copyLoss(model, held);
-    // Uniform tokens: the first copy cannot beat ln 16 = 2.77 nats; a copying model predicts the repeat.
-    expect(trained.first).toBeGreaterThan(2.4);
-    expect(trained.gain).toBeGreaterThan(1.5);
+  it('reads about 0 for a model that cannot copy (random initialisation)', () => {
+    const r = copyLoss(tiny(2), spans(16, 99));
+    expect(r.first).toBeGreaterThan(2); // uniform tokens: nothing predicts them
+    expect(Math.abs(r.gain)).toBeLessThan(0.1);
   });
 
   it('refuses spans of different lengths or shorter than 2, naming the lengths', () => {
