@@ -267,6 +267,47 @@ describe('logLikelihood', () => {
   });
 });
 
+// Multiple-choice shapes: one context and several continuations, sentences that differ late (the continuation starts
+// inside the shared prefix), a request that is another's prefix, groups batched together and a group larger than the
+// batch, against the same requests scored whole.
+describe.each(BACKENDS.filter((b) => b !== 'cpu'))('logLikelihood with shared prefixes on %s', (backend) => {
+  it('scores as the unshared path, with no tensors left', async () => {
+    await useBackend(backend);
+    const m = new LlamaForCausalLM({ ...TINY, initializer_range: 0.5 }, { seed: 14 });
+    const seq = (n: number, k: number) => Array.from({ length: n }, (_, i) => 3 + ((i * k + 7) % 36));
+    const c1 = seq(20, 5);
+    const c2 = seq(18, 7);
+    const sentence = seq(24, 11);
+    const late = (at: number, v: number) => sentence.map((t, i) => (i === at ? v : t));
+    const requests = [
+      ...[[4, 9], [4, 10, 11], [12], [13, 14, 15, 16, 17, 18]].map((continuation) => ({
+        context: c1,
+        continuation,
+      })),
+      ...[[5], [6, 7], [8, 9, 10]].map((continuation) => ({ context: c2, continuation })),
+      ...[late(15, 1), late(15, 2), late(18, 3), sentence].map((continuation) => ({
+        context: [],
+        continuation,
+      })),
+      { context: c1, continuation: [4] },
+      { context: [9, 8], continuation: [7, 6] },
+    ];
+    const whole = await logLikelihood(m, requests, { minSharedPrefix: 0, batchSize: 4 });
+    for (const batchSize of [4, 16]) {
+      const before = tf.memory().numTensors;
+      const shared = await logLikelihood(m, requests, { minSharedPrefix: 4, batchSize });
+      expect(tf.memory().numTensors).toBe(before);
+      for (const [i, r] of shared.entries()) {
+        expect(r.logprob).toBeCloseTo(whole[i]!.logprob, 4);
+        expect(r.isGreedy).toBe(whole[i]!.isGreedy);
+        expect(r.numTokens).toBe(requests[i]!.continuation.length);
+      }
+    }
+    await expect(logLikelihood(m, requests, { minSharedPrefix: -1 })).rejects.toThrow(/minSharedPrefix/);
+    m.dispose();
+  });
+});
+
 describe('logLikelihood inputs', () => {
   it('truncates long contexts from the left and scores an empty context after bos', async () => {
     await useBackend('wasm');
