@@ -102,13 +102,15 @@ function compareIds(a: readonly number[], b: readonly number[]): number {
 }
 
 /**
- * Groups of at least two items whose inputs share at least `min` leading tokens (`prefix` of them, kept below every
- * member's length so each has a remainder), and the items left alone. Sorting the inputs puts shared prefixes side
- * by side.
+ * Groups of 2 to `maxMembers` items whose inputs share at least `min` leading tokens (`prefix` of them, kept below
+ * every member's length so each has a remainder), and the items left alone. Sorting the inputs puts shared prefixes
+ * side by side; a prefix shared by more items than `maxMembers` (a few-shot header before every question) is run
+ * once per group, so no pass is larger than a batch.
  */
 function prefixGroups(
   items: Item[],
   min: number,
+  maxMembers: number,
 ): { groups: { prefix: number; members: Item[] }[]; alone: Item[] } {
   const groups: { prefix: number; members: Item[] }[] = [];
   const alone: Item[] = [];
@@ -118,7 +120,7 @@ function prefixGroups(
     const first = sorted[i]!;
     let prefix = first.input.length - 1;
     let j = i + 1;
-    for (; j < sorted.length; j++) {
+    for (; j < sorted.length && j - i < maxMembers; j++) {
       const x = sorted[j]!;
       const p = Math.min(prefix, commonPrefix(first.input, x.input), x.input.length - 1);
       if (p < min) break;
@@ -170,9 +172,9 @@ export async function logLikelihood(
     return { index: i, input: whole.slice(0, -1), targets: whole.slice(1), n: r.continuation.length };
   });
   const tally = new Tally(items.length);
-  const { groups, alone } = prefixGroups(items, minShared);
+  const { groups, alone } = prefixGroups(items, minShared, Math.max(2, batchSize));
   await scoreWhole(model, alone, batchSize, tally);
-  // Groups in batches of about `batchSize` remainders (a group is never split).
+  // Groups in batches of at most `batchSize` remainders (or one group of 2 when batchSize is 1).
   for (let g = 0; g < groups.length; ) {
     const batch = [groups[g++]!];
     let rows = batch[0]!.members.length;

@@ -293,10 +293,19 @@ describe.each(BACKENDS.filter((b) => b !== 'cpu'))('logLikelihood with shared pr
       { context: [9, 8], continuation: [7, 6] },
     ];
     const whole = await logLikelihood(m, requests, { minSharedPrefix: 0, batchSize: 4 });
+    // Rows per forward pass: a prefix shared by more requests than a batch is run once per group of `batchSize`.
+    const rows: number[] = [];
+    const logitsAt = m.logitsAt.bind(m);
+    m.logitsAt = (ids, at, options) => {
+      rows.push((ids as number[][]).length);
+      return logitsAt(ids, at, options);
+    };
     for (const batchSize of [4, 16]) {
+      rows.length = 0;
       const before = tf.memory().numTensors;
       const shared = await logLikelihood(m, requests, { minSharedPrefix: 4, batchSize });
       expect(tf.memory().numTensors).toBe(before);
+      expect(Math.max(...rows)).toBeLessThanOrEqual(batchSize);
       for (const [i, r] of shared.entries()) {
         expect(r.logprob).toBeCloseTo(whole[i]!.logprob, 4);
         expect(r.isGreedy).toBe(whole[i]!.isGreedy);
