@@ -28,15 +28,17 @@ const ways = [
   { name: 'whole (minSharedPrefix 0)', minSharedPrefix: 0 },
   { name: 'shared prefixes (default 16)', minSharedPrefix: 16 },
 ];
+const scorer = (minSharedPrefix: number) =>
+  modelLogLikelihood(model, tokenizer, {
+    batchSize: 16,
+    maxLength: config.model.max_position_embeddings,
+    minSharedPrefix,
+  });
 const times = ways.map(() => [] as number[]);
 const scores = ways.map(() => [] as number[]);
 for (let r = 0; r <= rounds; r++) {
   for (const [w, way] of ways.entries()) {
-    const ll = modelLogLikelihood(model, tokenizer, {
-      batchSize: 16,
-      maxLength: config.model.max_position_embeddings,
-      minSharedPrefix: way.minSharedPrefix,
-    });
+    const ll = scorer(way.minSharedPrefix);
     const t0 = performance.now();
     const mc = await evaluateMultipleChoice(items, ll, { batchSize: 32 });
     const ms = performance.now() - t0;
@@ -48,7 +50,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const flat = items.flatMap((it) => it.requests);
 const all = await Promise.all(
   ways.map(async (way) => {
-    const ll = modelLogLikelihood(model, tokenizer, { batchSize: 16, minSharedPrefix: way.minSharedPrefix });
+    const ll = scorer(way.minSharedPrefix);
     const out: number[] = [];
     for (let i = 0; i < flat.length; i += 32)
       out.push(...(await ll.logLikelihood(flat.slice(i, i + 32))).map((x) => x.logLikelihood));
