@@ -4,7 +4,7 @@
 // so s·B·A = U_r S_r V_rᵀ (the principal part) is trained and the residual W_res stays frozen in the base: the
 // model's output is unchanged at init. `init_lora_weights: "pissa"` takes the exact SVD; `"pissa_niter_K"` takes
 // `torch.svd_lowrank(W, q=r, niter=K)`'s randomized one (much faster for large W).
-import { ConfigError } from '@loralab/model';
+import { ConfigError, createRng } from '@loralab/model';
 import { type Svd, svdLowrank, thinSvd } from './svd.js';
 
 /** A (r, in), B (out, r) and the residual W_res (out, in), float32, from W (out, in) float32. */
@@ -60,16 +60,9 @@ export function pissaInit(
   return { A, B, residual };
 }
 
-/** A seeded standard-normal generator (mulberry32 + Box-Muller) for the randomized SVD's test matrix. */
+/** A seeded standard-normal generator (`createRng`'s mulberry32 + Box-Muller) for the randomized SVD's test matrix. */
 export function seededRandn(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  const uniform = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const uniform = createRng(seed >>> 0 || 1);
   return () => {
     const u = uniform() || 1e-12;
     return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * uniform());

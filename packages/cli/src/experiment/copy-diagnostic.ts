@@ -3,7 +3,7 @@
 // may not have it at all, whatever its perplexity; then a code solution that restates the numbers its prompt names
 // must learn that narrow copy in finetuning. Measured as the loss drop from the first to the second copy of a span,
 // on held-out source text (in distribution) and on uniformly random token ids (no prior can predict those).
-import { IGNORE_INDEX, type LlamaForCausalLM } from '@loralab/model';
+import { createRng, IGNORE_INDEX, type LlamaForCausalLM } from '@loralab/model';
 import type { Tokenizer } from '@loralab/tokenizer';
 
 /** Tokens per span in the experiment's evaluation (`source_copy_gain`, `random_copy_gain`). */
@@ -61,14 +61,7 @@ export function randomSpans(tokenizer: Tokenizer, count: number, length: number,
   const special = new Set([...tokenizer.specialTokens.values()].map((t) => t.id));
   const ordinary: number[] = [];
   for (let id = 0; id < tokenizer.vocabSize; id++) if (!special.has(id)) ordinary.push(id);
-  let a = (seed ^ 0x9e3779b9) >>> 0;
-  const next = () => {
-    // mulberry32
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = createRng((seed ^ 0x9e3779b9) >>> 0);
   return Array.from({ length: count }, () =>
     Array.from({ length }, () => ordinary[Math.floor(next() * ordinary.length)]!),
   );
