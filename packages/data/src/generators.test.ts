@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from './errors.js';
 import { generateMathProblems, mathSplitOf } from './gsm8k-generator.js';
 import {
+  CODE_LEVELS,
   codeProblemCount,
   codeTaskProgram,
   generateCodeCorpus,
@@ -125,12 +126,50 @@ describe('HumanEval-style code generator', () => {
     expect(pythonLiteral("it's \\")).toBe("'it\\'s \\\\'");
   });
 
-  it.skipIf(!hasPython)(
-    'every canonical solution passes its own test under python3, and an empty body fails',
-    () => {
+  it('writes one-line bodies that name a defaulted k at the easy level, splits disjoint by (function, default)', () => {
+    const level = 'easy';
+    const nTrain = codeProblemCount('train', 0.1, level);
+    const nTest = codeProblemCount('test', 0.1, level);
+    expect(nTest).toBeGreaterThanOrEqual(32);
+    const key = (p: { prompt: string } | string) => {
+      const m = (typeof p === 'string' ? p : p.prompt).match(/def (\w+)\(xs: List\[int\], k: int = (\d+)\)/)!;
+      return `${m[1]}=${m[2]}`;
+    };
+    const train = [...generateCodeTasks({ split: 'train', count: nTrain, seed: 3, level })];
+    const test = [...generateCodeTasks({ split: 'test', count: nTest, seed: 4, level })];
+    const trainKeys = new Set(train.map(key));
+    expect(trainKeys.size).toBe(nTrain);
+    expect(new Set(test.map(key)).size).toBe(nTest);
+    expect(test.map(key).filter((k) => trainKeys.has(k))).toEqual([]);
+    const bodies = new Map<string, Set<string>>();
+    for (const t of [...train, ...test]) {
+      expect(t.canonical_solution).toMatch(/^ {4}return [^\n]*\bk\b[^\n]*\n$/);
+      bodies.set(t.entry_point, (bodies.get(t.entry_point) ?? new Set()).add(t.canonical_solution));
+      // Tests call the function with its default and with other values of k.
+      expect(t.test).toMatch(/assert candidate\(\[[^\]]*\]\) ==/);
+      expect(t.test).toMatch(/assert candidate\(\[[^\]]*\], \d+\) ==/);
+    }
+    // One body per function, whatever its default: the number is never restated.
+    expect(bodies.size).toBe(14);
+    expect([...bodies.values()].every((b) => b.size === 1)).toBe(true);
+    const corpus = [...generateCodeCorpus({ count: 300, seed: 2, level })].map(key);
+    expect(corpus.filter((k) => !trainKeys.has(k))).toEqual([]);
+    expect(() => [...generateCodeTasks({ split: 'test', count: 1, level: 'hard' as 'easy' })]).toThrow(
+      /level/,
+    );
+  });
+
+  it.skipIf(!hasPython).each(CODE_LEVELS)(
+    'every canonical solution passes its own test under python3, and an empty body fails (%s)',
+    (level) => {
       const tasks = [
-        ...generateCodeTasks({ split: 'train', count: codeProblemCount('train'), seed: 1 }),
-        ...generateCodeTasks({ split: 'test', count: codeProblemCount('test'), seed: 1 }),
+        ...generateCodeTasks({
+          split: 'train',
+          count: codeProblemCount('train', 0.1, level),
+          seed: 1,
+          level,
+        }),
+        ...generateCodeTasks({ split: 'test', count: codeProblemCount('test', 0.1, level), seed: 1, level }),
       ];
       const dir = mkdtempSync(join(tmpdir(), 'loralab-code-'));
       // One script runs every task in its own namespace and prints the ids of failures.
@@ -153,11 +192,19 @@ describe('HumanEval-style code generator', () => {
         );
       };
       expect(run(tasks.map((t) => ({ task_id: t.task_id, program: codeTaskProgram(t) })))).toEqual([]);
-      const broken = tasks.map((t) => ({
-        task_id: t.task_id,
-        program: codeTaskProgram({ ...t, canonical_solution: '    return None\n' }),
-      }));
-      expect(run(broken)).toHaveLength(tasks.length);
+      const broken = (body: (t: (typeof tasks)[number]) => string) =>
+        tasks.map((t) => ({
+          task_id: t.task_id,
+          program: codeTaskProgram({ ...t, canonical_solution: body(t) }),
+        }));
+      expect(run(broken(() => '    return None\n'))).toHaveLength(tasks.length);
+      if (level === 'easy') {
+        // A body that restates the default's number instead of naming k fails: the tests pass other values of k.
+        const restated = broken((t) =>
+          t.canonical_solution.replace(/\bk\b/g, t.prompt.match(/k: int = (\d+)/)![1]!),
+        );
+        expect(run(restated)).toHaveLength(tasks.length);
+      }
     },
   );
 });

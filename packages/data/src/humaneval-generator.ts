@@ -23,7 +23,21 @@ export interface CodeGeneratorConfig {
   seed?: number;
   /** Share of problems in the test split, in (0, 1). Default 0.1. */
   testFraction?: number;
+  /**
+   * `humaneval` (default): 11 function templates, some with two constants and multi-line bodies, docstring examples
+   * on lists of up to 8 numbers. `easy`: 14 one-line templates over a short list `xs` and a parameter `k` with a
+   * default (`def cap_at(xs: List[int], k: int = 7)`); a problem is a template with its default, the body names `k`
+   * (so a model need not copy a number from the prompt, which a base of a few million parameters does not learn in
+   * a short finetune), and the tests call it with the default and with other values of `k`. Held-out problems
+   * share their template with training problems and differ in the default, so `easy` pass@1 measures how well a
+   * finetune learned the docstring-to-body map of a small family, not generalisation to unseen functions.
+   */
+  level?: CodeLevel;
 }
+
+/** The difficulty of generated code tasks (see `CodeGeneratorConfig.level`). */
+export type CodeLevel = 'humaneval' | 'easy';
+export const CODE_LEVELS: readonly CodeLevel[] = ['humaneval', 'easy'];
 
 type Py = number | string | boolean | Py[];
 type Params = Record<string, number | string>;
@@ -34,7 +48,7 @@ interface CodeTemplate {
   params: () => Params[];
   name: (p: Params) => string;
   /** Python parameter list with annotations, and the return annotation. */
-  signature: string;
+  signature: (p: Params) => string;
   returns: string;
   doc: (p: Params) => string;
   /** Canonical solution lines, each indented by 4 spaces in the output. */
@@ -43,6 +57,8 @@ interface CodeTemplate {
   run: (p: Params, args: Py[]) => Py;
   /** Random arguments for one call. */
   args: (rng: () => number, p: Params) => Py[];
+  /** Fixed test calls besides the random ones, so that a wrong constant fails (boundary values). */
+  edgeCases?: (p: Params) => Py[][];
 }
 
 const range = (lo: number, hi: number): number[] =>
@@ -81,7 +97,7 @@ const TEMPLATES: CodeTemplate[] = [
     id: 'sum_multiples',
     params: () => range(2, 20).map((k) => ({ k })),
     name: (p) => `sum_of_multiples_of_${p.k}`,
-    signature: 'numbers: List[int]',
+    signature: () => 'numbers: List[int]',
     returns: 'int',
     doc: (p) => `Return the sum of the elements of numbers that are divisible by ${p.k}.`,
     body: (p) => [`return sum(x for x in numbers if x % ${p.k} == 0)`],
@@ -93,7 +109,7 @@ const TEMPLATES: CodeTemplate[] = [
     params: () => range(-4, 5).flatMap((a) => range(-9, 9).map((b) => ({ a, b }))),
     name: (p) =>
       `scale_by_${String(p.a).replace('-', 'minus_')}_shift_by_${String(p.b).replace('-', 'minus_')}`,
-    signature: 'xs: List[int]',
+    signature: () => 'xs: List[int]',
     returns: 'List[int]',
     doc: (p) =>
       `Return a new list in which each element of xs is multiplied by ${p.a} and then ${p.b} is added.`,
@@ -105,7 +121,7 @@ const TEMPLATES: CodeTemplate[] = [
     id: 'longer_words',
     params: () => range(1, 9).map((n) => ({ n })),
     name: (p) => `words_longer_than_${p.n}`,
-    signature: 'words: List[str]',
+    signature: () => 'words: List[str]',
     returns: 'List[str]',
     doc: (p) => `Return the words that have more than ${p.n} characters, in their original order.`,
     body: (p) => [`return [w for w in words if len(w) > ${p.n}]`],
@@ -116,7 +132,7 @@ const TEMPLATES: CodeTemplate[] = [
     id: 'power_sum',
     params: () => range(1, 6).map((e) => ({ e })),
     name: (p) => `sum_of_powers_${p.e}`,
-    signature: 'n: int',
+    signature: () => 'n: int',
     returns: 'int',
     doc: (p) => `Return the sum of i ** ${p.e} for i from 1 to n inclusive (0 when n < 1).`,
     body: (p) => [`return sum(i ** ${p.e} for i in range(1, n + 1))`],
@@ -127,7 +143,7 @@ const TEMPLATES: CodeTemplate[] = [
     id: 'rotate_left',
     params: () => range(1, 9).map((k) => ({ k })),
     name: (p) => `rotate_left_by_${p.k}`,
-    signature: 'xs: List[int]',
+    signature: () => 'xs: List[int]',
     returns: 'List[int]',
     doc: (p) => `Rotate xs to the left by ${p.k} positions (wrapping around) and return the new list.`,
     body: (p) => ['if not xs:', '    return []', `k = ${p.k} % len(xs)`, 'return xs[k:] + xs[:k]'],
@@ -144,7 +160,7 @@ const TEMPLATES: CodeTemplate[] = [
     params: () => range(-5, 5).flatMap((lo) => range(1, 8).map((w) => ({ lo, hi: lo + w }))),
     name: (p) =>
       `clamp_between_${String(p.lo).replace('-', 'minus_')}_and_${String(p.hi).replace('-', 'minus_')}`,
-    signature: 'xs: List[int]',
+    signature: () => 'xs: List[int]',
     returns: 'List[int]',
     doc: (p) => `Return a list where each element of xs is limited to the range [${p.lo}, ${p.hi}].`,
     body: (p) => [`return [min(max(x, ${p.lo}), ${p.hi}) for x in xs]`],
@@ -155,7 +171,7 @@ const TEMPLATES: CodeTemplate[] = [
     id: 'caesar',
     params: () => range(1, 25).map((k) => ({ k })),
     name: (p) => `shift_letters_by_${p.k}`,
-    signature: 's: str',
+    signature: () => 's: str',
     returns: 'str',
     doc: (p) =>
       `Shift every lowercase letter of s forward by ${p.k} places in the alphabet, wrapping from z to a. Other characters are kept.`,
@@ -178,7 +194,7 @@ const TEMPLATES: CodeTemplate[] = [
     id: 'count_above',
     params: () => range(-10, 20).map((t) => ({ t })),
     name: (p) => `count_greater_than_${String(p.t).replace('-', 'minus_')}`,
-    signature: 'xs: List[int]',
+    signature: () => 'xs: List[int]',
     returns: 'int',
     doc: (p) => `Return how many elements of xs are strictly greater than ${p.t}.`,
     body: (p) => [`return sum(1 for x in xs if x > ${p.t})`],
@@ -190,7 +206,7 @@ const TEMPLATES: CodeTemplate[] = [
     params: () =>
       ['aeiou', 'xyz', 'abc', 'mnop', 'rst', 'aei', 'ou', 'lmn', 'defg', 'hjk'].map((set) => ({ set })),
     name: (p) => `count_letters_in_${p.set}`,
-    signature: 's: str',
+    signature: () => 's: str',
     returns: 'int',
     doc: (p) => `Return how many characters of s are one of the letters '${p.set}'.`,
     body: (p) => [`return sum(1 for c in s if c in '${p.set}')`],
@@ -201,7 +217,7 @@ const TEMPLATES: CodeTemplate[] = [
     id: 'running_extreme',
     params: () => [{ op: 'max' }, { op: 'min' }],
     name: (p) => `running_${p.op}imum`,
-    signature: 'xs: List[int]',
+    signature: () => 'xs: List[int]',
     returns: 'List[int]',
     doc: (p) => `Return the list whose i-th element is the ${p.op}imum of xs[0], ..., xs[i].`,
     body: (p) => [
@@ -220,6 +236,193 @@ const TEMPLATES: CodeTemplate[] = [
   },
 ];
 
+/** Short lists of small numbers, so an `easy` prompt holds few numbers besides its constant. */
+const smallInts = (rng: () => number, lo: number, hi: number): number[] =>
+  ints(rng, randInt(rng, 1, 4), lo, hi);
+
+/**
+ * One `easy` template: a list-of-int argument `xs` and a constant `k: int = <default>`, a one-line body that names
+ * `k`. A problem is the template with one default; its tests call it with the default and with other values of
+ * `k`, so a body that writes the default's number instead of `k` fails.
+ */
+function easyTemplate(o: {
+  id: string;
+  ks: number[];
+  name: string;
+  doc: string;
+  body: string;
+  returns: string;
+  run: (k: number, xs: number[]) => Py;
+  lo?: number;
+  hi?: number;
+}): CodeTemplate {
+  const k = (p: Params) => num(p.k!);
+  const kOf = (p: Params, args: Py[]) => (args.length > 1 ? num(args[1]!) : k(p));
+  const other = (rng: () => number, p: Params) => {
+    const rest = o.ks.filter((v) => v !== k(p));
+    return rest[randInt(rng, 0, rest.length - 1)]!;
+  };
+  // k's neighbours (comparisons, caps, divisors), a list longer than k (slices), and one without k (membership).
+  const edges = (v: number): number[][] => [[v - 1, v, v + 1, 2 * v + 1], range(0, v + 1), [v + 1, v - 1]];
+  return {
+    id: `easy_${o.id}`,
+    params: () => o.ks.map((v) => ({ k: v })),
+    name: () => o.name,
+    signature: (p) => `xs: List[int], k: int = ${k(p)}`,
+    returns: o.returns,
+    doc: () => o.doc,
+    body: () => [o.body],
+    run: (p, args) => o.run(kOf(p, args), list(args[0]!)),
+    // Half the calls use the default, half pass another k.
+    args: (rng, p) => {
+      const xs = smallInts(rng, o.lo ?? 0, o.hi ?? 20);
+      return rng() < 0.5 ? [xs] : [xs, other(rng, p)];
+    },
+    edgeCases: (p) => {
+      const v = o.ks[(o.ks.indexOf(k(p)) + 3) % o.ks.length]!;
+      return [...edges(k(p)).map((xs) => [xs]), ...edges(v).map((xs) => [xs, v])];
+    },
+  };
+}
+
+const EASY_TEMPLATES: CodeTemplate[] = [
+  easyTemplate({
+    id: 'add',
+    ks: range(1, 30),
+    name: 'add_to_each',
+    doc: 'Return a new list with k added to each element of xs.',
+    body: 'return [x + k for x in xs]',
+    returns: 'List[int]',
+    run: (k, xs) => xs.map((x) => x + k),
+  }),
+  easyTemplate({
+    id: 'subtract',
+    ks: range(1, 30),
+    name: 'subtract_from_each',
+    doc: 'Return a new list with k subtracted from each element of xs.',
+    body: 'return [x - k for x in xs]',
+    returns: 'List[int]',
+    run: (k, xs) => xs.map((x) => x - k),
+  }),
+  easyTemplate({
+    id: 'multiply',
+    ks: range(2, 30),
+    name: 'multiply_each',
+    doc: 'Return a new list with each element of xs multiplied by k.',
+    body: 'return [x * k for x in xs]',
+    returns: 'List[int]',
+    run: (k, xs) => xs.map((x) => x * k),
+  }),
+  easyTemplate({
+    id: 'remainder',
+    ks: range(2, 30),
+    name: 'remainders',
+    doc: 'Return a new list with the remainder of each element of xs divided by k.',
+    body: 'return [x % k for x in xs]',
+    returns: 'List[int]',
+    run: (k, xs) => xs.map((x) => pyMod(x, k)),
+    hi: 60,
+  }),
+  easyTemplate({
+    id: 'keep_above',
+    ks: range(1, 30),
+    name: 'keep_greater',
+    doc: 'Return the elements of xs that are greater than k, in their original order.',
+    body: 'return [x for x in xs if x > k]',
+    returns: 'List[int]',
+    run: (k, xs) => xs.filter((x) => x > k),
+    hi: 40,
+  }),
+  easyTemplate({
+    id: 'keep_below',
+    ks: range(1, 30),
+    name: 'keep_less',
+    doc: 'Return the elements of xs that are less than k, in their original order.',
+    body: 'return [x for x in xs if x < k]',
+    returns: 'List[int]',
+    run: (k, xs) => xs.filter((x) => x < k),
+    hi: 40,
+  }),
+  easyTemplate({
+    id: 'count_above',
+    ks: range(1, 30),
+    name: 'count_greater',
+    doc: 'Return how many elements of xs are greater than k.',
+    body: 'return sum(1 for x in xs if x > k)',
+    returns: 'int',
+    run: (k, xs) => xs.filter((x) => x > k).length,
+    hi: 40,
+  }),
+  easyTemplate({
+    id: 'count_below',
+    ks: range(1, 30),
+    name: 'count_less',
+    doc: 'Return how many elements of xs are less than k.',
+    body: 'return sum(1 for x in xs if x < k)',
+    returns: 'int',
+    run: (k, xs) => xs.filter((x) => x < k).length,
+    hi: 40,
+  }),
+  easyTemplate({
+    id: 'count_equal',
+    ks: range(0, 19),
+    name: 'count_of',
+    doc: 'Return how many times k occurs in xs.',
+    body: 'return xs.count(k)',
+    returns: 'int',
+    run: (k, xs) => xs.filter((x) => x === k).length,
+    hi: 19,
+  }),
+  easyTemplate({
+    id: 'contains',
+    ks: range(0, 19),
+    name: 'contains',
+    doc: 'Return True if k occurs in xs, else False.',
+    body: 'return k in xs',
+    returns: 'bool',
+    run: (k, xs) => xs.includes(k),
+    hi: 19,
+  }),
+  easyTemplate({
+    id: 'sum_multiples',
+    ks: range(2, 30),
+    name: 'sum_of_multiples',
+    doc: 'Return the sum of the elements of xs that are divisible by k.',
+    body: 'return sum(x for x in xs if x % k == 0)',
+    returns: 'int',
+    run: (k, xs) => xs.reduce((s, x) => (pyMod(x, k) === 0 ? s + x : s), 0),
+    hi: 60,
+  }),
+  easyTemplate({
+    id: 'first',
+    ks: range(1, 12),
+    name: 'first_elements',
+    doc: 'Return the first k elements of xs (all of them if xs is shorter).',
+    body: 'return xs[:k]',
+    returns: 'List[int]',
+    run: (k, xs) => xs.slice(0, k),
+  }),
+  easyTemplate({
+    id: 'drop',
+    ks: range(1, 12),
+    name: 'drop_first',
+    doc: 'Return xs without its first k elements.',
+    body: 'return xs[k:]',
+    returns: 'List[int]',
+    run: (k, xs) => xs.slice(k),
+  }),
+  easyTemplate({
+    id: 'cap',
+    ks: range(1, 30),
+    name: 'cap_at',
+    doc: 'Return a new list in which each element of xs greater than k is replaced by k.',
+    body: 'return [min(x, k) for x in xs]',
+    returns: 'List[int]',
+    run: (k, xs) => xs.map((x) => Math.min(x, k)),
+    hi: 40,
+  }),
+];
+
 /** A Python literal for a JSON-like value. */
 export function pythonLiteral(v: Py): string {
   if (typeof v === 'boolean') return v ? 'True' : 'False';
@@ -234,8 +437,8 @@ interface Problem {
   key: string;
 }
 
-function allProblems(): Problem[] {
-  return TEMPLATES.flatMap((template) =>
+function allProblems(level: CodeLevel): Problem[] {
+  return (level === 'easy' ? EASY_TEMPLATES : TEMPLATES).flatMap((template) =>
     template
       .params()
       .map((params) => ({ template, params, key: `${template.id}:${JSON.stringify(params)}` })),
@@ -248,8 +451,12 @@ export function codeSplitOf(key: string, testFraction = 0.1): 'train' | 'test' {
 }
 
 /** The number of distinct problems in a split. */
-export function codeProblemCount(split: 'train' | 'test', testFraction = 0.1): number {
-  return allProblems().filter((p) => codeSplitOf(p.key, testFraction) === split).length;
+export function codeProblemCount(
+  split: 'train' | 'test',
+  testFraction = 0.1,
+  level: CodeLevel = 'humaneval',
+): number {
+  return allProblems(level).filter((p) => codeSplitOf(p.key, testFraction) === split).length;
 }
 
 function render(problem: Problem, rng: () => number, taskId: string): HumanEvalRecord {
@@ -258,11 +465,11 @@ function render(problem: Problem, rng: () => number, taskId: string): HumanEvalR
   const call = (args: Py[]) => `${name}(${args.map(pythonLiteral).join(', ')})`;
   const examples = [0, 1].map(() => t.args(rng, p));
   const docExamples = examples.map((a) => `    >>> ${call(a)}\n    ${pythonLiteral(t.run(p, a))}`).join('\n');
-  const needsList = /List\[/.test(t.signature + t.returns);
+  const needsList = /List\[/.test(t.signature(p) + t.returns);
   const prompt =
-    `${needsList ? 'from typing import List\n\n\n' : ''}def ${name}(${t.signature}) -> ${t.returns}:\n` +
+    `${needsList ? 'from typing import List\n\n\n' : ''}def ${name}(${t.signature(p)}) -> ${t.returns}:\n` +
     `    """ ${t.doc(p)}\n${docExamples}\n    """\n`;
-  const cases = Array.from({ length: 6 }, () => t.args(rng, p));
+  const cases = [...Array.from({ length: 6 }, () => t.args(rng, p)), ...(t.edgeCases?.(p) ?? [])];
   const test =
     `\n\nMETADATA = {\n    'author': 'loralab',\n    'dataset': 'test'\n}\n\n\ndef check(candidate):\n` +
     cases
@@ -283,7 +490,12 @@ function render(problem: Problem, rng: () => number, taskId: string): HumanEvalR
 }
 
 function checkConfig(config: CodeGeneratorConfig): Required<CodeGeneratorConfig> {
-  const full = { seed: 0, testFraction: 0.1, ...config };
+  const full = { seed: 0, testFraction: 0.1, level: 'humaneval' as CodeLevel, ...config };
+  if (!CODE_LEVELS.includes(full.level))
+    throw new ConfigError(
+      'level',
+      `expected one of ${CODE_LEVELS.join(', ')}, found ${JSON.stringify(full.level)}`,
+    );
   if (full.split !== 'train' && full.split !== 'test')
     throw new ConfigError('split', `expected "train" or "test", found ${JSON.stringify(full.split)}`);
   if (!(full.testFraction > 0 && full.testFraction < 1))
@@ -295,8 +507,8 @@ function checkConfig(config: CodeGeneratorConfig): Required<CodeGeneratorConfig>
 
 /** Yields `count` distinct problems of `split` in an order fixed by `seed`, with task ids `Generated/<split>/<i>`. */
 export function* generateCodeTasks(config: CodeGeneratorConfig): Generator<HumanEvalRecord> {
-  const { split, count, seed, testFraction } = checkConfig(config);
-  const pool = allProblems().filter((p) => codeSplitOf(p.key, testFraction) === split);
+  const { split, count, seed, testFraction, level } = checkConfig(config);
+  const pool = allProblems(level).filter((p) => codeSplitOf(p.key, testFraction) === split);
   if (count > pool.length) {
     throw new ConfigError(
       'count',
@@ -321,9 +533,10 @@ export function* generateCodeCorpus(config: {
   count: number;
   seed?: number;
   testFraction?: number;
+  level?: CodeLevel;
 }): Generator<string> {
-  const { count, seed, testFraction } = checkConfig({ split: 'train', ...config });
-  const pool = allProblems().filter((p) => codeSplitOf(p.key, testFraction) === 'train');
+  const { count, seed, testFraction, level } = checkConfig({ split: 'train', ...config });
+  const pool = allProblems(level).filter((p) => codeSplitOf(p.key, testFraction) === 'train');
   const rng = createRng(mixSeed(seed, 0x636f7270));
   for (let i = 0; i < count; i++) {
     const r = render(pool[Math.floor(rng() * pool.length)]!, rng, `corpus/${i}`);

@@ -34,7 +34,9 @@ export {
   mathSplitOf,
 } from './gsm8k-generator.js';
 export {
+  CODE_LEVELS,
   type CodeGeneratorConfig,
+  type CodeLevel,
   codeProblemCount,
   codeSplitOf,
   codeTaskProgram,

@@ -169,4 +169,17 @@ describe('built-in corpora', () => {
       /source.corpora/,
     );
   });
+
+  it('passes level and testFraction to the code generator', async () => {
+    const tasks = await collect({ kind: 'code', split: 'test', count: 40, level: 'easy', testFraction: 0.2 });
+    expect(tasks).toHaveLength(40);
+    expect((tasks[0]!.value as { prompt: string }).prompt).toMatch(/\(xs: List\[int\], k: int = \d+\)/);
+    const corpus = await collect({ kind: 'code-corpus', count: 3, level: 'easy' });
+    expect(corpus.every((r) => /k: int = \d+/.test(r.value as string))).toBe(true);
+    // 40 exceeds the easy test split at the default fraction 0.1.
+    await expect(collect({ kind: 'code', split: 'test', count: 40, level: 'easy' })).rejects.toThrow(/count/);
+    await expect(
+      collect({ kind: 'code', split: 'test', count: 1, level: 'hard' } as unknown as SourceConfig),
+    ).rejects.toThrow(/level/);
+  });
 });

@@ -9,7 +9,12 @@ import { ENGLISH_CORPORA, type EnglishCorpus, englishDocument, englishFiles } fr
 import { ConfigError, DataError, rejectUnknownKeys } from './errors.js';
 import { expandPaths, readJsonArrayElements, readLinesNumbered, readTextChunks } from './file-input.js';
 import { generateMathProblems, type MathLevel, mathProblemText } from './gsm8k-generator.js';
-import { codeTaskProgram, generateCodeCorpus, generateCodeTasks } from './humaneval-generator.js';
+import {
+  type CodeLevel,
+  codeTaskProgram,
+  generateCodeCorpus,
+  generateCodeTasks,
+} from './humaneval-generator.js';
 import {
   type ColumnSelection,
   decimalString,
@@ -43,9 +48,16 @@ export type SourceConfig =
   /** Generated GSM8K-style problems (records `{question, answer}`; text: `Question: ...\nAnswer: ...`). */
   | { kind: 'math'; split: 'train' | 'test'; count: number; seed?: number; level?: MathLevel }
   /** Generated HumanEval-style tasks (HumanEval records; text: the task as a runnable program). */
-  | { kind: 'code'; split: 'train' | 'test'; count: number; seed?: number }
+  | {
+      kind: 'code';
+      split: 'train' | 'test';
+      count: number;
+      seed?: number;
+      level?: CodeLevel;
+      testFraction?: number;
+    }
   /** Python code corpus for continued pretraining, drawn from the code generator's train problems. */
-  | { kind: 'code-corpus'; count: number; seed?: number };
+  | { kind: 'code-corpus'; count: number; seed?: number; level?: CodeLevel; testFraction?: number };
 
 /** What to do with a malformed record: raise a DataError (`fail`), or skip and count it (`skip`). */
 export type BadRecordPolicy = 'fail' | 'skip';
@@ -84,8 +96,8 @@ const SOURCE_KEYS: Record<SourceConfig['kind'], string[]> = {
   brown: ['kind', 'categories'],
   english: ['kind', 'corpora'],
   math: ['kind', 'split', 'count', 'seed', 'level'],
-  code: ['kind', 'split', 'count', 'seed'],
-  'code-corpus': ['kind', 'count', 'seed'],
+  code: ['kind', 'split', 'count', 'seed', 'level', 'testFraction'],
+  'code-corpus': ['kind', 'count', 'seed', 'level', 'testFraction'],
 };
 
 /** Checks a source config: known kind, known keys, required fields present. */

@@ -52,6 +52,18 @@ describe('held-out and training text', () => {
     expect(Object.keys((await all(text.codeInstruct))[0]!)).toEqual(['instruction', 'output']);
     expect((await all(text.mathText))[0]).toMatch(/^Question: [\s\S]+\nAnswer: [\s\S]+#### /);
     expect((await trainText(config, false)).source).toBeNull();
+    // Code CPT reads data.codeText (the default's easy corpus); the tokenizer's code sample stays data.codeTrain's,
+    // so the base's recipe does not move with the CPT corpus. Null codeText falls back to codeTrain.
+    const easy = /k: int = \d+\)/;
+    expect((await all(text.code)).every((t) => easy.test(t))).toBe(true);
+    expect(text.tokenizerSample.slice(6).some((t) => easy.test(t))).toBe(false);
+    const fallback = await trainText(
+      resolveExperimentConfig({ ...config, data: { ...config.data, codeText: null } }),
+      false,
+    );
+    const fallbackCode = await all(fallback.code);
+    expect(fallbackCode).toHaveLength(5);
+    expect(fallbackCode.slice(0, 3)).toEqual(text.tokenizerSample.slice(6));
   });
 
   it.skipIf(!existsSync(shared))(

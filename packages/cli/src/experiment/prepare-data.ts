@@ -40,7 +40,7 @@ export interface TrainText {
   source: Records<string> | null;
   /** Math problems as conversations (`{instruction, output}`). */
   math: Records<{ instruction: string; output: string }>;
-  /** Code documents. */
+  /** Code documents of the CPT set (`data.codeText`, else `data.codeTrain`). */
   code: Records<string>;
   /** Code tasks as conversations (prompt → solution). */
   codeInstruct: Records<{ instruction: string; output: string }>;
@@ -191,7 +191,8 @@ export async function trainText(config: ExperimentConfig, withSource: boolean): 
     for await (const m of mathProblems(d.mathTrain, 'data.mathTrain'))
       yield { instruction: m.question, output: m.answer };
   };
-  const code = () => texts(d.codeTrain, 'data.codeTrain');
+  const codeTrain = () => texts(d.codeTrain, 'data.codeTrain');
+  const code = () => (d.codeText ? texts(d.codeText, 'data.codeText') : codeTrain());
   const codeInstruct = async function* () {
     const tasks = codeRecords(
       await records(d.codeInstruct, 'data.codeInstruct', Infinity),
@@ -209,7 +210,11 @@ export async function trainText(config: ExperimentConfig, withSource: boolean): 
     code,
     codeInstruct,
     mathText,
-    tokenizerSample: [...(source ? await take(source(), n) : []), ...mathSample, ...(await take(code(), n))],
+    tokenizerSample: [
+      ...(source ? await take(source(), n) : []),
+      ...mathSample,
+      ...(await take(codeTrain(), n)),
+    ],
   };
 }
 

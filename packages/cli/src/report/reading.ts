@@ -67,7 +67,7 @@ export function readingNotes(results: ExperimentResults, arms: readonly ArmSumma
   if (copy !== undefined) {
     const text = results.base.metrics.source_copy_gain;
     notes.push(
-      `In-context copying (the loss of a ${COPY_SPAN_TOKENS}-token span minus that of its verbatim repeat): the base gains ${num(copy, 2)} nats on random token ids${text === undefined ? '' : ` and ${num(text, 2)} on held-out source text`}; ${copy < 0.5 ? 'it does not copy unseen sequences in context, so a code solution that restates the constants its docstring names must learn that copy in finetuning' : 'it copies in context'}.`,
+      `In-context copying (the loss of a ${COPY_SPAN_TOKENS}-token span minus that of its verbatim repeat): the base gains ${num(copy, 2)} nats on random token ids${text === undefined ? '' : ` and ${num(text, 2)} on held-out source text`}; ${copy < 0.5 ? 'it does not copy unseen sequences in context, so an answer that restates a number or name from its prompt needs finetuning to teach that copy' : 'it copies in context'}.`,
     );
   }
   // Per domain: math exact match and code pass@1 move at different training lengths.
