@@ -13,7 +13,7 @@ describe('readingNotes', () => {
   it("says from the base's copy gain whether it copies in context", () => {
     const [cannot] = notesWith({ random_copy_gain: 0.03, source_copy_gain: 0.21 });
     expect(cannot).toContain('gains 0.03 nats on random token ids and 0.21 on held-out source text');
-    expect(cannot).toContain('must learn that copy in finetuning');
+    expect(cannot).toContain('needs finetuning to teach that copy');
     const [can] = notesWith({ random_copy_gain: 4.2 });
     expect(can).toContain('it copies in context');
     // Results written before the diagnostic existed say nothing about it.
