@@ -37,7 +37,7 @@ export function readingNotes(results: ExperimentResults, arms: readonly ArmSumma
   }
   if (lrNotes.length) {
     notes.push(
-      `Learning rates chosen on validation target loss (the rule, fixed in advance: the lowest mean final validation loss over seeds, on ${c.eval.validationItems} held-out items per domain kept apart from the test items; loss because exact match and pass@1 do not move enough at this scale to rank learning rates): ${lrNotes.join('; ')}.`,
+      `Learning rates chosen on validation target loss (the rule, fixed in advance: the lowest mean final validation loss over seeds, on ${c.eval.validationItems} held-out items per domain kept apart from the test items; loss because every arm has it and it still ranks learning rates where exact match or pass@1 sit at 0; sampling every rate would cost the generation budget of the sweep): ${lrNotes.join('; ')}.`,
     );
     const ratios: string[] = [];
     for (const cond of new Set(arms.map((a) => a.condition))) {
