@@ -450,13 +450,18 @@ export function codeSplitOf(key: string, testFraction = 0.1): 'train' | 'test' {
   return hashString(key) % 10000 < testFraction * 10000 ? 'test' : 'train';
 }
 
+/** The problems of one split at one level. */
+function splitProblems(split: 'train' | 'test', testFraction: number, level: CodeLevel): Problem[] {
+  return allProblems(level).filter((p) => codeSplitOf(p.key, testFraction) === split);
+}
+
 /** The number of distinct problems in a split. */
 export function codeProblemCount(
   split: 'train' | 'test',
   testFraction = 0.1,
   level: CodeLevel = 'humaneval',
 ): number {
-  return allProblems(level).filter((p) => codeSplitOf(p.key, testFraction) === split).length;
+  return splitProblems(split, testFraction, level).length;
 }
 
 function render(problem: Problem, rng: () => number, taskId: string): HumanEvalRecord {
@@ -508,7 +513,7 @@ function checkConfig(config: CodeGeneratorConfig): Required<CodeGeneratorConfig>
 /** Yields `count` distinct problems of `split` in an order fixed by `seed`, with task ids `Generated/<split>/<i>`. */
 export function* generateCodeTasks(config: CodeGeneratorConfig): Generator<HumanEvalRecord> {
   const { split, count, seed, testFraction, level } = checkConfig(config);
-  const pool = allProblems(level).filter((p) => codeSplitOf(p.key, testFraction) === split);
+  const pool = splitProblems(split, testFraction, level);
   if (count > pool.length) {
     throw new ConfigError(
       'count',
@@ -536,7 +541,7 @@ export function* generateCodeCorpus(config: {
   level?: CodeLevel;
 }): Generator<string> {
   const { count, seed, testFraction, level } = checkConfig({ split: 'train', ...config });
-  const pool = allProblems(level).filter((p) => codeSplitOf(p.key, testFraction) === 'train');
+  const pool = splitProblems('train', testFraction, level);
   const rng = createRng(mixSeed(seed, 0x636f7270));
   for (let i = 0; i < count; i++) {
     const r = render(pool[Math.floor(rng() * pool.length)]!, rng, `corpus/${i}`);
