@@ -39,6 +39,11 @@ const info = await tf.profile(step);
 const byName = new Map<string, number>();
 const calls = new Map<string, number>();
 const byShape = new Map<string, number>();
+const shapeCalls = new Map<string, number>();
+// Floating-point work of a BatchMatMul call: 2 · |output| · k, with k = |a| · n / |output| (whichever of a's two last
+// dimensions is k, and whatever the batch).
+const flops = new Map<string, number>();
+const count = (s: number[]) => s.reduce((p, d) => p * d, 1);
 for (const k of info.kernels) {
   if (k.name === 'unnamed scope') continue; // customGrad scopes: their kernels are listed on their own
   const ms = (await k.kernelTimeMs) as number;
@@ -46,14 +51,23 @@ for (const k of info.kernels) {
   calls.set(k.name, (calls.get(k.name) ?? 0) + 1);
   const key = `${k.name} ${k.inputShapes.map((s) => JSON.stringify(s)).join('x')}`;
   byShape.set(key, (byShape.get(key) ?? 0) + ms);
+  shapeCalls.set(key, (shapeCalls.get(key) ?? 0) + 1);
+  const out = k.outputShapes[0] as number[] | undefined;
+  if (k.name === 'BatchMatMul' && out !== undefined && k.inputShapes[0] !== undefined) {
+    const work = 2 * count(k.inputShapes[0] as number[]) * out[out.length - 1]!;
+    flops.set(key, (flops.get(key) ?? 0) + work);
+    flops.set('BatchMatMul', (flops.get('BatchMatMul') ?? 0) + work);
+  }
 }
+const rate = (key: string, ms: number) =>
+  flops.has(key) ? ` ${(flops.get(key)! / ms / 1e6).toFixed(1).padStart(6)} GFLOP/s` : '';
 const total = [...byName.values()].reduce((a, b) => a + b, 0);
 console.log(`kernel total ${total.toFixed(0)} ms`);
 const native = new Set(NATIVE_KERNEL_NAMES);
 const where = (k: string) => (backend !== 'native' ? '' : native.has(k) ? 'native' : 'cpu');
 for (const [k, v] of [...byName].sort((a, b) => b[1] - a[1])) {
   console.log(
-    `${k.padEnd(28)} ${v.toFixed(0).padStart(7)} ms ${((100 * v) / total).toFixed(1).padStart(5)}% ${String(calls.get(k)).padStart(5)} calls ${where(k)}`,
+    `${k.padEnd(28)} ${v.toFixed(0).padStart(7)} ms ${((100 * v) / total).toFixed(1).padStart(5)}% ${String(calls.get(k)).padStart(5)} calls ${where(k)}${rate(k, v)}`,
   );
 }
 if (backend === 'native') {
@@ -64,6 +78,8 @@ if (backend === 'native') {
   );
 }
 console.log('');
-for (const [k, v] of [...byShape].sort((a, b) => b[1] - a[1]).slice(0, 15))
-  console.log(`${k.padEnd(60)} ${v.toFixed(0).padStart(7)} ms`);
+for (const [k, v] of [...byShape].sort((a, b) => b[1] - a[1]).slice(0, 20))
+  console.log(
+    `${k.padEnd(60)} ${v.toFixed(0).padStart(7)} ms ${String(shapeCalls.get(k)).padStart(4)} calls${rate(k, v)}`,
+  );
 process.exit(0);

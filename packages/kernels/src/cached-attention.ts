@@ -159,7 +159,7 @@ export const cachedAttentionKernels: tf.KernelConfig[] = [
       const length = attrs!.length as number;
       const { B, Tq, nh, nkv, C, hs } = check(q, k, v, length);
       if (keyMask !== undefined) checkKeyMask(keyMask, B, length);
-      const o = new Float32Array(sizeOf(q.shape));
+      const o = nb.alloc(sizeOf(q.shape));
       const op = 'cachedAttention';
       nb.addon.attentionCached!(
         f32(nb, q, op),

@@ -188,8 +188,8 @@ export const causalAttentionKernels: tf.KernelConfig[] = [
       const seqMajor = attrs!.seqMajor === true;
       const { B, nh, nkv, T, hs } = check(q, k, v, seqMajor ? 'bthd' : 'bhtd');
       if (keyMask !== undefined) checkKeyMask(keyMask, B, T);
-      const o = new Float32Array(sizeOf(q.shape));
-      const lse = new Float32Array(B * nh * T); // log Σ_j exp(s_ij) per query row
+      const o = nb.alloc(sizeOf(q.shape));
+      const lse = nb.alloc(B * nh * T); // log Σ_j exp(s_ij) per query row
       const op = 'causalAttention';
       nb.addon.attentionForward(
         f32(nb, q, op),
@@ -223,9 +223,9 @@ export const causalAttentionKernels: tf.KernelConfig[] = [
       const seqMajor = attrs!.seqMajor === true;
       const { B, nh, nkv, T, hs } = check(q, k, v, seqMajor ? 'bthd' : 'bhtd');
       if (keyMask !== undefined) checkKeyMask(keyMask, B, T);
-      const dq = new Float32Array(sizeOf(q.shape));
-      const dk = new Float32Array(sizeOf(k.shape));
-      const dv = new Float32Array(sizeOf(v.shape));
+      const dq = nb.alloc(sizeOf(q.shape));
+      const dk = nb.alloc(sizeOf(k.shape));
+      const dv = nb.alloc(sizeOf(v.shape));
       const op = 'causalAttention';
       nb.addon.attentionBackward(
         f32(nb, q, op),

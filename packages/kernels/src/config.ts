@@ -25,6 +25,9 @@ export interface KernelsConfig {
   priority: number;
   /** Print the one-line notice when the addon is unavailable (default true). */
   notice: boolean;
+  /** MiB of freed kernel output buffers the backend keeps for reuse (default 1024; 0: every output is a fresh,
+   * zeroed allocation). Reuse saves the page faults of fresh memory; the kept buffers stay in the process's RSS. */
+  bufferPoolMiB: number;
 }
 
 export const DEFAULT_KERNELS_CONFIG: Readonly<KernelsConfig> = Object.freeze({
@@ -36,6 +39,7 @@ export const DEFAULT_KERNELS_CONFIG: Readonly<KernelsConfig> = Object.freeze({
   backendName: 'loralab-native',
   priority: 1,
   notice: true,
+  bufferPoolMiB: 1024,
 });
 
 /** Fills defaults, rejects unknown keys and invalid values, and applies LORALAB_KERNELS from `env`. */
@@ -68,7 +72,7 @@ export function resolveKernelsConfig(
       'mode',
     );
   }
-  for (const key of ['blasThreads', 'fusedThreads'] as const) {
+  for (const key of ['blasThreads', 'fusedThreads', 'bufferPoolMiB'] as const) {
     if (!Number.isInteger(c[key]) || c[key] < 0) {
       throw new ConfigError(`KernelsConfig.${key} must be an integer >= 0, found ${c[key]}`, key);
     }

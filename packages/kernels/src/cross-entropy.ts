@@ -101,8 +101,8 @@ export const crossEntropyKernels: tf.KernelConfig[] = [
       const nb = backend as NativeBackend;
       const { logits, labels } = inputs as Record<'logits' | 'labels', tf.TensorInfo>;
       const { rows, V } = check(logits, labels);
-      const loss = new Float32Array(rows);
-      const lse = new Float32Array(rows);
+      const loss = nb.alloc(rows);
+      const lse = nb.alloc(rows);
       const op = 'crossEntropy';
       const count = nb.addon.crossEntropyForward(
         f32(nb, logits, op),
@@ -138,7 +138,7 @@ export const crossEntropyKernels: tf.KernelConfig[] = [
       const g = f32(nb, dy, op)[0]!;
       // d(sum)/d(loss_i) = dy; d(mean)/d(loss_i) = dy / count for kept rows (the kernel zeroes ignored ones)
       const scale = new Float32Array(rows).fill(attrs!.sum === true ? g : n > 0 ? g / n : 0);
-      const dlogits = new Float32Array(rows * V);
+      const dlogits = nb.alloc(rows * V);
       nb.addon.crossEntropyBackward(
         f32(nb, logits, op),
         i32(nb, labels, op),

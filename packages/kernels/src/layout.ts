@@ -28,7 +28,7 @@ export function transposeKernel(cpuTranspose: tf.KernelFunc): tf.KernelFunc {
       nb.addon.transpose(src, new Float32Array(out.buffer), Int32Array.from(x.shape), Int32Array.from(perm));
       return nb.makeTensorInfo(outShape, 'int32', out);
     }
-    const out = new Float32Array(n);
+    const out = nb.alloc(n);
     nb.addon.transpose(src, out, Int32Array.from(x.shape), Int32Array.from(perm));
     return output(nb, outShape, out);
   };
@@ -50,7 +50,7 @@ export function gatherKernel(cpuGather: tf.KernelFunc): tf.KernelFunc {
       idx.every((i) => i >= 0 && i < rows && Number.isInteger(i));
     if (!ok) return cpuGather({ inputs, backend, attrs }); // other axes, and the cpu kernel's index errors
     const d = rows === 0 ? 0 : table.length / rows; // row length
-    const out = new Float32Array(idx.length * d);
+    const out = nb.alloc(idx.length * d);
     for (let i = 0; i < idx.length; i++) {
       const r = idx[i]!;
       out.set(table.subarray(r * d, r * d + d), i * d);
@@ -81,7 +81,7 @@ export function scatterRowsKernel(cpuScatter: tf.KernelFunc): tf.KernelFunc {
       upd.length === n * d &&
       idx.every((i) => i >= 0 && i < rows);
     if (!ok) return cpuScatter({ inputs, backend, attrs });
-    const out = new Float32Array(rows * d);
+    const out = nb.zeros(rows * d);
     for (let i = 0; i < n; i++) {
       const o = idx[i]! * d;
       const u = i * d;
@@ -105,7 +105,7 @@ export function addKernel(fallback: tf.KernelFunc): tf.KernelFunc {
     ) {
       return fallback({ inputs, backend, attrs });
     }
-    const out = new Float32Array(va.length);
+    const out = nb.alloc(va.length);
     nb.addon.add(va, vb, out, va.length);
     return output(nb, a.shape, out);
   };
@@ -176,7 +176,7 @@ export function sliceKernel(cpuSlice: tf.KernelFunc): tf.KernelFunc {
     const [b, sz] = tf.slice_util.parseSliceParams(x as tf.Tensor, begin, size) as [number[], number[]];
     tf.slice_util.assertParamsValid(x as tf.Tensor, b, sz);
     if (tf.slice_util.isSliceContinous(x.shape, b, sz)) return cpuSlice({ inputs, backend, attrs });
-    const out = src instanceof Float32Array ? new Float32Array(sizeOf(sz)) : new Int32Array(sizeOf(sz));
+    const out = src instanceof Float32Array ? nb.alloc(sizeOf(sz)) : new Int32Array(sizeOf(sz));
     copyBox(src, x.shape, b, out, sz, new Array<number>(sz.length).fill(0), sz);
     return nb.makeTensorInfo(sz, x.dtype, out);
   };
@@ -192,8 +192,8 @@ export function padKernel(cpuPad: tf.KernelFunc): tf.KernelFunc {
     if (src === null || paddings.length !== x.shape.length) return cpuPad({ inputs, backend, attrs });
     const outShape = x.shape.map((d, i) => paddings[i]![0] + d + paddings[i]![1]);
     const n = sizeOf(outShape);
-    const out = src instanceof Float32Array ? new Float32Array(n) : new Int32Array(n);
-    if (constantValue !== 0) out.fill(constantValue);
+    const out = src instanceof Float32Array ? nb.alloc(n) : new Int32Array(n);
+    if (constantValue !== 0 || out instanceof Float32Array) out.fill(constantValue);
     copyBox(
       src,
       x.shape,
@@ -224,8 +224,7 @@ export function concatKernel(cpuConcat: tf.KernelFunc): tf.KernelFunc {
       ts.map((t) => t.shape),
       axis,
     );
-    const out =
-      first.dtype === 'float32' ? new Float32Array(sizeOf(outShape)) : new Int32Array(sizeOf(outShape));
+    const out = first.dtype === 'float32' ? nb.alloc(sizeOf(outShape)) : new Int32Array(sizeOf(outShape));
     const at = new Array<number>(outShape.length).fill(0);
     const zeros = at.slice();
     for (const [i, t] of ts.entries()) {

@@ -151,9 +151,9 @@ export const linearCrossEntropyKernels: tf.KernelConfig[] = [
       // d(sum)/d(loss_i) = 1; d(mean)/d(loss_i) = 1 / count
       const sum = attrs!.sum === true;
       const scale = sum ? 1 : count > 0 ? 1 / count : 0;
-      const loss = new Float32Array(rows);
-      const dh = grads === NONE ? null : new Float32Array(rows * d);
-      const dW = grads === BOTH ? new Float32Array(V * d) : null;
+      const loss = nb.alloc(rows);
+      const dh = grads === NONE ? null : nb.alloc(rows * d);
+      const dW = grads === BOTH ? nb.alloc(V * d) : null;
       nb.addon.linearCrossEntropy(
         f32(nb, h, op),
         f32(nb, weight, op),

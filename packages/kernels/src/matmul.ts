@@ -73,7 +73,7 @@ export function nativeBatchMatMul(
   }
   const { shape, aIdx, bIdx } = broadcastBatchIndices(a.shape.slice(0, -2), b.shape.slice(0, -2));
   const batch = aIdx.length;
-  const out = new Float32Array(batch * m * n);
+  const out = kA > 0 ? backend.alloc(batch * m * n) : backend.zeros(batch * m * n); // k = 0: a sum of nothing
   if (batch * m * n > 0 && kA > 0) {
     // One matrix b for a batch of untransposed a with few rows each (x · W of a (B, T, d) activation while
     // decoding, T = 1): the batch's rows are one (batch·m, k) matrix in memory, and one sgemm replaces `batch`

@@ -95,14 +95,14 @@ export function binaryKernel(kernelName: string, cpuKernel: tf.KernelFunc): tf.K
     const na = operandLength(a.shape, shape);
     const nbLen = operandLength(b.shape, shape);
     if (na !== null && nbLen !== null && (na === n || nbLen === n)) {
-      const y = new Float32Array(n);
+      const y = nb.alloc(n);
       nb.addon.binary(op, va, na, vb, nbLen, y, n);
       return nb.makeTensorInfo(shape, 'float32', y);
     }
     const plan = blocked(a.shape, b.shape, shape);
     if (plan === null) return cpuKernel({ inputs, backend, attrs });
     const { k, size, aStrides, bStrides } = plan;
-    const y = new Float32Array(n);
+    const y = nb.alloc(n);
     const idx = new Array<number>(k).fill(0);
     for (let o = 0; o < n / size; o++) {
       let ao = 0;
@@ -138,7 +138,7 @@ export function softmaxKernel(cpuSoftmax: tf.KernelFunc): tf.KernelFunc {
       return cpuSoftmax({ inputs, backend, attrs });
     }
     const cols = logits.shape[rank - 1]!;
-    const y = new Float32Array(vx.length);
+    const y = nb.alloc(vx.length);
     nb.addon.softmaxRows(vx, y, vx.length / cols, cols);
     return nb.makeTensorInfo(logits.shape, 'float32', y);
   };
@@ -151,7 +151,7 @@ export function unaryKernel(kernelName: string, cpuKernel: tf.KernelFunc): tf.Ke
     const { x } = inputs as { x: tf.TensorInfo };
     const vx = float32(nb, x);
     if (vx === null) return cpuKernel({ inputs, backend, attrs });
-    const y = new Float32Array(vx.length);
+    const y = nb.alloc(vx.length);
     nb.addon.unary(op, vx, y, vx.length);
     return nb.makeTensorInfo(x.shape, 'float32', y);
   };
@@ -177,7 +177,7 @@ export function sumKernel(cpuSum: tf.KernelFunc): tf.KernelFunc {
       : x.shape.filter((_, i) => !axes.includes(i));
     const reduced = sizeOf(axes.map((ax) => x.shape[ax]!));
     const kept = vx.length / reduced;
-    const y = new Float32Array(kept);
+    const y = nb.alloc(kept);
     if (trailing) nb.addon.sumRows(vx, kept, reduced, y);
     else nb.addon.sumCols(vx, reduced, kept, y);
     return nb.makeTensorInfo(outShape, 'float32', y);
@@ -200,7 +200,7 @@ export function addNKernel(cpuAddN: tf.KernelFunc): tf.KernelFunc {
       return cpuAddN({ inputs, backend, attrs });
     }
     const n = vs[0]!.length;
-    const y = new Float32Array(n);
+    const y = nb.alloc(n);
     nb.addon.binary(0, vs[0]!, n, vs[1]!, n, y, n);
     for (let i = 2; i < vs.length; i++) nb.addon.binary(0, y, n, vs[i]!, n, y, n);
     return nb.makeTensorInfo(first.shape, 'float32', y);

@@ -88,7 +88,13 @@ export function registerNativeBackend(config: Partial<KernelsConfig> = {}): Nati
   if (tf.findBackendFactory(c.backendName) !== null) {
     return { registered: true, backendName: c.backendName, report };
   }
-  tf.registerBackend(c.backendName, () => new NativeBackend(addon), c.priority);
+  // LORALAB_POOL_POISON=1 (the test suites set it) fills every pooled kernel output with NaN before the kernel runs.
+  const poison = process.env.LORALAB_POOL_POISON === '1';
+  tf.registerBackend(
+    c.backendName,
+    () => new NativeBackend(addon, c.bufferPoolMiB * 1024 * 1024, poison),
+    c.priority,
+  );
   const cpu = (name: string) => {
     const k = tf.getKernel(name, 'cpu');
     if (k === undefined) throw new Error(`the tfjs cpu backend has no ${name} kernel`);

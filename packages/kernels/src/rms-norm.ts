@@ -52,8 +52,8 @@ export const rmsNormKernels: tf.KernelConfig[] = [
       const { x, weight } = inputs as { x: tf.TensorInfo; weight: tf.TensorInfo };
       const d = check(x, weight);
       const rows = d === 0 ? 0 : sizeOf(x.shape) / d;
-      const y = new Float32Array(rows * d);
-      const rstd = new Float32Array(rows); // 1 / sqrt(mean(x²) + eps) per row, for the backward pass
+      const y = nb.alloc(rows * d);
+      const rstd = nb.alloc(rows); // 1 / sqrt(mean(x²) + eps) per row, for the backward pass
       nb.addon.rmsnormForward(
         f32(nb, x, 'rmsNorm'),
         f32(nb, weight, 'rmsNorm'),
@@ -74,8 +74,8 @@ export const rmsNormKernels: tf.KernelConfig[] = [
       const { dy, x, weight, rstd } = inputs as Record<'dy' | 'x' | 'weight' | 'rstd', tf.TensorInfo>;
       const d = check(x, weight);
       const rows = d === 0 ? 0 : sizeOf(x.shape) / d;
-      const dx = new Float32Array(rows * d);
-      const dw = new Float32Array(d);
+      const dx = nb.alloc(rows * d);
+      const dw = nb.alloc(d);
       nb.addon.rmsnormBackward(
         f32(nb, dy, 'rmsNorm'),
         f32(nb, x, 'rmsNorm'),

@@ -101,7 +101,7 @@ export const ropeKernels: tf.KernelConfig[] = [
       const { x, cos, sin } = inputs as Record<'x' | 'cos' | 'sin', tf.TensorInfo>;
       const seqMajor = attrs!.seqMajor === true;
       const [B, H, T, hd, Bc] = check(x, cos, sin, seqMajor ? 'bthd' : 'bhtd');
-      const y = new Float32Array(sizeOf(x.shape));
+      const y = nb.alloc(sizeOf(x.shape));
       nb.addon.rope(
         f32(nb, x, 'rope'),
         f32(nb, cos, 'rope'),

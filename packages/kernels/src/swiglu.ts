@@ -47,7 +47,7 @@ export const swigluKernels: tf.KernelConfig[] = [
       const { gate, up } = inputs as { gate: tf.TensorInfo; up: tf.TensorInfo };
       check(gate, up);
       const n = sizeOf(gate.shape);
-      const y = new Float32Array(n);
+      const y = nb.alloc(n);
       nb.addon.swigluForward(f32(nb, gate, 'swiglu'), f32(nb, up, 'swiglu'), y, n);
       return output(nb, gate.shape, y);
     },
@@ -59,8 +59,8 @@ export const swigluKernels: tf.KernelConfig[] = [
       const nb = backend as NativeBackend;
       const { dy, gate, up } = inputs as Record<'dy' | 'gate' | 'up', tf.TensorInfo>;
       const n = sizeOf(gate.shape);
-      const dg = new Float32Array(n);
-      const du = new Float32Array(n);
+      const dg = nb.alloc(n);
+      const du = nb.alloc(n);
       nb.addon.swigluBackward(
         f32(nb, dy, 'swiglu'),
         f32(nb, gate, 'swiglu'),
