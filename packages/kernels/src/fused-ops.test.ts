@@ -291,15 +291,19 @@ describe.skipIf(SKIP_NATIVE)('fused ops match their tfjs references', () => {
 
   // Fused LoRA linear (W frozen): y O(√in), gradients of x, A, B against tfjs autodiff of the composite; odd
   // sizes, r = 1 and a zero-row batch. Tolerance 1e-5 · max(1, |y|) forward, 1e-4 relative for the gradients.
+  // Both ways: merged (W + s·B A, the fp32 default) and unmerged (separate adapter products, bf16's way).
   it.each([
-    [1, 1, 1, 1],
-    [7, 13, 5, 3],
-    [33, 64, 96, 16],
-    [130, 48, 17, 8],
-  ])('loraLinear N %i in %i out %i r %i', async (n, inp, out, r) => {
+    [1, 1, 1, 1, true],
+    [7, 13, 5, 3, true],
+    [33, 64, 96, 16, true],
+    [130, 48, 17, 8, true],
+    [7, 13, 5, 3, false],
+    [130, 48, 17, 8, false],
+  ])('loraLinear N %i in %i out %i r %i merge %s', async (n, inp, out, r, merge) => {
     await compare(
       [uniform([n, inp], 31), uniform([r, inp], 32), uniform([out, r], 33), uniform([out, inp], 34)],
-      (x, a, b, w) => loraLinear(x as tf.Tensor2D, w as tf.Tensor2D, a as tf.Tensor2D, b as tf.Tensor2D, 1.7),
+      (x, a, b, w) =>
+        loraLinear(x as tf.Tensor2D, w as tf.Tensor2D, a as tf.Tensor2D, b as tf.Tensor2D, 1.7, { merge }),
       (x, a, b, w) => loraLinearReference(x!, w!, a!, b!, 1.7),
       3,
       1e-5 * Math.max(1, Math.sqrt(inp)),
@@ -307,24 +311,31 @@ describe.skipIf(SKIP_NATIVE)('fused ops match their tfjs references', () => {
     );
   });
 
-  it('loraLinear with no rows gives an empty result and empty gradients', async () => {
-    const [y, dx, da, db] = await runOn(
-      NATIVE,
-      [uniform([0, 6], 1), uniform([2, 6], 2), uniform([5, 2], 3), uniform([5, 6], 4)],
-      (x, a, b, w) => {
-        const f = (xi: tf.Tensor, ai: tf.Tensor, bi: tf.Tensor) =>
-          tf.sum(loraLinear(xi as tf.Tensor2D, w as tf.Tensor2D, ai as tf.Tensor2D, bi as tf.Tensor2D, 2));
-        return [
-          loraLinear(x as tf.Tensor2D, w as tf.Tensor2D, a as tf.Tensor2D, b as tf.Tensor2D, 2),
-          ...tf.grads(f)([x!, a!, b!]),
-        ];
-      },
-    );
-    expect(y!.length).toBe(0);
-    expect(dx!.length).toBe(0);
-    expect(Array.from(da!)).toEqual(new Array(12).fill(0));
-    expect(Array.from(db!)).toEqual(new Array(10).fill(0));
-  });
+  it.each([true, false])(
+    'loraLinear with no rows gives an empty result and empty gradients (merge %s)',
+    async (merge) => {
+      const [y, dx, da, db] = await runOn(
+        NATIVE,
+        [uniform([0, 6], 1), uniform([2, 6], 2), uniform([5, 2], 3), uniform([5, 6], 4)],
+        (x, a, b, w) => {
+          const f = (xi: tf.Tensor, ai: tf.Tensor, bi: tf.Tensor) =>
+            tf.sum(
+              loraLinear(xi as tf.Tensor2D, w as tf.Tensor2D, ai as tf.Tensor2D, bi as tf.Tensor2D, 2, {
+                merge,
+              }),
+            );
+          return [
+            loraLinear(x as tf.Tensor2D, w as tf.Tensor2D, a as tf.Tensor2D, b as tf.Tensor2D, 2, { merge }),
+            ...tf.grads(f)([x!, a!, b!]),
+          ];
+        },
+      );
+      expect(y!.length).toBe(0);
+      expect(dx!.length).toBe(0);
+      expect(Array.from(da!)).toEqual(new Array(12).fill(0));
+      expect(Array.from(db!)).toEqual(new Array(10).fill(0));
+    },
+  );
 
   it('loraLinear rejects a lora B that does not fit W and A', async () => {
     await tf.setBackend(NATIVE);

@@ -1,15 +1,22 @@
 // Fused LoRA linear (Hu et al. 2021, arXiv 2106.09685) with a frozen base: y = x Wᵀ + s · (x Aᵀ) Bᵀ for
-// x (N, in), W (out, in), A (r, in), B (out, r). Three sgemm calls and no full-size temporary beyond y:
-//   y = x Wᵀ;  t = x Aᵀ (N, r);  y += s · t Bᵀ (beta = 1).
-// Backward (W frozen, so no dW): u = dy B (N, r);  dx = dy W, then dx += s · u A (beta = 1);
-//   dA = s · uᵀ x (r, in);  dB = s · dyᵀ t (out, r).
+// x (N, in), W (out, in), A (r, in), B (out, r). No full-size temporary beyond y. Two ways, by matmul precision:
+// - fp32 (merged): W' = W + s · B A (out, in), a product of r-wide operands that costs out·in·r, then y = x W'ᵀ:
+//   one full product instead of x Wᵀ plus the two r-wide products (N, in)·(in, r) and (N, r)·(r, out), which run
+//   far below the BLAS's peak (a 16-wide operand is nearly all packing). The r-wide t = x Aᵀ that dB needs is
+//   computed in the backward pass only, so the forward pass that block checkpointing discards never pays for it.
+//   Backward: dx = dy W' (W' merged again);  u = dy B;  dA = s · uᵀ x;  t = x Aᵀ;  dB = s · dyᵀ t.
+//   Rounding: y differs from the unmerged sum by fp32 rounding of W' (relative 2⁻²⁴ of |W| per element), the same
+//   order as the sum's own rounding.
+// - bf16 (unmerged): y = x Wᵀ;  t = x Aᵀ (N, r);  y += s · t Bᵀ (beta = 1). Merging would round W' to bf16 (8 bits),
+//   which loses a small adapter update against W, so the adapter's products stay separate as under PyTorch autocast.
+//   Backward: u = dy B (N, r);  dx = dy W, then dx += s · u A;  dA = s · uᵀ x;  dB = s · dyᵀ t.
 // The unfused composite adds a full-size (N, out) sum in the forward pass and a full-size (N, in) gradient sum
 // for x (used by both the base and the adapter) in the backward pass, plus the tape's bookkeeping of six ops.
-// The products follow the matmul precision (fp32, or bf16 operands with fp32 sums: precision.ts).
 import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError } from './errors.js';
 import { customOp, hasNativeKernel, runKernel } from './fused-op.js';
 import { f32, type NativeBackend, output } from './native-backend.js';
+import { getMatmulPrecision } from './precision.js';
 
 export const LORA_LINEAR = 'LoralabLoraLinear';
 export const LORA_LINEAR_GRAD = 'LoralabLoraLinearGrad';
@@ -72,6 +79,8 @@ export function hasFusedLoraLinear(): boolean {
 /**
  * y = x Wᵀ + s · (x Aᵀ) Bᵀ with W frozen: gradients reach x, A and B only (W's gradient is zero, never computed).
  * x (N, in), W (out, in), A (r, in), B (out, r) -> (N, out). Fused on the native backend; elsewhere the reference.
+ * `merge` (native only; default: when the matmul precision is fp32) runs the products on W + s · B A (see the top of
+ * this file).
  */
 export function loraLinear(
   x: tf.Tensor2D,
@@ -79,21 +88,25 @@ export function loraLinear(
   loraA: tf.Tensor2D,
   loraB: tf.Tensor2D,
   scaling: number,
+  { merge = getMatmulPrecision() === 'fp32' }: { merge?: boolean } = {},
 ): tf.Tensor2D {
   check(x, weight, loraA, loraB);
   // Elsewhere tfjs autodiff prunes W's gradient unless W itself is differentiated.
   if (!hasFusedLoraLinear()) return loraLinearReference(x, weight, loraA, loraB, scaling) as tf.Tensor2D;
+  const attrs = { scaling, merged: merge };
   const f = customOp<[tf.Tensor, tf.Tensor, tf.Tensor]>(([xs, a, b], save) => {
-    const [y, t] = runKernel(LORA_LINEAR, { x: xs, weight, loraA: a, loraB: b }, { scaling }) as [
+    // [y] merged; [y, t] unmerged
+    const [y, t] = runKernel(LORA_LINEAR, { x: xs, weight, loraA: a, loraB: b }, attrs) as [
       tf.Tensor,
-      tf.Tensor,
+      tf.Tensor?,
     ];
-    save([xs, a, b, t]);
+    save(t === undefined ? [xs, a, b] : [xs, a, b, t]);
     return {
       value: y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sx, sa, sb, st] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
-        return runKernel(LORA_LINEAR_GRAD, { dy, x: sx, weight, loraA: sa, loraB: sb, t: st }, { scaling });
+        const [sx, sa, sb, st] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor?];
+        const inputs = { dy, x: sx, weight, loraA: sa, loraB: sb, ...(st === undefined ? {} : { t: st }) };
+        return runKernel(LORA_LINEAR_GRAD, inputs, attrs);
       },
     };
   });
@@ -125,6 +138,27 @@ function gemm(
   nb.addon.sgemm(a, b, c, 1, NO_BATCH, NO_BATCH, m, n, k, transA, transB, alpha, beta);
 }
 
+/** Scratch for W' = W + s · B A: kernels run one at a time on the JavaScript thread, so one buffer serves them all. */
+let mergedScratch = new Float32Array(0);
+
+/** W' = W + s · B A (out, in) in the shared scratch (valid until the next call). */
+function mergedWeight(
+  nb: NativeBackend,
+  w: Float32Array,
+  a: Float32Array,
+  b: Float32Array,
+  s: number,
+  out: number,
+  inp: number,
+  r: number,
+): Float32Array {
+  if (mergedScratch.length < out * inp) mergedScratch = new Float32Array(out * inp);
+  const merged = mergedScratch.subarray(0, out * inp);
+  merged.set(w);
+  gemm(nb, b, a, merged, out, inp, r, false, false, s, 1); // W' += s · B A
+  return merged;
+}
+
 export const loraLinearKernels: tf.KernelConfig[] = [
   {
     kernelName: LORA_LINEAR,
@@ -136,6 +170,20 @@ export const loraLinearKernels: tf.KernelConfig[] = [
       const s = attrs!.scaling as number;
       const xs = f32(nb, x, 'loraLinear');
       const y = nb.alloc(n * out);
+      if (attrs!.merged === true) {
+        const merged = mergedWeight(
+          nb,
+          f32(nb, weight, 'loraLinear'),
+          f32(nb, loraA, 'loraLinear'),
+          f32(nb, loraB, 'loraLinear'),
+          s,
+          out,
+          inp,
+          r,
+        );
+        gemm(nb, xs, merged, y, n, out, inp, false, true, 1, 0); // y = x W'ᵀ
+        return [output(nb, [n, out], y)];
+      }
       const t = nb.alloc(n * r);
       gemm(nb, xs, f32(nb, weight, 'loraLinear'), y, n, out, inp, false, true, 1, 0); // y = x Wᵀ
       gemm(nb, xs, f32(nb, loraA, 'loraLinear'), t, n, r, inp, false, true, 1, 0); // t = x Aᵀ
@@ -149,23 +197,37 @@ export const loraLinearKernels: tf.KernelConfig[] = [
     kernelFunc: ({ inputs, backend, attrs }) => {
       const nb = backend as NativeBackend;
       const { dy, x, weight, loraA, loraB, t } = inputs as Record<
-        'dy' | 'x' | 'weight' | 'loraA' | 'loraB' | 't',
+        'dy' | 'x' | 'weight' | 'loraA' | 'loraB',
         tf.TensorInfo
-      >;
+      > & { t?: tf.TensorInfo };
       const [n, inp, out, r] = check(x, weight, loraA, loraB);
       const s = attrs!.scaling as number;
       const g = f32(nb, dy, 'loraLinear');
       const xs = f32(nb, x, 'loraLinear');
+      const w = f32(nb, weight, 'loraLinear');
       const av = f32(nb, loraA, 'loraLinear');
+      const bv = f32(nb, loraB, 'loraLinear');
       const u = nb.alloc(n * r);
       const dx = nb.alloc(n * inp);
       const da = nb.alloc(r * inp);
       const db = nb.alloc(out * r);
-      gemm(nb, g, f32(nb, loraB, 'loraLinear'), u, n, r, out, false, false, 1, 0); // u = dy B (N, r)
-      gemm(nb, g, f32(nb, weight, 'loraLinear'), dx, n, inp, out, false, false, 1, 0); // dx = dy W
-      gemm(nb, u, av, dx, n, inp, r, false, false, s, 1); // dx += s · u A
+      gemm(nb, g, bv, u, n, r, out, false, false, 1, 0); // u = dy B (N, r)
+      if (attrs!.merged === true) {
+        const merged = mergedWeight(nb, w, av, bv, s, out, inp, r);
+        gemm(nb, g, merged, dx, n, inp, out, false, false, 1, 0); // dx = dy W'
+      } else {
+        gemm(nb, g, w, dx, n, inp, out, false, false, 1, 0); // dx = dy W
+        gemm(nb, u, av, dx, n, inp, r, false, false, s, 1); // dx += s · u A
+      }
       gemm(nb, u, xs, da, r, inp, n, true, false, s, 0); // dA = s · uᵀ x (r, in)
-      gemm(nb, g, f32(nb, t, 'loraLinear'), db, out, r, n, true, false, s, 0); // dB = s · dyᵀ t (out, r)
+      if (t === undefined) {
+        const tv = nb.alloc(n * r); // t = x Aᵀ (N, r), not kept by the merged forward pass
+        gemm(nb, xs, av, tv, n, r, inp, false, true, 1, 0);
+        gemm(nb, g, tv, db, out, r, n, true, false, s, 0); // dB = s · dyᵀ t (out, r)
+        nb.recycle(tv);
+      } else {
+        gemm(nb, g, f32(nb, t, 'loraLinear'), db, out, r, n, true, false, s, 0);
+      }
       return [output(nb, [n, inp], dx), output(nb, [r, inp], da), output(nb, [out, r], db)];
     },
   },

@@ -84,6 +84,11 @@ export class NativeBackend extends MathBackendCPU {
     return out;
   }
 
+  /** Returns a kernel's scratch buffer from `alloc`, which no tensor holds, to the pool. */
+  recycle(values: Float32Array): void {
+    if (this.holders.get(values.buffer as ArrayBuffer) === 0) this.release(values);
+  }
+
   /** The pool's counters since the backend was made. */
   poolStats(): BufferPoolStats {
     return { ...this.stats };
