@@ -14,8 +14,11 @@
 //   of a shared machine); wasm and cpu, ten times slower, run once.
 //   --precisions fp32,bf16 adds mixed-precision rows: native with initBackend's precision 'bf16' (bf16 products, fp32
 //   sums) and PyTorch under torch.autocast('cpu', dtype=torch.bfloat16); "vs torch" compares equal precisions, and
-//   "% peak" is GFLOP/s over the fp32 FMA peak (the addon's fmaPeak, best of 3 at the start and 3 at the end: the
-//   table is printed at the end).
+//   "% row peak" is GFLOP/s over the fp32 FMA peak (the addon's fmaPeak, best of 3) measured right before that row's
+//   process started (the cores' rate drifts on a shared machine: 202-234 GFLOP/s within one run); "% run peak"
+//   divides by the highest peak of the run (best of 3 at the start and 3 at the end; the table is printed at the end).
+//   --torch-cores auto,SkylakeX runs PyTorch under each OPENBLAS_CORETYPE (auto: unset) and anchors each row on the
+//   faster (the row prints the core type it ran with).
 //   PyTorch gets the passive thread wait the native backend sets up (see packages/kernels/README.md), OPENBLAS_CORETYPE
 //   unset (its OpenBLAS picks its kernels; each side's core type is printed) and, by default, as many threads as the
 //   machine has cores (as native).
@@ -57,6 +60,8 @@ interface StepResult {
   /** The OpenBLAS core type this side ran with. */
   corename?: string | null;
   precision?: MatmulPrecision;
+  /** The fp32 FMA peak measured (by the parent) just before this measurement's process started. */
+  peak_gflops?: number | null;
 }
 
 /** Minimal AdamW of tfjs ops (decoupled weight decay), enough to time the update; the trainer package owns the real one. */
@@ -210,6 +215,9 @@ async function main() {
   const wasmThreads = Number(opt('wasm-threads', '1'));
   const checkpoint = opt('checkpoint', 'on');
   const precisions = opt('precisions', 'fp32').split(',') as MatmulPrecision[];
+  // OpenBLAS core types PyTorch runs under ('auto': OPENBLAS_CORETYPE unset, the library's own pick); each row's
+  // anchor is the fastest of them
+  const torchCores = opt('torch-cores', 'auto').split(',');
   const haveTorch = torchAvailable();
   const torchEnv: Record<string, string | undefined> = {
     ...process.env,
@@ -225,7 +233,7 @@ async function main() {
     `node ${process.version}, ${availableParallelism()} cores, ${steps} timed step(s) after one warm-up; torch and native: best of ${rounds} alternating round(s); cpu backend runs ${cpuTokens} tokens/step`,
   );
   console.log(
-    `PyTorch env: OPENBLAS_CORETYPE=${torchEnv.OPENBLAS_CORETYPE ?? '(unset)'} OMP_WAIT_POLICY=${torchEnv.OMP_WAIT_POLICY ?? '(unset)'} OPENBLAS_THREAD_TIMEOUT=${torchEnv.OPENBLAS_THREAD_TIMEOUT ?? '(unset)'}, ${torchThreads} threads`,
+    `PyTorch env: OPENBLAS_CORETYPE=${torchCores.map((c) => (c === 'auto' ? '(unset)' : c)).join(' or ')}, the faster per row; OMP_WAIT_POLICY=${torchEnv.OMP_WAIT_POLICY ?? '(unset)'} OPENBLAS_THREAD_TIMEOUT=${torchEnv.OPENBLAS_THREAD_TIMEOUT ?? '(unset)'}, ${torchThreads} threads`,
   );
   console.log(
     `native env: OPENBLAS_CORETYPE=${process.env.OPENBLAS_CORETYPE ?? '(unset)'}; fp32 peak at start (FMA loop on every core, best of 3): ${peakStart === null ? 'n/a (addon not built)' : `${peakStart.toFixed(1)} GFLOP/s`}; precisions ${precisions.join(', ')}`,
@@ -249,10 +257,15 @@ async function main() {
           best.set(backend, { ...(r.tokens_per_s > prev.tokens_per_s ? r : prev), peak_rss_mb: peak });
         }
       };
+      // The cores' rate drifts on a shared machine (the FMA peak measured 202-234 GFLOP/s within one run), so each
+      // measurement carries the peak measured right before it, and its "% fp32 peak" divides by that.
       for (let round = 0; round < rounds; round++) {
         for (const precision of precisions) {
           const tag = (backend: string) => (precision === 'fp32' ? backend : `${backend} ${precision}`);
-          if (haveTorch) {
+          for (const core of haveTorch ? torchCores : []) {
+            const peakBefore = measurePeak();
+            const env = { ...torchEnv };
+            if (core !== 'auto') env.OPENBLAS_CORETYPE = core;
             const out = execFileSync(
               '/usr/bin/python3',
               [
@@ -264,11 +277,12 @@ async function main() {
                 checkpoint,
                 precision,
               ],
-              { encoding: 'utf8', env: torchEnv },
+              { encoding: 'utf8', env },
             );
             const r = JSON.parse(out.trim().split('\n').at(-1)!) as StepResult;
             r.tokens = size.tokens;
-            keep(tag('torch'), r);
+            r.peak_gflops = peakBefore;
+            keep(tag('torch'), r); // the fastest core type and round is the anchor
           }
           for (const backend of backends) {
             if (backend === 'cpu' && !cpuSizes.includes(name)) continue;
@@ -276,6 +290,7 @@ async function main() {
             if (precision !== 'fp32' && backend !== 'native') continue; // bf16 products exist on native only
             const tokens = backend === 'cpu' ? Math.min(cpuTokens, size.tokens) : size.tokens;
             const threads = backend === 'wasm' ? wasmThreads : 1;
+            const peakBefore = measurePeak();
             const r = runChild([
               'step',
               backend,
@@ -288,7 +303,7 @@ async function main() {
               precision,
             ]);
             if ('error' in (r as object)) failed.set(tag(backend), (r as { error: string }).error);
-            else keep(tag(backend), r as StepResult);
+            else keep(tag(backend), { ...(r as StepResult), peak_gflops: peakBefore });
           }
         }
       }
@@ -299,16 +314,17 @@ async function main() {
         const torch = best.get(precision === 'fp32' ? 'torch' : `torch ${precision}`);
         const vs = (ref?: StepResult) => (ref ? `${fmt(r.tokens_per_s / ref.tokens_per_s, 2)}x` : 'n/a');
         const gflops = (6 * r.params * r.tokens) / r.step_s / 1e9;
+        const rowPeak = r.peak_gflops ?? null;
         table.push({
           gflops,
-          text: `| ${name} | ${variant} | ${fmt(r.params / 1e6, 2)}M (${fmt(r.trainable / 1e6, 2)}M) | ${backend} | ${precision} | ${r.corename ?? 'n/a'} | ${r.threads} | ${r.tokens} | ${fmt(r.step_s, 2)} | ${fmt(r.tokens_per_s, 0)} | ${fmt(gflops)} | %PEAK% | ${fmt(r.peak_rss_mb, 0)} | ${vs(torch)} | ${precision === 'fp32' ? vs(wasm) : 'n/a'} | ${r.loss === undefined ? '' : fmt(r.loss, 4)} |`,
+          text: `| ${name} | ${variant} | ${fmt(r.params / 1e6, 2)}M (${fmt(r.trainable / 1e6, 2)}M) | ${backend} | ${precision} | ${r.corename ?? 'n/a'} | ${r.threads} | ${r.tokens} | ${fmt(r.step_s, 2)} | ${fmt(r.tokens_per_s, 0)} | ${fmt(gflops)} | ${rowPeak === null ? 'n/a' : fmt(rowPeak)} | ${rowPeak === null ? 'n/a' : `${fmt((100 * gflops) / rowPeak, 0)}%`} | %PEAK% | ${fmt(r.peak_rss_mb, 0)} | ${vs(torch)} | ${precision === 'fp32' ? vs(wasm) : 'n/a'} | ${r.loss === undefined ? '' : fmt(r.loss, 4)} |`,
         });
       }
       for (const [key, why] of failed) {
         if (!best.has(key))
           table.push({
             gflops: null,
-            text: `| ${name} | ${variant} | | ${key} | | | | | | failed: ${why} | | | | | | |`,
+            text: `| ${name} | ${variant} | | ${key} | | | | | | failed: ${why} | | | | | | | | |`,
           });
       }
     }
@@ -318,14 +334,14 @@ async function main() {
   console.log(`load average at end ${loadavg().map((x) => x.toFixed(1))}`);
   if (peak !== null) {
     console.log(
-      `fp32 peak at end (best of 3): ${peakEnd!.toFixed(1)} GFLOP/s; "% fp32 peak" divides by ${peak.toFixed(1)}`,
+      `fp32 peak at end (best of 3): ${peakEnd!.toFixed(1)} GFLOP/s; "% row peak" divides by the peak measured right before the row's process, "% run peak" by the run's highest, ${peak.toFixed(1)}`,
     );
   }
   console.log(
-    '\n| size | variant | params (trainable) | backend | precision | OpenBLAS core | threads | tokens/step | step s | tokens/s | GFLOP/s | % fp32 peak | peak RSS MB | vs torch | vs wasm | loss |',
+    '\n| size | variant | params (trainable) | backend | precision | OpenBLAS core | threads | tokens/step | step s | tokens/s | GFLOP/s | row fp32 peak | % row peak | % run peak | peak RSS MB | vs torch | vs wasm | loss |',
   );
   console.log(
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   );
   for (const { gflops, text } of table) {
     const pct = peak === null || gflops === null ? 'n/a' : `${fmt((100 * gflops) / peak, 0)}%`;

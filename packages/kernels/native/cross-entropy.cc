@@ -52,4 +52,36 @@ void cross_entropy_backward(const float* logits, const int32_t* labels, const fl
   }
 }
 
+int64_t cross_entropy_forward_backward(float* logits, const int32_t* labels, float* loss, float* lse, float scale,
+                                       int64_t rows, int V, int32_t ignore) {
+  for (int64_t r = 0; r < rows; r++) {
+    if (labels[r] != ignore && (labels[r] < 0 || labels[r] >= V)) return -1 - r;
+  }
+  int64_t count = 0;
+#pragma omp parallel for num_threads(fused_threads()) reduction(+ : count) schedule(static)
+  for (int64_t r = 0; r < rows; r++) {
+    float* x = logits + r * V;  // one row (V floats) stays in cache through its three passes
+    if (labels[r] == ignore) {
+      loss[r] = 0.0f;
+      lse[r] = 0.0f;
+      std::fill(x, x + V, 0.0f);
+      continue;
+    }
+    float mx = -INFINITY;
+#pragma omp simd reduction(max : mx)
+    for (int j = 0; j < V; j++) mx = std::max(mx, x[j]);
+    float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+    for (int j = 0; j < V; j++) sum += fast_exp(x[j] - mx);
+    const float l = mx + std::log(sum);
+    lse[r] = l;
+    loss[r] = l - x[labels[r]];
+    count++;
+#pragma omp simd
+    for (int j = 0; j < V; j++) x[j] = scale * fast_exp(x[j] - l);  // scale·softmax_j
+    x[labels[r]] -= scale;
+  }
+  return count;
+}
+
 }  // namespace lk

@@ -20,8 +20,6 @@ int64_t linear_cross_entropy(const float* h, const float* W, const int32_t* labe
   chunk = std::max<int64_t>(1, std::min(chunk, rows));
   std::unique_ptr<float[]> logits(new float[chunk * V]);
   std::unique_ptr<float[]> lse(new float[chunk]);
-  std::unique_ptr<float[]> scales(new float[chunk]);
-  std::fill(scales.get(), scales.get() + chunk, scale);
   if (dW != nullptr) std::fill(dW, dW + static_cast<int64_t>(V) * d, 0.0f);
   int64_t count = 0;
   for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
@@ -29,10 +27,12 @@ int64_t linear_cross_entropy(const float* h, const float* W, const int32_t* labe
     const float* hc = h + r0 * d;
     // logits (R, V) = h_c Wᵀ
     matmul(false, true, R, V, d, 1.0f, hc, d, W, d, 0.0f, logits.get(), V);
-    count += cross_entropy_forward(logits.get(), labels + r0, loss + r0, lse.get(), R, V, ignore);
-    if (dh == nullptr && dW == nullptr) continue;
-    // dlogits = scale · (softmax − onehot), in place; ignored rows are zero
-    cross_entropy_backward(logits.get(), labels + r0, lse.get(), scales.get(), logits.get(), R, V, ignore);
+    if (dh == nullptr && dW == nullptr) {
+      count += cross_entropy_forward(logits.get(), labels + r0, loss + r0, lse.get(), R, V, ignore);
+      continue;
+    }
+    // loss, then dlogits = scale · (softmax − onehot) in place, row by row; ignored rows are zero
+    count += cross_entropy_forward_backward(logits.get(), labels + r0, loss + r0, lse.get(), scale, R, V, ignore);
     if (dh != nullptr) {  // dh_c (R, d) = dlogits W
       matmul(false, false, R, d, V, 1.0f, logits.get(), V, W, d, 0.0f, dh + r0 * d, d);
     }
