@@ -68,7 +68,7 @@ describe.skipIf(SKIP_NATIVE)('output buffer pool of the native backend', () => {
     y.dispose();
   });
 
-  it('drops buffers past its limit and keeps none when the limit is 0', async () => {
+  it('evicts the oldest free buffers past its limit and keeps none when the limit is 0', async () => {
     const small = registerNativeBackend({ backendName: 'pool-test-1mib', bufferPoolMiB: 1, notice: false });
     const nb = await on(small.backendName);
     const ys = Array.from({ length: 12 }, () => product(B)); // 12 × 128 KiB
@@ -76,6 +76,15 @@ describe.skipIf(SKIP_NATIVE)('output buffer pool of the native backend', () => {
     const s = nb.poolStats();
     expect(s.freeBytes).toBe(8 * 128 * 1024);
     expect(s.droppedBytes).toBe(4 * 128 * 1024);
+    // Over the limit the oldest free buffers go: two 256 KiB outputs freed now evict four of the 128 KiB ones, and
+    // the next 256 KiB output reuses one of them.
+    const wide = uniform([128, 512], 5);
+    tf.dispose([product(wide), product(wide)]);
+    expect(nb.poolStats().freeBytes).toBe(4 * 128 * 1024 + 2 * 256 * 1024);
+    expect(nb.poolStats().droppedBytes).toBe(8 * 128 * 1024);
+    const reused = nb.poolStats().reused;
+    product(wide).dispose();
+    expect(nb.poolStats().reused).toBe(reused + 1);
     nb.clearPool();
     expect(nb.poolStats().freeBytes).toBe(0);
 

@@ -30,8 +30,10 @@ export interface BufferPoolStats {
 
 /** `cpu` backend plus the addon; kernels reach the addon through the backend they are called with. */
 export class NativeBackend extends MathBackendCPU {
-  /** Free buffers by length. */
+  /** Free buffers by length (the most recently freed last). */
   private readonly free = new Map<number, Float32Array[]>();
+  /** Free buffers, oldest first (the ones evicted first when the limit is reached). */
+  private readonly freeOrder = new Set<Float32Array>();
   /** Pool-made buffers in use → the number of stored tensors holding them (a view of one counts as a holder). Weak:
    * a buffer whose kernel failed before storing it is simply collected. */
   private holders = new WeakMap<ArrayBuffer, number>();
@@ -65,6 +67,7 @@ export class NativeBackend extends MathBackendCPU {
       if (recycled !== undefined) {
         this.stats.reused++;
         this.stats.freeBytes -= recycled.byteLength;
+        this.freeOrder.delete(recycled);
         out = recycled;
       } else {
         this.stats.fresh++;
@@ -97,6 +100,7 @@ export class NativeBackend extends MathBackendCPU {
   /** Drops every free buffer (the garbage collector then returns their memory). */
   clearPool(): void {
     this.free.clear();
+    this.freeOrder.clear();
     this.stats.freeBytes = 0;
   }
 
@@ -151,14 +155,25 @@ export class NativeBackend extends MathBackendCPU {
       return;
     }
     this.holders.delete(buffer!);
-    if (this.stats.freeBytes + buffer!.byteLength > this.poolBytes) {
+    if (buffer!.byteLength > this.poolBytes) {
       this.stats.droppedBytes += buffer!.byteLength;
       return;
+    }
+    // Over the limit, the oldest free buffers go first: a shape that stopped recurring (an evaluation's batch after
+    // training, say) does not keep its buffers forever.
+    for (const old of this.freeOrder) {
+      if (this.stats.freeBytes + buffer!.byteLength <= this.poolBytes) break;
+      this.freeOrder.delete(old);
+      const list = this.free.get(old.length)!;
+      list.splice(list.indexOf(old), 1);
+      this.stats.freeBytes -= old.byteLength;
+      this.stats.droppedBytes += old.byteLength;
     }
     const whole = new Float32Array(buffer!);
     const list = this.free.get(whole.length);
     if (list === undefined) this.free.set(whole.length, [whole]);
     else list.push(whole);
+    this.freeOrder.add(whole);
     this.stats.freeBytes += buffer!.byteLength;
   }
 }

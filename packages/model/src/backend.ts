@@ -1,7 +1,12 @@
 // Tensor backend selection: `cuda` (@tensorflow/tfjs-node-gpu) and `tensorflow` (@tensorflow/tfjs-node) when
 // installed (optional peer dependencies, imported dynamically), else `native` (@loralab/kernels: the OpenBLAS addon,
 // when it was built and LORALAB_KERNELS is not 'off'), else `wasm` (SIMD), else the pure-JS `cpu`.
-import { type MatmulPrecision, registerNativeBackend, setMatmulPrecision } from '@loralab/kernels';
+import {
+  type MatmulPrecision,
+  NativeBackend,
+  registerNativeBackend,
+  setMatmulPrecision,
+} from '@loralab/kernels';
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendError, ConfigError } from './errors.js';
 import { registerWasmKernels } from './wasm-kernels.js';
@@ -169,4 +174,14 @@ async function start(
     }
   }
   throw new BackendError(`no backend could start:\n${errors.join('\n')}`, 'auto');
+}
+
+/**
+ * Returns memory the active backend keeps for reuse (the native backend's free output buffers) to the system. Worth
+ * calling between phases: after training, before spawning many processes (a fork copies the parent's page tables,
+ * about 40 ms per GB of resident memory here) or before a phase with other tensor shapes.
+ */
+export function releaseBackendCaches(): void {
+  const backend = tf.findBackend(tf.getBackend());
+  if (backend instanceof NativeBackend) backend.clearPool();
 }

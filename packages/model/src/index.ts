@@ -1,4 +1,10 @@
-export { type BackendInfo, type BackendName, type BackendOptions, initBackend } from './backend.js';
+export {
+  type BackendInfo,
+  type BackendName,
+  type BackendOptions,
+  initBackend,
+  releaseBackendCaches,
+} from './backend.js';
 export {
   CHECKSUMS_NAME,
   type ChecksumsFile,

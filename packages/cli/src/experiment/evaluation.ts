@@ -33,6 +33,7 @@ import {
   type LlamaForCausalLM,
   type LoglikelihoodRequest,
   logLikelihood,
+  releaseBackendCaches,
 } from '@loralab/model';
 import { encodeChatBatch, type Tokenizer } from '@loralab/tokenizer';
 import type { ChoiceTask, Domain, ExperimentConfig, Task } from './config.js';
@@ -555,6 +556,8 @@ export async function evaluateModel(
     const problems = new Map<string, CodeProblem>(sets.code.tasks.map((r) => [r.task_id, r]));
     const key = (s: { task_id: string; completion: string }) => `${s.task_id}\u0000${s.completion}`;
     const distinct = [...new Map(programs.map((s) => [key(s), s])).values()];
+    // Every program is a process: a fork copies this process's page tables, so free the backend's kept buffers first.
+    releaseBackendCaches();
     const ev = await timed('execute', () =>
       evaluateCodeSamples(problems, distinct, { ignoreIncomplete: true }),
     );
