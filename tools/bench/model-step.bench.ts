@@ -257,8 +257,7 @@ async function main() {
           best.set(backend, { ...(r.tokens_per_s > prev.tokens_per_s ? r : prev), peak_rss_mb: peak });
         }
       };
-      // The cores' rate drifts on a shared machine (the FMA peak measured 202-234 GFLOP/s within one run), so each
-      // measurement carries the peak measured right before it, and its "% fp32 peak" divides by that.
+      // Each measurement carries the FMA peak measured right before it ("% row peak"; see the top of this file).
       for (let round = 0; round < rounds; round++) {
         for (const precision of precisions) {
           const tag = (backend: string) => (precision === 'fp32' ? backend : `${backend} ${precision}`);

@@ -8,22 +8,37 @@
 
 namespace lk {
 
-int64_t cross_entropy_forward(const float* logits, const int32_t* labels, float* loss, float* lse, int64_t rows, int V,
-                              int32_t ignore) {
+namespace {
+
+/** −1 − r for the first row r whose label is neither the ignore index nor in [0, V); 0 when every label is valid. */
+int64_t first_bad_label(const int32_t* labels, int64_t rows, int V, int32_t ignore) {
   for (int64_t r = 0; r < rows; r++) {
     if (labels[r] != ignore && (labels[r] < 0 || labels[r] >= V)) return -1 - r;
   }
+  return 0;
+}
+
+/** log Σ_j exp(x_j) of one row, as m + log Σ exp(x − m) with m the row's max. */
+float row_log_sum_exp(const float* x, int V) {
+  float mx = -INFINITY;
+#pragma omp simd reduction(max : mx)
+  for (int j = 0; j < V; j++) mx = std::max(mx, x[j]);
+  float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+  for (int j = 0; j < V; j++) sum += fast_exp(x[j] - mx);
+  return mx + std::log(sum);
+}
+
+}  // namespace
+
+int64_t cross_entropy_forward(const float* logits, const int32_t* labels, float* loss, float* lse, int64_t rows, int V,
+                              int32_t ignore) {
+  if (const int64_t bad = first_bad_label(labels, rows, V, ignore)) return bad;
   int64_t count = 0;
 #pragma omp parallel for num_threads(fused_threads()) reduction(+ : count) schedule(static)
   for (int64_t r = 0; r < rows; r++) {
     const float* x = logits + r * V;
-    float mx = -INFINITY;
-#pragma omp simd reduction(max : mx)
-    for (int j = 0; j < V; j++) mx = std::max(mx, x[j]);
-    float sum = 0.0f;
-#pragma omp simd reduction(+ : sum)
-    for (int j = 0; j < V; j++) sum += fast_exp(x[j] - mx);
-    lse[r] = mx + std::log(sum);  // lse = m + log Σ exp(x − m)
+    lse[r] = row_log_sum_exp(x, V);
     if (labels[r] == ignore) {
       loss[r] = 0.0f;
     } else {
@@ -52,29 +67,19 @@ void cross_entropy_backward(const float* logits, const int32_t* labels, const fl
   }
 }
 
-int64_t cross_entropy_forward_backward(float* logits, const int32_t* labels, float* loss, float* lse, float scale,
-                                       int64_t rows, int V, int32_t ignore) {
-  for (int64_t r = 0; r < rows; r++) {
-    if (labels[r] != ignore && (labels[r] < 0 || labels[r] >= V)) return -1 - r;
-  }
+int64_t cross_entropy_forward_backward(float* logits, const int32_t* labels, float* loss, float scale, int64_t rows,
+                                       int V, int32_t ignore) {
+  if (const int64_t bad = first_bad_label(labels, rows, V, ignore)) return bad;
   int64_t count = 0;
 #pragma omp parallel for num_threads(fused_threads()) reduction(+ : count) schedule(static)
   for (int64_t r = 0; r < rows; r++) {
     float* x = logits + r * V;  // one row (V floats) stays in cache through its three passes
     if (labels[r] == ignore) {
       loss[r] = 0.0f;
-      lse[r] = 0.0f;
       std::fill(x, x + V, 0.0f);
       continue;
     }
-    float mx = -INFINITY;
-#pragma omp simd reduction(max : mx)
-    for (int j = 0; j < V; j++) mx = std::max(mx, x[j]);
-    float sum = 0.0f;
-#pragma omp simd reduction(+ : sum)
-    for (int j = 0; j < V; j++) sum += fast_exp(x[j] - mx);
-    const float l = mx + std::log(sum);
-    lse[r] = l;
+    const float l = row_log_sum_exp(x, V);
     loss[r] = l - x[labels[r]];
     count++;
 #pragma omp simd

@@ -130,6 +130,11 @@ int64_t cross_entropy_forward(const float* logits, const int32_t* labels, float*
 /** dlogits[i] = scale[i]·(softmax(logits[i]) − onehot(label[i])), 0 for ignored rows. */
 void cross_entropy_backward(const float* logits, const int32_t* labels, const float* lse, const float* scale,
                             float* dlogits, int64_t rows, int V, int32_t ignore);
+/** cross_entropy_forward, then cross_entropy_backward with one scale for every row, in place and row by row (each row
+ * read from memory once): logits becomes dlogits; an ignored row gets loss 0 and a zero gradient. Same return value
+ * as cross_entropy_forward. */
+int64_t cross_entropy_forward_backward(float* logits, const int32_t* labels, float* loss, float scale, int64_t rows,
+                                       int V, int32_t ignore);
 
 /**
  * Σ-form loss of the lm_head: loss[i] = cross-entropy of logits_i = h_i Wᵀ (h: (rows, d), W: (V, d)) against
@@ -137,11 +142,6 @@ void cross_entropy_backward(const float* logits, const int32_t* labels, const fl
  * or dW (V, d) is non-null, it receives the gradient of Σ_i scale·loss[i] (dW is overwritten, not accumulated).
  * Returns the number of rows not ignored, or −1 − i for a label outside [0, V) at row i (nothing written then).
  */
-/** cross_entropy_forward, then cross_entropy_backward with one scale for every row, in place and row by row (each row
- * read from memory once): logits becomes dlogits; an ignored row gets loss 0, lse 0 and a zero gradient. */
-int64_t cross_entropy_forward_backward(float* logits, const int32_t* labels, float* loss, float* lse, float scale,
-                                       int64_t rows, int V, int32_t ignore);
-
 int64_t linear_cross_entropy(const float* h, const float* W, const int32_t* labels, int64_t rows, int d, int V,
                              int32_t ignore, float scale, float* loss, float* dh, float* dW, int64_t chunk);
 

@@ -32,7 +32,7 @@ int64_t linear_cross_entropy(const float* h, const float* W, const int32_t* labe
       continue;
     }
     // loss, then dlogits = scale · (softmax − onehot) in place, row by row; ignored rows are zero
-    count += cross_entropy_forward_backward(logits.get(), labels + r0, loss + r0, lse.get(), scale, R, V, ignore);
+    count += cross_entropy_forward_backward(logits.get(), labels + r0, loss + r0, scale, R, V, ignore);
     if (dh != nullptr) {  // dh_c (R, d) = dlogits W
       matmul(false, false, R, d, V, 1.0f, logits.get(), V, W, d, 0.0f, dh + r0 * d, d);
     }

@@ -192,8 +192,9 @@ export function padKernel(cpuPad: tf.KernelFunc): tf.KernelFunc {
     if (src === null || paddings.length !== x.shape.length) return cpuPad({ inputs, backend, attrs });
     const outShape = x.shape.map((d, i) => paddings[i]![0] + d + paddings[i]![1]);
     const n = sizeOf(outShape);
-    const out = src instanceof Float32Array ? nb.alloc(n) : new Int32Array(n);
-    if (constantValue !== 0 || out instanceof Float32Array) out.fill(constantValue);
+    const floats = () => (constantValue === 0 ? nb.zeros(n) : nb.alloc(n));
+    const out = src instanceof Float32Array ? floats() : new Int32Array(n);
+    if (constantValue !== 0) out.fill(constantValue);
     copyBox(
       src,
       x.shape,

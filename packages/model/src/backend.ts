@@ -177,9 +177,9 @@ async function start(
 }
 
 /**
- * Returns memory the active backend keeps for reuse (the native backend's free output buffers) to the system. Worth
- * calling between phases: after training, before spawning many processes (a fork copies the parent's page tables,
- * about 40 ms per GB of resident memory here) or before a phase with other tensor shapes.
+ * Drops the buffers the active backend keeps for reuse (the native backend's free output buffers; a no-op on the
+ * other backends), so the garbage collector can take them: worth calling before a phase with other tensor shapes.
+ * The process's resident memory need not shrink (the C allocator keeps its heap).
  */
 export function releaseBackendCaches(): void {
   const backend = tf.findBackend(tf.getBackend());

@@ -556,7 +556,7 @@ export async function evaluateModel(
     const problems = new Map<string, CodeProblem>(sets.code.tasks.map((r) => [r.task_id, r]));
     const key = (s: { task_id: string; completion: string }) => `${s.task_id}\u0000${s.completion}`;
     const distinct = [...new Map(programs.map((s) => [key(s), s])).values()];
-    // Every program is a process: a fork copies this process's page tables, so free the backend's kept buffers first.
+    // Running programs needs no tensors: drop the buffers the backend kept from training and generation.
     releaseBackendCaches();
     const ev = await timed('execute', () =>
       evaluateCodeSamples(problems, distinct, { ignoreIncomplete: true }),
