@@ -15,6 +15,7 @@
         "native/attention.cc",
         "native/cross-entropy.cc",
         "native/linear-cross-entropy.cc",
+        "native/lora.cc",
         "native/optimizer.cc",
         "native/peak.cc",
         "native/svd.cc",

@@ -284,6 +284,20 @@ Napi::Value LinearCrossEntropy(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(count));
 }
 
+// loraAdapterGrad(x, dy, a, b, t | null, u | null, dA, dB, n, in, out, r, scaling): see lk::lora_adapter_grad
+Napi::Value LoraAdapterGrad(const Napi::CallbackInfo& info) {
+  const int64_t n = Int(info, 8), in = Int(info, 9), out = Int(info, 10), r = Int(info, 11);
+  if (r < 1 || r > lk::kLoraFusedMaxRank)
+    throw Napi::RangeError::New(info.Env(), "loraAdapterGrad: rank " + std::to_string(r) + " is outside [1, " +
+                                                std::to_string(lk::kLoraFusedMaxRank) + "]");
+  lk::lora_adapter_grad(F32(info, 0, n * in, "x"), F32(info, 1, n * out, "dy"), F32(info, 2, r * in, "a"),
+                        F32(info, 3, out * r, "b"), OptionalF32(info, 4, n * r, "t"),
+                        const_cast<float*>(OptionalF32(info, 5, n * r, "u")), F32(info, 6, r * in, "dA"),
+                        F32(info, 7, out * r, "dB"), n, static_cast<int>(in), static_cast<int>(out),
+                        static_cast<int>(r), Float(info, 12));
+  return info.Env().Undefined();
+}
+
 // fmaPeak(iterations) -> GFLOP/s of an FMA loop on every fused-kernel thread
 Napi::Value FmaPeak(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), lk::fma_peak_gflops(Int(info, 0)));
@@ -365,6 +379,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("crossEntropyForward", Napi::Function::New(env, CrossEntropyForward));
   exports.Set("crossEntropyBackward", Napi::Function::New(env, CrossEntropyBackward));
   exports.Set("linearCrossEntropy", Napi::Function::New(env, LinearCrossEntropy));
+  exports.Set("loraAdapterGrad", Napi::Function::New(env, LoraAdapterGrad));
   exports.Set("fmaPeak", Napi::Function::New(env, FmaPeak));
   exports.Set("binary", Napi::Function::New(env, Binary));
   exports.Set("unary", Napi::Function::New(env, Unary));

@@ -38,7 +38,7 @@ void set_matmul_bf16(bool on);
 bool matmul_bf16();
 /**
  * The products of the kernels (BatchMatMul, LoRA linear, linear cross-entropy; not the fused attention's per-block
- * products, which stay fp32): bf16_gemm when the matmul
+ * products nor lora_adapter_grad's, which stay fp32): bf16_gemm when the matmul
  * precision is bf16, else cblas_sgemm. Same contract as bf16_gemm.
  */
 void matmul(bool ta, bool tb, int m, int n, int k, float alpha, const float* A, int lda, const float* B, int ldb,
@@ -144,6 +144,18 @@ int64_t cross_entropy_forward_backward(float* logits, const int32_t* labels, flo
  */
 int64_t linear_cross_entropy(const float* h, const float* W, const int32_t* labels, int64_t rows, int d, int V,
                              int32_t ignore, float scale, float* loss, float* dh, float* dW, int64_t chunk);
+
+// ---- LoRA adapter gradients (lora.cc) -------------------------------------------------------------------------
+/** The largest rank lora_adapter_grad takes: beyond it the r-wide products are wide enough for the BLAS. */
+constexpr int kLoraFusedMaxRank = 64;
+/**
+ * The adapter's part of a LoRA linear's backward pass (y = x Wᵀ + s · x Aᵀ Bᵀ), in one pass over row blocks:
+ * x (n, in), dy (n, out), A (r, in), B (out, r); t (n, r) = x Aᵀ when given, else computed; u (n, r) receives dy B
+ * when non-null; dA (r, in) = s · uᵀ x and dB (out, r) = s · dyᵀ t are overwritten. fp32 arithmetic in any matmul
+ * precision. 1 ≤ r ≤ kLoraFusedMaxRank.
+ */
+void lora_adapter_grad(const float* x, const float* dy, const float* A, const float* B, const float* t, float* u,
+                       float* dA, float* dB, int64_t n, int in, int out, int r, float s);
 
 // ---- optimizers (optimizer.cc) ---------------------------------------------------------------------------
 /** AdamW (Loshchilov & Hutter 2019), PyTorch semantics, in place on p, m, v. step ≥ 1. */

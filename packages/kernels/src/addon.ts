@@ -206,12 +206,31 @@ export interface NativeAddon {
     chunk: number,
   ): number;
   /**
+   * The adapter's products of a LoRA linear's backward pass in one pass over row blocks (native/lora.cc): t (null:
+   * computed as x Aᵀ), u = dy B (written when given), dA = s · uᵀ x, dB = s · dyᵀ t. 1 ≤ r ≤ 64.
+   */
+  loraAdapterGrad(
+    x: Float32Array,
+    dy: Float32Array,
+    a: Float32Array,
+    b: Float32Array,
+    t: Float32Array | null,
+    u: Float32Array | null,
+    dA: Float32Array,
+    dB: Float32Array,
+    n: number,
+    inp: number,
+    out: number,
+    r: number,
+    scaling: number,
+  ): void;
+  /** Whether the linked BLAS exports LAPACK's dgesdd_ (Debian's OpenBLAS does; a build without LAPACK does not). */
+  hasLapack(): boolean;
+  /**
    * LAPACK dgesdd on a libuv thread (native/svd.cc): a (rows × cols, row-major, Float32 or Float64; copied before it
    * returns) → s (k = min(rows, cols)), and U (rows × k) / Vᵀ (k × cols) when given (then jobz = 'S', else 'N').
    * The output arrays must not be touched until the promise settles.
    */
-  /** Whether the linked BLAS exports LAPACK's dgesdd_ (Debian's OpenBLAS does; a build without LAPACK does not). */
-  hasLapack(): boolean;
   dgesdd(
     a: Float32Array | Float64Array,
     rows: number,

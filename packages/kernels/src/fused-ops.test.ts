@@ -290,7 +290,7 @@ describe.skipIf(SKIP_NATIVE)('fused ops match their tfjs references', () => {
   });
 
   // Fused LoRA linear (W frozen): y O(√in), gradients of x, A, B against tfjs autodiff of the composite; odd
-  // sizes, r = 1 and a zero-row batch. Tolerance 1e-5 · max(1, |y|) forward, 1e-4 relative for the gradients.
+  // sizes, r = 1 to 65 and a zero-row batch. Tolerance 1e-5 · max(1, |y|) forward, 1e-4 relative for the gradients.
   // Both ways: merged (W + s·B A, the fp32 default) and unmerged (separate adapter products, bf16's way).
   it.each([
     [1, 1, 1, 1, true],
@@ -299,6 +299,13 @@ describe.skipIf(SKIP_NATIVE)('fused ops match their tfjs references', () => {
     [130, 48, 17, 8, true],
     [7, 13, 5, 3, false],
     [130, 48, 17, 8, false],
+    // the fused adapter backward: padded widths 32, 48, 64, several row blocks and a short last block
+    [300, 40, 70, 17, true],
+    [257, 19, 11, 33, false],
+    [129, 24, 9, 64, true],
+    // r above the fused pass's limit: the adapter's products on the BLAS
+    [9, 20, 30, 65, true],
+    [9, 20, 30, 65, false],
   ])('loraLinear N %i in %i out %i r %i merge %s', async (n, inp, out, r, merge) => {
     await compare(
       [uniform([n, inp], 31), uniform([r, inp], 32), uniform([out, r], 33), uniform([out, inp], 34)],

@@ -10,6 +10,8 @@
 // - bf16 (unmerged): y = x Wᵀ;  t = x Aᵀ (N, r);  y += s · t Bᵀ (beta = 1). Merging would round W' to bf16 (8 bits),
 //   which loses a small adapter update against W, so the adapter's products stay separate as under PyTorch autocast.
 //   Backward: u = dy B (N, r);  dx = dy W, then dx += s · u A;  dA = s · uᵀ x;  dB = s · dyᵀ t.
+// Both ways, for r ≤ 64 the backward pass's r-wide products (t unless kept, u, dA, dB) run in one pass over row blocks
+// of x and dy (native/lora.cc, fp32 in either precision) instead of four BLAS calls that stream x and dy twice each.
 // The unfused composite adds a full-size (N, out) sum in the forward pass and a full-size (N, in) gradient sum
 // for x (used by both the base and the adapter) in the backward pass, plus the tape's bookkeeping of six ops.
 import * as tf from '@tensorflow/tfjs-core';
@@ -114,6 +116,8 @@ export function loraLinear(
 }
 
 const NO_BATCH = new Int32Array(1);
+/** The largest rank the fused adapter backward (native/lora.cc) takes; above it the r-wide products use the BLAS. */
+const LORA_FUSED_MAX_RANK = 64;
 
 /** c = alpha · op(a) op(b) + beta · c for plain 2-D row-major operands; op(a) (m, k), op(b) (k, n). */
 function gemm(
@@ -207,26 +211,33 @@ export const loraLinearKernels: tf.KernelConfig[] = [
       const w = f32(nb, weight, 'loraLinear');
       const av = f32(nb, loraA, 'loraLinear');
       const bv = f32(nb, loraB, 'loraLinear');
-      const u = nb.alloc(n * r);
+      const merged = attrs!.merged === true;
       const dx = nb.alloc(n * inp);
       const da = nb.alloc(r * inp);
       const db = nb.alloc(out * r);
-      gemm(nb, g, bv, u, n, r, out, false, false, 1, 0); // u = dy B (N, r)
-      if (attrs!.merged === true) {
-        const merged = mergedWeight(nb, w, av, bv, s, out, inp, r);
-        gemm(nb, g, merged, dx, n, inp, out, false, false, 1, 0); // dx = dy W'
+      const u = merged ? null : nb.alloc(n * r); // dy B, for dx's adapter term
+      const tv = t === undefined ? null : f32(nb, t, 'loraLinear'); // the merged forward pass keeps no t
+      if (merged) {
+        gemm(nb, g, mergedWeight(nb, w, av, bv, s, out, inp, r), dx, n, inp, out, false, false, 1, 0); // dx = dy W'
       } else {
         gemm(nb, g, w, dx, n, inp, out, false, false, 1, 0); // dx = dy W
-        gemm(nb, u, av, dx, n, inp, r, false, false, s, 1); // dx += s · u A
       }
-      gemm(nb, u, xs, da, r, inp, n, true, false, s, 0); // dA = s · uᵀ x (r, in)
-      if (t === undefined) {
-        const tv = nb.alloc(n * r); // t = x Aᵀ (N, r), not kept by the merged forward pass
-        gemm(nb, xs, av, tv, n, r, inp, false, true, 1, 0);
-        gemm(nb, g, tv, db, out, r, n, true, false, s, 0); // dB = s · dyᵀ t (out, r)
-        nb.recycle(tv);
+      if (r <= LORA_FUSED_MAX_RANK) {
+        // t (unless kept), u, dA = s · uᵀ x and dB = s · dyᵀ t in one pass over x and dy (native/lora.cc)
+        nb.addon.loraAdapterGrad(xs, g, av, bv, tv, u, da, db, n, inp, out, r, s);
       } else {
-        gemm(nb, g, f32(nb, t, 'loraLinear'), db, out, r, n, true, false, s, 0);
+        const uv = u ?? nb.alloc(n * r);
+        gemm(nb, g, bv, uv, n, r, out, false, false, 1, 0); // u = dy B (N, r)
+        gemm(nb, uv, xs, da, r, inp, n, true, false, s, 0); // dA = s · uᵀ x (r, in)
+        const tx = tv ?? nb.alloc(n * r);
+        if (tv === null) gemm(nb, xs, av, tx, n, r, inp, false, true, 1, 0); // t = x Aᵀ (N, r)
+        gemm(nb, g, tx, db, out, r, n, true, false, s, 0); // dB = s · dyᵀ t (out, r)
+        if (tv === null) nb.recycle(tx);
+        if (u === null) nb.recycle(uv);
+      }
+      if (u !== null) {
+        gemm(nb, u, av, dx, n, inp, r, false, false, s, 1); // dx += s · u A
+        nb.recycle(u);
       }
       return [output(nb, [n, inp], dx), output(nb, [r, inp], da), output(nb, [out, r], db)];
     },

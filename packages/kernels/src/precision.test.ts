@@ -221,8 +221,14 @@ describe.skipIf(SKIP_BF16)('the native kernels in bf16 precision', () => {
     const lo = await runOn(NATIVE, [x, w, la, lb, labels], f);
     setMatmulPrecision('fp32');
     const hi = await runOn(NATIVE, [x, w, la, lb, labels], f);
+    // [y, dx, dA, dB, loss, dh, dW]: dA = s · (dy B)ᵀ x is the fused adapter pass's alone, fp32 in either precision
+    // (dy = 1 here); dB = s · dyᵀ t uses the forward pass's bf16 t.
     for (let i = 0; i < hi.length; i++) {
       const { diff, scale } = maxDiff(lo[i]!, hi[i]!);
+      if (i === 2) {
+        expect(diff, 'dA').toBe(0);
+        continue;
+      }
       expect(diff, `output ${i}`).toBeGreaterThan(0);
       expect(diff, `output ${i}`).toBeLessThanOrEqual(2e-2 * scale + 1e-4);
     }

@@ -3,7 +3,7 @@
 // linear cross-entropy: every tf.matMul of a training step, forward and backward) to bfloat16 and sums in fp32
 // (native/bf16-gemm.cc). Weights, optimizer state, norms, softmax and loss stay fp32, and so does every tensor
 // (outputs are fp32, never rounded to bf16). The fused attention's small per-block products stay fp32 (bf16 does not
-// pay there).
+// pay there), and so do the r-wide adapter products of loraLinear's backward pass for r ≤ 64 (native/lora.cc).
 import { loadAddon } from './addon.js';
 import { resolveKernelsConfig } from './config.js';
 import { ConfigError } from './errors.js';
