@@ -19,11 +19,13 @@
 //   divides by the highest peak of the run (best of 3 at the start and 3 at the end; the table is printed at the end).
 //   --torch-cores auto,SkylakeX runs PyTorch under each OPENBLAS_CORETYPE (auto: unset) and anchors each row on the
 //   faster (the row prints the core type it ran with).
+//   --readme FILE writes this run (its settings, table and a summary of the native fp32 rows) between FILE's
+//   `model-step-table` markers (the kernels README's section "Training step against PyTorch, fp32 and bf16").
 //   PyTorch gets the passive thread wait the native backend sets up (see packages/kernels/README.md), OPENBLAS_CORETYPE
 //   unset (its OpenBLAS picks its kernels; each side's core type is printed) and, by default, as many threads as the
 //   machine has cores (as native).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import {
@@ -40,6 +42,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { type BenchSize, benchConfig, SIZES } from './model-sizes.js';
 
 const here = fileURLToPath(import.meta.url);
+const coreTypeAtStart = process.env.OPENBLAS_CORETYPE; // before the addon's loader sets it
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: string) => {
   const i = args.indexOf(`--${name}`);
@@ -228,20 +231,30 @@ async function main() {
   const { addon } = loadAddon(resolveKernelsConfig({ notice: false }));
   const measurePeak = () => (addon ? Math.max(...[0, 1, 2].map(() => addon.fmaPeak(2e7))) : null);
   const peakStart = measurePeak();
-  const table: { gflops: number | null; text: string }[] = [];
-  console.log(
+  const table: {
+    gflops: number | null;
+    text: string;
+    /** native fp32 rows: [size, variant, vs torch fp32, % row peak] for the summary */
+    native?: [string, Variant, number | null, number | null];
+  }[] = [];
+  const settings: string[] = []; // the lines above the table, for --readme
+  const log = (line: string) => {
+    console.log(line);
+    settings.push(line);
+  };
+  log(
     `node ${process.version}, ${availableParallelism()} cores, ${steps} timed step(s) after one warm-up; torch and native: best of ${rounds} alternating round(s); cpu backend runs ${cpuTokens} tokens/step`,
   );
-  console.log(
+  log(
     `PyTorch env: OPENBLAS_CORETYPE=${torchCores.map((c) => (c === 'auto' ? '(unset)' : c)).join(' or ')}, the faster per row; OMP_WAIT_POLICY=${torchEnv.OMP_WAIT_POLICY ?? '(unset)'} OPENBLAS_THREAD_TIMEOUT=${torchEnv.OPENBLAS_THREAD_TIMEOUT ?? '(unset)'}, ${torchThreads} threads`,
   );
-  console.log(
+  log(
     `native env: OPENBLAS_CORETYPE=${process.env.OPENBLAS_CORETYPE ?? '(unset)'}; fp32 peak at start (FMA loop on every core, best of 3): ${peakStart === null ? 'n/a (addon not built)' : `${peakStart.toFixed(1)} GFLOP/s`}; precisions ${precisions.join(', ')}`,
   );
-  console.log(`block checkpointing ${checkpoint} on every side`);
-  console.log(`load average at start ${loadavg().map((x) => x.toFixed(1))}`);
+  log(`block checkpointing ${checkpoint} on every side`);
+  log(`load average at start ${loadavg().map((x) => x.toFixed(1))}`);
   if (!haveTorch) {
-    console.log('PyTorch rows skipped: /usr/bin/python3 cannot import torch (apt-get install python3-torch)');
+    log('PyTorch rows skipped: /usr/bin/python3 cannot import torch (apt-get install python3-torch)');
   }
 
   for (const name of sizes) {
@@ -316,6 +329,16 @@ async function main() {
         const rowPeak = r.peak_gflops ?? null;
         table.push({
           gflops,
+          ...(backend === 'native' && precision === 'fp32'
+            ? {
+                native: [
+                  name,
+                  variant,
+                  torch ? r.tokens_per_s / torch.tokens_per_s : null,
+                  rowPeak === null ? null : (100 * gflops) / rowPeak,
+                ] as [string, Variant, number | null, number | null],
+              }
+            : {}),
           text: `| ${name} | ${variant} | ${fmt(r.params / 1e6, 2)}M (${fmt(r.trainable / 1e6, 2)}M) | ${backend} | ${precision} | ${r.corename ?? 'n/a'} | ${r.threads} | ${r.tokens} | ${fmt(r.step_s, 2)} | ${fmt(r.tokens_per_s, 0)} | ${fmt(gflops)} | ${rowPeak === null ? 'n/a' : fmt(rowPeak)} | ${rowPeak === null ? 'n/a' : `${fmt((100 * gflops) / rowPeak, 0)}%`} | %PEAK% | ${fmt(r.peak_rss_mb, 0)} | ${vs(torch)} | ${precision === 'fp32' ? vs(wasm) : 'n/a'} | ${r.loss === undefined ? '' : fmt(r.loss, 4)} |`,
         });
       }
@@ -330,22 +353,29 @@ async function main() {
   }
   const peakEnd = measurePeak();
   const peak = peakStart === null || peakEnd === null ? null : Math.max(peakStart, peakEnd);
-  console.log(`load average at end ${loadavg().map((x) => x.toFixed(1))}`);
+  log(`load average at end ${loadavg().map((x) => x.toFixed(1))}`);
   if (peak !== null) {
-    console.log(
+    log(
       `fp32 peak at end (best of 3): ${peakEnd!.toFixed(1)} GFLOP/s; "% row peak" divides by the peak measured right before the row's process, "% run peak" by the run's highest, ${peak.toFixed(1)}`,
     );
   }
-  console.log(
-    '\n| size | variant | params (trainable) | backend | precision | OpenBLAS core | threads | tokens/step | step s | tokens/s | GFLOP/s | row fp32 peak | % row peak | % run peak | peak RSS MB | vs torch | vs wasm | loss |',
-  );
-  console.log(
+  const lines = [
+    '| size | variant | params (trainable) | backend | precision | OpenBLAS core | threads | tokens/step | step s | tokens/s | GFLOP/s | row fp32 peak | % row peak | % run peak | peak RSS MB | vs torch | vs wasm | loss |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...table.map(({ gflops, text }) =>
+      text.replace('%PEAK%', peak === null || gflops === null ? 'n/a' : `${fmt((100 * gflops) / peak, 0)}%`),
+    ),
+  ];
+  console.log(`\n${lines.join('\n')}`);
+  const summary = table.flatMap(({ native }) =>
+    native === undefined
+      ? []
+      : [
+          `- ${native[0]} ${native[1].toUpperCase()}: native fp32 ${native[2] === null ? 'n/a' : `${fmt(native[2], 2)}x`} PyTorch fp32, ${native[3] === null ? 'n/a' : `${fmt(native[3], 0)} %`} of the row's fp32 peak`,
+        ],
   );
-  for (const { gflops, text } of table) {
-    const pct = peak === null || gflops === null ? 'n/a' : `${fmt((100 * gflops) / peak, 0)}%`;
-    console.log(text.replace('%PEAK%', pct));
-  }
+  const readme = opt('readme', '');
+  if (readme !== '') writeReadme(readme, settings, lines, summary);
   if (args.includes('--gen')) {
     console.log('\nGeneration, size a, batch 1, 32-token prompt, 64 new tokens, greedy:');
     console.log('| backend | cached tok/s | uncached tok/s | speed-up |');
@@ -357,6 +387,44 @@ async function main() {
       );
     }
   }
+}
+
+/** Replaces the block between `path`'s model-step-table markers with this run. */
+function writeReadme(path: string, settings: string[], table: string[], summary: string[]): void {
+  const start = '<!-- model-step-table:start (tools/bench/model-step.bench.ts --readme writes this) -->';
+  const end = '<!-- model-step-table:end -->';
+  const text = readFileSync(path, 'utf8');
+  const i = text.indexOf(start);
+  const j = text.indexOf(end);
+  if (i < 0 || j < i)
+    throw new Error(`${path} has no ${start} ... ${end} markers: add them where the table belongs`);
+  const commit =
+    spawnSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout.trim() || 'unknown';
+  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], {
+    encoding: 'utf8',
+  }).stdout.trim();
+  const command = `npx tsx --conditions=@loralab/source tools/bench/model-step.bench.ts ${args.join(' ')}`;
+  const block = [
+    start,
+    `One run at commit ${commit}${dirty === '' ? '' : ' (with uncommitted changes)'}, written by \`--readme\`:`,
+    '',
+    '```sh',
+    `${coreTypeAtStart === undefined ? 'env -u OPENBLAS_CORETYPE' : `OPENBLAS_CORETYPE=${coreTypeAtStart}`} ${command}`,
+    '```',
+    '',
+    '```',
+    ...settings,
+    '```',
+    '',
+    ...table,
+    '',
+    'Native fp32 against PyTorch fp32, and the share of the fp32 peak, per row:',
+    '',
+    ...summary,
+    end,
+  ].join('\n');
+  writeFileSync(path, text.slice(0, i) + block + text.slice(j + end.length));
+  console.log(`\nwrote the table to ${path}`);
 }
 
 await main();
