@@ -371,7 +371,7 @@ async function main() {
     native === undefined
       ? []
       : [
-          `- ${native[0]} ${native[1].toUpperCase()}: native fp32 ${native[2] === null ? 'n/a' : `${fmt(native[2], 2)}x`} PyTorch fp32, ${native[3] === null ? 'n/a' : `${fmt(native[3], 0)} %`} of the row's fp32 peak`,
+          `- ${native[0]} ${native[1] === 'fft' ? 'FFT' : 'LoRA'}: native fp32 ${native[2] === null ? 'n/a' : `${fmt(native[2], 2)}x`} PyTorch fp32, ${native[3] === null ? 'n/a' : `${fmt(native[3], 0)} %`} of the row's fp32 peak`,
         ],
   );
   const readme = opt('readme', '');
