@@ -4,6 +4,9 @@
 
 #include <string>
 #include <vector>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "kernels.h"
 #include "platform.h"
@@ -298,6 +301,16 @@ Napi::Value LoraAdapterGrad(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// trimHeap() -> whether the C allocator was asked to return its free memory to the system (glibc's malloc_trim)
+Napi::Value TrimHeap(const Napi::CallbackInfo& info) {
+#if defined(__GLIBC__)
+  malloc_trim(0);
+  return Napi::Boolean::New(info.Env(), true);
+#else
+  return Napi::Boolean::New(info.Env(), false);
+#endif
+}
+
 // fmaPeak(iterations) -> GFLOP/s of an FMA loop on every fused-kernel thread
 Napi::Value FmaPeak(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), lk::fma_peak_gflops(Int(info, 0)));
@@ -381,6 +394,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("linearCrossEntropy", Napi::Function::New(env, LinearCrossEntropy));
   exports.Set("loraAdapterGrad", Napi::Function::New(env, LoraAdapterGrad));
   exports.Set("fmaPeak", Napi::Function::New(env, FmaPeak));
+  exports.Set("trimHeap", Napi::Function::New(env, TrimHeap));
   exports.Set("binary", Napi::Function::New(env, Binary));
   exports.Set("unary", Napi::Function::New(env, Unary));
   exports.Set("sumRows", Napi::Function::New(env, SumRows));

@@ -241,6 +241,11 @@ export interface NativeAddon {
   ): Promise<void>;
   /** fp32 GFLOP/s of a register-only FMA loop on every fused-kernel thread: the machine's measured peak. */
   fmaPeak(iterations: number): number;
+  /**
+   * Asks the C allocator to return its free memory to the system (glibc's `malloc_trim`); false where the C library
+   * is not glibc. Absent from addons built before it existed.
+   */
+  trimHeap?(): boolean;
   adamw(
     p: Float32Array,
     m: Float32Array,

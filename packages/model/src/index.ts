@@ -3,6 +3,7 @@ export {
   type BackendName,
   type BackendOptions,
   initBackend,
+  type ReleasedMemory,
   releaseBackendCaches,
 } from './backend.js';
 export {

@@ -15,6 +15,7 @@ import {
   loadPretrained,
   type Parameter,
   type Projection,
+  releaseBackendCaches,
   ShapeError,
   savePretrained,
 } from '../src/index.js';
@@ -47,6 +48,23 @@ describe('backends', () => {
     expect((err as Error).message).toContain('npm install @tensorflow/tfjs-node@4.22.0');
     await expect(initBackend('tpu' as never)).rejects.toThrow(/unknown backend 'tpu'/);
   });
+
+  it.skipIf(!NATIVE_AVAILABLE)(
+    'releaseBackendCaches gives the pooled output buffers back to the system: resident memory shrinks',
+    async () => {
+      await useBackend('native');
+      const backend = tf.backend() as unknown as { poolStats(): { freeBytes: number } };
+      // 64 live outputs of 4 MiB (pooled: over 16K elements), then disposed: the pool keeps them, 256 MiB in all
+      const ones = tf.ones([1 << 20]);
+      tf.dispose(Array.from({ length: 64 }, (_, i) => tf.add(ones, i)));
+      ones.dispose();
+      expect(backend.poolStats().freeBytes).toBeGreaterThanOrEqual(256 * 2 ** 20);
+      const { rssBeforeBytes, rssAfterBytes } = releaseBackendCaches();
+      expect(backend.poolStats().freeBytes).toBe(0);
+      // not all 256 MiB: some of the pooled buffers may reuse heap pages that were resident already
+      expect(rssBeforeBytes - rssAfterBytes).toBeGreaterThan(64 * 2 ** 20);
+    },
+  );
 
   it.skipIf(!NATIVE_AVAILABLE)(
     "'native' starts the kernels backend; auto picks it unless LORALAB_KERNELS=off",

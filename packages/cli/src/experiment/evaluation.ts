@@ -556,7 +556,8 @@ export async function evaluateModel(
     const problems = new Map<string, CodeProblem>(sets.code.tasks.map((r) => [r.task_id, r]));
     const key = (s: { task_id: string; completion: string }) => `${s.task_id}\u0000${s.completion}`;
     const distinct = [...new Map(programs.map((s) => [key(s), s])).values()];
-    // Running programs needs no tensors: drop the buffers the backend kept from training and generation.
+    // Running programs needs no tensors: give back the buffers the backend kept from training and generation, so
+    // that each program's fork copies the page tables of a small process, not of one with a GB resident.
     releaseBackendCaches();
     const ev = await timed('execute', () =>
       evaluateCodeSamples(problems, distinct, { ignoreIncomplete: true }),
