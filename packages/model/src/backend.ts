@@ -200,6 +200,7 @@ function collectGarbage(): void {
     }
   }
   collect();
+  collect(); // measured: one pass leaves about half of a trained model's freed buffers for the next
 }
 
 /**
