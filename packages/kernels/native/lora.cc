@@ -11,77 +11,13 @@
 
 #include "kernels.h"
 #include "platform.h"
+#include "small-gemm.h"
 
 namespace lk {
 namespace {
 
 constexpr int kBlockRows = 128;  // x and dy rows per block: (128 · (in + out) · 4) bytes stay in L2
-constexpr int kLanes = 16;       // columns per pass of the kernels below: one AVX-512 register of fp32
-
-/**
- * out (m, 16; row stride ldo) = X (m, K; row stride ldx) · W (K, 16; row stride ldw): 8 rows share each load of W's
- * row, and their 8 sums stay in registers over K.
- */
-void project(const float* X, int64_t ldx, const float* W, int64_t ldw, float* out, int64_t ldo, int m, int K) {
-  constexpr int kRows = 8;
-  int i = 0;
-  for (; i + kRows <= m; i += kRows) {
-    float acc[kRows][kLanes] = {};
-    for (int k = 0; k < K; k++) {
-      const float* w = W + k * ldw;
-#pragma GCC unroll 8
-      for (int q = 0; q < kRows; q++) {
-        const float xv = X[(i + q) * ldx + k];
-#pragma omp simd
-        for (int j = 0; j < kLanes; j++) acc[q][j] += xv * w[j];
-      }
-    }
-    for (int q = 0; q < kRows; q++) std::memcpy(out + (i + q) * ldo, acc[q], sizeof(acc[q]));
-  }
-  for (; i < m; i++) {
-    float acc[kLanes] = {};
-    for (int k = 0; k < K; k++) {
-      const float xv = X[i * ldx + k];
-      const float* w = W + k * ldw;
-#pragma omp simd
-      for (int j = 0; j < kLanes; j++) acc[j] += xv * w[j];
-    }
-    std::memcpy(out + i * ldo, acc, sizeof(acc));
-  }
-}
-
-/**
- * S (K, 16; row stride lds) += Xᵀ · U for X (m, K; row stride ldx), U (m, 16; row stride ldu): 8 rows of S stay in
- * registers over the m rows.
- */
-void accumulate(const float* X, int64_t ldx, const float* U, int64_t ldu, float* S, int64_t lds, int m, int K) {
-  constexpr int kRows = 8;
-  int k = 0;
-  for (; k + kRows <= K; k += kRows) {
-    float acc[kRows][kLanes];
-    for (int q = 0; q < kRows; q++) std::memcpy(acc[q], S + (k + q) * lds, sizeof(acc[q]));
-    for (int i = 0; i < m; i++) {
-      const float* u = U + i * ldu;
-      const float* x = X + i * ldx + k;
-#pragma GCC unroll 8
-      for (int q = 0; q < kRows; q++) {
-        const float xv = x[q];
-#pragma omp simd
-        for (int j = 0; j < kLanes; j++) acc[q][j] += xv * u[j];
-      }
-    }
-    for (int q = 0; q < kRows; q++) std::memcpy(S + (k + q) * lds, acc[q], sizeof(acc[q]));
-  }
-  for (; k < K; k++) {
-    float* s = S + k * lds;
-    for (int i = 0; i < m; i++) {
-      const float xv = X[i * ldx + k];
-      const float* u = U + i * ldu;
-#pragma omp simd
-      for (int j = 0; j < kLanes; j++) s[j] += xv * u[j];
-    }
-  }
-}
+using small::kLanes;
 
 }  // namespace
 
@@ -110,14 +46,14 @@ void lora_adapter_grad(const float* x, const float* dy, const float* A, const fl
       const int m = static_cast<int>(std::min<int64_t>(kBlockRows, n - i0));
       const float* xb = x + i0 * in;
       const float* gb = dy + i0 * out;
-      if (t != nullptr)  // the padding lanes of tb stay 0 from its allocation
+      if (t == nullptr) {
+        small::gemm_nn(xb, in, at.data(), rp, tb.data(), rp, m, in, rp);  // t = x Aᵀ
+      } else {  // the forward pass's t; the padding lanes of tb stay 0 from its allocation
         for (int i = 0; i < m; i++) std::memcpy(&tb[static_cast<size_t>(i) * rp], t + (i0 + i) * r, sizeof(float) * r);
-      for (int c = 0; c < rp; c += kLanes) {
-        if (t == nullptr) project(xb, in, &at[c], rp, &tb[c], rp, m, in);  // t = x Aᵀ
-        project(gb, out, &bp[c], rp, &ub[c], rp, m, out);                  // u = dy B
-        accumulate(xb, in, &ub[c], rp, sumA + c, rp, m, in);               // dAᵀ += xᵀ u
-        accumulate(gb, out, &tb[c], rp, sumB + c, rp, m, out);             // dB += dyᵀ t
       }
+      small::gemm_nn(gb, out, bp.data(), rp, ub.data(), rp, m, out, rp);  // u = dy B
+      small::gemm_tn_acc(xb, in, ub.data(), rp, sumA, rp, m, in, rp);     // dAᵀ += xᵀ u
+      small::gemm_tn_acc(gb, out, tb.data(), rp, sumB, rp, m, out, rp);   // dB += dyᵀ t
       if (u != nullptr)
         for (int i = 0; i < m; i++) std::memcpy(u + (i0 + i) * r, &ub[static_cast<size_t>(i) * rp], sizeof(float) * r);
     }
