@@ -20,7 +20,8 @@ const rounds = Number(opt('rounds', '3'));
 const ranks = opt('ranks', '16').split(',').map(Number);
 
 const { addon, report } = loadAddon(resolveKernelsConfig({ threadWait: 'passive' }));
-if (addon === null || addon.loraAdapterGrad === undefined) {
+const loraAdapterGrad = addon?.loraAdapterGrad;
+if (addon === null || loraAdapterGrad === undefined) {
   console.log(`native addon unavailable: ${report.reason ?? 'built before the fused LoRA backward existed'}`);
   process.exit(0);
 }
@@ -84,8 +85,7 @@ const rows = cases.map(({ what, n, inp, out, r }) => {
   const blas = { da: new Float32Array(r * inp), db: new Float32Array(out * r) };
   const t = new Float32Array(n * r);
   const u = new Float32Array(n * r);
-  const runFused = () =>
-    addon.loraAdapterGrad(x, dy, a, b, null, null, fused.da, fused.db, n, inp, out, r, s);
+  const runFused = () => loraAdapterGrad(x, dy, a, b, null, null, fused.da, fused.db, n, inp, out, r, s);
   const runBlas = () => {
     addon.sgemm(dy, b, u, 1, one, one, n, r, out, false, false, 1, 0); // u = dy B
     addon.sgemm(u, x, blas.da, 1, one, one, r, inp, n, true, false, s, 0); // dA = s · uᵀ x

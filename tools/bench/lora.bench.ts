@@ -1,6 +1,7 @@
 // @loralab/lora benchmark: what LoRA costs and saves against the plain model, measured in the same run.
 // Variants run interleaved, round after round, and each reports its fastest round (robust on a shared machine):
-// - training step (loss + gradients): full finetuning vs LoRA r=16 on all linears (frozen base: no dW products)
+// - training step (loss + gradients): full finetuning vs LoRA r=16 on all linears (frozen base: no dW products), and
+//   LoRA with lora_dropout 0.05 (PEFT's and the paper's setting; a second model with the same weights)
 // - forward: base (adapters disabled), LoRA unmerged (two thin extra products per linear), LoRA merged
 // - merge + unmerge of every adapter, and PiSSA init (exact Jacobi SVD vs randomized niter=4) on one MLP weight
 // Run: npx tsx --conditions=@loralab/source tools/bench/lora.bench.ts   (LORALAB_BACKEND picks the backend)
@@ -60,6 +61,19 @@ const step = (parameters?: ReturnType<typeof lora.trainableParameters>) => () =>
   tf.dispose([loss, ...grads.values()]);
 };
 const forward = () => void model.forward(ids).dataSync();
+const dropModel = new LlamaForCausalLM(config, { seed: 0 });
+new LoraModel(dropModel, {
+  r: 16,
+  lora_alpha: 32,
+  lora_dropout: 0.05,
+  target_modules: 'all-linear',
+  init_lora_weights: false,
+});
+const dropStep = () => {
+  const { loss, grads } = dropModel.lossAndGradients(ids, ids);
+  loss.dataSync();
+  tf.dispose([loss, ...grads.values()]);
+};
 
 const s = interleaved({
   'full finetuning step': {
@@ -74,6 +88,7 @@ const s = interleaved({
     },
   },
   'LoRA r=16 all-linear step': { run: step() },
+  'LoRA r=16 all-linear step, lora_dropout 0.05': { run: dropStep },
   'forward, base (adapters disabled)': {
     setup: () => lora.disableAdapterLayers(),
     run: forward,
@@ -91,11 +106,13 @@ const s = interleaved({
 const base = s['forward, base (adapters disabled)']!;
 console.log(
   `ratios: LoRA step / FFT step ${(s['LoRA r=16 all-linear step']! / s['full finetuning step']!).toFixed(2)}; ` +
+    `LoRA step with / without dropout ${(s['LoRA r=16 all-linear step, lora_dropout 0.05']! / s['LoRA r=16 all-linear step']!).toFixed(2)}; ` +
     `unmerged / base forward ${(s['forward, LoRA unmerged']! / base).toFixed(2)}; ` +
     `merged / base forward ${(s['forward, LoRA merged']! / base).toFixed(2)}; ` +
     `merge+unmerge / base forward ${(s['merge + unmerge, 28 linears']! / base).toFixed(2)}`,
 );
 lora.unload();
+dropModel.dispose();
 
 const w = model.parameter('model.layers.0.mlp.up_proj.weight').variable.dataSync() as Float32Array;
 const [out, inp] = [config.intermediate_size, config.hidden_size];

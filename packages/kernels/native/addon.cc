@@ -301,6 +301,17 @@ Napi::Value LoraAdapterGrad(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// dropout(x, y, n, rate, seedLow, seedHigh): see lk::dropout; the seed's two 32-bit halves
+Napi::Value Dropout(const Napi::CallbackInfo& info) {
+  const int64_t n = Int(info, 2);
+  const float rate = Float(info, 3);
+  if (!(rate >= 0.0f && rate < 1.0f)) throw Napi::RangeError::New(info.Env(), "dropout: rate must be in [0, 1)");
+  const uint64_t low = static_cast<uint64_t>(Int(info, 4)) & 0xffffffffU;
+  const uint64_t high = static_cast<uint64_t>(Int(info, 5)) & 0xffffffffU;
+  lk::dropout(F32(info, 0, n, "x"), F32(info, 1, n, "y"), n, rate, (high << 32) | low);
+  return info.Env().Undefined();
+}
+
 // trimHeap() -> whether the C allocator was asked to return its free memory to the system (glibc's malloc_trim)
 Napi::Value TrimHeap(const Napi::CallbackInfo& info) {
 #if defined(__GLIBC__)
@@ -395,6 +406,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("loraAdapterGrad", Napi::Function::New(env, LoraAdapterGrad));
   exports.Set("fmaPeak", Napi::Function::New(env, FmaPeak));
   exports.Set("trimHeap", Napi::Function::New(env, TrimHeap));
+  exports.Set("dropout", Napi::Function::New(env, Dropout));
   exports.Set("binary", Napi::Function::New(env, Binary));
   exports.Set("unary", Napi::Function::New(env, Unary));
   exports.Set("sumRows", Napi::Function::New(env, SumRows));

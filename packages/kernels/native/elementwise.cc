@@ -144,4 +144,33 @@ void rope_apply(const float* x, const float* cos, const float* sin, float* y, in
   }
 }
 
+// Dropout: one 32-bit hash per element index, keyed by a 64-bit seed (lowbias32, C. Wellons' integer hash, twice with
+// the seed's halves), so the mask of an element depends on (seed, index) only: the same in the backward pass, on any
+// number of threads, and without a stored mask.
+static inline uint32_t lowbias32(uint32_t x) {
+  x ^= x >> 16;
+  x *= 0x7feb352dU;
+  x ^= x >> 15;
+  x *= 0x846ca68bU;
+  x ^= x >> 16;
+  return x;
+}
+
+static void dropout_range(const float* __restrict x, float* __restrict y, int64_t lo, int64_t n, float rate,
+                          uint32_t s0, uint32_t s1) {
+  const float scale = 1.0f / (1.0f - rate);
+  for (int64_t i = 0; i < n; i++) {
+    const uint64_t index = static_cast<uint64_t>(lo + i);
+    const uint32_t h = lowbias32(lowbias32(static_cast<uint32_t>(index) ^ s0) ^ s1 ^ static_cast<uint32_t>(index >> 32));
+    const float u = static_cast<float>(h >> 8) * 0x1p-24f;  // uniform on [0, 1) in steps of 2⁻²⁴
+    y[i] = u >= rate ? x[i] * scale : 0.0f;
+  }
+}
+
+void dropout(const float* x, float* y, int64_t n, float rate, uint64_t seed) {
+  const uint32_t s0 = lowbias32(static_cast<uint32_t>(seed) ^ 0x9e3779b9U);
+  const uint32_t s1 = lowbias32(static_cast<uint32_t>(seed >> 32) ^ 0x85ebca6bU);
+  parallel_ranges(n, [&](int64_t lo, int64_t hi) { dropout_range(x + lo, y + lo, lo, hi - lo, rate, s0, s1); });
+}
+
 }  // namespace lk

@@ -57,6 +57,12 @@ void swiglu_forward(const float* g, const float* u, float* y, int64_t n);
 /** du = dy·silu(g); dg = dy·u·σ(g)·(1 + g·(1 − σ(g))). */
 void swiglu_backward(const float* dy, const float* g, const float* u, float* dg, float* du, int64_t n);
 /**
+ * Inverted dropout: y_i = x_i / (1 − rate) where the element is kept, else 0. Element i is dropped when a hash of
+ * (seed, i) mapped to [0, 1) is below `rate`: the mask depends on the seed and the index only, so the same call on dy
+ * is the gradient. 0 ≤ rate < 1.
+ */
+void dropout(const float* x, float* y, int64_t n, float rate, uint64_t seed);
+/**
  * seqMajor: x (and q, k, v, o of the attention) are (B, T, H, hd) instead of (B, H, T, hd): the layout a projection's
  * output has after a reshape, so no transpose is needed before or after.
  *

@@ -207,9 +207,10 @@ export interface NativeAddon {
   ): number;
   /**
    * The adapter's products of a LoRA linear's backward pass in one pass over row blocks (native/lora.cc): t (null:
-   * computed as x Aᵀ), u = dy B (written when given), dA = s · uᵀ x, dB = s · dyᵀ t. 1 ≤ r ≤ 64.
+   * computed as x Aᵀ), u = dy B (written when given), dA = s · uᵀ x, dB = s · dyᵀ t. 1 ≤ r ≤ 64. Absent from addons
+   * built before it existed (the products then run on the BLAS).
    */
-  loraAdapterGrad(
+  loraAdapterGrad?(
     x: Float32Array,
     dy: Float32Array,
     a: Float32Array,
@@ -223,6 +224,18 @@ export interface NativeAddon {
     out: number,
     r: number,
     scaling: number,
+  ): void;
+  /**
+   * y = x / (1 − rate) or 0 per element, the mask a hash of (seed, index) (native/elementwise.cc). Absent from addons
+   * built before it existed (dropout then stays tfjs's).
+   */
+  dropout?(
+    x: Float32Array,
+    y: Float32Array,
+    n: number,
+    rate: number,
+    seedLow: number,
+    seedHigh: number,
   ): void;
   /** Whether the linked BLAS exports LAPACK's dgesdd_ (Debian's OpenBLAS does; a build without LAPACK does not). */
   hasLapack(): boolean;

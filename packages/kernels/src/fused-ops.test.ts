@@ -318,6 +318,53 @@ describe.skipIf(SKIP_NATIVE)('fused ops match their tfjs references', () => {
     );
   });
 
+  // The adapter's own input (PEFT's lora_dropout: xa = dropout(x)): gradients of x, xa, A and B against the
+  // composite with xa in the adapter's product, through the fused pass (r ≤ 64) and the BLAS (r 65); xa is x with
+  // some rows and columns zeroed and the rest scaled, as a dropout mask leaves it.
+  it.each([
+    [7, 13, 5, 3],
+    [300, 40, 70, 17],
+    [9, 20, 30, 65],
+  ])('loraLinear with an adapter input xa: N %i in %i out %i r %i', async (n, inp, out, r) => {
+    const x = uniform([n, inp], 41);
+    const keep = uniform([n, inp], 42).data;
+    const xa = (x.data as Float32Array).map((v, i) => (keep[i]! > -0.3 ? v / 0.65 : 0));
+    await compare(
+      [
+        x,
+        { shape: [n, inp], data: xa },
+        uniform([r, inp], 43),
+        uniform([out, r], 44),
+        uniform([out, inp], 45),
+      ],
+      (xs, xd, a, b, w) =>
+        loraLinear(xs as tf.Tensor2D, w as tf.Tensor2D, a as tf.Tensor2D, b as tf.Tensor2D, 1.3, {
+          xAdapter: xd as tf.Tensor2D,
+        }),
+      (xs, xd, a, b, w) => loraLinearReference(xs!, w!, a!, b!, 1.3, xd!),
+      4,
+      1e-5 * Math.max(1, Math.sqrt(inp)),
+      1e-4,
+    );
+  });
+
+  it('loraLinear refuses an xAdapter of another shape, and merge with an xAdapter', () => {
+    tf.tidy(() => {
+      const [x, w, a, b] = [
+        tf.zeros([2, 3]),
+        tf.zeros([4, 3]),
+        tf.zeros([2, 3]),
+        tf.zeros([4, 2]),
+      ] as tf.Tensor2D[];
+      expect(() => loraLinear(x!, w!, a!, b!, 1, { xAdapter: tf.zeros([2, 4]) })).toThrow(
+        /xAdapter must be \[2,3\] as x, found \[2,4\]/,
+      );
+      expect(() => loraLinear(x!, w!, a!, b!, 1, { xAdapter: x!, merge: true })).toThrow(
+        /merge needs one input/,
+      );
+    });
+  });
+
   it.each([true, false])(
     'loraLinear with no rows gives an empty result and empty gradients (merge %s)',
     async (merge) => {

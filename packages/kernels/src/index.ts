@@ -22,6 +22,7 @@ export {
   crossEntropyReference,
   IGNORE_INDEX,
 } from './cross-entropy.js';
+export { DROPOUT, dropout } from './dropout.js';
 export { ConfigError, ShapeError } from './errors.js';
 export { type HeadLayout, hasNativeKernel } from './fused-op.js';
 export {

@@ -23,20 +23,24 @@ import { getMatmulPrecision } from './precision.js';
 export const LORA_LINEAR = 'LoralabLoraLinear';
 export const LORA_LINEAR_GRAD = 'LoralabLoraLinearGrad';
 
-/** Reference: x Wᵀ + s · (x Aᵀ) Bᵀ from tfjs ops (autodiff by tfjs; W gets a gradient there too). */
+/**
+ * Reference: x Wᵀ + s · (xa Aᵀ) Bᵀ from tfjs ops, xa = `xAdapter` or x (autodiff by tfjs; W gets a gradient there
+ * too).
+ */
 export function loraLinearReference(
   x: tf.Tensor,
   weight: tf.Tensor,
   loraA: tf.Tensor,
   loraB: tf.Tensor,
   scaling: number,
+  xAdapter: tf.Tensor = x,
 ): tf.Tensor {
   return tf.tidy(() =>
     tf.add(
       tf.matMul(x as tf.Tensor2D, weight as tf.Tensor2D, false, true),
       tf.mul(
         tf.matMul(
-          tf.matMul(x as tf.Tensor2D, loraA as tf.Tensor2D, false, true),
+          tf.matMul(xAdapter as tf.Tensor2D, loraA as tf.Tensor2D, false, true),
           loraB as tf.Tensor2D,
           false,
           true,
@@ -79,10 +83,13 @@ export function hasFusedLoraLinear(): boolean {
 }
 
 /**
- * y = x Wᵀ + s · (x Aᵀ) Bᵀ with W frozen: gradients reach x, A and B only (W's gradient is zero, never computed).
- * x (N, in), W (out, in), A (r, in), B (out, r) -> (N, out). Fused on the native backend; elsewhere the reference.
- * `merge` (native only; default: when the matmul precision is fp32) runs the products on W + s · B A (see the top of
- * this file).
+ * y = x Wᵀ + s · (xa Aᵀ) Bᵀ with W frozen: gradients reach x, A and B (and xa) only (W's gradient is zero, never
+ * computed). x (N, in), W (out, in), A (r, in), B (out, r) -> (N, out). Fused on the native backend; elsewhere the
+ * reference.
+ * - `xAdapter`: the adapter's own input xa (N, in), e.g. dropout(x) as PEFT's `lora_dropout`; default x. With it the
+ *   products stay unmerged (the base and the adapter see different inputs) and xa gets its own gradient s · (dy B) A.
+ * - `merge` (native only; default: when the matmul precision is fp32 and there is no `xAdapter`) runs the products on
+ *   W + s · B A (see the top of this file).
  */
 export function loraLinear(
   x: tf.Tensor2D,
@@ -90,29 +97,64 @@ export function loraLinear(
   loraA: tf.Tensor2D,
   loraB: tf.Tensor2D,
   scaling: number,
-  { merge = getMatmulPrecision() === 'fp32' }: { merge?: boolean } = {},
+  {
+    xAdapter,
+    merge = getMatmulPrecision() === 'fp32' && xAdapter === undefined,
+  }: { xAdapter?: tf.Tensor2D; merge?: boolean } = {},
 ): tf.Tensor2D {
   check(x, weight, loraA, loraB);
+  if (xAdapter !== undefined) {
+    if (xAdapter.shape.length !== 2 || xAdapter.shape[0] !== x.shape[0] || xAdapter.shape[1] !== x.shape[1]) {
+      const expected = JSON.stringify(x.shape);
+      const found = JSON.stringify(xAdapter.shape);
+      throw new ShapeError(
+        `loraLinear: xAdapter must be ${expected} as x, found ${found}`,
+        'loraLinear',
+        expected,
+        found,
+      );
+    }
+    if (merge)
+      throw new Error('loraLinear: merge needs one input for the base and the adapter; xAdapter is given');
+  }
   // Elsewhere tfjs autodiff prunes W's gradient unless W itself is differentiated.
-  if (!hasFusedLoraLinear()) return loraLinearReference(x, weight, loraA, loraB, scaling) as tf.Tensor2D;
+  if (!hasFusedLoraLinear()) {
+    return loraLinearReference(x, weight, loraA, loraB, scaling, xAdapter) as tf.Tensor2D;
+  }
   const attrs = { scaling, merged: merge };
-  const f = customOp<[tf.Tensor, tf.Tensor, tf.Tensor]>(([xs, a, b], save) => {
+  const forward = (
+    xs: tf.Tensor,
+    xa: tf.Tensor | undefined,
+    a: tf.Tensor,
+    b: tf.Tensor,
+    save: tf.GradSaveFunc,
+  ) => {
+    const kernelInputs: Record<string, tf.Tensor> = { x: xs, weight, loraA: a, loraB: b };
+    if (xa !== undefined) kernelInputs.xAdapter = xa;
     // [y] merged; [y, t] unmerged
-    const [y, t] = runKernel(LORA_LINEAR, { x: xs, weight, loraA: a, loraB: b }, attrs) as [
-      tf.Tensor,
-      tf.Tensor?,
-    ];
-    save(t === undefined ? [xs, a, b] : [xs, a, b, t]);
+    const [y, t] = runKernel(LORA_LINEAR, kernelInputs, attrs) as [tf.Tensor, tf.Tensor?];
+    save([xs, a, b, ...(t === undefined ? [] : [t]), ...(xa === undefined ? [] : [xa])]);
     return {
       value: y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sx, sa, sb, st] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor?];
-        const inputs = { dy, x: sx, weight, loraA: sa, loraB: sb, ...(st === undefined ? {} : { t: st }) };
-        return runKernel(LORA_LINEAR_GRAD, inputs, attrs);
+        const [sx, sa, sb, st, sxa] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor?, tf.Tensor?];
+        const inputs: Record<string, tf.Tensor> = { dy, x: sx, weight, loraA: sa, loraB: sb };
+        if (st !== undefined) inputs.t = st;
+        if (sxa !== undefined) inputs.xAdapter = sxa;
+        return runKernel(LORA_LINEAR_GRAD, inputs, attrs); // [dx, dA, dB] or [dx, dxa, dA, dB]
       },
     };
-  });
-  return f(x, loraA, loraB) as tf.Tensor2D;
+  };
+  if (xAdapter === undefined) {
+    const f = customOp<[tf.Tensor, tf.Tensor, tf.Tensor]>(([xs, a, b], save) =>
+      forward(xs, undefined, a, b, save),
+    );
+    return f(x, loraA, loraB) as tf.Tensor2D;
+  }
+  const f = customOp<[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]>(([xs, xa, a, b], save) =>
+    forward(xs, xa, a, b, save),
+  );
+  return f(x, xAdapter, loraA, loraB) as tf.Tensor2D;
 }
 
 const NO_BATCH = new Int32Array(1);
@@ -189,8 +231,9 @@ export const loraLinearKernels: tf.KernelConfig[] = [
         return [output(nb, [n, out], y)];
       }
       const t = nb.alloc(n * r);
+      const xa = inputs.xAdapter === undefined ? xs : f32(nb, inputs.xAdapter, 'loraLinear');
       gemm(nb, xs, f32(nb, weight, 'loraLinear'), y, n, out, inp, false, true, 1, 0); // y = x Wᵀ
-      gemm(nb, xs, f32(nb, loraA, 'loraLinear'), t, n, r, inp, false, true, 1, 0); // t = x Aᵀ
+      gemm(nb, xa, f32(nb, loraA, 'loraLinear'), t, n, r, inp, false, true, 1, 0); // t = xa Aᵀ
       gemm(nb, t, f32(nb, loraB, 'loraLinear'), y, n, out, r, false, true, s, 1); // y += s · t Bᵀ
       return [output(nb, [n, out], y), output(nb, [n, r], t)];
     },
@@ -200,14 +243,15 @@ export const loraLinearKernels: tf.KernelConfig[] = [
     backendName: '',
     kernelFunc: ({ inputs, backend, attrs }) => {
       const nb = backend as NativeBackend;
-      const { dy, x, weight, loraA, loraB, t } = inputs as Record<
+      const { dy, x, weight, loraA, loraB, t, xAdapter } = inputs as Record<
         'dy' | 'x' | 'weight' | 'loraA' | 'loraB',
         tf.TensorInfo
-      > & { t?: tf.TensorInfo };
+      > & { t?: tf.TensorInfo; xAdapter?: tf.TensorInfo };
       const [n, inp, out, r] = check(x, weight, loraA, loraB);
       const s = attrs!.scaling as number;
       const g = f32(nb, dy, 'loraLinear');
       const xs = f32(nb, x, 'loraLinear');
+      const xa = xAdapter === undefined ? xs : f32(nb, xAdapter, 'loraLinear'); // the adapter's input
       const w = f32(nb, weight, 'loraLinear');
       const av = f32(nb, loraA, 'loraLinear');
       const bv = f32(nb, loraB, 'loraLinear');
@@ -222,24 +266,30 @@ export const loraLinearKernels: tf.KernelConfig[] = [
       } else {
         gemm(nb, g, w, dx, n, inp, out, false, false, 1, 0); // dx = dy W
       }
-      if (r <= LORA_FUSED_MAX_RANK) {
-        // t (unless kept), u, dA = s · uᵀ x and dB = s · dyᵀ t in one pass over x and dy (native/lora.cc)
-        nb.addon.loraAdapterGrad(xs, g, av, bv, tv, u, da, db, n, inp, out, r, s);
+      if (r <= LORA_FUSED_MAX_RANK && nb.addon.loraAdapterGrad !== undefined) {
+        // t (unless kept), u, dA = s · uᵀ xa and dB = s · dyᵀ t in one pass over xa and dy (native/lora.cc)
+        nb.addon.loraAdapterGrad(xa, g, av, bv, tv, u, da, db, n, inp, out, r, s);
       } else {
         const uv = u ?? nb.alloc(n * r);
         gemm(nb, g, bv, uv, n, r, out, false, false, 1, 0); // u = dy B (N, r)
-        gemm(nb, uv, xs, da, r, inp, n, true, false, s, 0); // dA = s · uᵀ x (r, in)
+        gemm(nb, uv, xa, da, r, inp, n, true, false, s, 0); // dA = s · uᵀ xa (r, in)
         const tx = tv ?? nb.alloc(n * r);
-        if (tv === null) gemm(nb, xs, av, tx, n, r, inp, false, true, 1, 0); // t = x Aᵀ (N, r)
+        if (tv === null) gemm(nb, xa, av, tx, n, r, inp, false, true, 1, 0); // t = xa Aᵀ (N, r)
         gemm(nb, g, tx, db, out, r, n, true, false, s, 0); // dB = s · dyᵀ t (out, r)
         if (tv === null) nb.recycle(tx);
         if (u === null) nb.recycle(uv);
       }
-      if (u !== null) {
+      const grads = [output(nb, [n, inp], dx), output(nb, [r, inp], da), output(nb, [out, r], db)];
+      if (u === null) return grads;
+      if (xAdapter === undefined) {
         gemm(nb, u, av, dx, n, inp, r, false, false, s, 1); // dx += s · u A
         nb.recycle(u);
+        return grads;
       }
-      return [output(nb, [n, inp], dx), output(nb, [r, inp], da), output(nb, [out, r], db)];
+      const dxa = nb.alloc(n * inp);
+      gemm(nb, u, av, dxa, n, inp, r, false, false, s, 0); // dxa = s · u A
+      nb.recycle(u);
+      return [grads[0]!, output(nb, [n, inp], dxa), grads[1]!, grads[2]!];
     },
   },
 ];

@@ -7,6 +7,7 @@ import { cachedAttentionKernels } from './cached-attention.js';
 import { causalAttentionKernels } from './causal-attention.js';
 import { type KernelsConfig, resolveKernelsConfig } from './config.js';
 import { crossEntropyKernels } from './cross-entropy.js';
+import { dropoutKernels } from './dropout.js';
 import {
   addKernel,
   concatKernel,
@@ -66,6 +67,7 @@ export const NATIVE_KERNEL_NAMES: readonly string[] = [
     crossEntropyKernels,
     linearCrossEntropyKernels,
     loraLinearKernels,
+    dropoutKernels,
   ].flatMap((ks) => ks.map((k) => k.kernelName)),
 ];
 
@@ -140,6 +142,7 @@ export function registerNativeBackend(config: Partial<KernelsConfig> = {}): Nati
       crossEntropyKernels,
       linearCrossEntropyKernels,
       loraLinearKernels,
+      typeof addon.dropout === 'function' ? dropoutKernels : [], // likewise: an addon built before it
     ]
       .flat()
       .map((k) => ({ ...k, backendName: c.backendName })),

@@ -1,6 +1,7 @@
 // LoraLinear on the native backend, where a frozen bias-free base with a standard adapter runs as one fused op
 // (@loralab/model loraLinear): output and gradients of x, A and B against PEFT's formula written in tfjs ops.
 import {
+  dropout,
   type ForwardContext,
   fusedLoraLinearAvailable,
   initBackend,
@@ -128,7 +129,7 @@ describe('LoraLinear on the native backend (fused LoRA linear)', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it('dropout in training keeps the unfused path (the mask applies to the adapter input only)', () => {
+  it('dropout in training: the fused op takes the dropped input, so the mask applies to the adapter input only', () => {
     if (!native) return expect(reason).not.toBe('');
     const { layer, base, cleanup } = makeLayer(4, 6, ['default'], 0.5);
     const a = layer.adapter('default');
@@ -136,7 +137,7 @@ describe('LoraLinear on the native backend (fused LoRA linear)', () => {
     const ctx: ForwardContext = { training: true, nextSeed: () => 42 };
     const got = tf.tidy(() => layer.apply(x, ctx).dataSync() as Float32Array);
     const want = tf.tidy(() => {
-      const xd = tf.dropout(x, 0.5, undefined, 42) as tf.Tensor2D;
+      const xd = dropout(x, 0.5, 42); // the native kernel's mask for seed 42
       const t = tf.matMul(xd, a.loraA.variable as tf.Tensor2D, false, true);
       return tf
         .add(

@@ -6,6 +6,7 @@
 import {
   CheckpointError,
   ConfigError,
+  dropout,
   type ForwardContext,
   fusedLoraLinearAvailable,
   Linear,
@@ -187,30 +188,29 @@ export class LoraLinear implements Projection {
     if (this.disabled) return this.base.apply(x, ctx);
     const base = this.baseView();
     // Own tidy: the temporaries of each adapter term are freed here, whoever calls (the model's forward or a test).
-    // A frozen, bias-free base and a standard adapter without active dropout run as one fused op on the native
-    // backend (y = x Wᵀ + s · (x Aᵀ) Bᵀ, no full-size temporaries, no dW); the other adapters add their terms after.
+    // A frozen, bias-free base and a standard adapter run as one fused op on the native backend
+    // (y = x Wᵀ + s · (xd Aᵀ) Bᵀ with xd = dropout(x) or x; no full-size temporaries, no dW); the other adapters add
+    // their terms after.
     const fusable = base.bias === null && !this.base.weight.variable.trainable && fusedLoraLinearAvailable();
     return tf.tidy(() => {
       let result: tf.Tensor2D | null = null; // (N, out)
       for (const name of this.activeAdapters) {
         const a = this.adapters.get(name);
         if (!a || this.mergedAdapters.includes(name)) continue;
-        if (result === null && fusable && a.variant === standardLora && !(ctx.training && a.dropout > 0)) {
+        const dropped = ctx.training && a.dropout > 0 ? dropout(x, a.dropout, ctx.nextSeed()) : undefined;
+        if (result === null && fusable && a.variant === standardLora) {
           result = loraLinear(
             x,
             base.weight,
             a.loraA.variable as tf.Tensor as tf.Tensor2D,
             a.loraB.variable as tf.Tensor as tf.Tensor2D,
             a.scaling,
+            dropped === undefined ? {} : { xAdapter: dropped },
           );
           continue;
         }
         result ??= this.base.apply(x, ctx);
-        const xd =
-          ctx.training && a.dropout > 0
-            ? (tf.dropout(x, a.dropout, undefined, ctx.nextSeed()) as tf.Tensor2D)
-            : x;
-        result = a.variant.forward(base, a, x, xd, result);
+        result = a.variant.forward(base, a, x, dropped ?? x, result);
       }
       return result ?? this.base.apply(x, ctx);
     });

@@ -7,7 +7,7 @@ import { applyRope as applyRopeLayout, cachedAttention, causalAttention } from '
 import * as tf from '@tensorflow/tfjs-core';
 import type { LlamaConfig } from './config.js';
 import type { KVCache } from './kv-cache.js';
-import { bmm, maskedSoftmax, transposeLast2 } from './ops.js';
+import { bmm, dropout, maskedSoftmax, transposeLast2 } from './ops.js';
 import type { ForwardContext, Projection } from './projection.js';
 import { applyRope } from './rope.js';
 
@@ -112,7 +112,7 @@ export function attention(
     const scores = tf.reshape(bmm(qg, kT), [B, nh, T, Tk]) as tf.Tensor4D; // (B, nh, T, Tk)
     let probs: tf.Tensor = maskedSoftmax(scores, inputs.mask);
     if (ctx.training && config.attention_dropout > 0) {
-      probs = tf.dropout(probs, config.attention_dropout, undefined, ctx.nextSeed());
+      probs = dropout(probs, config.attention_dropout, ctx.nextSeed());
     }
     const out = bmm(tf.reshape(probs, [B * nkv, rep * T, Tk]) as tf.Tensor3D, vg); // (B·nkv, rep·T, hs)
     const merged = tf.reshape(tf.transpose(tf.reshape(out, [B, nh, T, hs]), [0, 2, 1, 3]), [B * T, nh * hs]); // (B·T, nh·hs)

@@ -60,6 +60,7 @@ export {
 } from './loss.js';
 export {
   bmm,
+  dropout,
   fusedLoraLinearAvailable,
   gatherRows,
   linear,

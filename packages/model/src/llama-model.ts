@@ -17,7 +17,7 @@ import { residualAdd } from './fused.js';
 import type { KVCache } from './kv-cache.js';
 import { crossEntropySum, type LossResult, linearCrossEntropySum, shiftLabels } from './loss.js';
 import { type MlpProjections, mlp } from './mlp.js';
-import { gatherRows } from './ops.js';
+import { dropout, gatherRows } from './ops.js';
 import { type ForwardContext, Linear, type Parameter, type Projection } from './projection.js';
 import { rmsNorm } from './rms-norm.js';
 import { ropeInverseFrequencies, ropeTables } from './rope.js';
@@ -352,8 +352,8 @@ export class LlamaForCausalLM {
     const c = this.config;
     const ctx = this.context(prep, l);
     const resid = c.residual_dropout;
-    const dropout = (y: tf.Tensor2D) =>
-      ctx.training && resid > 0 ? (tf.dropout(y, resid, undefined, ctx.nextSeed()) as tf.Tensor2D) : y;
+    const residDropout = (y: tf.Tensor2D) =>
+      ctx.training && resid > 0 ? dropout(y, resid, ctx.nextSeed()) : y;
     return tf.tidy(() => {
       const p = `model.layers.${l}`;
       const proj = Object.fromEntries(
@@ -362,13 +362,13 @@ export class LlamaForCausalLM {
       const h = rmsNorm(x, this.norm(`${p}.input_layernorm.weight`), c.rms_norm_eps) as tf.Tensor2D;
       const inputs = { ...prep.tensors, fusedCausal: prep.fusedCausal, cache: prep.cache };
       const a = attention(h, prep.B, prep.T, l, proj, c, inputs, ctx);
-      const x1 = residualAdd(x, dropout(a)) as tf.Tensor2D;
+      const x1 = residualAdd(x, residDropout(a)) as tf.Tensor2D;
       const h2 = rmsNorm(
         x1,
         this.norm(`${p}.post_attention_layernorm.weight`),
         c.rms_norm_eps,
       ) as tf.Tensor2D;
-      return residualAdd(x1, dropout(mlp(h2, proj, ctx))) as tf.Tensor2D;
+      return residualAdd(x1, residDropout(mlp(h2, proj, ctx))) as tf.Tensor2D;
     });
   }
 

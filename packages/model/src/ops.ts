@@ -2,7 +2,12 @@
 // - wasm has no `UnsortedSegmentSum`, the gradient of `gather`, so `gatherRows` scatters with `scatterND`;
 // - wasm's matmul is fast only for a plain 2-D product (about 20 GFLOP/s) and slow (about 1-2) with a transposed
 //   operand or batch dims, which tfjs's own matmul gradient uses; these ops transpose explicitly instead.
-import { hasFusedLoraLinear, loraLinear as kernelsLoraLinear, nativeBackendActive } from '@loralab/kernels';
+import {
+  hasFusedLoraLinear,
+  dropout as kernelsDropout,
+  loraLinear as kernelsLoraLinear,
+  nativeBackendActive,
+} from '@loralab/kernels';
 import * as tf from '@tensorflow/tfjs-core';
 import './gradients.js';
 import { registerWasmKernels } from './wasm-kernels.js';
@@ -156,15 +161,24 @@ function nativeLinear(
   return f(x, weight) as tf.Tensor2D;
 }
 
+/**
+ * Inverted dropout with a seeded mask: on the native backend one kernel whose mask is a hash of (seed, element index),
+ * forward and gradient; elsewhere `tf.dropout` with the seed (which draws another mask). Rate 0 returns x.
+ */
+export function dropout<T extends tf.Tensor>(x: T, rate: number, seed: number): T {
+  return rate === 0 ? x : (kernelsDropout(x, rate, seed) as T);
+}
+
 /** Whether `loraLinear` runs the fused native kernel (the native backend is active and has it). */
 export function fusedLoraLinearAvailable(): boolean {
   return nativeBackendActive() && hasFusedLoraLinear();
 }
 
 /**
- * A LoRA linear with a frozen base (Hu et al. 2021): y = x Wᵀ + s · (x Aᵀ) Bᵀ for x (N, in), W (out, in), A (r, in),
- * B (out, r). Gradients reach x, A and B, never W. On the native backend one fused op of three sgemm calls with no
- * full-size temporary (`@loralab/kernels` loraLinear); elsewhere the tfjs composite.
+ * A LoRA linear with a frozen base (Hu et al. 2021): y = x Wᵀ + s · (xa Aᵀ) Bᵀ for x (N, in), W (out, in), A (r, in),
+ * B (out, r), where the adapter's input xa is `xAdapter` (e.g. dropout(x), PEFT's lora_dropout) or x. Gradients reach
+ * x, xa, A and B, never W. On the native backend one fused op with no full-size temporary (`@loralab/kernels`
+ * loraLinear); elsewhere the tfjs composite.
  */
 export function loraLinear(
   x: tf.Tensor2D,
@@ -172,8 +186,9 @@ export function loraLinear(
   loraA: tf.Tensor2D,
   loraB: tf.Tensor2D,
   scaling: number,
+  { xAdapter }: { xAdapter?: tf.Tensor2D } = {},
 ): tf.Tensor2D {
-  return kernelsLoraLinear(x, weight, loraA, loraB, scaling);
+  return kernelsLoraLinear(x, weight, loraA, loraB, scaling, xAdapter === undefined ? {} : { xAdapter });
 }
 
 /**
