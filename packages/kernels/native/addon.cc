@@ -301,7 +301,7 @@ Napi::Value LoraAdapterGrad(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// dropout(x, y, n, rate, seedLow, seedHigh): see lk::dropout; the seed's two 32-bit halves
+// dropout(x, y, n, rate, keyLow, keyHigh): see lk::dropout; the 64-bit key as two 32-bit halves
 Napi::Value Dropout(const Napi::CallbackInfo& info) {
   const int64_t n = Int(info, 2);
   const float rate = Float(info, 3);

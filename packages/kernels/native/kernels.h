@@ -59,7 +59,7 @@ void swiglu_backward(const float* dy, const float* g, const float* u, float* dg,
 /**
  * Inverted dropout: y_i = x_i / (1 − rate) where the element is kept, else 0. Element i is dropped when a hash of
  * (seed, i) mapped to [0, 1) is below `rate`: the mask depends on the seed and the index only, so the same call on dy
- * is the gradient. 0 ≤ rate < 1.
+ * is the gradient. 0 ≤ rate < 1; the caller maps its seed to the 64-bit key (JavaScript: the float64 bits).
  */
 void dropout(const float* x, float* y, int64_t n, float rate, uint64_t seed);
 /**

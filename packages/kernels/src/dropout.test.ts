@@ -38,11 +38,14 @@ describe.skipIf(SKIP_NATIVE)('dropout on the native backend', () => {
 
   it('draws its mask from (seed, index) only: the same seed repeats it, a prefix is the shorter tensor, another seed differs', async () => {
     const ones = (n: number) => ({ shape: [n], data: new Float32Array(n).fill(1) });
-    const [a, b, c] = await runOn(NATIVE, [ones(N)], (x) => [
+    const [a, b, c, big, bigNext] = await runOn(NATIVE, [ones(N)], (x) => [
       dropout(x!, 0.5, 7),
       dropout(x!, 0.5, 7),
-      dropout(x!, 0.5, 2 ** 40 + 7), // differs in the seed's high half only
+      dropout(x!, 0.5, 8),
+      dropout(x!, 0.5, 2 ** 62), // seeds past 2⁵³ (a model's derived seeds reach them) are keys too
+      dropout(x!, 0.5, 2 ** 62 + 2 ** 10), // the next float64
     ]);
+    expect(Array.from(big!)).not.toEqual(Array.from(bigNext!));
     const [short] = await runOn(NATIVE, [ones(1000)], (x) => dropout(x!, 0.5, 7));
     expect(Array.from(b!)).toEqual(Array.from(a!));
     expect(Array.from(short!)).toEqual(Array.from(a!.subarray(0, 1000)));
@@ -66,7 +69,7 @@ describe.skipIf(SKIP_NATIVE)('dropout on the native backend', () => {
     }
   });
 
-  it('rate 0 keeps everything; a rate outside [0, 1) or a seed that is not a safe integer is a ConfigError', async () => {
+  it('rate 0 keeps everything; a rate outside [0, 1) or a seed that is not finite is a ConfigError', async () => {
     const x = uniform([5, 3], 5);
     const [y] = await runOn(NATIVE, [x], (xs) => dropout(xs!, 0, 1));
     expect(Array.from(y!)).toEqual(Array.from(x.data));
@@ -76,8 +79,8 @@ describe.skipIf(SKIP_NATIVE)('dropout on the native backend', () => {
       [1, 1, 'rate'],
       [-0.1, 1, 'rate'],
       [Number.NaN, 1, 'rate'],
-      [0.5, 1.5, 'seed'],
-      [0.5, -1, 'seed'],
+      [0.5, Number.NaN, 'seed'],
+      [0.5, Number.POSITIVE_INFINITY, 'seed'],
     ] as const) {
       const err = (() => {
         try {

@@ -9,14 +9,17 @@ import { f32, type NativeBackend, output } from './native-backend.js';
 
 export const DROPOUT = 'LoralabDropout';
 
-const TWO_32 = 2 ** 32;
-
 function check(rate: number, seed: number): void {
   if (!(rate >= 0 && rate < 1))
     throw new ConfigError(`dropout: rate must be in [0, 1), found ${rate}`, 'rate');
-  if (!Number.isSafeInteger(seed) || seed < 0) {
-    throw new ConfigError(`dropout: seed must be a non-negative safe integer, found ${seed}`, 'seed');
-  }
+  if (!Number.isFinite(seed))
+    throw new ConfigError(`dropout: seed must be a finite number, found ${seed}`, 'seed');
+}
+
+/** The kernel's 64-bit key of a seed: the bits of its float64 value (any finite number; distinct numbers differ). */
+function seedKey(seed: number): { seedLow: number; seedHigh: number } {
+  const words = new Uint32Array(Float64Array.of(seed).buffer);
+  return { seedLow: words[0]!, seedHigh: words[1]! };
 }
 
 /**
@@ -27,7 +30,7 @@ function check(rate: number, seed: number): void {
 export function dropout(x: tf.Tensor, rate: number, seed: number): tf.Tensor {
   check(rate, seed);
   if (!hasNativeKernel(DROPOUT)) return tf.dropout(x, rate, undefined, seed);
-  const attrs = { rate, seedLow: seed % TWO_32, seedHigh: Math.floor(seed / TWO_32) };
+  const attrs = { rate, ...seedKey(seed) };
   const f = customOp<[tf.Tensor]>(([xs]) => ({
     value: runKernel(DROPOUT, { x: xs }, attrs)[0]!,
     gradFunc: (dy: tf.Tensor) => runKernel(DROPOUT, { x: dy }, attrs),

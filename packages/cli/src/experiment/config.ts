@@ -142,7 +142,7 @@ export interface ExperimentConfig {
     loraLrMultiplier: number;
     /** Default decoupled weight decay of every arm (an arm's `weightDecay` overrides it). */
     weightDecay: number;
-    /** LoRA dropout on the adapter input (the paper: 0.05; 0 by default here, where dropout ops make a LoRA step 1.5x slower). */
+    /** LoRA dropout on the adapter input (the paper: 0.05, the default). */
     loraDropout: number;
     /** Warmup share of the schedule (the paper: 0.1 for IFT). */
     warmupRatio: number;
@@ -343,7 +343,7 @@ export const DEFAULT_EXPERIMENT: ExperimentConfig = {
     fullLr: 3e-4,
     loraLrMultiplier: 10,
     weightDecay: 0,
-    loraDropout: 0,
+    loraDropout: 0.05,
     warmupRatio: 0.1,
     schedule: 'cosine',
     clipGradNorm: 1,
