@@ -15,7 +15,7 @@
 // The unfused composite adds a full-size (N, out) sum in the forward pass and a full-size (N, in) gradient sum
 // for x (used by both the base and the adapter) in the backward pass, plus the tape's bookkeeping of six ops.
 import * as tf from '@tensorflow/tfjs-core';
-import { ShapeError } from './errors.js';
+import { ConfigError, ShapeError } from './errors.js';
 import { customOp, hasNativeKernel, runKernel } from './fused-op.js';
 import { f32, type NativeBackend, output } from './native-backend.js';
 import { getMatmulPrecision } from './precision.js';
@@ -114,8 +114,12 @@ export function loraLinear(
         found,
       );
     }
-    if (merge)
-      throw new Error('loraLinear: merge needs one input for the base and the adapter; xAdapter is given');
+    if (merge) {
+      throw new ConfigError(
+        'loraLinear: merge needs one input for the base and the adapter; xAdapter is given',
+        'merge',
+      );
+    }
   }
   // Elsewhere tfjs autodiff prunes W's gradient unless W itself is differentiated.
   if (!hasFusedLoraLinear()) {
