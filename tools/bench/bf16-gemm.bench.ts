@@ -12,6 +12,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { kernelsReport, loadAddon, resolveKernelsConfig } from '@loralab/kernels';
+import { lcgArray, secondsPerCall } from './timing.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: string) => {
@@ -48,29 +49,8 @@ if (addon === null || addon.bf16gemm === undefined) {
 addon.setThreads(threads, threads);
 const one = new Int32Array(1);
 
-function rand(n: number, seed: number): Float32Array {
-  const a = new Float32Array(n);
-  let s = seed;
-  for (let i = 0; i < n; i++) {
-    s = (s * 1103515245 + 12345) % 2147483648;
-    a[i] = s / 2147483648 - 0.5;
-  }
-  return a;
-}
-
 /** GFLOP/s of one window of at least `seconds` (after one untimed call). */
-function time(f: () => void, flops: number): number {
-  f();
-  let it = 0;
-  const t0 = performance.now();
-  let dt = 0;
-  do {
-    f();
-    it++;
-    dt = (performance.now() - t0) / 1000;
-  } while (dt < seconds || it < 2);
-  return (flops * it) / dt / 1e9;
-}
+const time = (f: () => void, flops: number) => flops / secondsPerCall(f, seconds) / 1e9;
 
 function torchRun(precision: 'fp32' | 'bf16'): { gflops: number[]; corename: string | null } | null {
   if (!existsSync('/usr/bin/python3')) return null;
@@ -98,8 +78,8 @@ function torchRun(precision: 'fp32' | 'bf16'): { gflops: number[]; corename: str
 
 const peak = Math.max(addon.fmaPeak(2e7), addon.fmaPeak(2e7), addon.fmaPeak(2e7));
 const operands = SHAPES.map(([, m, k, n]) => ({
-  a: rand(m * k, 1),
-  b: rand(k * n, 2),
+  a: lcgArray(m * k, 1),
+  b: lcgArray(k * n, 2),
   c: new Float32Array(m * n),
 }));
 addon.setMatmulPrecision?.(false); // sgemm is fp32

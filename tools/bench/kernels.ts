@@ -23,6 +23,7 @@ import {
 } from '@loralab/kernels';
 import * as tf from '@tensorflow/tfjs-core';
 import { buildStep, SIZE_A } from './kernels-step.js';
+import { secondsPerCall } from './timing.js';
 
 const here = fileURLToPath(import.meta.url);
 const torchScript = fileURLToPath(new URL('./kernels_torch.py', import.meta.url));
@@ -79,16 +80,7 @@ async function childMatmul(backend: string, seconds: number): Promise<(number | 
       c.dataSync();
       c.dispose();
     };
-    run();
-    let it = 0;
-    const t0 = performance.now();
-    let dt = 0;
-    do {
-      run();
-      it++;
-      dt = (performance.now() - t0) / 1000;
-    } while (dt < seconds || it < 2);
-    out.push((flops(shape) * it) / dt / 1e9);
+    out.push(flops(shape) / secondsPerCall(run, seconds) / 1e9);
     tf.dispose([a, b]);
   }
   return out;

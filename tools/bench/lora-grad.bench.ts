@@ -9,6 +9,7 @@
 import { loadavg } from 'node:os';
 import { kernelsReport, loadAddon, resolveKernelsConfig } from '@loralab/kernels';
 import { intermediate, SIZES } from './model-sizes.js';
+import { lcgArray, secondsPerCall } from './timing.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: string) => {
@@ -27,30 +28,6 @@ if (addon === null || loraAdapterGrad === undefined) {
 }
 addon.setMatmulPrecision?.(false);
 const one = new Int32Array(1);
-
-function rand(n: number, seed: number): Float32Array {
-  const a = new Float32Array(n);
-  let s = seed;
-  for (let i = 0; i < n; i++) {
-    s = (s * 1103515245 + 12345) % 2147483648;
-    a[i] = s / 2147483648 - 0.5;
-  }
-  return a;
-}
-
-/** Seconds per call: one window of at least `seconds` after one untimed call. */
-function time(f: () => void): number {
-  f();
-  let it = 0;
-  const t0 = performance.now();
-  let dt = 0;
-  do {
-    f();
-    it++;
-    dt = (performance.now() - t0) / 1000;
-  } while (dt < seconds || it < 2);
-  return dt / it;
-}
 
 const maxRel = (a: Float32Array, b: Float32Array) => {
   let d = 0;
@@ -77,10 +54,10 @@ for (const size of Object.values(SIZES)) {
 const s = 2;
 const peak = Math.max(addon.fmaPeak(2e7), addon.fmaPeak(2e7), addon.fmaPeak(2e7));
 const rows = cases.map(({ what, n, inp, out, r }) => {
-  const x = rand(n * inp, 1);
-  const dy = rand(n * out, 2);
-  const a = rand(r * inp, 3);
-  const b = rand(out * r, 4);
+  const x = lcgArray(n * inp, 1);
+  const dy = lcgArray(n * out, 2);
+  const a = lcgArray(r * inp, 3);
+  const b = lcgArray(out * r, 4);
   const fused = { da: new Float32Array(r * inp), db: new Float32Array(out * r) };
   const blas = { da: new Float32Array(r * inp), db: new Float32Array(out * r) };
   const t = new Float32Array(n * r);
@@ -95,8 +72,8 @@ const rows = cases.map(({ what, n, inp, out, r }) => {
   let bestFused = Number.POSITIVE_INFINITY;
   let bestBlas = Number.POSITIVE_INFINITY;
   for (let k = 0; k < rounds; k++) {
-    bestBlas = Math.min(bestBlas, time(runBlas));
-    bestFused = Math.min(bestFused, time(runFused));
+    bestBlas = Math.min(bestBlas, secondsPerCall(runBlas, seconds));
+    bestFused = Math.min(bestFused, secondsPerCall(runFused, seconds));
   }
   const flops = 4 * n * r * (inp + out); // four products of 2 · N · r · (in or out)
   return {
